@@ -1,0 +1,302 @@
+#include "kinemyo/filters/sos_filter.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "kinemyo/common/checks.hpp"
+
+#if defined(__GNUC__)
+#define KINEMYO_ALWAYS_INLINE inline __attribute__((always_inline))
+#define KINEMYO_RESTRICT __restrict__
+#else
+#define KINEMYO_ALWAYS_INLINE inline
+#define KINEMYO_RESTRICT
+#endif
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__)
+#define KINEMYO_DISPATCH_AVX2 1
+#endif
+
+namespace kinemyo::filters {
+namespace {
+
+constexpr std::size_t kBlock = 64;  // rows checked for non-finite values at once
+
+// The hot loop: n rows through all sections, all channels finite. For each row the sections are
+// applied in turn, each over all channels (contiguous), which the compiler vectorises; the
+// per-channel recursion is exactly scipy's _sosfilt: y = b0 x + z0; z0 = b1 x - a1 y + z1;
+// z1 = b2 x - a2 y.
+template <class T>
+KINEMYO_ALWAYS_INLINE void rows_kernel(const double* KINEMYO_RESTRICT coef, std::size_t n_sections,
+                                       double* KINEMYO_RESTRICT z, const T* x, T* y, std::size_t n,
+                                       std::size_t C, std::ptrdiff_t stride,
+                                       double* KINEMYO_RESTRICT work) {
+    for (std::size_t t = 0; t < n; ++t) {
+        const T* xr = x + static_cast<std::ptrdiff_t>(t) * stride;
+        T* yr = y + static_cast<std::ptrdiff_t>(t) * stride;
+        for (std::size_t c = 0; c < C; ++c) work[c] = static_cast<double>(xr[c]);
+        for (std::size_t s = 0; s < n_sections; ++s) {
+            const double* k = coef + 5 * s;
+            const double b0 = k[0], b1 = k[1], b2 = k[2], a1 = k[3], a2 = k[4];
+            double* KINEMYO_RESTRICT z0 = z + 2 * s * C;
+            double* KINEMYO_RESTRICT z1 = z0 + C;
+            for (std::size_t c = 0; c < C; ++c) {
+                const double xi = work[c];
+                const double yo = b0 * xi + z0[c];
+                z0[c] = b1 * xi - a1 * yo + z1[c];
+                z1[c] = b2 * xi - a2 * yo;
+                work[c] = yo;
+            }
+        }
+        for (std::size_t c = 0; c < C; ++c) yr[c] = static_cast<T>(work[c]);
+    }
+}
+
+template <class T>
+void rows_base(const double* coef, std::size_t S, double* z, const T* x, T* y, std::size_t n,
+               std::size_t C, std::ptrdiff_t stride, double* work) {
+    rows_kernel<T>(coef, S, z, x, y, n, C, stride, work);
+}
+
+#ifdef KINEMYO_DISPATCH_AVX2
+template <class T>
+__attribute__((target("avx2,fma"))) void rows_avx2(const double* coef, std::size_t S, double* z,
+                                                   const T* x, T* y, std::size_t n, std::size_t C,
+                                                   std::ptrdiff_t stride, double* work) {
+    rows_kernel<T>(coef, S, z, x, y, n, C, stride, work);
+}
+
+bool cpu_has_avx2() {
+    static const bool has = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }();
+    return has;
+}
+#endif
+
+template <class T>
+void run_rows(const double* coef, std::size_t S, double* z, const T* x, T* y, std::size_t n,
+              std::size_t C, std::ptrdiff_t stride, double* work) {
+#ifdef KINEMYO_DISPATCH_AVX2
+    if (cpu_has_avx2()) {
+        rows_avx2<T>(coef, S, z, x, y, n, C, stride, work);
+        return;
+    }
+#endif
+    rows_base<T>(coef, S, z, x, y, n, C, stride, work);
+}
+
+// True if every value of x[0..count) is finite: x * 0 is 0 for finite x and NaN otherwise.
+template <class T>
+bool all_finite(const T* x, std::size_t count) {
+    T acc = T(0);
+    for (std::size_t i = 0; i < count; ++i) acc += x[i] * T(0);
+    return acc == T(0);
+}
+
+}  // namespace
+
+template <class T>
+SosFilter<T>::SosFilter(const SosFilterParams& params) : params_(params), n_channels_(params.n_channels) {
+    detail::check_positive_count("n_channels", n_channels_);
+    params_.sos = validate_sos(params.sos);
+    for (const auto& s : params_.sos) {
+        coef_.insert(coef_.end(), {s[0], s[1], s[2], s[4], s[5]});
+    }
+    if (params_.init == InitMode::steady) zi_ = sosfilt_zi(params_.sos);
+    z_.assign(params_.sos.size() * 2 * n_channels_, 0.0);
+    primed_.assign(n_channels_, params_.init == InitMode::steady ? 0 : 1);
+    nonfinite_.assign(n_channels_, 0);
+    work_.assign(n_channels_, 0.0);
+}
+
+template <class T>
+void SosFilter<T>::reset() {
+    std::fill(z_.begin(), z_.end(), 0.0);
+    std::fill(primed_.begin(), primed_.end(), params_.init == InitMode::steady ? 0 : 1);
+    std::fill(nonfinite_.begin(), nonfinite_.end(), 0);
+}
+
+template <class T>
+void SosFilter<T>::prime(const T* row) {
+    const std::size_t C = n_channels_;
+    for (std::size_t c = 0; c < C; ++c) {
+        if (primed_[c]) continue;
+        const double v = static_cast<double>(row[c]);
+        if (!std::isfinite(v)) continue;
+        for (std::size_t s = 0; s < zi_.size(); ++s) {
+            z_[2 * s * C + c] = zi_[s][0] * v;
+            z_[(2 * s + 1) * C + c] = zi_[s][1] * v;
+        }
+        primed_[c] = 1;
+    }
+}
+
+template <class T>
+void SosFilter<T>::process(const T* x, T* y, std::size_t n_samples) {
+    process_rows(x, y, n_samples, static_cast<std::ptrdiff_t>(n_channels_));
+}
+
+template <class T>
+void SosFilter<T>::process_rows(const T* x, T* y, std::size_t n_samples, std::ptrdiff_t stride) {
+    const std::size_t C = n_channels_;
+    const std::size_t S = params_.sos.size();
+    std::size_t t = 0;
+    while (t < n_samples) {
+        const std::size_t n = std::min(kBlock, n_samples - t);
+        const T* xb = x + static_cast<std::ptrdiff_t>(t) * stride;
+        T* yb = y + static_cast<std::ptrdiff_t>(t) * stride;
+        // The n rows of this block occupy one contiguous span whichever way they are walked.
+        const T* lo = stride >= 0 ? xb : xb + static_cast<std::ptrdiff_t>(n - 1) * stride;
+        bool primed = true;
+        if (!zi_.empty()) {
+            for (std::size_t c = 0; c < C && primed; ++c) primed = primed_[c] != 0;
+        }
+        if (primed && all_finite(lo, n * C)) {
+            run_rows<T>(coef_.data(), S, z_.data(), xb, yb, n, C, stride, work_.data());
+            t += n;
+            continue;
+        }
+        // Slow path, one row at a time: priming and/or non-finite samples in this block.
+        for (std::size_t r = 0; r < n; ++r) {
+            const T* xr = xb + static_cast<std::ptrdiff_t>(r) * stride;
+            T* yr = yb + static_cast<std::ptrdiff_t>(r) * stride;
+            if (!zi_.empty()) prime(xr);
+            if (all_finite(xr, C)) {
+                bool row_primed = true;
+                for (std::size_t c = 0; c < C; ++c) row_primed = row_primed && primed_[c];
+                if (row_primed) {
+                    run_rows<T>(coef_.data(), S, z_.data(), xr, yr, 1, C, stride, work_.data());
+                    continue;
+                }
+            }
+            // Per channel: held state and NaN output where the sample is non-finite.
+            for (std::size_t c = 0; c < C; ++c) {
+                const double v = static_cast<double>(xr[c]);
+                if (!std::isfinite(v)) {
+                    ++nonfinite_[c];
+                    yr[c] = std::numeric_limits<T>::quiet_NaN();
+                    continue;
+                }
+                double cur = v;
+                for (std::size_t s = 0; s < S; ++s) {
+                    const double* k = coef_.data() + 5 * s;
+                    double& z0 = z_[2 * s * C + c];
+                    double& z1 = z_[(2 * s + 1) * C + c];
+                    const double yo = k[0] * cur + z0;
+                    z0 = k[1] * cur - k[3] * yo + z1;
+                    z1 = k[2] * cur - k[4] * yo;
+                    cur = yo;
+                }
+                yr[c] = static_cast<T>(cur);
+            }
+        }
+        t += n;
+    }
+}
+
+template <class T>
+StateRecord SosFilter<T>::get_state() const {
+    StateRecord s;
+    s["z"] = z_;
+    s["primed"] = std::vector<double>(primed_.begin(), primed_.end());
+    s["n_nonfinite"] = std::vector<double>(nonfinite_.begin(), nonfinite_.end());
+    return s;
+}
+
+template <class T>
+void SosFilter<T>::set_state(const StateRecord& state) {
+    const auto& z = detail::state_field(state, "z", z_.size());
+    const auto& primed = detail::state_field(state, "primed", n_channels_);
+    const auto& nf = detail::state_field(state, "n_nonfinite", n_channels_);
+    z_ = z;
+    for (std::size_t c = 0; c < n_channels_; ++c) {
+        primed_[c] = primed[c] != 0.0 ? 1 : 0;
+        nonfinite_[c] = static_cast<std::int64_t>(nf[c]);
+    }
+}
+
+template <class T>
+void sosfilt(const Sos& sos, const T* x, T* y, std::size_t n_samples, std::size_t n_channels) {
+    SosFilter<T> f(SosFilterParams{sos, n_channels, InitMode::zero});
+    f.process(x, y, n_samples);
+}
+
+namespace {
+// Odd extension at the front: ext[i] = 2*x[0] - x[padlen - i], i = 0..padlen-1.
+template <class T>
+void front_pad(const T* x, std::size_t padlen, std::size_t C, std::vector<T>& buf) {
+    buf.resize(padlen * C);
+    for (std::size_t i = 0; i < padlen; ++i) {
+        for (std::size_t c = 0; c < C; ++c) {
+            buf[i * C + c] = static_cast<T>(T(2) * x[c] - x[(padlen - i) * C + c]);
+        }
+    }
+}
+}  // namespace
+
+template <class T>
+void sosfiltfilt(const Sos& sos_in, const T* x, T* y, std::size_t n_samples, std::size_t C,
+                 std::size_t padlen) {
+    if (n_samples <= padlen) {
+        throw std::invalid_argument("x must have more than padlen = " + std::to_string(padlen) +
+                                    " samples along axis 0 for sosfiltfilt; got " +
+                                    std::to_string(n_samples));
+    }
+    const Sos sos = validate_sos(sos_in);
+    const auto zi = sosfilt_zi(sos);
+    const std::size_t S = sos.size();
+    SosFilter<T> f(SosFilterParams{sos, C, InitMode::zero});
+    auto set_initial = [&](const T* row) {
+        StateRecord st = f.get_state();
+        auto& z = st["z"];
+        for (std::size_t s = 0; s < S; ++s) {
+            for (std::size_t c = 0; c < C; ++c) {
+                const double v = static_cast<double>(row[c]);
+                z[2 * s * C + c] = zi[s][0] * v;
+                z[(2 * s + 1) * C + c] = zi[s][1] * v;
+            }
+        }
+        f.set_state(st);
+    };
+    // Pads are built before y is written, since y may alias x.
+    std::vector<T> head, tail(padlen * C);
+    std::vector<T> first_row(x, x + C);
+    front_pad(x, padlen, C, head);
+    const T* xl = x + (n_samples - 1) * C;
+    for (std::size_t i = 0; i < padlen; ++i) {  // ext = 2*x[-1] - x[-2-i]
+        for (std::size_t c = 0; c < C; ++c) {
+            tail[i * C + c] = static_cast<T>(T(2) * xl[c] - x[(n_samples - 2 - i) * C + c]);
+        }
+    }
+    // Forward pass over [head | x | tail], starting in steady state of ext[0].
+    if (padlen > 0) set_initial(head.data()); else set_initial(first_row.data());
+    std::vector<T> scratch(padlen * C);
+    f.process(head.data(), scratch.data(), padlen);
+    f.process(x, y, n_samples);
+    f.process(tail.data(), tail.data(), padlen);
+    // Backward pass from the end of the forward output.
+    const T* last = padlen > 0 ? tail.data() + (padlen - 1) * C : y + (n_samples - 1) * C;
+    std::vector<T> last_row(last, last + C);
+    f.reset();
+    set_initial(last_row.data());
+    const auto back = -static_cast<std::ptrdiff_t>(C);
+    if (padlen > 0) {
+        T* tl = tail.data() + (padlen - 1) * C;
+        f.process_rows(tl, tl, padlen, back);
+    }
+    T* yl = y + (n_samples - 1) * C;
+    f.process_rows(yl, yl, n_samples, back);
+}
+
+template class SosFilter<float>;
+template class SosFilter<double>;
+template void sosfilt<float>(const Sos&, const float*, float*, std::size_t, std::size_t);
+template void sosfilt<double>(const Sos&, const double*, double*, std::size_t, std::size_t);
+template void sosfiltfilt<float>(const Sos&, const float*, float*, std::size_t, std::size_t, std::size_t);
+template void sosfiltfilt<double>(const Sos&, const double*, double*, std::size_t, std::size_t, std::size_t);
+
+}  // namespace kinemyo::filters

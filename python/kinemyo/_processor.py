@@ -1,0 +1,108 @@
+"""The base class of every streaming processor of the Python API.
+
+A processor wraps one object of the C++ core (``self._core``) and adds names, defaults, docs and
+the pickling record. The hot path, ``process``, goes straight to the core: shapes and dtypes are
+checked in the binding, the GIL is released for chunks of more than 4096 values, and a chunk of
+one sample costs well under a microsecond of overhead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Processor"]
+
+_FORMAT = 1
+
+
+def _check_dtype(dtype: Any) -> np.dtype[Any]:
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64; got {dt}")
+    return dt
+
+
+def _suffix(dtype: np.dtype[Any]) -> str:
+    return "_f32" if dtype == np.float32 else "_f64"
+
+
+class Processor:
+    """Common behaviour of streaming processors.
+
+    Streaming contract: ``process(chunk)`` (also ``p(chunk)``) takes any number of samples,
+    including zero, and returns the output for exactly those samples; any split of a signal gives
+    output bit-identical to one call. ``reset()`` returns to the initial state; ``copy.deepcopy``
+    and ``pickle`` keep the full state. Chunks are ``(n_samples, n_channels)`` arrays (time-major);
+    for one channel a 1-D array is accepted and gives 1-D output. The object's ``dtype`` (float32
+    or float64) is fixed at construction; other numeric input is converted to it.
+    """
+
+    _core: Any
+    _params: dict[str, Any]
+    _class_params: ClassVar[tuple[str, ...]] = ()
+
+    def _init_core(self, core: Any, params: dict[str, Any], dtype: np.dtype[Any]) -> None:
+        self._core = core
+        self._params = params
+        self._dtype = dtype
+        # Bind the core's method on the instance: no Python frame on the hot path.
+        self.process = core.process
+
+    def process(self, x: npt.ArrayLike) -> np.ndarray:
+        """Process a chunk ``(n_samples, n_channels)`` (or 1-D for one channel); returns a new
+        array of the object's dtype and the same shape."""
+        return self._core.process(x)  # pragma: no cover - replaced per instance by the core method
+
+    def __call__(self, x: npt.ArrayLike) -> np.ndarray:
+        return self._core.process(x)
+
+    def reset(self) -> None:
+        """Return to the state right after construction."""
+        self._core.reset()
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels, fixed at construction."""
+        return int(self._core.n_channels)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """Sample dtype of input and output (float32 or float64)."""
+        return self._dtype
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The constructor parameters (a copy)."""
+        return dict(self._params)
+
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        """A copy of the full evolving state, as named float64 arrays. Assigning a dict taken from
+        an object with the same parameters restores it (validated: a wrong field or size is a
+        ``ValueError``)."""
+        return dict(self._core.get_state())
+
+    @state.setter
+    def state(self, value: dict[str, Any]) -> None:
+        if not isinstance(value, dict):
+            raise TypeError(f"state must be a dict; got {type(value).__name__}")
+        self._core.set_state(value)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"format": _FORMAT, "class": type(self).__name__, "params": self._params,
+                "state": self.state}
+
+    def __setstate__(self, record: dict[str, Any]) -> None:
+        fmt = record.get("format")
+        if fmt != _FORMAT:
+            raise ValueError(f"unsupported pickle format {fmt!r} for {type(self).__name__}; "
+                             f"this version reads format {_FORMAT}")
+        self.__init__(**record["params"])  # type: ignore[misc]
+        self.state = record["state"]
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._params.items() if k not in ("sos", "stages"))
+        return f"{type(self).__name__}({args})"
