@@ -119,7 +119,9 @@ void bilinear(Zpk& f, double fs) {
     f.k *= (num / den).real();
 }
 
+// Index of the element of v nearest to target (only real elements if real_only and any exist).
 std::size_t nearest(const std::vector<cplx>& v, const cplx& target, bool real_only) {
+    if (real_only && std::none_of(v.begin(), v.end(), is_real)) real_only = false;
     std::size_t best = v.size();
     double best_d = 0.0;
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -134,6 +136,7 @@ std::size_t nearest(const std::vector<cplx>& v, const cplx& target, bool real_on
 }
 
 cplx take(std::vector<cplx>& v, std::size_t i) {
+    if (i >= v.size()) throw std::logic_error("zpk2sos: root pairing ran out of roots");
     const cplx r = v[i];
     v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
     return r;
@@ -183,8 +186,13 @@ Sos zpk2sos(Zpk f) {
             }
         } else {
             p2 = take(p, nearest(p, p1, true));
-            z1 = take(z, nearest(z, p1, true));
-            z2 = take(z, nearest(z, p2, true));
+            z1 = take(z, nearest(z, p1, false));
+            if (!is_real(z1)) {  // e.g. band-stop zeros on the unit circle over real poles
+                drop_conjugate(z, z1);
+                z2 = std::conj(z1);
+            } else {
+                z2 = take(z, nearest(z, p2, true));
+            }
         }
         const auto b = poly2(z1, z2, true);
         const auto a = poly2(p1, p2, true);

@@ -1,6 +1,7 @@
 #include "kinemyo/filters/sos_filter.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,7 @@
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__)
 #define KINEMYO_DISPATCH_AVX2 1
+#include <immintrin.h>
 #endif
 
 namespace kinemyo::filters {
@@ -24,49 +26,76 @@ namespace {
 
 constexpr std::size_t kBlock = 64;  // rows checked for non-finite values at once
 
-// The hot loop: n rows through all sections, all channels finite. For each row the sections are
-// applied in turn, each over all channels (contiguous), which the compiler vectorises; the
-// per-channel recursion is exactly scipy's _sosfilt: y = b0 x + z0; z0 = b1 x - a1 y + z1;
-// z1 = b2 x - a2 y.
-template <class T>
-KINEMYO_ALWAYS_INLINE void rows_kernel(const double* KINEMYO_RESTRICT coef, std::size_t n_sections,
-                                       double* KINEMYO_RESTRICT z, const T* x, T* y, std::size_t n,
-                                       std::size_t C, std::ptrdiff_t stride,
-                                       double* KINEMYO_RESTRICT work) {
-    for (std::size_t t = 0; t < n; ++t) {
-        const T* xr = x + static_cast<std::ptrdiff_t>(t) * stride;
-        T* yr = y + static_cast<std::ptrdiff_t>(t) * stride;
-        for (std::size_t c = 0; c < C; ++c) work[c] = static_cast<double>(xr[c]);
-        for (std::size_t s = 0; s < n_sections; ++s) {
-            const double* k = coef + 5 * s;
-            const double b0 = k[0], b1 = k[1], b2 = k[2], a1 = k[3], a2 = k[4];
-            double* KINEMYO_RESTRICT z0 = z + 2 * s * C;
-            double* KINEMYO_RESTRICT z1 = z0 + C;
-            for (std::size_t c = 0; c < C; ++c) {
-                const double xi = work[c];
-                const double yo = b0 * xi + z0[c];
-                z0[c] = b1 * xi - a1 * yo + z1[c];
-                z1[c] = b2 * xi - a2 * yo;
-                work[c] = yo;
-            }
-        }
-        for (std::size_t c = 0; c < C; ++c) yr[c] = static_cast<T>(work[c]);
+constexpr int kMaxUnrolledSections = 8;
+#ifndef KINEMYO_AVX2_PAIRS
+#define KINEMYO_AVX2_PAIRS 4
+#endif
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"  // 32-byte vectors stay inside this file
+namespace base {
+// Portable 4 x double vector (GCC/Clang vector extension): two SSE2 registers on baseline x86-64.
+struct Ops {
+    typedef double V __attribute__((vector_size(32)));
+    static constexpr std::size_t W = 4;
+    static constexpr int kMaxSectionsForPairs = 0;
+    static inline V load(const double* p) {
+        V v;
+        std::memcpy(&v, p, sizeof(V));
+        return v;
     }
-}
+    static inline V load(const float* p) {
+        V v = {static_cast<double>(p[0]), static_cast<double>(p[1]), static_cast<double>(p[2]),
+               static_cast<double>(p[3])};
+        return v;
+    }
+    static inline void store(double* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+    static inline void store(float* p, V v) {
+        for (int i = 0; i < 4; ++i) p[i] = static_cast<float>(v[i]);
+    }
+    static inline V bcast(double v) { return V{v, v, v, v}; }
+    static inline V fma(V a, V b, V c) { return a * b + c; }
+    static inline V fnma(V a, V b, V c) { return c - a * b; }
+    static inline V mul(V a, V b) { return a * b; }
+};
+
+#include "sos_kernel.inc"
+}  // namespace base
+#pragma GCC diagnostic pop
 
 template <class T>
 void rows_base(const double* coef, std::size_t S, double* z, const T* x, T* y, std::size_t n,
                std::size_t C, std::ptrdiff_t stride, double* work) {
-    rows_kernel<T>(coef, S, z, x, y, n, C, stride, work);
+    base::blocked_rows<T>(coef, S, z, x, y, n, C, stride, work);
 }
 
 #ifdef KINEMYO_DISPATCH_AVX2
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace avx2 {
+// 4 x double in one AVX register, with fused multiply-add.
+struct Ops {
+    using V = __m256d;
+    static constexpr std::size_t W = 4;
+    static constexpr int kMaxSectionsForPairs = KINEMYO_AVX2_PAIRS;
+    static inline V load(const double* p) { return _mm256_loadu_pd(p); }
+    static inline V load(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+    static inline void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+    static inline void store(float* p, V v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
+    static inline V bcast(double v) { return _mm256_set1_pd(v); }
+    static inline V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+    static inline V fnma(V a, V b, V c) { return _mm256_fnmadd_pd(a, b, c); }
+    static inline V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+};
+#include "sos_kernel.inc"
+}  // namespace avx2
+
 template <class T>
-__attribute__((target("avx2,fma"))) void rows_avx2(const double* coef, std::size_t S, double* z,
-                                                   const T* x, T* y, std::size_t n, std::size_t C,
-                                                   std::ptrdiff_t stride, double* work) {
-    rows_kernel<T>(coef, S, z, x, y, n, C, stride, work);
+void rows_avx2(const double* coef, std::size_t S, double* z, const T* x, T* y, std::size_t n,
+               std::size_t C, std::ptrdiff_t stride, double* work) {
+    avx2::blocked_rows<T>(coef, S, z, x, y, n, C, stride, work);
 }
+#pragma GCC pop_options
 
 bool cpu_has_avx2() {
     static const bool has = [] {
