@@ -459,3 +459,36 @@ def test_repr_and_params() -> None:
     f = kf.MovingRMS(FS, 4, 0.1, dtype=np.float32)
     assert "MovingRMS" in repr(f) and "window_s=0.1" in repr(f)
     assert f.params["fs"] == FS and f.n_channels == 4 and f.dtype == np.float32 and f.fs == FS
+
+
+@pytest.fixture
+def baseline_kernel():
+    from kinemyo import _core
+
+    _core._force_baseline_kernel(True)
+    try:
+        yield
+    finally:
+        _core._force_baseline_kernel(False)
+
+
+@pytest.mark.parametrize("C", [1, 2, 3, 5, 8, 16, 19])
+def test_baseline_kernel_equals_scipy(C: int, baseline_kernel, rng: np.random.Generator) -> None:
+    """The portable (non-AVX2) kernel, which wheels run on older CPUs, is exact too."""
+    from kinemyo import _core
+
+    assert not _core.simd_kernel_active()
+    x = rng.standard_normal((2000, C))
+    # (design, tolerance relative to the output's scale): a 10th-order low-pass at 0.05 Nyquist
+    # amplifies rounding differences (SciPy vs any other order of operations) to ~1e-9.
+    for sos, tol in ((kf.butter(4, (20.0, 450.0), FS, "bandpass"), 1e-10),
+                     (kf.butter(10, 100.0, FS), 1e-8),
+                     (kf.butter(9, (20.0, 450.0), FS, "bandstop"), 1e-9)):
+        ref = signal.sosfilt(sos, x, axis=0)
+        np.testing.assert_allclose(kf.sosfilt(sos, x), ref, rtol=0, atol=tol * np.abs(ref).max())
+        ref = signal.sosfiltfilt(sos, x, axis=0)
+        np.testing.assert_allclose(kf.sosfiltfilt(sos, x), ref, rtol=0, atol=tol * np.abs(ref).max())
+        f = kf.SosFilter(sos, C)
+        whole = f(x)
+        f.reset()
+        np.testing.assert_array_equal(run_in_chunks(f, x, random_splits(len(x), rng, 70)), whole)

@@ -136,6 +136,9 @@ TEST_CASE("design errors name the parameter") {
 }
 
 TEST_CASE("sosfilt, sosfiltfilt and sosfilt_zi equal SciPy") {
+  for (bool baseline : {false, true}) {
+    force_baseline_kernel(baseline);
+    CAPTURE(baseline);
     const Sos sos = sos_from(golden::bp_sos);
     const std::size_t C = 3, n = golden::x.size() / C;
     std::vector<double> y(golden::x.size());
@@ -153,9 +156,14 @@ TEST_CASE("sosfilt, sosfiltfilt and sosfilt_zi equal SciPy") {
         CHECK(zi[s][1] == doctest::Approx(golden::bp_zi[2 * s + 1]).epsilon(1e-10));
     }
     CHECK_THROWS_AS(sosfiltfilt(sos, golden::x.data(), y.data(), 10, C, sosfiltfilt_padlen(sos)), std::invalid_argument);
+  }
+  force_baseline_kernel(false);
 }
 
 TEST_CASE("every processor keeps the streaming contract") {
+  for (bool baseline : {false, true}) {
+    force_baseline_kernel(baseline);
+    CAPTURE(baseline);
     const auto x = random_signal(700, 5, 3);
     std::vector<float> xf(x.begin(), x.end());
     SosFilter<double> f(SosFilterParams{butter(4, {20.0, 450.0}, kFs, BandType::bandpass), 5, InitMode::steady});
@@ -172,6 +180,34 @@ TEST_CASE("every processor keeps the streaming contract") {
                          std::make_shared<TKEO<double>>(5),
                          std::make_shared<MovingWindow<double>>(MovingWindowParams{kFs, 5, 0.02, WindowStat::mean})});
     check_streaming_contract(chain, x);
+    // the channel counts that exercise pairs of vectors, single vectors and the scalar tail
+    for (std::size_t C : {1u, 2u, 3u, 4u, 5u, 7u, 8u, 9u, 13u, 16u, 17u}) {
+      const auto xc = random_signal(300, C, static_cast<unsigned>(C));
+      for (int order : {1, 2, 4, 8, 10}) {
+        SosFilter<double> fc(SosFilterParams{butter(order, {20.0, 450.0}, kFs, BandType::bandpass), C, InitMode::zero});
+        check_streaming_contract(fc, xc);
+        // equal to the plain scalar recursion
+        std::vector<double> y(xc.size()), ref(xc.size());
+        fc.reset();
+        fc.process(xc.data(), y.data(), 300);
+        const Sos sos = fc.sos();
+        std::vector<double> z(sos.size() * 2 * C, 0.0);
+        for (std::size_t t = 0; t < 300; ++t)
+          for (std::size_t c = 0; c < C; ++c) {
+            double cur = xc[t * C + c];
+            for (std::size_t s = 0; s < sos.size(); ++s) {
+              const double yo = sos[s][0] * cur + z[(2 * s) * C + c];
+              z[(2 * s) * C + c] = sos[s][1] * cur - sos[s][4] * yo + z[(2 * s + 1) * C + c];
+              z[(2 * s + 1) * C + c] = sos[s][2] * cur - sos[s][5] * yo;
+              cur = yo;
+            }
+            ref[t * C + c] = cur;
+          }
+        for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == doctest::Approx(ref[i]).epsilon(1e-10).scale(1.0));
+      }
+    }
+  }
+  force_baseline_kernel(false);
 }
 
 TEST_CASE("a burst of NaN does not poison the filter state") {

@@ -2,6 +2,7 @@
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
@@ -44,8 +45,7 @@ InitMode parse_init(const std::string& s) {
 }
 
 template <class T>
-py::array_t<T> offline(py::handle x_in, const std::function<void(const T*, T*, std::size_t, std::size_t)>& fn,
-                       bool copy_first) {
+py::array_t<T> offline(py::handle x_in, const std::function<void(const T*, T*, std::size_t, std::size_t)>& fn) {
     auto x = as_array<T>(x_in);
     if (x.ndim() != 1 && x.ndim() != 2) {
         throw py::value_error("x must be 1-D (n_samples,) or 2-D (n_samples, n_channels); got shape " + shape_str(x));
@@ -54,7 +54,6 @@ py::array_t<T> offline(py::handle x_in, const std::function<void(const T*, T*, s
     const auto C = static_cast<std::size_t>(x.ndim() == 2 ? x.shape(1) : 1);
     py::array_t<T> y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
     if (n == 0 || C == 0) return y;
-    (void)copy_first;
     const T* xp = x.data();
     T* yp = y.mutable_data();
     py::gil_scoped_release release;  // the core reads xp, writes yp; both arrays outlive the call
@@ -99,7 +98,7 @@ void bind_typed(py::module_& m) {
 
     m.def(("sosfilt" + suffix).c_str(), [](py::handle sos_in, py::handle x) {
         const Sos sos = sos_from_array(sos_in);
-        return offline<T>(x, [&](const T* xp, T* yp, std::size_t n, std::size_t C) { sosfilt<T>(sos, xp, yp, n, C); }, false);
+        return offline<T>(x, [&](const T* xp, T* yp, std::size_t n, std::size_t C) { sosfilt<T>(sos, xp, yp, n, C); });
     }, py::arg("sos"), py::arg("x"));
     m.def(("sosfiltfilt" + suffix).c_str(), [](py::handle sos_in, py::handle x, py::object padlen_in) {
         const Sos sos = sos_from_array(sos_in);
@@ -111,7 +110,7 @@ void bind_typed(py::module_& m) {
         }
         return offline<T>(x, [&](const T* xp, T* yp, std::size_t n, std::size_t C) {
             sosfiltfilt<T>(sos, xp, yp, n, C, padlen);
-        }, false);
+        });
     }, py::arg("sos"), py::arg("x"), py::arg("padlen") = py::none());
 }
 
@@ -134,6 +133,10 @@ void register_filters(py::module_& m) {
         return a;
     }, py::arg("sos"));
     m.def("sosfiltfilt_padlen", [](py::handle sos) { return sosfiltfilt_padlen(sos_from_array(sos)); }, py::arg("sos"));
+    m.def("simd_kernel_active", &simd_kernel_active,
+          "True if the AVX2/FMA build of the SOS kernel runs in this process.");
+    m.def("_force_baseline_kernel", &force_baseline_kernel, py::arg("on"),
+          "Testing only: force the baseline SOS kernel on/off for the whole process.");
     bind_typed<float>(m);
     bind_typed<double>(m);
 }

@@ -1,5 +1,6 @@
 #include "kinemyo/filters/sos_filter.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -31,29 +32,27 @@ constexpr int kMaxUnrolledSections = 8;
 #define KINEMYO_AVX2_PAIRS 4
 #endif
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"  // 32-byte vectors stay inside this file
 namespace base {
-// Portable 4 x double vector (GCC/Clang vector extension): two SSE2 registers on baseline x86-64.
+// Portable 2 x double vector (GCC/Clang vector extension): one SSE2 register on baseline x86-64.
 struct Ops {
-    typedef double V __attribute__((vector_size(32)));
-    static constexpr std::size_t W = 4;
-    static constexpr int kMaxSectionsForPairs = 0;
+    typedef double V __attribute__((vector_size(16)));
+    static constexpr std::size_t W = 2;
+    static constexpr int kMaxSectionsForPairs = 4;
     static inline V load(const double* p) {
         V v;
         std::memcpy(&v, p, sizeof(V));
         return v;
     }
     static inline V load(const float* p) {
-        V v = {static_cast<double>(p[0]), static_cast<double>(p[1]), static_cast<double>(p[2]),
-               static_cast<double>(p[3])};
+        V v = {static_cast<double>(p[0]), static_cast<double>(p[1])};
         return v;
     }
     static inline void store(double* p, V v) { std::memcpy(p, &v, sizeof(V)); }
     static inline void store(float* p, V v) {
-        for (int i = 0; i < 4; ++i) p[i] = static_cast<float>(v[i]);
+        p[0] = static_cast<float>(v[0]);
+        p[1] = static_cast<float>(v[1]);
     }
-    static inline V bcast(double v) { return V{v, v, v, v}; }
+    static inline V bcast(double v) { return V{v, v}; }
     static inline V fma(V a, V b, V c) { return a * b + c; }
     static inline V fnma(V a, V b, V c) { return c - a * b; }
     static inline V mul(V a, V b) { return a * b; }
@@ -61,7 +60,6 @@ struct Ops {
 
 #include "sos_kernel.inc"
 }  // namespace base
-#pragma GCC diagnostic pop
 
 template <class T>
 void rows_base(const double* coef, std::size_t S, double* z, const T* x, T* y, std::size_t n,
@@ -97,12 +95,14 @@ void rows_avx2(const double* coef, std::size_t S, double* z, const T* x, T* y, s
 }
 #pragma GCC pop_options
 
+std::atomic<bool> g_force_baseline{false};
+
 bool cpu_has_avx2() {
     static const bool has = [] {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     }();
-    return has;
+    return has && !g_force_baseline.load(std::memory_order_relaxed);
 }
 #endif
 
@@ -319,6 +319,22 @@ void sosfiltfilt(const Sos& sos_in, const T* x, T* y, std::size_t n_samples, std
     }
     T* yl = y + (n_samples - 1) * C;
     f.process_rows(yl, yl, n_samples, back);
+}
+
+bool simd_kernel_active() noexcept {
+#ifdef KINEMYO_DISPATCH_AVX2
+    return cpu_has_avx2();
+#else
+    return false;
+#endif
+}
+
+void force_baseline_kernel(bool on) noexcept {
+#ifdef KINEMYO_DISPATCH_AVX2
+    g_force_baseline.store(on, std::memory_order_relaxed);
+#else
+    (void)on;
+#endif
 }
 
 template class SosFilter<float>;

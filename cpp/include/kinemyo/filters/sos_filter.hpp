@@ -89,6 +89,15 @@ template <class T>
 void sosfiltfilt(const Sos& sos, const T* x, T* y, std::size_t n_samples, std::size_t n_channels,
                  std::size_t padlen);
 
+/// True if SosFilter runs its AVX2/FMA kernel in this process (the CPU has AVX2 and FMA and the
+/// baseline kernel is not forced).
+bool simd_kernel_active() noexcept;
+
+/// Testing and diagnostics only: force the baseline (SSE2) kernel on or off for the whole process.
+/// Results of the two kernels differ by rounding (FMA), so switch only between whole runs: a stream
+/// that crosses a switch is not bit-identical to an unswitched one.
+void force_baseline_kernel(bool on) noexcept;
+
 extern template class SosFilter<float>;
 extern template class SosFilter<double>;
 
