@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import signal
-
 from kinemyo import filters as kf
+from scipy import signal
 
 FS = 2000.0
 N, C = 1_000_000, 16

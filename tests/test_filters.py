@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import signal
-
 from kinemyo import filters as kf
+from scipy import signal
 
 from .conftest import random_splits, run_in_chunks
 
@@ -129,7 +128,8 @@ def test_float32_is_float32_and_close(rng: np.random.Generator) -> None:
 def test_int_noncontiguous_and_empty_input(rng: np.random.Generator) -> None:
     sos = kf.butter(2, 50.0, FS)
     xi = rng.integers(-1000, 1000, size=(500, 6))
-    np.testing.assert_allclose(kf.sosfilt(sos, xi), signal.sosfilt(sos, xi.astype(float), axis=0), rtol=1e-10, atol=1e-9)
+    ref = signal.sosfilt(sos, xi.astype(float), axis=0)
+    np.testing.assert_allclose(kf.sosfilt(sos, xi), ref, rtol=1e-10, atol=1e-9)
     xf = rng.standard_normal((6, 500)).T  # Fortran order
     np.testing.assert_allclose(kf.sosfilt(sos, xf), signal.sosfilt(sos, xf, axis=0), rtol=1e-10, atol=1e-12)
     xs = rng.standard_normal((1000, 8))[::2, ::3]  # strided view
@@ -202,7 +202,7 @@ def test_chunk_invariance_property(cuts: list[int], C: int, which: int) -> None:
     whole = proc(x)
     proc.reset()
     edges = [0, *sorted(cuts), 400]
-    out = np.concatenate([proc(x[a:b]) for a, b in zip(edges[:-1], edges[1:])])
+    out = np.concatenate([proc(x[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)])
     np.testing.assert_array_equal(out, whole)
 
 
@@ -223,7 +223,7 @@ def test_checkpoint_mid_stream(clone, rng: np.random.Generator) -> None:
 
 def test_reset_equals_fresh(rng: np.random.Generator) -> None:
     x = rng.standard_normal((600, 2))
-    for proc, fresh in zip(make_processors(2), make_processors(2)):
+    for proc, fresh in zip(make_processors(2), make_processors(2), strict=True):
         proc(rng.standard_normal((321, 2)))
         proc.reset()
         np.testing.assert_array_equal(proc(x), fresh(x))
@@ -280,21 +280,22 @@ def test_moving_windows_equal_direct_computation(rng: np.random.Generator) -> No
         np.testing.assert_allclose(r[k], np.sqrt((w ** 2).mean(axis=0)), rtol=1e-12)
 
 
-def test_moving_average_no_drift_long_run() -> None:
-    # 2e7 samples with a large offset and rare huge spikes: compare the last windows to exact sums.
+@pytest.mark.parametrize("cls", [kf.MovingAverage, kf.MovingRMS])
+def test_moving_window_no_drift_over_1e8_samples(cls) -> None:
+    # 1e8 samples with a large offset and rare huge spikes: the last windows equal exact sums.
     rng = np.random.default_rng(3)
-    n, win = 20_000_000, 200
-    ma = kf.MovingAverage(1000.0, 1, win / 1000.0)
-    chunk = 1_000_000
-    last = None
+    n, win, chunk = 100_000_000, 200, 1_000_000
+    base = 1e4 + rng.standard_normal(chunk)
+    base[rng.integers(0, chunk, 5)] += 1e9
+    proc = cls(1000.0, 1, win / 1000.0)
     for k in range(n // chunk):
-        x = 1e4 + rng.standard_normal(chunk)
-        x[rng.integers(0, chunk, 5)] += 1e9
-        last_y = ma(x)
-        last = x
-    assert last is not None
-    ref = np.convolve(last, np.ones(win) / win, mode="valid")[-1000:]
-    np.testing.assert_allclose(last_y[-1000:], ref, rtol=1e-12)
+        x = base + 1e-3 * k
+        y = proc(x)
+    sq = x if cls is kf.MovingAverage else x * x
+    ref = np.convolve(sq, np.ones(win) / win, mode="valid")[-1000:]
+    if cls is kf.MovingRMS:
+        ref = np.sqrt(ref)
+    np.testing.assert_allclose(y[-1000:], ref, rtol=1e-12)
 
 
 def test_tkeo_definition_and_delay(rng: np.random.Generator) -> None:

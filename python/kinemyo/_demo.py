@@ -19,7 +19,7 @@ def make_example(seconds: float, n_channels: int, seed: int) -> tuple[np.ndarray
     """A synthetic sEMG-like record: band-limited noise bursts over baseline noise, plus 50 Hz hum
     and a slow baseline wander. Returns (signal (n, n_channels), true activity mask (n, n_channels))."""
     rng = np.random.default_rng(seed)
-    n = int(round(seconds * FS))
+    n = round(seconds * FS)
     t = np.arange(n) / FS
     carrier = filters.sosfilt(filters.butter(4, (20.0, 250.0), FS, "bandpass"),
                               rng.standard_normal((n, n_channels)))

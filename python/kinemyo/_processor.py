@@ -49,7 +49,7 @@ class Processor:
         self._params = params
         self._dtype = dtype
         # Bind the core's method on the instance: no Python frame on the hot path.
-        self.process = core.process
+        self.process = core.process  # type: ignore[method-assign]
 
     def process(self, x: npt.ArrayLike) -> np.ndarray:
         """Process a chunk ``(n_samples, n_channels)`` (or 1-D for one channel); returns a new

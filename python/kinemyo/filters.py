@@ -28,12 +28,12 @@ from . import _core
 from ._processor import Processor, _check_dtype, _suffix
 
 __all__ = [
+    "TKEO",
     "Chain",
     "Envelope",
     "MovingAverage",
     "MovingRMS",
     "SosFilter",
-    "TKEO",
     "butter",
     "notch",
     "sosfilt",

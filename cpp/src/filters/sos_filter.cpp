@@ -25,7 +25,7 @@
 namespace kinemyo::filters {
 namespace {
 
-constexpr std::size_t kBlock = 64;  // rows checked for non-finite values at once
+constexpr std::size_t kBlock = 512;  // rows checked for non-finite values at once
 
 constexpr int kMaxUnrolledSections = 8;
 #ifndef KINEMYO_AVX2_PAIRS
