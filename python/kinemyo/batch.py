@@ -1,0 +1,411 @@
+"""Batch execution of one task over many files: local processes, any Executor, or a Dask cluster.
+
+The engine behind ``kinemyo process``. Its promises:
+
+* **One bad file never stops the batch.** A task that raises is recorded with its error in the
+  run's manifest; a task that kills its worker process (segfault, ``os._exit``, out of memory) is
+  found, recorded as ``"worker process died"``, and the rest go on.
+* **Nothing half-written.** Each input's outputs are written by the task into a private temporary
+  folder that is renamed into place only when the task has finished (a folder rename is atomic on
+  POSIX file systems). A result folder therefore exists only when it is complete.
+* **Resumable.** A result folder holds a ``_done.json`` marker with the input's size and
+  modification time and the configuration's fingerprint; a re-run skips inputs whose marker
+  matches (``force=True`` redoes them), so an interrupted batch resumes with nothing lost or
+  duplicated.
+* **Manifest.** ``manifest.json`` and ``manifest.csv`` in the output folder list every input with
+  its status (``ok``, ``skipped``, ``failed``), error, outputs and time, written atomically.
+
+Tasks are plain picklable callables ``task(input_path, work_dir) -> dict`` (the dict, e.g. a few
+metrics, goes into the manifest). Use :func:`run_batch`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = ["BatchReport", "FileResult", "atomic_write_bytes", "atomic_write_text", "result_dir_name", "run_batch"]
+
+Status = Literal["ok", "skipped", "failed"]
+DONE_MARKER = "_done.json"
+
+
+@dataclasses.dataclass
+class FileResult:
+    """Outcome of one input file."""
+
+    input: str
+    status: Status
+    output_dir: str | None = None
+    outputs: list[str] = dataclasses.field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+    info: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class BatchReport:
+    """Outcome of a batch: one :class:`FileResult` per input, in input order."""
+
+    results: list[FileResult]
+    out_dir: str
+    seconds: float
+
+    @property
+    def n_ok(self) -> int:
+        return sum(r.status == "ok" for r in self.results)
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(r.status == "skipped" for r in self.results)
+
+    @property
+    def n_failed(self) -> int:
+        return sum(r.status == "failed" for r in self.results)
+
+    @property
+    def ok(self) -> bool:
+        """True if no input failed."""
+        return self.n_failed == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# atomic writes
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, fsync, rename.
+    An interrupted write leaves either the old file or none, never a truncated one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------
+# naming and resume markers
+
+
+def result_dir_name(input_path: str | os.PathLike[str]) -> str:
+    """Folder name of an input's results: its file name plus a short hash of its absolute path, so
+    that equal names in different folders never collide."""
+    p = Path(input_path)
+    digest = hashlib.sha1(str(p.resolve()).encode()).hexdigest()[:8]
+    return f"{p.name}-{digest}"
+
+
+def _signature(input_path: str, fingerprint: str) -> dict[str, Any]:
+    st = os.stat(input_path)
+    return {"input": str(Path(input_path).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "config": fingerprint}
+
+
+def _is_done(result_dir: Path, signature: dict[str, Any]) -> dict[str, Any] | None:
+    marker = result_dir / DONE_MARKER
+    try:
+        record = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("signature") != signature:
+        return None
+    return record
+
+
+# ---------------------------------------------------------------------------------------------
+# one file (runs in the worker)
+
+
+def _run_one(task: Callable[[str, str], dict[str, Any] | None], input_path: str, out_dir: str,
+             fingerprint: str) -> FileResult:
+    """Run ``task`` for one input inside a private temporary folder and move it into place."""
+    t0 = time.perf_counter()
+    final = Path(out_dir) / result_dir_name(input_path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=out_dir))
+    try:
+        if not os.path.exists(input_path):
+            raise FileNotFoundError(f"{input_path}: no such file")
+        signature = _signature(input_path, fingerprint)
+        info = task(input_path, str(tmp)) or {}
+        outputs = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
+        record = {"signature": signature, "outputs": outputs, "info": _jsonable(info)}
+        atomic_write_text(tmp / DONE_MARKER, json.dumps(record, indent=2))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        return FileResult(input_path, "ok", str(final), outputs, None, time.perf_counter() - t0,
+                          record["info"])
+    except Exception as exc:  # noqa: BLE001 - every failure of one file is recorded, never raised
+        shutil.rmtree(tmp, ignore_errors=True)
+        return FileResult(input_path, "failed", None, [], _describe(exc), time.perf_counter() - t0)
+
+
+def _describe(exc: BaseException) -> str:
+    msg = f"{type(exc).__name__}: {exc}"
+    return msg if len(msg) < 2000 else msg[:2000] + "..."
+
+
+def _jsonable(obj: Any) -> Any:
+    try:
+        json.dumps(obj)
+        return obj
+    except TypeError:
+        return json.loads(json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+
+
+# ---------------------------------------------------------------------------------------------
+# progress
+
+
+class _Progress:
+    """tqdm when installed (the ``batch`` extra), otherwise a plain status line on stderr."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.enabled = enabled
+        self.done = 0
+        self.total = total
+        self.failed = 0
+        self._bar = None
+        if enabled:
+            try:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=total, unit="file", dynamic_ncols=True, file=sys.stderr)
+            except ImportError:
+                self._bar = None
+
+    def update(self, result: FileResult) -> None:
+        self.done += 1
+        self.failed += result.status == "failed"
+        if not self.enabled:
+            return
+        name = Path(result.input).name
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"{name}: {result.status}, failed {self.failed}")
+            self._bar.update(1)
+        else:
+            print(f"[{self.done}/{self.total}] {result.status:7s} {name}"
+                  + (f" -- {result.error}" if result.error else ""), file=sys.stderr)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# executors
+
+
+def _run_local_pool(task, todo: list[str], out_dir: str, fingerprint: str, jobs: int,
+                    on_result: Callable[[FileResult], None]) -> None:
+    """Process pool with crash isolation. At most ``jobs`` inputs are in flight; when a worker dies
+    the pool breaks, the inputs that were in flight are re-run one at a time in single-worker pools
+    (only the real culprit dies again and is recorded), and a fresh pool takes the rest."""
+    queue = list(todo)
+    suspects: list[str] = []
+    while queue or suspects:
+        while suspects:
+            path = suspects.pop(0)
+            with ProcessPoolExecutor(max_workers=1) as solo:
+                try:
+                    on_result(solo.submit(_run_one, task, path, out_dir, fingerprint).result())
+                except BrokenProcessPool:
+                    _cleanup_partials(out_dir, path)
+                    on_result(FileResult(path, "failed", error="worker process died while processing this "
+                                         "file (crash, os._exit or out of memory)"))
+        if not queue:
+            break
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            inflight: dict[Future[FileResult], str] = {}
+            broken = False
+            while (queue or inflight) and not broken:
+                while queue and len(inflight) < jobs:
+                    path = queue.pop(0)
+                    inflight[pool.submit(_run_one, task, path, out_dir, fingerprint)] = path
+                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    path = inflight.pop(fut)
+                    try:
+                        on_result(fut.result())
+                    except BrokenProcessPool:
+                        suspects.append(path)
+                        broken = True
+            if broken:
+                suspects.extend(inflight.values())
+
+
+def _remove_stale_partials(out: Path) -> None:
+    """Remove temporary folders left by killed workers or an interrupted earlier run (a batch owns
+    its output folder: two batches must not write into the same folder at once)."""
+    for p in out.glob(".*.partial"):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _cleanup_partials(out_dir: str, input_path: str) -> None:
+    prefix = "." + result_dir_name(input_path) + "."
+    for p in Path(out_dir).glob(prefix + "*.partial"):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _run_executor(submit: Callable[..., Any], wait: Callable[[list[Any]], Iterable[Any]],
+                  task, todo: list[str], out_dir: str, fingerprint: str,
+                  on_result: Callable[[FileResult], None]) -> None:
+    futures = {submit(_run_one, task, p, out_dir, fingerprint): p for p in todo}
+    for fut in wait(list(futures)):
+        try:
+            on_result(fut.result())
+        except Exception as exc:  # noqa: BLE001 - a lost worker (e.g. Dask KilledWorker)
+            path = futures[fut]
+            _cleanup_partials(out_dir, path)
+            on_result(FileResult(path, "failed", error=f"worker failed: {_describe(exc)}"))
+
+
+# ---------------------------------------------------------------------------------------------
+# the entry point
+
+
+def run_batch(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, str], dict[str, Any] | None],
+              out_dir: str | os.PathLike[str], *, jobs: int = 1, scheduler: str | None = None,
+              executor: Executor | None = None, force: bool = False, fingerprint: str = "",
+              progress: bool = True) -> BatchReport:
+    """Run ``task`` over ``inputs``, writing each input's outputs under ``out_dir``.
+
+    Parameters
+    ----------
+    inputs : sequence of paths
+        Input files; duplicates are processed once.
+    task : callable ``(input_path, work_dir) -> dict | None``
+        Reads the input and writes its outputs into ``work_dir`` (a private temporary folder that
+        becomes ``out_dir/<result_dir_name(input)>`` on success). Must be picklable (a module-level
+        function or a ``functools.partial`` of one) for ``jobs > 1``, executors and Dask. The dict
+        it returns goes into the manifest.
+    out_dir : path
+        Output folder (created).
+    jobs : int
+        Number of local worker processes; 1 runs in this process (no crash isolation).
+    scheduler : str, optional
+        Address of an existing Dask distributed scheduler (``tcp://host:port``); the work runs on
+        its workers, which must be able to import kinemyo and read the inputs.
+    executor : concurrent.futures.Executor, optional
+        Any executor (thread pool, process pool, a Dask ``Client.get_executor()``, ...).
+    force : bool
+        Redo inputs whose results are already complete.
+    fingerprint : str
+        Identifies the configuration: results made with another fingerprint are redone.
+    progress : bool
+        Show a progress bar (tqdm if installed) with per-file status on stderr.
+
+    Returns
+    -------
+    BatchReport
+        Also written as ``manifest.json`` / ``manifest.csv`` in ``out_dir``.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1; got {jobs}")
+    if sum(x is not None for x in (scheduler, executor)) > 1:
+        raise ValueError("give at most one of scheduler and executor")
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(out)
+    seen: set[str] = set()
+    paths: list[str] = []
+    for p in inputs:
+        s = str(p)
+        if s not in seen:
+            seen.add(s)
+            paths.append(s)
+
+    results: dict[str, FileResult] = {}
+    todo: list[str] = []
+    for p in paths:
+        final = out / result_dir_name(p)
+        record = None
+        if not force and os.path.exists(p):
+            record = _is_done(final, _signature(p, fingerprint))
+        if record is not None:
+            results[p] = FileResult(p, "skipped", str(final), record.get("outputs", []), None, 0.0,
+                                    record.get("info", {}))
+        else:
+            todo.append(p)
+
+    bar = _Progress(len(paths), progress)
+    for p in paths:
+        if p in results:
+            bar.update(results[p])
+
+    def on_result(r: FileResult) -> None:
+        results[r.input] = r
+        bar.update(r)
+
+    try:
+        if scheduler is not None:
+            from distributed import Client
+            from distributed import as_completed as dask_as_completed
+
+            with Client(scheduler) as client:
+                _run_executor(lambda fn, *a: client.submit(fn, *a, pure=False), dask_as_completed,
+                              task, todo, str(out), fingerprint, on_result)
+        elif executor is not None:
+            _run_executor(executor.submit, as_completed, task, todo, str(out), fingerprint, on_result)
+        elif jobs > 1 and len(todo) > 1:
+            _run_local_pool(task, todo, str(out), fingerprint, jobs, on_result)
+        else:
+            for p in todo:
+                on_result(_run_one(task, p, str(out), fingerprint))
+    finally:
+        bar.close()
+        _remove_stale_partials(out)
+        ordered = [results[p] for p in paths if p in results]
+        report = BatchReport(ordered, str(out), time.perf_counter() - t0)
+        _write_manifest(report)
+    return report
+
+
+def _write_manifest(report: BatchReport) -> None:
+    out = Path(report.out_dir)
+    doc = {"n_inputs": len(report.results), "n_ok": report.n_ok, "n_skipped": report.n_skipped,
+           "n_failed": report.n_failed, "seconds": report.seconds,
+           "files": [r.to_dict() for r in report.results]}
+    atomic_write_text(out / "manifest.json", json.dumps(_jsonable(doc), indent=2))
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["input", "status", "output_dir", "n_outputs", "seconds", "error"])
+    for r in report.results:
+        w.writerow([r.input, r.status, r.output_dir or "", len(r.outputs), f"{r.seconds:.3f}", r.error or ""])
+    atomic_write_text(out / "manifest.csv", buf.getvalue())
+
+
+def format_exception(exc: BaseException) -> str:  # pragma: no cover - debugging aid
+    return "".join(traceback.format_exception(exc))

@@ -1,0 +1,141 @@
+"""Batch engine: failures recorded, worker crashes survived, atomic results, resume, executors, Dask."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from kinemyo import batch
+
+
+def copy_task(path: str, work_dir: str) -> dict:
+    """Toy task: 'process' a text file holding a number; special contents trigger faults."""
+    text = Path(path).read_text()
+    if text == "raise":
+        raise ValueError(f"{path}: corrupt file (test)")
+    if text == "crash":
+        os._exit(13)  # the worker process dies
+    value = float(text)
+    Path(work_dir, "result.txt").write_text(str(value * 2))
+    Path(work_dir, "sub").mkdir()
+    Path(work_dir, "sub", "more.txt").write_text("x")
+    return {"value": value}
+
+
+def make_inputs(tmp: Path, n: int, bad: dict[int, str] | None = None) -> list[str]:
+    bad = bad or {}
+    paths = []
+    for i in range(n):
+        p = tmp / f"in_{i:03d}.txt"
+        p.write_text(bad.get(i, str(i)))
+        paths.append(str(p))
+    return paths
+
+
+def test_serial_batch_records_failures(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    inputs = make_inputs(tmp_path / "in", 6, {2: "raise"}) + [str(tmp_path / "missing.txt")]
+    rep = batch.run_batch(inputs, copy_task, tmp_path / "out", progress=False)
+    assert [r.status for r in rep.results] == ["ok", "ok", "failed", "ok", "ok", "ok", "failed"]
+    assert "corrupt file" in rep.results[2].error and "in_002" in rep.results[2].error
+    assert "no such file" in rep.results[6].error
+    assert not rep.ok and rep.n_failed == 2
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["n_failed"] == 2 and len(manifest["files"]) == 7
+    assert (tmp_path / "out" / "manifest.csv").read_text().count("\n") == 8
+    ok = rep.results[0]
+    assert Path(ok.output_dir, "result.txt").read_text() == "0.0"
+    assert sorted(ok.outputs) == ["result.txt", "sub/more.txt"]
+    # no partial folders left behind
+    assert not list((tmp_path / "out").glob(".*partial"))
+
+
+def test_resume_skips_done_and_redoes_changed(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    inputs = make_inputs(tmp_path / "in", 5)
+    rep1 = batch.run_batch(inputs, copy_task, tmp_path / "out", progress=False)
+    assert rep1.n_ok == 5
+    time.sleep(0.01)
+    Path(inputs[1]).write_text("41")  # changed input: redone
+    rep2 = batch.run_batch(inputs, copy_task, tmp_path / "out", progress=False)
+    assert [r.status for r in rep2.results] == ["skipped", "ok", "skipped", "skipped", "skipped"]
+    assert Path(rep2.results[1].output_dir, "result.txt").read_text() == "82.0"
+    rep3 = batch.run_batch(inputs, copy_task, tmp_path / "out", progress=False, fingerprint="other config")
+    assert rep3.n_ok == 5
+    rep4 = batch.run_batch(inputs, copy_task, tmp_path / "out", progress=False, fingerprint="other config",
+                           force=True)
+    assert rep4.n_ok == 5
+    # one result folder per input, never duplicated
+    assert len([p for p in (tmp_path / "out").iterdir() if p.is_dir()]) == 5
+
+
+def test_incomplete_result_is_redone(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    inputs = make_inputs(tmp_path / "in", 2)
+    rep = batch.run_batch(inputs, copy_task, tmp_path / "out", progress=False)
+    (Path(rep.results[0].output_dir) / batch.DONE_MARKER).unlink()  # as if killed before the end
+    rep2 = batch.run_batch(inputs, copy_task, tmp_path / "out", progress=False)
+    assert [r.status for r in rep2.results] == ["ok", "skipped"]
+
+
+def test_process_pool_survives_worker_crash(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    inputs = make_inputs(tmp_path / "in", 24, {3: "crash", 10: "raise", 17: "crash"})
+    rep = batch.run_batch(inputs, copy_task, tmp_path / "out", jobs=2, progress=False)
+    status = {Path(r.input).name: r.status for r in rep.results}
+    assert status.pop("in_003.txt") == "failed" and status.pop("in_017.txt") == "failed"
+    assert status.pop("in_010.txt") == "failed"
+    assert set(status.values()) == {"ok"}
+    assert "worker process died" in rep.results[3].error
+    assert len(rep.results) == 24
+    # every good file processed exactly once: one folder each
+    dirs = [p for p in (tmp_path / "out").iterdir() if p.is_dir()]
+    assert len(dirs) == 21
+    assert not list((tmp_path / "out").glob(".*partial"))
+
+
+def test_any_executor(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    inputs = make_inputs(tmp_path / "in", 8, {5: "raise"})
+    with ThreadPoolExecutor(2) as ex:
+        rep = batch.run_batch(inputs, copy_task, tmp_path / "out", executor=ex, progress=False)
+    assert rep.n_ok == 7 and rep.n_failed == 1
+
+
+def test_dask_local_cluster(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    (tmp_path / "in").mkdir()
+    inputs = make_inputs(tmp_path / "in", 6, {4: "raise"})
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, host="127.0.0.1") as cluster:
+        rep = batch.run_batch(inputs, copy_task, tmp_path / "out", scheduler=cluster.scheduler_address,
+                              progress=False)
+    assert rep.n_ok == 5 and rep.n_failed == 1
+    assert "corrupt file" in rep.results[4].error
+
+
+def test_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="jobs"):
+        batch.run_batch([], copy_task, tmp_path, jobs=0)
+    with pytest.raises(ValueError, match="at most one"):
+        batch.run_batch([], copy_task, tmp_path, scheduler="tcp://x:1", executor=ThreadPoolExecutor(1))
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "a.json"
+    batch.atomic_write_text(target, "old")
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        batch.atomic_write_text(target, "new")
+    monkeypatch.undo()
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
