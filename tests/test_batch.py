@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from kinemyo import batch
 
 
@@ -39,7 +38,7 @@ def make_inputs(tmp: Path, n: int, bad: dict[int, str] | None = None) -> list[st
 
 def test_serial_batch_records_failures(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
-    inputs = make_inputs(tmp_path / "in", 6, {2: "raise"}) + [str(tmp_path / "missing.txt")]
+    inputs = [*make_inputs(tmp_path / "in", 6, {2: "raise"}), str(tmp_path / "missing.txt")]
     rep = batch.run_batch(inputs, copy_task, tmp_path / "out", progress=False)
     assert [r.status for r in rep.results] == ["ok", "ok", "failed", "ok", "ok", "ok", "failed"]
     assert "corrupt file" in rep.results[2].error and "in_002" in rep.results[2].error

@@ -166,7 +166,7 @@ def _run_one(task: Callable[[str, str], dict[str, Any] | None], input_path: str,
         os.replace(tmp, final)
         return FileResult(input_path, "ok", str(final), outputs, None, time.perf_counter() - t0,
                           record["info"])
-    except Exception as exc:  # noqa: BLE001 - every failure of one file is recorded, never raised
+    except Exception as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         return FileResult(input_path, "failed", None, [], _describe(exc), time.perf_counter() - t0)
 
@@ -285,7 +285,7 @@ def _run_executor(submit: Callable[..., Any], wait: Callable[[list[Any]], Iterab
     for fut in wait(list(futures)):
         try:
             on_result(fut.result())
-        except Exception as exc:  # noqa: BLE001 - a lost worker (e.g. Dask KilledWorker)
+        except Exception as exc:
             path = futures[fut]
             _cleanup_partials(out_dir, path)
             on_result(FileResult(path, "failed", error=f"worker failed: {_describe(exc)}"))
