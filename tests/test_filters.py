@@ -462,23 +462,24 @@ def test_repr_and_params() -> None:
     assert f.params["fs"] == FS and f.n_channels == 4 and f.dtype == np.float32 and f.fs == FS
 
 
-@pytest.fixture
-def baseline_kernel():
+@pytest.fixture(params=[0, 1, 2], ids=["baseline", "avx2", "avx512"])
+def simd_level(request):
     from kinemyo import _core
 
-    _core._force_baseline_kernel(True)
+    _core._set_max_simd_level(request.param)
     try:
-        yield
+        yield request.param
     finally:
-        _core._force_baseline_kernel(False)
+        _core._set_max_simd_level(2)
 
 
-@pytest.mark.parametrize("C", [1, 2, 3, 5, 8, 16, 19])
-def test_baseline_kernel_equals_scipy(C: int, baseline_kernel, rng: np.random.Generator) -> None:
-    """The portable (non-AVX2) kernel, which wheels run on older CPUs, is exact too."""
+@pytest.mark.parametrize("C", [1, 2, 3, 5, 8, 16, 19, 24])
+def test_every_kernel_equals_scipy(C: int, simd_level: int, rng: np.random.Generator) -> None:
+    """Each build of the SOS kernel (baseline x86-64 for older CPUs, AVX2, AVX-512) is exact; the
+    levels the CPU lacks fall back to the best it has."""
     from kinemyo import _core
 
-    assert not _core.simd_kernel_active()
+    assert _core.simd_level() <= simd_level
     x = rng.standard_normal((2000, C))
     # (design, tolerance relative to the output's scale): a 10th-order low-pass at 0.05 Nyquist
     # amplifies rounding differences (SciPy vs any other order of operations) to ~1e-9.

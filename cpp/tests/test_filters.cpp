@@ -136,9 +136,9 @@ TEST_CASE("design errors name the parameter") {
 }
 
 TEST_CASE("sosfilt, sosfiltfilt and sosfilt_zi equal SciPy") {
-  for (bool baseline : {false, true}) {
-    force_baseline_kernel(baseline);
-    CAPTURE(baseline);
+  for (int level : {2, 1, 0}) {
+    set_max_simd_level(level);
+    CAPTURE(level);
     const Sos sos = sos_from(golden::bp_sos);
     const std::size_t C = 3, n = golden::x.size() / C;
     std::vector<double> y(golden::x.size());
@@ -157,13 +157,13 @@ TEST_CASE("sosfilt, sosfiltfilt and sosfilt_zi equal SciPy") {
     }
     CHECK_THROWS_AS(sosfiltfilt(sos, golden::x.data(), y.data(), 10, C, sosfiltfilt_padlen(sos)), std::invalid_argument);
   }
-  force_baseline_kernel(false);
+  set_max_simd_level(2);
 }
 
 TEST_CASE("every processor keeps the streaming contract") {
-  for (bool baseline : {false, true}) {
-    force_baseline_kernel(baseline);
-    CAPTURE(baseline);
+  for (int level : {2, 1, 0}) {
+    set_max_simd_level(level);
+    CAPTURE(level);
     const auto x = random_signal(700, 5, 3);
     std::vector<float> xf(x.begin(), x.end());
     SosFilter<double> f(SosFilterParams{butter(4, {20.0, 450.0}, kFs, BandType::bandpass), 5, InitMode::steady});
@@ -207,7 +207,7 @@ TEST_CASE("every processor keeps the streaming contract") {
       }
     }
   }
-  force_baseline_kernel(false);
+  set_max_simd_level(2);
 }
 
 TEST_CASE("a burst of NaN does not poison the filter state") {

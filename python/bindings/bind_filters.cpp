@@ -133,10 +133,10 @@ void register_filters(py::module_& m) {
         return a;
     }, py::arg("sos"));
     m.def("sosfiltfilt_padlen", [](py::handle sos) { return sosfiltfilt_padlen(sos_from_array(sos)); }, py::arg("sos"));
-    m.def("simd_kernel_active", &simd_kernel_active,
-          "True if the AVX2/FMA build of the SOS kernel runs in this process.");
-    m.def("_force_baseline_kernel", &force_baseline_kernel, py::arg("on"),
-          "Testing only: force the baseline SOS kernel on/off for the whole process.");
+    m.def("simd_level", &simd_level,
+          "Instruction set of the SOS kernel: 0 baseline x86-64, 1 AVX2+FMA, 2 AVX-512F.");
+    m.def("_set_max_simd_level", &set_max_simd_level, py::arg("level"),
+          "Testing only: cap the SOS kernel's instruction set for the whole process.");
     bind_typed<float>(m);
     bind_typed<double>(m);
 }

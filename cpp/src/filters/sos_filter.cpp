@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -95,22 +96,65 @@ void rows_avx2(const double* coef, std::size_t S, double* z, const T* x, T* y, s
 }
 #pragma GCC pop_options
 
-std::atomic<bool> g_force_baseline{false};
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+namespace avx512 {
+// 8 x double in one AVX-512 register; 32 registers hold the state of 16 channels of up to 4 sections.
+struct Ops {
+    using V = __m512d;
+    static constexpr std::size_t W = 8;
+    static constexpr int kMaxSectionsForPairs = 6;
+    static inline V load(const double* p) { return _mm512_loadu_pd(p); }
+    static inline V load(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+    static inline void store(double* p, V v) { _mm512_storeu_pd(p, v); }
+    static inline void store(float* p, V v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
+    static inline V bcast(double v) { return _mm512_set1_pd(v); }
+    static inline V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+    static inline V fnma(V a, V b, V c) { return _mm512_fnmadd_pd(a, b, c); }
+    static inline V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+};
+#include "sos_kernel.inc"
+}  // namespace avx512
 
-bool cpu_has_avx2() {
-    static const bool has = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }();
-    return has && !g_force_baseline.load(std::memory_order_relaxed);
+template <class T>
+void rows_avx512(const double* coef, std::size_t S, double* z, const T* x, T* y, std::size_t n,
+                 std::size_t C, std::ptrdiff_t stride, double* work) {
+    avx512::blocked_rows<T>(coef, S, z, x, y, n, C, stride, work);
 }
+#pragma GCC pop_options
+
+std::atomic<int> g_max_level{2};
+
+// 0: baseline x86-64 (SSE2), 1: AVX2 + FMA, 2: AVX-512F — the best the CPU has, capped by
+// set_max_simd_level (tests) and by the environment variable KINEMYO_MAX_SIMD (0, 1 or 2).
+int cpu_level() {
+    static const int level = [] {
+        __builtin_cpu_init();
+        int l = 0;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) l = 1;
+        if (l == 1 && __builtin_cpu_supports("avx512f")) l = 2;
+        if (const char* env = std::getenv("KINEMYO_MAX_SIMD")) {
+            const int cap = std::atoi(env);
+            if (cap >= 0 && cap < l) l = cap;
+        }
+        return l;
+    }();
+    return level;
+}
+
+int active_level() { return std::min(cpu_level(), g_max_level.load(std::memory_order_relaxed)); }
 #endif
 
 template <class T>
 void run_rows(const double* coef, std::size_t S, double* z, const T* x, T* y, std::size_t n,
               std::size_t C, std::ptrdiff_t stride, double* work) {
 #ifdef KINEMYO_DISPATCH_AVX2
-    if (cpu_has_avx2()) {
+    const int level = active_level();
+    if (level >= 2 && C >= 8) {
+        rows_avx512<T>(coef, S, z, x, y, n, C, stride, work);
+        return;
+    }
+    if (level >= 1) {
         rows_avx2<T>(coef, S, z, x, y, n, C, stride, work);
         return;
     }
@@ -321,19 +365,19 @@ void sosfiltfilt(const Sos& sos_in, const T* x, T* y, std::size_t n_samples, std
     f.process_rows(yl, yl, n_samples, back);
 }
 
-bool simd_kernel_active() noexcept {
+int simd_level() noexcept {
 #ifdef KINEMYO_DISPATCH_AVX2
-    return cpu_has_avx2();
+    return active_level();
 #else
-    return false;
+    return 0;
 #endif
 }
 
-void force_baseline_kernel(bool on) noexcept {
+void set_max_simd_level(int level) noexcept {
 #ifdef KINEMYO_DISPATCH_AVX2
-    g_force_baseline.store(on, std::memory_order_relaxed);
+    g_max_level.store(level < 0 ? 0 : level, std::memory_order_relaxed);
 #else
-    (void)on;
+    (void)level;
 #endif
 }
 

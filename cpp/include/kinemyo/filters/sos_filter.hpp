@@ -34,8 +34,9 @@ struct SosFilterParams {
 /// and leaves that channel's delays untouched, so the filter continues from its last good state
 /// when finite samples return. Such samples are counted per channel (`n_nonfinite()`).
 ///
-/// Runs an AVX2 build of the kernel when the CPU has it (runtime dispatch), a baseline x86-64 build
-/// otherwise; one process always takes the same path, so chunking never changes the result.
+/// Runs an AVX-512 or AVX2 build of the kernel when the CPU has it (runtime dispatch, see
+/// simd_level()), a baseline x86-64 build otherwise; one process always takes the same path, so
+/// chunking never changes the result.
 template <class T>
 class SosFilter final : public Processor<T> {
 public:
@@ -89,14 +90,15 @@ template <class T>
 void sosfiltfilt(const Sos& sos, const T* x, T* y, std::size_t n_samples, std::size_t n_channels,
                  std::size_t padlen);
 
-/// True if SosFilter runs its AVX2/FMA kernel in this process (the CPU has AVX2 and FMA and the
-/// baseline kernel is not forced).
-bool simd_kernel_active() noexcept;
+/// Instruction set of the SOS kernel in this process: 0 = baseline x86-64 (SSE2), 1 = AVX2 + FMA,
+/// 2 = AVX-512F (used for 8 or more channels). The best the CPU has, unless capped by
+/// set_max_simd_level or the environment variable KINEMYO_MAX_SIMD (read once, at first use).
+int simd_level() noexcept;
 
-/// Testing and diagnostics only: force the baseline (SSE2) kernel on or off for the whole process.
-/// Results of the two kernels differ by rounding (FMA), so switch only between whole runs: a stream
-/// that crosses a switch is not bit-identical to an unswitched one.
-void force_baseline_kernel(bool on) noexcept;
+/// Testing and diagnostics: cap the kernel's instruction set for the whole process (0, 1 or 2).
+/// Kernels differ by rounding (FMA), so switch only between whole runs: a stream that crosses a
+/// switch is not bit-identical to an unswitched one.
+void set_max_simd_level(int level) noexcept;
 
 extern template class SosFilter<float>;
 extern template class SosFilter<double>;
