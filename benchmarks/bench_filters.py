@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from kinemyo import filters as kf
 from scipy import signal
+
+from kinemyo import filters as kf
 
 FS = 2000.0
 N, C = 1_000_000, 16

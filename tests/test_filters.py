@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kinemyo import filters as kf
 from scipy import signal
+
+from kinemyo import filters as kf
 
 from .conftest import random_splits, run_in_chunks
 

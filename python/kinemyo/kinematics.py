@@ -125,7 +125,7 @@ def _mean_quat(q: np.ndarray) -> np.ndarray:
     """Average orientation: the principal eigenvector of sum(q q^T) (Markley et al., "Averaging
     quaternions", J. Guid. Control Dyn. 30, 2007); sign-invariant."""
     m = q.T @ q
-    w, v = np.linalg.eigh(m)
+    _, v = np.linalg.eigh(m)
     out = v[:, -1]
     return out if out[0] >= 0 else -out
 
