@@ -12,8 +12,10 @@ sampling rates in Hz, times in seconds.
 
 from __future__ import annotations
 
-from . import _core as _core
-from . import filters
+from . import (
+    _core,  # noqa: F401  (loads the extension; fails early if it is missing)
+    filters,
+)
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "filters"]

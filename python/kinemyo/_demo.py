@@ -52,7 +52,8 @@ def run_demo(seconds: float, n_channels: int, seed: int, out: TextIO,
     env = chain(x)
     dt_chain = clock() - t0
     t0 = clock()
-    zero_phase = filters.sosfiltfilt(filters.butter(4, (20.0, 450.0), FS, "bandpass"), x)
+    hum = filters.notch(50.0, FS, q=30.0, harmonics=3)
+    zero_phase = filters.sosfiltfilt(filters.butter(4, (20.0, 450.0), FS, "bandpass"), filters.sosfiltfilt(hum, x))
     dt_ff = clock() - t0
     rms = filters.MovingRMS(FS, n_channels, window_s=0.1)(zero_phase)
     on = env[active].mean()
@@ -69,12 +70,12 @@ def run_demo(seconds: float, n_channels: int, seed: int, out: TextIO,
     }
     print(f"  notch(50 Hz x3) + envelope chain : {dt_chain * 1e3:8.1f} ms "
           f"({figures['chain_mega_samples_per_s']:.0f} M channel-samples/s)", file=out)
-    print(f"  band-pass 20-450 Hz sosfiltfilt  : {dt_ff * 1e3:8.1f} ms "
+    print(f"  notch + band-pass, zero phase    : {dt_ff * 1e3:8.1f} ms "
           f"({figures['sosfiltfilt_mega_samples_per_s']:.0f} M channel-samples/s)", file=out)
     print(f"  envelope, active / rest          : {figures['envelope_on_off_ratio']:8.1f} x", file=out)
     print(f"  100 ms RMS, active vs rest       : {figures['rms_on']:.3f} vs {figures['rms_off']:.3f}",
           file=out)
-    print(f"  50 Hz hum removed by band-pass   : {figures['hum_reduction_db']:8.1f} dB", file=out)
+    print(f"  50 Hz hum removed                : {figures['hum_reduction_db']:8.1f} dB", file=out)
     return figures
 
 
