@@ -61,8 +61,25 @@ inline py::ssize_t check_frames(const py::array& a, std::size_t n_channels, cons
 }
 
 /// process(x) of any Processor<T>: convert, check, allocate the output, run without the GIL.
+/// Hold a processor's busy flag, or raise RuntimeError if another thread is using it.
+class UseGuard {
+public:
+    template <class P>
+    explicit UseGuard(P& p) : guard_(p.busy()) {
+        if (!guard_.held()) {
+            throw std::runtime_error(
+                "this processor is being used by another thread; processors are not thread-safe "
+                "(give each thread its own, e.g. copy.deepcopy(p))");
+        }
+    }
+
+private:
+    BusyGuard guard_;
+};
+
 template <class T>
 py::array_t<T> process(Processor<T>& p, py::handle x_in) {
+    UseGuard use(p);
     auto x = as_array<T>(x_in);
     const py::ssize_t n = check_frames(x, p.n_channels());
     py::array_t<T> y(x.ndim() == 1 ? std::vector<py::ssize_t>{n}
@@ -90,10 +107,14 @@ py::class_<Processor<T>, std::shared_ptr<Processor<T>>> bind_processor_base(py::
     return py::class_<Processor<T>, std::shared_ptr<Processor<T>>>(m, name)
         .def("process", &process<T>, py::arg("x"),
              "Process a chunk (n_samples, n_channels) (or 1-D for one channel); returns a new array.")
-        .def("reset", &Processor<T>::reset)
+        .def("reset", [](Processor<T>& p) { UseGuard use(p); p.reset(); })
         .def_property_readonly("n_channels", &Processor<T>::n_channels)
         .def("get_state", [](const Processor<T>& p) { return state_to_dict(p.get_state()); })
-        .def("set_state", [](Processor<T>& p, const py::dict& d) { p.set_state(state_from_dict(d)); })
+        .def("set_state", [](Processor<T>& p, const py::dict& d) {
+            auto s = state_from_dict(d);
+            UseGuard use(p);
+            p.set_state(s);
+        })
         .def("clone", [](const Processor<T>& p) { return std::shared_ptr<Processor<T>>(p.clone()); });
 }
 

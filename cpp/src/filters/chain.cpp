@@ -24,6 +24,16 @@ Chain<T>::Chain(std::vector<std::shared_ptr<Processor<T>>> stages) : stages_(std
 
 template <class T>
 void Chain<T>::process(const T* x, T* y, std::size_t n_samples) {
+    // The stages may also be reachable on their own (e.g. from Python): hold them all first.
+    std::vector<std::unique_ptr<BusyGuard>> guards;
+    guards.reserve(stages_.size());
+    for (std::size_t i = 0; i < stages_.size(); ++i) {
+        guards.push_back(std::make_unique<BusyGuard>(stages_[i]->busy()));
+        if (!guards.back()->held()) {
+            throw std::runtime_error("stage " + std::to_string(i) +
+                                     " of the chain is in use by another thread");
+        }
+    }
     // Every stage works in place, so each block flows x -> y -> y -> ... while it is in cache.
     const std::size_t block = std::max<std::size_t>(1, 8192 / n_channels_);
     for (std::size_t t = 0; t < n_samples; t += block) {

@@ -2,6 +2,7 @@
 /// @file processor.hpp
 /// The streaming-processor interface shared by every stateful block of the core.
 
+#include <atomic>
 #include <cstddef>
 #include <map>
 #include <stdexcept>
@@ -24,10 +25,30 @@ using StateRecord = std::map<std::string, std::vector<double>>;
 /// of samples, including zero; the concatenated output never depends on how the input was split.
 /// Input and output may be the same buffer (in-place processing is supported by every processor).
 /// The channel count is fixed at construction.
+/// A flag that marks an object as in use by one thread. Copies start free (a copy is another
+/// object), so classes holding one stay copyable.
+class BusyFlag {
+public:
+    BusyFlag() = default;
+    BusyFlag(const BusyFlag&) noexcept {}
+    BusyFlag& operator=(const BusyFlag&) noexcept { return *this; }
+    /// Mark busy; false if it already was.
+    bool try_acquire() noexcept { return !busy_.exchange(true, std::memory_order_acquire); }
+    void release() noexcept { busy_.store(false, std::memory_order_release); }
+
+private:
+    std::atomic<bool> busy_{false};
+};
+
 template <class T>
 class Processor {
 public:
     virtual ~Processor() = default;
+
+    /// Guard against concurrent use of one object: bindings (and Chain, for its stages) take it
+    /// around process/reset/set_state and refuse to run if another thread holds it. Processors
+    /// are not thread-safe; different objects run in parallel freely.
+    BusyFlag& busy() noexcept { return busy_; }
 
     /// Number of channels (columns) of both input and output.
     [[nodiscard]] virtual std::size_t n_channels() const noexcept = 0;
@@ -47,6 +68,25 @@ public:
 
     /// Deep copy, state included.
     [[nodiscard]] virtual std::unique_ptr<Processor<T>> clone() const = 0;
+
+private:
+    BusyFlag busy_;
+};
+
+/// RAII holder of a BusyFlag; `held()` is false if another thread had it.
+class BusyGuard {
+public:
+    explicit BusyGuard(BusyFlag& f) noexcept : flag_(f), held_(f.try_acquire()) {}
+    ~BusyGuard() {
+        if (held_) flag_.release();
+    }
+    BusyGuard(const BusyGuard&) = delete;
+    BusyGuard& operator=(const BusyGuard&) = delete;
+    [[nodiscard]] bool held() const noexcept { return held_; }
+
+private:
+    BusyFlag& flag_;
+    bool held_;
 };
 
 namespace detail {
