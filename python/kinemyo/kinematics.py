@@ -258,6 +258,9 @@ def _window(name: str, window: Any, fs: float, n: int, min_s: float) -> slice:
         t0, t1 = (float(v) for v in window)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be (t0_s, t1_s); got {window!r}") from None
+    if not (np.isfinite(t0 * fs) and np.isfinite(t1 * fs) and 0 <= t0 * fs < t1 * fs <= n + 0.5):
+        raise ValueError(f"{name} = ({t0:g}, {t1:g}) s must lie within the recording "
+                         f"(0, {n / fs:g}) s with t0 < t1")
     i0, i1 = round(t0 * fs), round(t1 * fs)
     if not (0 <= i0 < i1 <= n):
         raise ValueError(f"{name} = ({t0:g}, {t1:g}) s must lie within the recording "
