@@ -58,8 +58,9 @@ def one_input(data: bytes) -> None:
     which = fdp.ConsumeIntInRange(0, 9)
     try:
         if which == 0:
-            kf.butter(fdp.ConsumeIntInRange(-2, 12), [fdp.ConsumeFloat() for _ in range(fdp.ConsumeIntInRange(0, 3))],
-                      fdp.ConsumeFloat(), ["lowpass", "highpass", "bandpass", "bandstop", "x"][fdp.ConsumeIntInRange(0, 4)])
+            btype = ["lowpass", "highpass", "bandpass", "bandstop", "x"][fdp.ConsumeIntInRange(0, 4)]
+            cut = [fdp.ConsumeFloat() for _ in range(fdp.ConsumeIntInRange(0, 3))]
+            kf.butter(fdp.ConsumeIntInRange(-2, 12), cut, fdp.ConsumeFloat(), btype)
         elif which == 1:
             kf.notch(fdp.ConsumeFloat(), fdp.ConsumeFloat(), fdp.ConsumeFloat(), fdp.ConsumeIntInRange(-1, 50))
         elif which in (2, 3):
