@@ -495,3 +495,27 @@ def test_every_kernel_equals_scipy(C: int, simd_level: int, rng: np.random.Gener
         whole = f(x)
         f.reset()
         np.testing.assert_array_equal(run_in_chunks(f, x, random_splits(len(x), rng, 70)), whole)
+
+
+def test_out_parameter_and_in_place(rng: np.random.Generator) -> None:
+    sos = kf.butter(4, (20.0, 450.0), FS, "bandpass")
+    x = rng.standard_normal((1000, 4))
+    ref = kf.SosFilter(sos, 4)(x)
+    f = kf.SosFilter(sos, 4)
+    out = np.empty_like(x)
+    assert f.process(x, out=out) is out
+    np.testing.assert_array_equal(out, ref)
+    g = kf.SosFilter(sos, 4)
+    y = x.copy()
+    g(y, out=y)  # in place
+    np.testing.assert_array_equal(y, ref)
+    with pytest.raises(ValueError, match="shape"):
+        f(x, out=np.empty((999, 4)))
+    with pytest.raises(TypeError, match="out"):
+        f(x, out=np.empty((1000, 4), dtype=np.float32))
+    with pytest.raises(TypeError, match="out"):
+        f(x, out=np.empty((4, 1000)).T)
+    ro = np.empty_like(x)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        f(x, out=ro)

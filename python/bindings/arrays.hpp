@@ -77,17 +77,36 @@ private:
     BusyGuard guard_;
 };
 
+/// Check a caller-provided output array: exact dtype, shape and C-contiguous, writeable.
 template <class T>
-py::array_t<T> process(Processor<T>& p, py::handle x_in) {
+py::array_t<T> check_out(py::handle out_in, const py::array& x) {
+    if (!py::isinstance<py::array_t<T, py::array::c_style>>(out_in)) {
+        throw py::type_error(std::string("out must be a C-contiguous ") + dtype_name<T>() + " array");
+    }
+    auto out = py::reinterpret_borrow<py::array_t<T, py::array::c_style>>(out_in);
+    bool same = out.ndim() == x.ndim();
+    for (py::ssize_t i = 0; same && i < x.ndim(); ++i) same = out.shape(i) == x.shape(i);
+    if (!same) throw py::value_error("out must have the shape of x " + shape_str(x) + "; got " + shape_str(out));
+    if (!out.writeable()) throw py::value_error("out must be writeable");
+    return out;
+}
+
+/// process(x, out=None) of any Processor<T>: convert, check, allocate (or use `out`), run without
+/// the GIL for large chunks. `out` may be `x` itself (in-place).
+template <class T>
+py::array_t<T> process(Processor<T>& p, py::handle x_in, py::handle out_in) {
     UseGuard use(p);
     auto x = as_array<T>(x_in);
     const py::ssize_t n = check_frames(x, p.n_channels());
-    py::array_t<T> y(x.ndim() == 1 ? std::vector<py::ssize_t>{n}
-                                   : std::vector<py::ssize_t>{n, static_cast<py::ssize_t>(p.n_channels())});
+    py::array_t<T> y = out_in.is_none()
+        ? py::array_t<T>(x.ndim() == 1 ? std::vector<py::ssize_t>{n}
+                                       : std::vector<py::ssize_t>{n, static_cast<py::ssize_t>(p.n_channels())})
+        : check_out<T>(out_in, x);
     const T* xp = x.data();
     T* yp = y.mutable_data();
     if (n * static_cast<py::ssize_t>(p.n_channels()) > kReleaseGilAbove) {
-        // Safe: the core touches only xp/yp (kept alive by x and y) and p's own state.
+        // Safe: the core touches only xp/yp (kept alive by x and y) and p's own state, which the
+        // UseGuard reserves for this thread.
         py::gil_scoped_release release;
         p.process(xp, yp, static_cast<std::size_t>(n));
     } else {
@@ -105,8 +124,9 @@ StateRecord state_from_dict(const py::dict& d);
 template <class T>
 py::class_<Processor<T>, std::shared_ptr<Processor<T>>> bind_processor_base(py::module_& m, const char* name) {
     return py::class_<Processor<T>, std::shared_ptr<Processor<T>>>(m, name)
-        .def("process", &process<T>, py::arg("x"),
-             "Process a chunk (n_samples, n_channels) (or 1-D for one channel); returns a new array.")
+        .def("process", &process<T>, py::arg("x"), py::arg("out") = py::none(),
+             "Process a chunk (n_samples, n_channels) (or 1-D for one channel); returns a new array, "
+             "or `out` when given.")
         .def("reset", [](Processor<T>& p) { UseGuard use(p); p.reset(); })
         .def_property_readonly("n_channels", &Processor<T>::n_channels)
         .def("get_state", [](const Processor<T>& p) { return state_to_dict(p.get_state()); })

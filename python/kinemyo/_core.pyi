@@ -2,22 +2,19 @@
 kinemyo C++ core (private: use the kinemyo package)
 """
 from __future__ import annotations
-
 import collections.abc
-import typing
-
 import numpy
 import numpy.typing
-
+import typing
 __all__: list[str] = ['Chain_f32', 'Chain_f64', 'Envelope_f32', 'Envelope_f64', 'MovingWindow_f32', 'MovingWindow_f64', 'Processor_f32', 'Processor_f64', 'SosFilter_f32', 'SosFilter_f64', 'TKEO_f32', 'TKEO_f64', 'butter', 'lumbar_angles', 'notch', 'simd_level', 'sosfilt_f32', 'sosfilt_f64', 'sosfilt_zi', 'sosfiltfilt_f32', 'sosfiltfilt_f64', 'sosfiltfilt_padlen']
 class Processor_f32:
     def clone(self) -> Processor_f32:
         ...
     def get_state(self) -> dict:
         ...
-    def process(self, x: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+    def process(self, x: typing.Any, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
         """
-        Process a chunk (n_samples, n_channels) (or 1-D for one channel); returns a new array.
+        Process a chunk (n_samples, n_channels) (or 1-D for one channel); returns a new array, or `out` when given.
         """
     def reset(self) -> None:
         ...
@@ -55,9 +52,9 @@ class Processor_f64:
         ...
     def get_state(self) -> dict:
         ...
-    def process(self, x: typing.Any) -> numpy.typing.NDArray[numpy.float64]:
+    def process(self, x: typing.Any, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float64]:
         """
-        Process a chunk (n_samples, n_channels) (or 1-D for one channel); returns a new array.
+        Process a chunk (n_samples, n_channels) (or 1-D for one channel); returns a new array, or `out` when given.
         """
     def reset(self) -> None:
         ...

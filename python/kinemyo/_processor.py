@@ -51,13 +51,16 @@ class Processor:
         # Bind the core's method on the instance: no Python frame on the hot path.
         self.process = core.process  # type: ignore[method-assign]
 
-    def process(self, x: npt.ArrayLike) -> np.ndarray:
-        """Process a chunk ``(n_samples, n_channels)`` (or 1-D for one channel); returns a new
-        array of the object's dtype and the same shape."""
-        return self._core.process(x)  # pragma: no cover - replaced per instance by the core method
+    def process(self, x: npt.ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+        """Process a chunk ``(n_samples, n_channels)`` (or 1-D for one channel).
 
-    def __call__(self, x: npt.ArrayLike) -> np.ndarray:
-        return self._core.process(x)
+        Returns a new array of the object's dtype and the same shape, or ``out`` when given (a
+        C-contiguous array of the object's dtype and ``x``'s shape; it may be ``x`` itself for
+        in-place processing, and saves the allocation in real-time loops)."""
+        return self._core.process(x, out)  # pragma: no cover - replaced per instance by the core method
+
+    def __call__(self, x: npt.ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+        return self._core.process(x, out)
 
     def reset(self) -> None:
         """Return to the state right after construction."""
