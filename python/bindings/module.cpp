@@ -9,6 +9,7 @@ namespace kinemyo::py_bind {
 void register_errors(py::module_& m);
 void register_filters(py::module_& m);
 void register_kinematics(py::module_& m);
+void register_quaternion(py::module_& m);
 }  // namespace kinemyo::py_bind
 
 PYBIND11_MODULE(_core, m) {
@@ -19,4 +20,5 @@ PYBIND11_MODULE(_core, m) {
     kinemyo::py_bind::register_errors(m);
     kinemyo::py_bind::register_filters(m);
     kinemyo::py_bind::register_kinematics(m);
+    kinemyo::py_bind::register_quaternion(m);
 }
