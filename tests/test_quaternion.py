@@ -74,7 +74,8 @@ def test_slerp_angle_relative_heading(qs: np.ndarray) -> None:
     t = np.linspace(0, 1, 100)
     from scipy.spatial.transform import Slerp
 
-    ref = np.array([from_scipy(Slerp([0, 1], to_scipy(np.stack([a, b])))([tt]))[0] for a, b, tt in zip(q0, q1, t, strict=True)])
+    ref = np.array([from_scipy(Slerp([0, 1], to_scipy(np.stack([a, b])))([tt]))[0]
+                    for a, b, tt in zip(q0, q1, t, strict=True)])
     same_rotation(kq.slerp(q0, q1, t), ref, 1e-9)
     ang = kq.angle_between(q0, q1)
     np.testing.assert_allclose(ang, (to_scipy(q0).inv() * to_scipy(q1)).magnitude(), atol=1e-10)

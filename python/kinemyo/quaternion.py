@@ -29,53 +29,52 @@ __all__ = [
     "inverse", "multiply", "normalize", "relative", "rotate", "slerp", "to_euler", "to_matrix", "to_rotvec",
 ]
 
-_q = _core.quaternion
 
 
 def multiply(q1: npt.ArrayLike, q2: npt.ArrayLike) -> np.ndarray:
     """Hamilton product ``q1 ⊗ q2`` (apply ``q2`` first, then ``q1``)."""
-    return _q.multiply(q1, q2)
+    return _core.quat_multiply(q1, q2)
 
 
 def conjugate(q: npt.ArrayLike) -> np.ndarray:
     """Conjugate ``(w, -x, -y, -z)``: the inverse of a unit quaternion."""
-    return _q.conjugate(q)
+    return _core.quat_conjugate(q)
 
 
 def inverse(q: npt.ArrayLike) -> np.ndarray:
     """Inverse ``q* / |q|²``."""
     a = np.asarray(q, dtype=float)
-    return _q.conjugate(a) / np.sum(a * a, axis=-1, keepdims=True)
+    return _core.quat_conjugate(a) / np.sum(a * a, axis=-1, keepdims=True)
 
 
 def normalize(q: npt.ArrayLike) -> np.ndarray:
     """Unit quaternions; a zero or non-finite quaternion gives NaN."""
-    return _q.normalize(q)
+    return _core.quat_normalize(q)
 
 
 def rotate(q: npt.ArrayLike, v: npt.ArrayLike) -> np.ndarray:
     """Rotate vectors: ``q ⊗ v ⊗ q*`` (sensor -> earth for an orientation)."""
-    return _q.rotate(q, v)
+    return _core.quat_rotate(q, v)
 
 
 def to_matrix(q: npt.ArrayLike) -> np.ndarray:
     """Rotation matrices ``(..., 3, 3)``; ``R @ v`` equals ``rotate(q, v)``."""
-    return _q.to_matrix(q)
+    return _core.quat_to_matrix(q)
 
 
 def from_matrix(m: npt.ArrayLike) -> np.ndarray:
     """Unit quaternions (``w >= 0``) of rotation matrices (Shepperd, J. Guid. Control 1, 1978)."""
-    return _q.from_matrix(m)
+    return _core.quat_from_matrix(m)
 
 
 def to_rotvec(q: npt.ArrayLike) -> np.ndarray:
     """Rotation vectors (axis × angle in radians, angle in [0, π])."""
-    return _q.to_rotvec(q)
+    return _core.quat_to_rotvec(q)
 
 
 def from_rotvec(r: npt.ArrayLike) -> np.ndarray:
     """Quaternions of rotation vectors (axis × angle in radians)."""
-    return _q.from_rotvec(r)
+    return _core.quat_from_rotvec(r)
 
 
 def to_euler(q: npt.ArrayLike, seq: str) -> np.ndarray:
@@ -87,28 +86,28 @@ def to_euler(q: npt.ArrayLike, seq: str) -> np.ndarray:
     (proper Euler); at gimbal lock the third angle is set to 0. Computed directly from the
     quaternion (Bernardes & Viollet, PLoS ONE 17, 2022).
     """
-    return _q.to_euler(q, seq)
+    return _core.quat_to_euler(q, seq)
 
 
 def from_euler(angles: npt.ArrayLike, seq: str) -> np.ndarray:
     """Quaternions (``w >= 0``) of Euler angles (radians) in a named sequence (see :func:`to_euler`)."""
-    return _q.from_euler(angles, seq)
+    return _core.quat_from_euler(angles, seq)
 
 
 def slerp(q0: npt.ArrayLike, q1: npt.ArrayLike, t: npt.ArrayLike) -> np.ndarray:
     """Spherical linear interpolation along the shorter arc: ``t = 0`` gives ``q0``, ``1`` gives ``q1``
     (Shoemake, SIGGRAPH 1985)."""
-    return _q.slerp(q0, q1, np.asarray(t, dtype=float))
+    return _core.quat_slerp(q0, q1, np.asarray(t, dtype=float))
 
 
 def relative(q_ref: npt.ArrayLike, q: npt.ArrayLike) -> np.ndarray:
     """Orientation of ``q`` relative to ``q_ref``: ``q_ref* ⊗ q`` (``q`` seen from the ``q_ref`` frame)."""
-    return _q.multiply(_q.conjugate(q_ref), q)
+    return _core.quat_multiply(_core.quat_conjugate(q_ref), q)
 
 
 def angle_between(q0: npt.ArrayLike, q1: npt.ArrayLike) -> np.ndarray | float:
     """Rotation angle in radians ([0, π]) from ``q0`` to ``q1`` (sign-invariant)."""
-    return _q.angle_between(q0, q1)
+    return _core.quat_angle_between(q0, q1)
 
 
 def heading_inclination(q: npt.ArrayLike, up: npt.ArrayLike = (0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
@@ -122,4 +121,4 @@ def heading_inclination(q: npt.ArrayLike, up: npt.ArrayLike = (0.0, 0.0, 1.0)) -
     n = np.linalg.norm(u)
     if u.shape != (3,) or not n > 0:
         raise ValueError(f"up must be a non-zero 3-vector; got {up!r}")
-    return _q.heading_inclination(q, (u / n).tolist())
+    return _core.quat_heading_inclination(q, (u / n).tolist())
