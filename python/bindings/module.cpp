@@ -10,6 +10,7 @@ void register_errors(py::module_& m);
 void register_filters(py::module_& m);
 void register_kinematics(py::module_& m);
 void register_quaternion(py::module_& m);
+void register_fusion(py::module_& m);
 }  // namespace kinemyo::py_bind
 
 PYBIND11_MODULE(_core, m) {
@@ -21,4 +22,5 @@ PYBIND11_MODULE(_core, m) {
     kinemyo::py_bind::register_filters(m);
     kinemyo::py_bind::register_kinematics(m);
     kinemyo::py_bind::register_quaternion(m);
+    kinemyo::py_bind::register_fusion(m);
 }

@@ -1,0 +1,325 @@
+"""Orientation estimation (AHRS) from gyroscope, accelerometer and optional magnetometer.
+
+All filters run in the C++ core, in double precision, and share one interface:
+``f.update(gyr, acc, mag=None) -> q (n, 4)`` for any number of samples (the result does not
+depend on how a recording is split into calls), ``reset()``, ``state``, pickling and ``deepcopy``.
+``update(..., return_all=True)`` also gives the gyroscope bias estimate and per-sample flags.
+
+Conventions
+-----------
+* Gyroscope rad/s, accelerometer m/s² (only its direction matters), magnetometer any unit (only
+  its direction matters); arrays ``(n_samples, 3)``.
+* Quaternions ``(w, x, y, z)``, Hamilton, sensor -> earth. Earth frame ENU (x east, y north,
+  z up) when a magnetometer is used; without one (6D) the heading is arbitrary and starts at 0
+  (the initial orientation is the smallest tilt that levels the first accelerometer sample, or
+  ``q0``).
+* Frame conversions for the reference packages: ``ahrs.filters.Madgwick`` works in a frame with x
+  towards magnetic north and z up (NWU): ``q_kinemyo = R_z(+90°) ⊗ q_ahrs``
+  (:data:`NWU_TO_ENU`), and its ``q0`` maps the other way; ``ahrs.filters.Mahony`` is ENU like
+  kinemyo. The ``ahrs`` filters skip a whole update when a gyroscope sample is exactly zero;
+  kinemyo applies the accelerometer correction then too.
+
+Bad samples: a non-finite gyroscope sample holds the orientation; a non-finite or zero-norm
+accelerometer (magnetometer) sample skips the inclination (heading) correction for that sample.
+The state is never poisoned; flags report what happened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from . import quaternion as kq
+
+__all__ = [
+    "FLAG_ACC_SKIPPED", "FLAG_GYR_SKIPPED", "FLAG_MAG_DISTURBED", "FLAG_MAG_SKIPPED", "FLAG_REST",
+    "NWU_TO_ENU", "Complementary", "FusionOutput", "Madgwick", "Mahony", "RobustAHRS", "estimate",
+]
+
+FLAG_REST = 1
+FLAG_MAG_DISTURBED = 2
+FLAG_ACC_SKIPPED = 4
+FLAG_MAG_SKIPPED = 8
+FLAG_GYR_SKIPPED = 16
+NWU_TO_ENU = np.array([np.sqrt(0.5), 0.0, 0.0, np.sqrt(0.5)])
+
+
+@dataclasses.dataclass
+class FusionOutput:
+    """Everything a filter reports per sample.
+
+    Attributes
+    ----------
+    q : (n, 4) orientation (w, x, y, z), sensor -> earth
+    bias : (n, 3) gyroscope bias estimate, rad/s (zeros for filters without one)
+    flags : (n,) uint8 bit field (FLAG_REST, FLAG_MAG_DISTURBED, FLAG_ACC_SKIPPED, ...)
+    """
+
+    q: np.ndarray
+    bias: np.ndarray
+    flags: np.ndarray
+
+    @property
+    def rest(self) -> np.ndarray:
+        """True where rest was detected."""
+        return (self.flags & FLAG_REST) != 0
+
+    @property
+    def mag_disturbed(self) -> np.ndarray:
+        """True where a magnetic disturbance was detected (heading correction skipped)."""
+        return (self.flags & FLAG_MAG_DISTURBED) != 0
+
+
+def _q0(q0: npt.ArrayLike | None) -> list[float]:
+    if q0 is None:
+        return [1.0, 0.0, 0.0, 0.0]
+    a = np.asarray(q0, dtype=float)
+    if a.shape != (4,) or not np.isfinite(a).all() or not np.linalg.norm(a) > 0:
+        raise ValueError(f"q0 must be a finite non-zero quaternion (w, x, y, z); got {q0!r}")
+    return (a / np.linalg.norm(a)).tolist()
+
+
+class _Filter:
+    _core: Any
+    _params: dict[str, Any]
+
+    def update(self, gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None = None, *,
+               return_all: bool = False) -> Any:
+        """Process samples; returns the orientations ``(n, 4)``, or a :class:`FusionOutput` with
+        ``return_all=True``."""
+        q, bias, flags = self._core.update(gyr, acc, mag)
+        return FusionOutput(q, bias, flags) if return_all else q
+
+    __call__ = update
+
+    def reset(self) -> None:
+        """Return to the initial state."""
+        self._core.reset()
+
+    @property
+    def fs(self) -> float:
+        return float(self._core.fs)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        """Copy of the evolving state (assignable, validated)."""
+        return dict(self._core.get_state())
+
+    @state.setter
+    def state(self, value: dict[str, Any]) -> None:
+        if not isinstance(value, dict):
+            raise TypeError(f"state must be a dict; got {type(value).__name__}")
+        self._core.set_state(value)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"format": 1, "params": self._params, "state": self.state}
+
+    def __setstate__(self, record: dict[str, Any]) -> None:
+        if record.get("format") != 1:
+            raise ValueError(f"unsupported pickle format {record.get('format')!r} for {type(self).__name__}")
+        self.__init__(**record["params"])  # type: ignore[misc]
+        self.state = record["state"]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._params.items())})"
+
+
+class Madgwick(_Filter):
+    """Madgwick's gradient-descent filter (Madgwick, Harrison & Vaidyanathan, IEEE ICORR 2011).
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate, Hz.
+    beta : float
+        Gradient-descent gain, rad/s (default 0.1).
+    q0 : (4,), optional
+        Initial orientation (sensor -> ENU); default identity.
+
+    Equals ``ahrs.filters.Madgwick(frequency=fs, gain=beta, q0=...)`` to 1e-9 (tested), with the
+    frame conversion described in the module docs.
+    """
+
+    def __init__(self, fs: float, beta: float = 0.1, q0: npt.ArrayLike | None = None) -> None:
+        self._params = {"fs": float(fs), "beta": float(beta), "q0": _q0(q0)}
+        self._core = _core.Madgwick(float(fs), float(beta), self._params["q0"])
+
+
+class Mahony(_Filter):
+    """Mahony's explicit complementary filter with gyroscope-bias integral term (Mahony, Hamel &
+    Pflimlin, IEEE Trans. Autom. Control 53, 2008).
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate, Hz.
+    kp : float
+        Proportional gain, rad/s (default 1.0).
+    ki : float
+        Integral gain, rad/s² (default 0.3).
+    q0 : (4,), optional
+        Initial orientation (sensor -> ENU).
+    b0 : (3,), optional
+        Initial gyroscope bias estimate, rad/s.
+
+    Equals ``ahrs.filters.Mahony(frequency=fs, k_P=kp, k_I=ki, q0=...)`` to 1e-9 (tested).
+    """
+
+    def __init__(self, fs: float, kp: float = 1.0, ki: float = 0.3, q0: npt.ArrayLike | None = None,
+                 b0: Sequence[float] | None = None) -> None:
+        b = [0.0, 0.0, 0.0] if b0 is None else [float(v) for v in b0]
+        if len(b) != 3:
+            raise ValueError(f"b0 must have 3 values (rad/s); got {b0!r}")
+        self._params = {"fs": float(fs), "kp": float(kp), "ki": float(ki), "q0": _q0(q0), "b0": b}
+        self._core = _core.Mahony(float(fs), float(kp), float(ki), self._params["q0"], b)
+
+
+class Complementary(_Filter):
+    """Quaternion complementary filter: gyroscope integration, then a normalised interpolation by
+    ``gain`` towards the accelerometer tilt (and magnetometer heading) each sample (Valenti,
+    Dryanovski & Xiao, Sensors 15, 2015, simplest form).
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate, Hz.
+    gain : float
+        Weight of the accelerometer/magnetometer orientation per sample, in [0, 1] (default 0.01,
+        a time constant of about 1 s at 100 Hz).
+    q0 : (4,), optional
+        Initial orientation.
+    """
+
+    def __init__(self, fs: float, gain: float = 0.01, q0: npt.ArrayLike | None = None) -> None:
+        self._params = {"fs": float(fs), "gain": float(gain), "q0": _q0(q0)}
+        self._core = _core.Complementary(float(fs), float(gain), self._params["q0"])
+
+
+class RobustAHRS(_Filter):
+    """kinemyo's orientation filter: robust to linear acceleration, with gyroscope-bias estimation
+    in motion and at rest and magnetic-disturbance rejection. The default of :func:`estimate`.
+
+    Structure after VQF (Laidig & Seel, "VQF: Highly accurate IMU orientation estimation with bias
+    estimation and magnetic disturbance rejection", Information Fusion 91, 2023), implemented from
+    the paper's description: strapdown integration of the bias-corrected gyroscope; the
+    accelerometer rotated into that quasi-inertial frame and low-pass filtered there (time constant
+    ``tau_acc``) before it corrects the inclination, so linear accelerations average out; bias
+    estimated from the inclination corrections in motion (``tau_bias_motion``) and from the
+    gyroscope at rest (``tau_bias_rest``; rest = gyroscope within ``rest_gyr_dps`` and accelerometer
+    within ``rest_acc`` of their low-passed values for ``rest_min_s``); heading from the
+    magnetometer's horizontal component with time constant ``tau_mag``, skipped while the field's
+    norm (``mag_norm_tol``) or dip (``mag_dip_tol_deg``) departs from the reference; a changed field
+    that stays steady for ``mag_new_field_s`` becomes the new reference.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate, Hz.
+    **params
+        Any of: tau_acc (3 s), tau_mag (9 s), tau_bias_motion (20 s), tau_bias_rest (3 s),
+        bias_clip_dps (5), rest_gyr_dps (2), rest_acc (0.5 m/s²), rest_min_s (1.5), rest_tau (0.5 s),
+        mag_norm_tol (0.1), mag_dip_tol_deg (10), mag_new_field_s (20 s), mag_ref_tau (30 s).
+    """
+
+    DEFAULTS: dict[str, float] = {
+        "tau_acc": 3.0, "tau_mag": 9.0, "tau_bias_motion": 20.0, "tau_bias_rest": 3.0, "bias_clip_dps": 5.0,
+        "rest_gyr_dps": 2.0, "rest_acc": 0.5, "rest_min_s": 1.5, "rest_tau": 0.5, "mag_norm_tol": 0.1,
+        "mag_dip_tol_deg": 10.0, "mag_new_field_s": 20.0, "mag_ref_tau": 30.0,
+    }
+
+    def __init__(self, fs: float, **params: float) -> None:
+        unknown = set(params) - set(self.DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown parameter(s) {sorted(unknown)}; allowed: {sorted(self.DEFAULTS)}")
+        p = {**self.DEFAULTS, **{k: float(v) for k, v in params.items()}}
+        self._params = {"fs": float(fs), **p}
+        self._core = _core.RobustAhrs({"fs": float(fs), **p})
+
+
+_METHODS: dict[str, type[_Filter]] = {
+    "default": RobustAHRS, "robust": RobustAHRS, "madgwick": Madgwick, "mahony": Mahony,
+    "complementary": Complementary,
+}
+
+
+def _reverse_inputs(gyr: np.ndarray, acc: np.ndarray, mag: np.ndarray | None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Time-reversed recording: sample k of the reversed gyroscope is the negated rate over the
+    interval that ends at the original sample n - k."""
+    g = -gyr[::-1]
+    g = np.vstack([g[:1], g[:-1]]) if len(g) else g
+    return np.ascontiguousarray(g), np.ascontiguousarray(acc[::-1]), (
+        None if mag is None else np.ascontiguousarray(mag[::-1]))
+
+
+def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None = None, *, fs: float,
+             method: Literal["default", "robust", "madgwick", "mahony", "complementary"] = "default",
+             offline: bool = False, return_all: bool = False, **params: Any) -> Any:
+    """Orientation of a whole recording.
+
+    Parameters
+    ----------
+    gyr, acc : (n, 3)
+        Gyroscope (rad/s) and accelerometer (m/s²) samples.
+    mag : (n, 3), optional
+        Magnetometer samples (9D; heading in ENU). Without it (6D) the heading starts at 0.
+    fs : float
+        Sampling rate, Hz.
+    method : str
+        ``"default"``/``"robust"`` (:class:`RobustAHRS`), ``"madgwick"``, ``"mahony"``,
+        ``"complementary"``.
+    offline : bool
+        Non-causal estimation for recorded files (robust filter only): the recording is processed
+        forwards and backwards in time — the backward pass starting from the forward pass's final
+        state (converged bias, heading) — and the two orientations are averaged (slerp), weighting
+        the backward pass more at the start where the forward pass has not converged. The low-pass
+        lags of the two directions cancel.
+    return_all : bool
+        Return a :class:`FusionOutput` (orientations, bias estimate, flags) instead of ``q``.
+    **params
+        Parameters of the filter class.
+
+    Returns
+    -------
+    q : (n, 4) or FusionOutput
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {sorted(_METHODS)}; got {method!r}")
+    cls = _METHODS[method]
+    f = cls(fs, **params)
+    g = np.ascontiguousarray(gyr, dtype=float)
+    a = np.ascontiguousarray(acc, dtype=float)
+    m = None if mag is None else np.ascontiguousarray(mag, dtype=float)
+    fwd: FusionOutput = f.update(g, a, m, return_all=True)
+    if not offline:
+        return fwd if return_all else fwd.q
+    if cls is not RobustAHRS:
+        raise ValueError("offline=True is available for the robust (default) filter only")
+    n = len(g)
+    if n < 2:
+        return fwd if return_all else fwd.q
+    # backward pass, started from the forward pass's final state
+    b = RobustAHRS(fs, **params)
+    b.state = f.state
+    gr, ar, mr = _reverse_inputs(g, a, m)
+    bwd: FusionOutput = b.update(gr, ar, mr, return_all=True)
+    qb = bwd.q[::-1]
+    t = np.arange(n) / fs
+    tau_conv = 3.0 * float(f.params["tau_acc"]) + (float(f.params["tau_mag"]) if m is not None else 0.0)
+    w = 0.5 + 0.5 * np.exp(-t / max(tau_conv, 1e-9))
+    ok = np.isfinite(fwd.q).all(axis=1) & np.isfinite(qb).all(axis=1)
+    q = np.where(ok[:, None], 0.0, fwd.q)
+    if ok.any():
+        q[ok] = kq.slerp(fwd.q[ok], qb[ok], w[ok])
+    bias = 0.5 * (fwd.bias + bwd.bias[::-1])
+    out = FusionOutput(q, bias, fwd.flags | bwd.flags[::-1])
+    return out if return_all else out.q
