@@ -62,7 +62,7 @@ void Madgwick::update(const double* gyr, const double* acc, const double* mag, s
         const double* a = acc + 3 * i;
         const double* m = mag ? mag + 3 * i : nullptr;
         std::uint8_t flags = 0;
-        if (!detail::finite3(g)) {
+        if (!detail::finite3(g) || !(detail::norm3(g) < kMaxRate)) {
             flags |= kGyrSkipped;
             store_q(q_out, i, qn::mul(kNwuToEnu, q_));
             store_v(bias_out, i, {0.0, 0.0, 0.0});
@@ -141,7 +141,7 @@ void Mahony::update(const double* gyr, const double* acc, const double* mag, std
         const double* a = acc + 3 * i;
         const double* m = mag ? mag + 3 * i : nullptr;
         std::uint8_t flags = 0;
-        if (!detail::finite3(g)) {
+        if (!detail::finite3(g) || !(detail::norm3(g) < kMaxRate)) {
             store_q(q_out, i, q_);
             store_v(bias_out, i, b_);
             if (flags_out) flags_out[i] = kGyrSkipped | kAccSkipped | kMagSkipped;
@@ -211,7 +211,7 @@ void Complementary::update(const double* gyr, const double* acc, const double* m
         const double* a = acc + 3 * i;
         const double* m = mag ? mag + 3 * i : nullptr;
         std::uint8_t flags = 0;
-        if (detail::finite3(g)) {
+        if (detail::finite3(g) && detail::norm3(g) < kMaxRate) {
             q_ = qn::normalized(qn::mul(q_, qn::from_rotvec({g[0] * dt, g[1] * dt, g[2] * dt})));
         } else {
             flags |= kGyrSkipped;

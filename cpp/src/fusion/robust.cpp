@@ -83,7 +83,7 @@ void RobustAhrs::update(const double* gyr, const double* acc, const double* mag,
 void RobustAhrs::step(const double* g, const double* a, const double* m, double* q_out, double* b_out,
                       std::uint8_t* f_out) {
     std::uint8_t flags = 0;
-    const bool gyr_ok = detail::finite3(g);
+    const bool gyr_ok = detail::finite3(g) && detail::norm3(g) < kMaxRate;
     const double an = detail::norm3(a);
     const bool acc_ok = std::isfinite(an) && an > 0.0;
     const double mn = m ? detail::norm3(m) : 0.0;
@@ -126,8 +126,11 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
             da += (a[c] - a_lp_[c]) * (a[c] - a_lp_[c]);
             wr += (g_lp_[c] - bias_[c]) * (g_lp_[c] - bias_[c]);
         }
+        // steady gyroscope and accelerometer (deviations from their low-pass), and a bias-corrected
+        // rate below the bias clip (a large initial bias must not prevent rest detection)
         const double th = p_.rest_gyr_dps * kDeg;
-        const bool steady = dg < th * th && wr < th * th && da < p_.rest_acc * p_.rest_acc;
+        const double th_rot = (p_.bias_clip_dps + p_.rest_gyr_dps) * kDeg;
+        const bool steady = dg < th * th && wr < th_rot * th_rot && da < p_.rest_acc * p_.rest_acc;
         rest_time_ = steady ? rest_time_ + dt_ : 0.0;
         rest = rest_time_ >= p_.rest_min_s;
         if (rest) {

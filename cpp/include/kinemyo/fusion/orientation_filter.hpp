@@ -53,6 +53,10 @@ private:
 /// "NWU") into ENU: +90 degrees about z. q_enu = kNwuToEnu (x) q_nwu.
 inline constexpr Quat kNwuToEnu{0.70710678118654752440, 0.0, 0.0, 0.70710678118654752440};
 
+/// Gyroscope samples faster than this (rad/s, about 57,000 deg/s: beyond any MEMS range) are
+/// treated as invalid like non-finite ones: the orientation is held for that sample.
+inline constexpr double kMaxRate = 1000.0;
+
 namespace detail {
 inline bool finite3(const double* v) { return std::isfinite(v[0]) && std::isfinite(v[1]) && std::isfinite(v[2]); }
 inline double norm3(const double* v) { return std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]); }
