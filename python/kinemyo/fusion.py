@@ -225,13 +225,13 @@ class RobustAHRS(_Filter):
     fs : float
         Sampling rate, Hz.
     **params
-        Any of: tau_acc (3 s), tau_mag (9 s), tau_bias_motion (20 s), tau_bias_rest (3 s),
+        Any of: tau_acc (1.5 s), lin_acc_tol (0.5 m/s²), tau_mag (9 s), tau_bias_motion (10 s), tau_bias_rest (3 s),
         bias_clip_dps (5), rest_gyr_dps (2), rest_acc (0.5 m/s²), rest_min_s (1.5), rest_tau (0.5 s),
         mag_norm_tol (0.1), mag_dip_tol_deg (10), mag_new_field_s (20 s), mag_ref_tau (30 s).
     """
 
     DEFAULTS: dict[str, float] = {
-        "tau_acc": 3.0, "tau_mag": 9.0, "tau_bias_motion": 20.0, "tau_bias_rest": 3.0, "bias_clip_dps": 5.0,
+        "tau_acc": 1.5, "lin_acc_tol": 0.5, "tau_mag": 9.0, "tau_bias_motion": 10.0, "tau_bias_rest": 3.0, "bias_clip_dps": 5.0,
         "rest_gyr_dps": 2.0, "rest_acc": 0.5, "rest_min_s": 1.5, "rest_tau": 0.5, "mag_norm_tol": 0.1,
         "mag_dip_tol_deg": 10.0, "mag_new_field_s": 20.0, "mag_ref_tau": 30.0,
     }

@@ -27,10 +27,10 @@ Quat to_vertical(const Vec3& u) {
 }  // namespace
 
 bool set_robust_param(RobustParams& p, const std::string& k, double v) {
-    double* fields[] = {&p.fs, &p.tau_acc, &p.tau_mag, &p.tau_bias_motion, &p.tau_bias_rest, &p.bias_clip_dps,
+    double* fields[] = {&p.fs, &p.tau_acc, &p.lin_acc_tol, &p.tau_mag, &p.tau_bias_motion, &p.tau_bias_rest, &p.bias_clip_dps,
                         &p.rest_gyr_dps, &p.rest_acc, &p.rest_min_s, &p.rest_tau, &p.mag_norm_tol,
                         &p.mag_dip_tol_deg, &p.mag_new_field_s, &p.mag_ref_tau};
-    const char* names[] = {"fs", "tau_acc", "tau_mag", "tau_bias_motion", "tau_bias_rest", "bias_clip_dps",
+    const char* names[] = {"fs", "tau_acc", "lin_acc_tol", "tau_mag", "tau_bias_motion", "tau_bias_rest", "bias_clip_dps",
                            "rest_gyr_dps", "rest_acc", "rest_min_s", "rest_tau", "mag_norm_tol",
                            "mag_dip_tol_deg", "mag_new_field_s", "mag_ref_tau"};
     for (std::size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
@@ -49,6 +49,7 @@ RobustAhrs::RobustAhrs(const RobustParams& p) : p_(p) {
     };
     positive("tau_acc", p.tau_acc);
     positive("tau_mag", p.tau_mag);
+    positive("lin_acc_tol", p.lin_acc_tol);
     positive("tau_bias_motion", p.tau_bias_motion);
     positive("tau_bias_rest", p.tau_bias_rest);
     positive("bias_clip_dps", p.bias_clip_dps);
@@ -107,6 +108,7 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
             a_lp_[c] = a[c];
             g_lp_[c] = gyr_ok ? g[c] : 0.0;
         }
+        g_ref_ = an;
         started_ = 1.0;
     } else if (gyr_ok) {
         // 1. strapdown integration of the bias-corrected rate
@@ -158,7 +160,18 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
         const double n = std::sqrt(dot3(ae, ae));
         if (n > 0.0 && std::isfinite(n)) {
             for (auto& v : ae) v /= n;
-            const Quat corr = to_vertical(ae);
+            // linear-acceleration level: deviation of the norm from gravity (reference learned slowly,
+            // faster at rest), low-passed over 1 s; it scales the correction down
+            g_ref_ += (rest ? dt_ / 1.0 : dt_ / 60.0) * (an - g_ref_);
+            lin_dev_ += dt_ / (1.0 + dt_) * (std::abs(an - g_ref_) - lin_dev_);
+            const double lvl = lin_dev_ / p_.lin_acc_tol;
+            const double weight = 1.0 / (1.0 + lvl * lvl);
+            Quat corr = to_vertical(ae);
+            if (weight < 1.0) corr = qn::from_rotvec([&] {
+                Vec3 v = qn::to_rotvec(corr);
+                for (auto& x : v) x *= weight;
+                return v;
+            }());
             q_inc_ = qn::normalized(qn::mul(corr, q_inc_));
             if (!rest && gyr_ok) {
                 // bias in motion: the correction undoes the drift R (b - b_hat) dt of the last step
@@ -241,6 +254,7 @@ StateRecord RobustAhrs::get_state() const {
     s["bias"] = {bias_[0], bias_[1], bias_[2]};
     s["rest_lp"] = {g_lp_[0], g_lp_[1], g_lp_[2], a_lp_[0], a_lp_[1], a_lp_[2]};
     s["rest_time"] = {rest_time_};
+    s["lin"] = {g_ref_, lin_dev_};
     s["mag"] = {mag_init_, mag_norm_ref_, mag_dip_ref_, mag_norm_cand_, mag_dip_cand_, mag_cand_time_};
     return s;
 }
@@ -262,6 +276,9 @@ void RobustAhrs::set_state(const StateRecord& s) {
     t.g_lp_ = {r[0], r[1], r[2]};
     t.a_lp_ = {r[3], r[4], r[5]};
     t.rest_time_ = state_field(s, "rest_time", 1)[0];
+    const auto& lin = state_field(s, "lin", 2);
+    t.g_ref_ = lin[0];
+    t.lin_dev_ = lin[1];
     const auto& mg = state_field(s, "mag", 6);
     t.mag_init_ = mg[0];
     t.mag_norm_ref_ = mg[1];

@@ -6,6 +6,9 @@ movements of two segments for the lumbar measures.
 """
 
 from .imu import (
+    FUSION_SCENARIOS,
+    fusion_scenario,
+    orientation_errors,
     ImuRecording,
     TrunkMotion,
     random_rotation,
@@ -13,4 +16,4 @@ from .imu import (
     trunk_motion,
 )
 
-__all__ = ["ImuRecording", "TrunkMotion", "random_rotation", "simulate_imu", "trunk_motion"]
+__all__ = ["FUSION_SCENARIOS", "ImuRecording", "fusion_scenario", "orientation_errors", "TrunkMotion", "random_rotation", "simulate_imu", "trunk_motion"]

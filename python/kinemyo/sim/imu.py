@@ -23,7 +23,8 @@ import numpy.typing as npt
 
 from .. import quaternion as kq
 
-__all__ = ["ImuRecording", "TrunkMotion", "random_rotation", "simulate_imu", "trunk_motion"]
+__all__ = ["FUSION_SCENARIOS", "ImuRecording", "TrunkMotion", "fusion_scenario", "orientation_errors",
+           "random_rotation", "simulate_imu", "trunk_motion"]
 
 G = 9.81
 DEG = np.pi / 180.0
@@ -342,3 +343,61 @@ def trunk_motion(script: Sequence[tuple[Any, ...]] | None = None, fs: float = 10
     q_lower = kq.multiply(_SEG_BASE, kq.from_rotvec(np.outer(-pelvis * DEG, [0.0, 0.0, 1.0])))
     q_upper = kq.multiply(q_lower, _rel(flex, lat, axial))
     return TrunkMotion(float(fs), q_upper, q_lower, np.column_stack([flex, lat, axial]), phases)
+
+
+# ------------------------------------------------------------------------------ accuracy suite
+
+FUSION_SCENARIOS = ("slow", "fast", "translation", "rests", "magnetic disturbance")
+
+
+def fusion_scenario(name: str, fs: float = 100.0, duration_s: float = 300.0, seed: int = 0) -> ImuRecording:
+    """The orientation-accuracy scenarios of the benchmarks (seeded):
+
+    * ``slow``: smooth random rotation, 30 °/s RMS per axis, 0.5 Hz bandwidth;
+    * ``fast``: 200 °/s RMS, 2 Hz bandwidth;
+    * ``translation``: slow rotation plus 3 m/s² RMS linear acceleration (2 Hz bandwidth);
+    * ``rests``: 60 °/s RMS with a 10 s rest every 25 s;
+    * ``magnetic disturbance``: slow rotation with three disturbed segments (30 s, 40° and ×1.3;
+      50 s, 70° and ×0.7; 20 s, 30° and ×1.5).
+
+    All with gyroscope bias (0.8, −0.5, 0.4) °/s plus a slow random walk, and the default noise.
+    """
+    if name == "slow":
+        q, rest = random_rotation(duration_s, fs, rate_dps=30, bandwidth_hz=0.5, seed=seed)
+        lin, dist = None, ()
+    elif name == "fast":
+        q, rest = random_rotation(duration_s, fs, rate_dps=200, bandwidth_hz=2.0, seed=seed)
+        lin, dist = None, ()
+    elif name == "translation":
+        q, rest = random_rotation(duration_s, fs, rate_dps=40, bandwidth_hz=0.5, seed=seed)
+        lin = _smooth_noise(np.random.default_rng(seed + 100), len(q), fs, 2.0) * 3.0
+        dist = ()
+    elif name == "rests":
+        q, rest = random_rotation(duration_s, fs, rate_dps=60, bandwidth_hz=1.0, rest_every_s=25, rest_s=10,
+                                  seed=seed)
+        lin, dist = None, ()
+    elif name == "magnetic disturbance":
+        q, rest = random_rotation(duration_s, fs, rate_dps=40, bandwidth_hz=0.5, seed=seed)
+        lin = None
+        f = duration_s / 300.0
+        dist = [(60 * f, 90 * f, 40.0, 1.3), (150 * f, 200 * f, 70.0, 0.7), (240 * f, 260 * f, 30.0, 1.5)]
+    else:
+        raise ValueError(f"scenario must be one of {FUSION_SCENARIOS}; got {name!r}")
+    return simulate_imu(q, fs, lin, mag_disturbances=dist, rest=rest, seed=seed + 1, gyr_bias_dps=(0.8, -0.5, 0.4))
+
+
+def orientation_errors(q_est: np.ndarray, q_true: np.ndarray, mask: np.ndarray | None = None
+                       ) -> tuple[float, float, float]:
+    """RMSE in degrees of (total, heading, inclination) error over ``mask``: the error rotation
+    ``q_est ⊗ q_true*`` (earth frame) split into heading (about the vertical) and inclination."""
+    e = kq.multiply(q_est, kq.conjugate(q_true))
+    h, inc = kq.heading_inclination(e)
+    tot = np.degrees(np.asarray(kq.angle_between(q_est, q_true)))
+    hd = np.degrees(2 * np.arctan2(np.abs(h[:, 3]), np.abs(h[:, 0])))
+    ic = np.degrees(2 * np.arctan2(np.linalg.norm(inc[:, 1:], axis=1), np.abs(inc[:, 0])))
+    m = np.ones(len(tot), dtype=bool) if mask is None else mask
+
+    def r(x: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(x[m] ** 2)))
+
+    return r(tot), r(hd), r(ic)

@@ -13,9 +13,10 @@ namespace kinemyo::fusion {
 /// Parameters of RobustAhrs (units and defaults; all times in seconds).
 struct RobustParams {
     double fs = 100.0;               ///< sampling rate, Hz (> 0)
-    double tau_acc = 3.0;            ///< low-pass time constant of the accelerometer in the quasi-inertial frame
+    double tau_acc = 1.5;            ///< low-pass time constant of the accelerometer in the quasi-inertial frame
+    double lin_acc_tol = 0.5;        ///< linear-acceleration level (m/s^2) at which the inclination correction is halved
     double tau_mag = 9.0;            ///< time constant of the heading correction
-    double tau_bias_motion = 20.0;   ///< time constant of the bias estimate from the inclination correction
+    double tau_bias_motion = 10.0;   ///< time constant of the bias estimate from the inclination correction
     double tau_bias_rest = 3.0;      ///< time constant of the bias estimate at rest
     double bias_clip_dps = 5.0;      ///< largest gyroscope bias estimate, deg/s
     double rest_gyr_dps = 2.0;       ///< rest: gyroscope within this of its low-pass and of the bias, deg/s
@@ -39,7 +40,9 @@ bool set_robust_param(RobustParams& p, const std::string& name, double value);
 /// - strapdown integration of the bias-corrected gyroscope into a quasi-inertial frame;
 /// - the accelerometer rotated into that frame and low-pass filtered there (2nd-order
 ///   Butterworth, time constant tau_acc), so that linear accelerations average out while the
-///   orientation change is already removed; the filtered direction corrects the inclination;
+///   orientation change is already removed; the filtered direction corrects the inclination, fully
+///   when the accelerometer norm equals gravity and less the more it departs from it (linear
+///   acceleration level d: weight 1 / (1 + (d / lin_acc_tol)^2));
 /// - gyroscope bias estimated in motion from the inclination corrections (time constant
 ///   tau_bias_motion; the two horizontal components are observable) and at rest (all three
 ///   components, time constant tau_bias_rest) — rest = gyroscope and accelerometer steady for
@@ -78,6 +81,8 @@ private:
     Vec3 g_lp_{0.0, 0.0, 0.0};
     Vec3 a_lp_{0.0, 0.0, 0.0};
     double rest_time_ = 0.0;
+    double g_ref_ = 0.0;         // reference accelerometer norm (gravity), learned
+    double lin_dev_ = 0.0;       // low-passed |norm - g_ref|
     double mag_init_ = 0.0;      // number of undisturbed magnetometer samples used (capped)
     double mag_norm_ref_ = 0.0, mag_dip_ref_ = 0.0;
     double mag_norm_cand_ = 0.0, mag_dip_cand_ = 0.0, mag_cand_time_ = 0.0;
