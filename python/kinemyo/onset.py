@@ -252,34 +252,54 @@ def detect(x: npt.ArrayLike, fs: float, method: Method = "default", rest: tuple[
 
 
 def movement_onsets(angular_velocity: npt.ArrayLike, fs: float, rest: tuple[float, float] | None = None,
-                    k: float = 5.0, min_duration_s: float = 0.2) -> np.ndarray:
-    """Movement onsets from an angular velocity (any unit; a 2-D input uses its norm).
+                    k: float = 5.0, min_duration_s: float = 0.3, min_speed: float = 0.17) -> np.ndarray:
+    """Movement onsets from an angular velocity in rad/s (a 2-D input uses its norm).
 
-    Threshold: rest median + ``k`` robust SDs of the rest window (default: the quietest 1-s window);
-    each onset is refined back to the last sample below the rest median + 2 robust SDs. Returns
-    ``(n, 2)`` int64 ``[onset, offset)`` sample indices.
+    The speed (5 Hz low-passed) must exceed the rest median + ``k`` robust SDs of the rest window
+    (default: the quietest 1-s window) and at least ``min_speed`` (0.17 rad/s ≈ 10 °/s: postural
+    sway and wobble stay below it) for ``min_duration_s``; each onset is then placed where the
+    tangent of the speed's rise (through 20 % and 50 % of the movement's peak speed) reaches zero —
+    the start of the movement rather than the threshold crossing. Returns ``(n, 2)`` int64
+    ``[onset, offset)`` sample indices.
     """
     w = np.asarray(angular_velocity, dtype=float)
     speed = np.linalg.norm(w, axis=1) if w.ndim == 2 else np.abs(w)
     if not (np.isfinite(fs) and fs > 0):
         raise ValueError(f"fs must be > 0 Hz; got {fs}")
-    return _movement(speed, float(fs), rest, k, min_duration_s)
+    return _movement(speed, float(fs), rest, k, min_duration_s, min_speed)
 
 
-def _movement(speed: np.ndarray, fs: float, rest: Any, k: float, min_duration_s: float) -> np.ndarray:
+def _movement(speed: np.ndarray, fs: float, rest: Any, k: float, min_duration_s: float, min_speed: float) -> np.ndarray:
     env = filters.sosfiltfilt(filters.butter(2, min(5.0, 0.4 * fs), fs), speed) if len(speed) > 20 else speed
     sl = _rest_slice(env, fs, rest)
     mu, sd = _stats(env[sl], robust=True)
     if not np.isfinite(mu):
         return np.zeros((0, 2), dtype=np.int64)
     sd = max(sd, 1e-12)
-    runs = _runs(env > mu + k * sd)
+    runs = _runs(env > max(mu + k * sd, min_speed))
     ev = _merge(runs, round(0.1 * fs), round(min_duration_s * fs))
-    if len(ev):
-        low = np.flatnonzero(~(env > mu + 2 * sd))
-        j = np.searchsorted(low, ev[:, 0]) - 1
-        ev[:, 0] = np.where(j >= 0, low[np.maximum(j, 0)] + 1, 0)
-    return ev.astype(np.int64)
+    # Onset by tangent extrapolation: the line through the speeds at 20 % and 50 % of the
+    # movement's peak speed, extended back to zero speed. Exact for a speed rising linearly from
+    # rest (a smooth, minimum-jerk-like start), and insensitive to the detection threshold.
+    out = ev.copy()
+    for i, (a, b) in enumerate(ev):
+        prev_end = int(out[i - 1, 1]) if i > 0 else 0
+        seg = env[a:b]
+        pk = a + int(np.argmax(seg))
+        peak = env[pk]
+        lo_i = max(prev_end, a - round(2.0 * fs))
+        rise = env[lo_i:pk + 1]
+        below20 = np.flatnonzero(rise < 0.2 * peak)
+        i1 = lo_i + (int(below20[-1]) + 1 if len(below20) else 0)
+        below50 = np.flatnonzero(env[i1:pk + 1] < 0.5 * peak)
+        i2 = i1 + (int(below50[-1]) + 1 if len(below50) else 0)
+        s1, s2 = env[i1], env[i2]
+        if i2 > i1 and s2 > s1:
+            onset_f = i1 - s1 * (i2 - i1) / (s2 - s1)
+            out[i, 0] = int(np.clip(round(onset_f), prev_end, i1))
+        else:
+            out[i, 0] = max(prev_end, i1)
+    return out.astype(np.int64)
 
 
 def onset_latencies(emg_events: list[np.ndarray], emg_fs: float, movement_events: np.ndarray, move_fs: float,

@@ -16,6 +16,20 @@ from .imu import (
     simulate_imu,
     trunk_motion,
 )
+from .session import DEMO_CONFIG, DemoSession, make_demo_session
 
-__all__ = ["FUSION_SCENARIOS", "EmgRecording", "ImuRecording", "TrunkMotion", "fusion_scenario", "orientation_errors",
-           "random_rotation", "simulate_emg", "simulate_imu", "trunk_motion"]
+__all__ = [
+    "DEMO_CONFIG",
+    "FUSION_SCENARIOS",
+    "DemoSession",
+    "EmgRecording",
+    "ImuRecording",
+    "TrunkMotion",
+    "fusion_scenario",
+    "make_demo_session",
+    "orientation_errors",
+    "random_rotation",
+    "simulate_emg",
+    "simulate_imu",
+    "trunk_motion",
+]
