@@ -283,7 +283,8 @@ def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None =
         forwards and backwards in time — the backward pass starting from the forward pass's final
         state (converged bias, heading) — and the two orientations are averaged (slerp), weighting
         the backward pass more at the start where the forward pass has not converged. The low-pass
-        lags of the two directions cancel.
+        lags of the two directions cancel. Without a magnetometer only the inclinations are
+        averaged (the heading is the forward pass's: the passes' headings drift apart).
     return_all : bool
         Return a :class:`FusionOutput` (orientations, bias estimate, flags) instead of ``q``.
     **params
@@ -320,7 +321,14 @@ def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None =
     ok = np.isfinite(fwd.q).all(axis=1) & np.isfinite(qb).all(axis=1)
     q = np.where(ok[:, None], 0.0, fwd.q)
     if ok.any():
-        q[ok] = kq.slerp(fwd.q[ok], qb[ok], w[ok])
+        if m is None:
+            # 6D: the two passes' headings drift apart; average the inclinations only and keep the
+            # forward pass's heading (q = heading (x) inclination)
+            hf, incf = kq.heading_inclination(fwd.q[ok])
+            _, incb = kq.heading_inclination(qb[ok])
+            q[ok] = kq.multiply(hf, kq.slerp(incf, incb, w[ok]))
+        else:
+            q[ok] = kq.slerp(fwd.q[ok], qb[ok], w[ok])
     bias = 0.5 * (fwd.bias + bwd.bias[::-1])
     out = FusionOutput(q, bias, fwd.flags | bwd.flags[::-1])
     return out if return_all else out.q

@@ -133,57 +133,49 @@ def _refine_changepoints(ev: np.ndarray, e2: np.ndarray, fs: float, p: dict[str,
     return out[keep]
 
 
-def _detect_1d(x: np.ndarray, fs: float, method: str, rest: Any, preprocess: bool, p: dict[str, Any]) -> np.ndarray:
-    empty = np.zeros((0, 2), dtype=np.int64)
-    if len(x) < 16:
-        return empty
-    finite = np.isfinite(x)
-    xs = np.where(finite, x, 0.0)
-    min_dur = round(p.get("min_duration_s", 0.05) * fs)
-    min_gap = round(p.get("min_gap_s", 0.05) * fs)
+def _condition(xs: np.ndarray, fs: float, method: str, preprocess: bool, p: dict[str, Any]
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The method's detection envelope for all channels at once (2-D in, 2-D out; the filters run
+    vectorised across channels), and for the default method the signal power used to refine."""
+    C = xs.shape[1]
     if method == "hodges":
         y = filters.sosfiltfilt(filters.butter(4, min(20.0, 0.4 * fs / 2), fs, "highpass"), xs) if preprocess else xs
         env = filters.sosfiltfilt(filters.butter(2, min(50.0, 0.4 * fs), fs), np.abs(y))
         w = max(1, round(p.get("window_s", 0.025) * fs))
-        env = filters.MovingAverage(fs, 1, w / fs)(env)  # trailing mean over the window
-        env = np.concatenate([env[w - 1:], np.full(w - 1, env[-1])])  # align to the window start
-        sl = _rest_slice(env, fs, rest)
-        mu, sd = _stats(env[sl], robust=False)
-        on = off = mu + p.get("h", 3.0) * sd
-        refine = None
-    elif method == "tkeo":
+        env = filters.MovingAverage(fs, C, w / fs)(env)  # trailing mean over the window
+        env = np.concatenate([env[w - 1:], np.repeat(env[-1:], w - 1, axis=0)])  # align to the window start
+        return env, None
+    if method == "tkeo":
         bp = filters.butter(4, (30.0, min(300.0, 0.45 * fs)), fs, "bandpass")
         y = filters.sosfiltfilt(bp, xs) if preprocess else xs
-        tk = filters.TKEO(1)(y)
-        tk = np.concatenate([tk[1:], [0.0]])  # undo the one-sample delay
-        env = filters.sosfiltfilt(filters.butter(2, min(50.0, 0.4 * fs), fs), np.abs(tk))
-        sl = _rest_slice(env, fs, rest)
-        mu, sd = _stats(env[sl], robust=False)
-        on = off = mu + p.get("j", 15.0) * sd
-        refine = None
-        min_dur = round(p.get("min_duration_s", 0.025) * fs)
+        tk = filters.TKEO(C)(y)
+        tk = np.concatenate([tk[1:], np.zeros((1, C))])  # undo the one-sample delay
+        return filters.sosfiltfilt(filters.butter(2, min(50.0, 0.4 * fs), fs), np.abs(tk)), None
+    if preprocess:
+        y = filters.sosfiltfilt(filters.butter(4, min(p.get("highpass_hz", 30.0), 0.4 * fs), fs, "highpass"), xs)
+        if p.get("notch_hz") and float(p["notch_hz"]) < fs / 2:
+            y = filters.sosfiltfilt(filters.notch(float(p["notch_hz"]), fs, 30.0, 3), y)
     else:
-        if preprocess:
-            y = filters.sosfiltfilt(filters.butter(4, min(p.get("highpass_hz", 30.0), 0.4 * fs), fs, "highpass"), xs)
-            if p.get("notch_hz"):
-                y = filters.sosfiltfilt(filters.notch(float(p["notch_hz"]), fs, 30.0, 3), y)
-        else:
-            y = xs
-        e2 = y * y
-        # detection on a smooth amplitude envelope (robust at low SNR)
-        lp = filters.butter(2, min(p.get("envelope_hz", 4.0), 0.4 * fs), fs)
-        env = np.sqrt(np.maximum(filters.sosfiltfilt(lp, e2), 0.0))
-        sl = _rest_slice(env, fs, rest)
-        mu, sd = _stats(env[sl], robust=True)
-        on = mu + p.get("k_on", 8.0) * sd
-        off = mu + p.get("k_off", 3.0) * sd
-        refine = "changepoint"
+        y = xs
+    e2 = y * y
+    # detection on a smooth amplitude envelope (robust at low SNR)
+    lp = filters.butter(2, min(p.get("envelope_hz", 4.0), 0.4 * fs), fs)
+    env = np.sqrt(np.maximum(filters.sosfiltfilt(lp, e2), 0.0))
+    return env, e2
+
+
+def _events_1d(env: np.ndarray, e2: np.ndarray | None, finite: np.ndarray, scale: float, fs: float, method: str,
+               rest: Any, p: dict[str, Any]) -> np.ndarray:
+    empty = np.zeros((0, 2), dtype=np.int64)
+    min_dur = round(p.get("min_duration_s", 0.025 if method == "tkeo" else 0.05) * fs)
+    min_gap = round(p.get("min_gap_s", 0.05) * fs)
+    sl = _rest_slice(env, fs, rest)
+    mu, sd = _stats(env[sl], robust=method == "default")
     env = np.where(finite, env, np.nan)
     if not (np.isfinite(mu) and np.isfinite(sd)):
         return empty
     # numerical floor: filtering a constant leaves rounding noise ~1e-16 of the signal's scale,
     # which must never count as activity
-    scale = float(np.max(np.abs(xs))) if len(xs) else 0.0
     sd = max(sd, 1e-9 * scale, 1e-300)
     if method == "default":
         on, off = mu + p.get("k_on", 8.0) * sd, mu + p.get("k_off", 3.0) * sd
@@ -199,15 +191,25 @@ def _detect_1d(x: np.ndarray, fs: float, method: str, rest: Any, preprocess: boo
         c = np.concatenate([[0], np.cumsum(above_on)])
         runs = runs[(c[runs[:, 1]] - c[runs[:, 0]]) > 0]
     ev = _merge(runs, min_gap, min_dur)
-    if refine == "changepoint" and len(ev):
+    if e2 is not None and len(ev):
         ev = _refine_changepoints(ev, e2, fs, p)
-    elif refine is not None and len(ev):
-        low = np.flatnonzero(~(env > refine))
-        k = np.searchsorted(low, ev[:, 0]) - 1
-        new_on = np.where(k >= 0, low[np.maximum(k, 0)] + 1, 0)
-        prev_end = np.concatenate([[0], ev[:-1, 1]])
-        ev[:, 0] = np.maximum(new_on, prev_end)
     return ev.astype(np.int64)
+
+
+def _detect_2d(x: np.ndarray, fs: float, method: str, rest: Any, preprocess: bool, p: dict[str, Any]
+               ) -> list[np.ndarray]:
+    n, C = x.shape
+    if n < 16:
+        return [np.zeros((0, 2), dtype=np.int64) for _ in range(C)]
+    finite = np.isfinite(x)
+    xs = np.where(finite, x, 0.0)
+    env, e2 = _condition(np.ascontiguousarray(xs), fs, method, preprocess, p)
+    out = []
+    for c in range(C):
+        scale = float(np.max(np.abs(xs[:, c])))
+        out.append(_events_1d(np.ascontiguousarray(env[:, c]), None if e2 is None else e2[:, c], finite[:, c],
+                              scale, fs, method, rest, p))
+    return out
 
 
 def detect(x: npt.ArrayLike, fs: float, method: Method = "default", rest: tuple[float, float] | None = None, *,
@@ -246,9 +248,8 @@ def detect(x: npt.ArrayLike, fs: float, method: Method = "default", rest: tuple[
     if a.ndim not in (1, 2):
         raise ValueError(f"x must have shape (n_samples,) or (n_samples, n_channels); got {a.shape}")
     if a.ndim == 1:
-        return _detect_1d(a, float(fs), method, rest, preprocess, params)
-    return [_detect_1d(np.ascontiguousarray(a[:, c]), float(fs), method, rest, preprocess, params)
-            for c in range(a.shape[1])]
+        return _detect_2d(a[:, None], float(fs), method, rest, preprocess, params)[0]
+    return _detect_2d(a, float(fs), method, rest, preprocess, params)
 
 
 def movement_onsets(angular_velocity: npt.ArrayLike, fs: float, rest: tuple[float, float] | None = None,

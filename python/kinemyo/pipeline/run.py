@@ -98,7 +98,9 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
     if cfg["emg"]["enabled"] and emg is None:
         warnings.append(f"no EMG stream {names['emg']!r}: EMG steps skipped")
     if emg is not None:
-        x = np.asarray(emg.data, dtype=float)
+        x = np.asarray(emg.data)
+        if x.dtype not in (np.float32, np.float64):
+            x = x.astype(np.float64)
         if x.ndim == 1:
             x = x[:, None]
         emg_fs = float(emg.fs)
@@ -121,9 +123,16 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
         metrics["emg_rms_max"] = {ch: float(np.nanmax(rms[:, i])) for i, ch in enumerate(chans)}
         if cfg["onset"]["enabled"]:
             o = cfg["onset"]
-            hp = 30.0 if o["ecg"] in ("highpass", "template") else 20.0
-            res = onset.detect(x, emg_fs, o["method"], o["rest_s"], notch_hz=c["notch_hz"] or None, highpass_hz=hp,
-                               min_duration_s=o["min_duration_s"], min_gap_s=o["min_gap_s"])
+            if o["method"] == "default":
+                # reuse the notched, band-passed signal; ECG handling adds a 30 Hz high-pass
+                yo = y
+                if o["ecg"] in ("highpass", "template") and c["bandpass_hz"][0] < 30.0:
+                    yo = filters.sosfiltfilt(filters.butter(4, 30.0, emg_fs, "highpass"), y)
+                res = onset.detect(yo, emg_fs, "default", o["rest_s"], preprocess=False,
+                                   min_duration_s=o["min_duration_s"], min_gap_s=o["min_gap_s"])
+            else:
+                res = onset.detect(x, emg_fs, o["method"], o["rest_s"], min_duration_s=o["min_duration_s"],
+                                   min_gap_s=o["min_gap_s"])
             emg_events = res if isinstance(res, list) else [res]
             for ch, ev in zip(chans, emg_events, strict=True):
                 for a, b in ev:
