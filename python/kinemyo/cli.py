@@ -136,5 +136,52 @@ def config_cmd(check_path: str | None) -> None:
     click.echo(json.dumps(cfg.to_dict(), indent=2))
 
 
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of text.")
+@click.option("--gaps/--no-gaps", default=True, show_default=True,
+              help="Also report gaps and drop-outs found from the timestamps.")
+@click.option("--fs", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="CSV without a time column: sampling rate in Hz.")
+@click.option("--time-column", default=None, help="CSV: name of the time column (default: detected).")
+def info(file: str, as_json: bool, gaps: bool, fs: float | None, time_column: str | None) -> None:
+    """Show the streams of a recording FILE: rates, durations, channel names.
+
+    Reads CSV/TSV, EDF/BDF, C3D, XDF, HDF5 and Parquet (by extension). Exits with status 1 and
+    the reason when the file cannot be read.
+    """
+    import json
+
+    from . import io as kio
+
+    options: dict[str, object] = {}
+    if fs is not None:
+        options["fs"] = fs
+    if time_column is not None:
+        options["time_column"] = time_column
+    try:
+        rec = kio.read(file, **options)
+    except (kio.ReadError, kio.MissingDependencyError) as e:
+        raise click.ClickException(str(e)) from None
+    except TypeError as e:  # a CSV-only option given for another format
+        raise click.UsageError(f"{file}: {e}") from None
+    found = kio.find_gaps(rec) if gaps else []
+    if as_json:
+        doc = rec.summary()
+        if gaps:
+            doc["gaps"] = [g.to_dict() for g in found]
+        click.echo(json.dumps(doc, indent=2, default=str))
+        return
+    click.echo(rec.describe())
+    if gaps:
+        if not found:
+            click.echo("no gaps or drop-outs found")
+        for g in found[:20]:
+            what = "missing samples" if g.kind == "time" else "non-finite samples"
+            click.echo(f"  gap in {g.stream}: {g.n_missing} {what}, {g.start:.4f} s to {g.end:.4f} s")
+        if len(found) > 20:
+            click.echo(f"  ... and {len(found) - 20} more (use --json for all)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,381 @@
+"""Readers for EDF/BDF (pyedflib), C3D (ezc3d) and XDF (pyxdf), and Parquet I/O (pyarrow).
+
+Each reader lets the format's own library parse the file and only maps what it returns onto
+:class:`~kinemyo.io.Recording`; every failure of the library becomes a :class:`ReadError` naming the
+file and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._csv import infer_fs, per_stream_paths
+from ._model import ReadError, Recording, Stream, WriteError, _jsonable
+from ._util import atomic_path, check_input, require
+
+__all__ = ["read_c3d", "read_edf", "read_parquet", "read_xdf", "write_parquet"]
+
+
+def _unique(names: Sequence[str]) -> list[str]:
+    """Make names unique by appending ``_2``, ``_3``, ... to repeats (empty names -> ``ch<i>``)."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        n = n.strip() or f"ch{i}"
+        if n in seen:
+            seen[n] += 1
+            n = f"{n}_{seen[n]}"
+        seen.setdefault(n, 1)
+        out.append(n)
+    return out
+
+
+def _stream(p: os.PathLike[str] | str, name: str, *args: Any, **kw: Any) -> Stream:
+    try:
+        s = Stream(*args, **kw)
+    except (ValueError, TypeError) as e:
+        raise ReadError(p, f"stream {name!r}: {e}") from None
+    if s.n_samples == 0:
+        raise ReadError(p, f"stream {name!r} has zero samples")
+    return s
+
+
+# ------------------------------------------------------------------------------------------------ EDF
+def read_edf(path: str | os.PathLike[str], *,
+             streams: Mapping[str, Sequence[str]] | None = None,
+             stream_name: str = "signals") -> Recording:
+    """Read an EDF/EDF+/BDF/BDF+ file (pyedflib; ``kinemyo[io]``).
+
+    Signals are read in physical units (the header's physical dimension becomes the unit). EDF
+    allows a different rate per signal; a stream needs one rate, so signals are grouped by rate.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.edf`` or ``.bdf`` file.
+    streams : mapping, optional
+        Stream name -> list of signal labels (all of one rate). Default: one stream per distinct
+        rate, named ``stream_name`` when there is one rate and ``<stream_name>_<rate>hz`` otherwise.
+    stream_name : str
+        Base name of the default streams.
+
+    Notes
+    -----
+    Time 0 is the start of the recording; its date and time go into ``metadata["start_datetime"]``,
+    the EDF+ annotations into ``metadata["annotations"]`` (onset and duration in s, text). Repeated
+    labels get ``_2``, ``_3``, ... appended.
+    """
+    p = check_input(path, (".edf", ".bdf"))
+    pyedflib = require("pyedflib", "reading EDF/BDF files", "io")
+    try:
+        f = pyedflib.EdfReader(str(p))
+    except Exception as e:  # pyedflib raises OSError with the reason (truncated, not EDF, ...)
+        raise ReadError(p, f"not a readable EDF/BDF file: {e}") from None
+    try:
+        n = f.signals_in_file
+        labels = _unique([str(x) for x in f.getSignalLabels()])
+        rates = [float(f.getSampleFrequency(i)) for i in range(n)]
+        units = [str(f.getPhysicalDimension(i)).strip() for i in range(n)]
+        signals = [np.asarray(f.readSignal(i), dtype=np.float64) for i in range(n)]
+        try:
+            onsets, durations, texts = f.readAnnotations()
+            annotations = [{"onset_s": float(o), "duration_s": float(d), "text": str(t)}
+                           for o, d, t in zip(onsets, durations, texts, strict=True)]
+        except Exception:
+            annotations = []
+        header = {k: _jsonable(v) for k, v in f.getHeader().items()}
+        start = f.getStartdatetime()
+        file_type = "BDF" if p.suffix.lower() == ".bdf" else "EDF"
+    except ReadError:
+        raise
+    except Exception as e:
+        raise ReadError(p, f"corrupt EDF/BDF file: {e}") from None
+    finally:
+        f.close()
+    if n == 0:
+        raise ReadError(p, "the file has no signals")
+    if streams is None:
+        groups: dict[str, list[int]] = {}
+        distinct = sorted(set(rates), reverse=True)
+        for r in distinct:
+            name = stream_name if len(distinct) == 1 else f"{stream_name}_{r:g}hz"
+            groups[name] = [i for i in range(n) if rates[i] == r]
+    else:
+        groups = {}
+        for name, labs in streams.items():
+            idx = []
+            for lab in ([labs] if isinstance(labs, str) else labs):
+                if lab not in labels:
+                    raise ReadError(p, f"stream {name!r}: no signal labelled {lab!r}; labels are {labels}")
+                idx.append(labels.index(lab))
+            if len({rates[i] for i in idx}) > 1:
+                raise ReadError(p, f"stream {name!r}: signals {list(labs)} have different rates "
+                                   f"{sorted({rates[i] for i in idx})} Hz; put them in separate streams")
+            groups[name] = idx
+    rec = Recording(source=str(p), metadata={"format": file_type.lower(), "start_datetime": str(start),
+                                             "header": header, "annotations": annotations})
+    for name, idx in groups.items():
+        lens = {signals[i].shape[0] for i in idx}
+        if len(lens) > 1:  # pragma: no cover - same rate means same length in EDF
+            raise ReadError(p, f"stream {name!r}: signals of different lengths {sorted(lens)}")
+        data = np.column_stack([signals[i] for i in idx])
+        rec.add(name, _stream(p, name, data, rates[idx[0]], channel_names=[labels[i] for i in idx],
+                              units=[units[i] for i in idx]))
+    return rec
+
+
+# ------------------------------------------------------------------------------------------------ C3D
+def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool = True,
+             analog_streams: Mapping[str, Sequence[str]] | None = None,
+             point_stream: str = "points", analog_stream: str = "analogs") -> Recording:
+    """Read a C3D file's point (marker) and analog data (ezc3d; ``kinemyo[io]``).
+
+    Parameters
+    ----------
+    path : path-like
+        ``.c3d`` file.
+    points : bool
+        Read the 3-D points into stream ``point_stream``: ``(n_frames, 3 * n_points)``, channels
+        ``<label>_x``, ``<label>_y``, ``<label>_z``, unit from ``POINT:UNITS``; points the file marks
+        invalid (negative residual) are NaN.
+    analogs : bool
+        Read the analog channels (EMG, force plates, ...) at ``ANALOG:RATE``, units from
+        ``ANALOG:UNITS``.
+    analog_streams : mapping, optional
+        Split the analog channels: stream name -> list of analog labels. Default: all in one
+        stream named ``analog_stream``.
+
+    Notes
+    -----
+    Time 0 is the first frame of the file; ``metadata["first_frame"]`` keeps the frame number the
+    C3D header gives it. Streams with no channels (a file without analogs, say) are left out; a file
+    with no data at all is an error.
+    """
+    p = check_input(path, (".c3d",))
+    ezc3d = require("ezc3d", "reading C3D files", "io")
+    try:
+        c = ezc3d.c3d(str(p))
+        params = c["parameters"]
+        pt = params["POINT"]
+        point_rate = float(pt["RATE"]["value"][0])
+        pdata = np.asarray(c["data"]["points"])  # (4, n_points, n_frames)
+        plabels = _unique([str(x) for x in pt["LABELS"]["value"]]) if pdata.shape[1] else []
+        punit = str(pt["UNITS"]["value"][0]).strip() if "UNITS" in pt and len(pt["UNITS"]["value"]) else ""
+        try:
+            resid = np.asarray(c["data"]["meta_points"]["residuals"])  # (1, n_points, n_frames)
+        except (KeyError, TypeError):
+            resid = None
+        adata = np.asarray(c["data"]["analogs"])  # (1, n_channels, n_samples)
+        an = params.get("ANALOG", {})
+        analog_rate = float(an["RATE"]["value"][0]) if "RATE" in an and len(an["RATE"]["value"]) else 0.0
+        alabels = _unique([str(x) for x in an["LABELS"]["value"]]) if adata.shape[1] else []
+        aunits = [str(u).strip() for u in an["UNITS"]["value"]] if "UNITS" in an else []
+        first_frame = int(c["header"]["points"]["first_frame"])
+    except ReadError:
+        raise
+    except Exception as e:  # ezc3d raises RuntimeError/IndexError/... with the reason
+        raise ReadError(p, f"not a readable C3D file (truncated or corrupt?): {e}") from None
+    rec = Recording(source=str(p), metadata={"format": "c3d", "first_frame": first_frame,
+                                             "point_rate": point_rate, "analog_rate": analog_rate})
+    if points and pdata.shape[1] and pdata.shape[2]:
+        xyz = pdata[:3].transpose(2, 1, 0).copy()  # (n_frames, n_points, 3)
+        if resid is not None and resid.shape[1:] == pdata.shape[1:]:
+            xyz[resid[0].T < 0] = np.nan
+        names = [f"{lab}_{ax}" for lab in plabels for ax in "xyz"]
+        rec.add(point_stream, _stream(p, point_stream, xyz.reshape(xyz.shape[0], -1), point_rate,
+                                      channel_names=names, units=punit))
+    if analogs and adata.shape[1] and adata.shape[2]:
+        if analog_rate <= 0:
+            raise ReadError(p, f"ANALOG:RATE is {analog_rate}; cannot time the analog data")
+        a = np.ascontiguousarray(adata[0].T)
+        units = (aunits + [""] * len(alabels))[:len(alabels)]
+        groups = {analog_stream: alabels} if analog_streams is None else dict(analog_streams)
+        for name, labs in groups.items():
+            labs = [labs] if isinstance(labs, str) else list(labs)
+            missing = [lab for lab in labs if lab not in alabels]
+            if missing:
+                raise ReadError(p, f"stream {name!r}: no analog channel(s) {missing}; labels are {alabels}")
+            idx = [alabels.index(lab) for lab in labs]
+            rec.add(name, _stream(p, name, a[:, idx], analog_rate, channel_names=labs,
+                                  units=[units[i] for i in idx]))
+    if len(rec) == 0:
+        raise ReadError(p, "no point or analog data (zero-length streams)")
+    return rec
+
+
+# ------------------------------------------------------------------------------------------------ XDF
+def _xdf_text(d: Any, key: str, default: str = "") -> str:
+    try:
+        v = d[key][0]
+        return default if v is None else str(v)
+    except (KeyError, IndexError, TypeError):
+        return default
+
+
+def read_xdf(path: str | os.PathLike[str], *, dejitter: bool = True, synchronize_clocks: bool = True,
+             relative_time: bool = True, select_streams: Any = None) -> Recording:
+    """Read an XDF file recorded with Lab Streaming Layer (pyxdf; ``kinemyo[io]``).
+
+    Parameters
+    ----------
+    path : path-like
+        ``.xdf`` or ``.xdfz`` file.
+    dejitter : bool
+        Let pyxdf replace jittery LSL timestamps of regular streams by a least-squares linear fit
+        (pyxdf's ``dejitter_timestamps``).
+    synchronize_clocks : bool
+        Apply the recorded clock offsets so all streams share the recording computer's clock.
+    relative_time : bool
+        Shift time so the earliest sample of any stream is at 0 s; the LSL clock time of that
+        origin goes into ``metadata["time_origin_s"]``.
+    select_streams : optional
+        Passed to ``pyxdf.load_xdf`` (e.g. ``[{"type": "EMG"}]``).
+
+    Notes
+    -----
+    Stream names come from the stream header (repeats get ``_2``...), channel labels and units from
+    ``desc/channels/channel``, the nominal rate from ``nominal_srate`` (0 means irregular ->
+    ``fs=None``). String streams (markers) become ``metadata["markers"][name]`` as
+    ``[time_s, text]`` pairs; numeric streams with no samples are listed in
+    ``metadata["empty_streams"]``. A file with no samples at all is an error.
+    """
+    p = check_input(path, (".xdf", ".xdfz"))
+    pyxdf = require("pyxdf", "reading XDF files", "io")
+    try:
+        xstreams, header = pyxdf.load_xdf(str(p), select_streams=select_streams,
+                                          synchronize_clocks=synchronize_clocks,
+                                          dejitter_timestamps=dejitter)
+    except Exception as e:  # pyxdf raises struct.error, ValueError, ExpatError, ... on bad files
+        raise ReadError(p, f"not a readable XDF file (truncated or corrupt?): {type(e).__name__}: {e}") from None
+    firsts = [float(np.asarray(s["time_stamps"])[0]) for s in xstreams if len(s["time_stamps"])]
+    origin = min(firsts) if (relative_time and firsts) else 0.0
+    names = _unique([_xdf_text(s["info"], "name", f"stream{i}") for i, s in enumerate(xstreams)])
+    markers: dict[str, list[list[Any]]] = {}
+    empty: list[str] = []
+    rec = Recording(source=str(p), metadata={"format": "xdf", "time_origin_s": origin,
+                                             "header": _jsonable(header.get("info", {}))})
+    for name, s in zip(names, xstreams, strict=True):
+        info = s["info"]
+        ts = np.asarray(s["time_stamps"], dtype=np.float64) - origin
+        fmt = _xdf_text(info, "channel_format", "float32")
+        if fmt == "string":
+            markers[name] = [[float(t), str(v[0] if isinstance(v, (list, tuple)) else v)]
+                             for t, v in zip(ts, s["time_series"], strict=True)]
+            continue
+        if ts.shape[0] == 0:
+            empty.append(name)
+            continue
+        x = np.asarray(s["time_series"])
+        if x.ndim == 1:
+            x = x[:, None]
+        n_ch = x.shape[1]
+        labels: list[str] = []
+        units: list[str] = []
+        try:
+            chans = info["desc"][0]["channels"][0]["channel"]
+            labels = [_xdf_text(ch, "label") for ch in chans]
+            units = [_xdf_text(ch, "unit") for ch in chans]
+        except (KeyError, IndexError, TypeError):
+            pass
+        if len(labels) != n_ch:
+            labels, units = [f"ch{i}" for i in range(n_ch)], [""] * n_ch
+        srate = float(_xdf_text(info, "nominal_srate", "0") or 0)
+        meta = {"type": _xdf_text(info, "type"), "source_id": _xdf_text(info, "source_id"),
+                "hostname": _xdf_text(info, "hostname")}
+        rec.add(name, _stream(p, name, x, srate if srate > 0 else None, time=ts,
+                              channel_names=_unique(labels), units=units, metadata=meta))
+    if markers:
+        rec.metadata["markers"] = markers
+    if empty:
+        rec.metadata["empty_streams"] = empty
+    if len(rec) == 0:
+        raise ReadError(p, "no numeric stream with samples (zero-length streams)")
+    return rec
+
+
+# -------------------------------------------------------------------------------------------- Parquet
+_PQ_KEY = b"kinemyo"
+
+
+def write_parquet(recording: Recording, path: str | os.PathLike[str], *, stream: str | None = None,
+                  compression: str = "zstd") -> list[str]:
+    """Write stream(s) to Parquet, atomically (pyarrow; ``kinemyo[parquet]``).
+
+    Each file holds one stream as a table: a ``time`` column (s, float64), then one column per
+    channel, in the stream's dtype. The rate, units and metadata travel in the schema metadata
+    (key ``kinemyo``, JSON) and :func:`read_parquet` restores them; other tools see a plain table
+    (``pandas.read_parquet`` works). One stream goes to ``path``; several go to one file each,
+    ``<stem>.<stream>.parquet`` beside ``path`` (or pass ``stream=``).
+
+    Returns
+    -------
+    list of str
+        The files written.
+    """
+    pa = require("pyarrow", "writing Parquet files", "parquet")
+    pq = require("pyarrow.parquet", "writing Parquet files", "parquet")
+    out: list[str] = []
+    for name, target in per_stream_paths(recording, path, stream):
+        s = recording[name]
+        if "time" in s.channel_names:
+            raise WriteError(target, f"stream {name!r} has a channel named 'time', which clashes with the time column")
+        meta = {"format_version": 1, "stream": name, "fs": s.fs, "units": list(s.units),
+                "metadata": _jsonable(s.metadata), "recording_metadata": _jsonable(recording.metadata)}
+        cols = [pa.array(s.time)] + [pa.array(np.ascontiguousarray(s.data[:, i])) for i in range(s.n_channels)]
+        table = pa.table(cols, names=["time", *s.channel_names])
+        table = table.replace_schema_metadata({_PQ_KEY: json.dumps(meta).encode()})
+        with atomic_path(target) as tmp:
+            pq.write_table(table, tmp, compression=compression)
+        out.append(str(target))
+    return out
+
+
+def read_parquet(path: str | os.PathLike[str], *, time_column: str | None = "time",
+                 fs: float | None = None, stream_name: str | None = None) -> Recording:
+    """Read a Parquet table as a one-stream recording (pyarrow; ``kinemyo[parquet]``).
+
+    Files written by :func:`write_parquet` come back with their stream name, rate, units and
+    metadata. Any other table works too: ``time_column`` (s) gives the timestamps (or ``None`` with
+    ``fs``), every other numeric column is a channel, the rate is ``fs`` or inferred from uniform
+    timestamps.
+    """
+    p = check_input(path, (".parquet", ".pq"))
+    pq = require("pyarrow.parquet", "reading Parquet files", "parquet")
+    try:
+        table = pq.read_table(p)
+    except Exception as e:
+        raise ReadError(p, f"not a readable Parquet file (truncated or corrupt?): {e}") from None
+    raw = (table.schema.metadata or {}).get(_PQ_KEY)
+    meta: dict[str, Any] = json.loads(raw) if raw else {}
+    names = list(table.column_names)
+    if time_column is not None and time_column not in names:
+        raise ReadError(p, f"missing time column {time_column!r}; columns are {names}")
+    chans = [c for c in names if c != time_column]
+    if not chans:
+        raise ReadError(p, "no data columns")
+    try:
+        data = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in chans])
+        time = None if time_column is None else table.column(time_column).to_numpy(zero_copy_only=False)
+    except Exception as e:
+        raise ReadError(p, f"cannot convert columns to numbers: {e}") from None
+    if data.dtype.kind not in "fiub":
+        raise ReadError(p, f"non-numeric columns (dtype {data.dtype})")
+    rate = fs if fs is not None else meta.get("fs")
+    if rate is None and time is not None and not meta:
+        rate = infer_fs(np.asarray(time, dtype=np.float64))
+    if time is None and rate is None:
+        raise ReadError(p, "no time column; pass fs= (Hz) or time_column=")
+    name = stream_name or meta.get("stream") or "data"
+    units = meta.get("units") if meta.get("units") and len(meta["units"]) == len(chans) else None
+    rec = Recording(source=str(p), metadata=dict(meta.get("recording_metadata") or {"format": "parquet"}))
+    rec.add(name, _stream(p, name, data, rate, time=time, channel_names=chans, units=units,
+                          metadata=meta.get("metadata") or {}))
+    return rec
+
+
+

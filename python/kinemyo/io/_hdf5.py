@@ -1,0 +1,144 @@
+"""HDF5 files in kinemyo's documented layout (h5py).
+
+Layout (format version 1; see docs/io.md)::
+
+    /                         attrs: kinemyo_format = "kinemyo.recording"
+                                     format_version = 1
+                                     metadata = JSON text (recording metadata)
+    /streams/                 group, streams in insertion order
+    /streams/<name>/          attrs: fs = rate in Hz, NaN when irregular
+                                     channel_names = array of UTF-8 strings
+                                     units = array of UTF-8 strings
+                                     metadata = JSON text (stream metadata)
+    /streams/<name>/data      (n_samples, n_channels) float32 or float64
+    /streams/<name>/time      (n_samples,) float64, seconds
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._model import ReadError, Recording, Stream, WriteError, _jsonable
+from ._util import atomic_path, check_input, require
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "read_hdf5", "write_hdf5"]
+
+FORMAT_NAME = "kinemyo.recording"
+FORMAT_VERSION = 1
+EXTENSIONS = (".h5", ".hdf5", ".hdf")
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8") if isinstance(v, bytes) else str(v)
+
+
+def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = None) -> Recording:
+    """Read a recording from an HDF5 file in kinemyo's layout (needs h5py: ``kinemyo[io]``).
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.h5``/``.hdf5`` file written by :func:`write_hdf5` (or by anything following the
+        layout documented in docs/io.md).
+    streams : sequence of str, optional
+        Read only these streams (default: all).
+
+    Raises
+    ------
+    ReadError
+        Missing, unreadable, truncated or corrupt file, or not in kinemyo's layout.
+    """
+    p = check_input(path, EXTENSIONS)
+    h5py = require("h5py", "reading HDF5 files", "io")
+    try:
+        f = h5py.File(p, "r")
+    except OSError as e:
+        raise ReadError(p, f"not a readable HDF5 file (truncated or corrupt?): {e}") from None
+    try:
+        with f:
+            fmt = _text(f.attrs.get("kinemyo_format", ""))
+            if fmt != FORMAT_NAME:
+                raise ReadError(p, "not a kinemyo HDF5 recording (root attribute kinemyo_format != "
+                                   f"{FORMAT_NAME!r}); see docs/io.md for the layout")
+            version = int(f.attrs.get("format_version", -1))
+            if version != FORMAT_VERSION:
+                raise ReadError(p, f"unsupported kinemyo HDF5 format_version {version}; this kinemyo reads "
+                                   f"{FORMAT_VERSION}")
+            meta = json.loads(_text(f.attrs.get("metadata", "{}")))
+            if "streams" not in f:
+                raise ReadError(p, "no /streams group")
+            group = f["streams"]
+            names = list(group.keys()) if streams is None else list(streams)
+            rec = Recording(metadata=meta, source=str(p))
+            for name in names:
+                if name not in group:
+                    raise ReadError(p, f"no stream {name!r}; streams are {list(group.keys())}")
+                g = group[name]
+                for key in ("data", "time"):
+                    if key not in g:
+                        raise ReadError(p, f"stream {name!r} has no {key!r} dataset")
+                data = g["data"][()]
+                time = g["time"][()]
+                fs = float(g.attrs.get("fs", math.nan))
+                chans = [_text(c) for c in g.attrs.get("channel_names", [])] or None
+                units = [_text(u) for u in g.attrs.get("units", [])] or None
+                smeta = json.loads(_text(g.attrs.get("metadata", "{}")))
+                try:
+                    s = Stream(data, None if math.isnan(fs) else fs, time=time, channel_names=chans,
+                               units=units, metadata=smeta)
+                except (ValueError, TypeError) as e:
+                    raise ReadError(p, f"stream {name!r}: {e}") from None
+                if s.n_samples == 0:
+                    raise ReadError(p, f"stream {name!r} has zero samples")
+                rec.add(name, s)
+            return rec
+    except ReadError:
+        raise
+    except (OSError, KeyError, ValueError, RuntimeError) as e:
+        raise ReadError(p, f"corrupt HDF5 file: {e}") from None
+
+
+def write_hdf5(recording: Recording, path: str | os.PathLike[str], *,
+               compression: str | None = None) -> list[str]:
+    """Write a recording to HDF5 in kinemyo's layout, atomically (needs h5py: ``kinemyo[io]``).
+
+    Parameters
+    ----------
+    recording : Recording
+    path : path-like
+        Target ``.h5``/``.hdf5`` file; replaced atomically if it exists.
+    compression : {"gzip", "lzf", None}
+        Dataset compression (default none: fastest to write and read).
+
+    Returns
+    -------
+    list of str
+        The file written.
+    """
+    target = os.fspath(path)
+    if not target.lower().endswith(EXTENSIONS):
+        raise WriteError(target, f"HDF5 output must end with one of {list(EXTENSIONS)}")
+    h5py = require("h5py", "writing HDF5 files", "io")
+    str_dt = h5py.string_dtype("utf-8")
+    with atomic_path(target) as tmp:
+        with h5py.File(tmp, "w", track_order=True) as f:
+            f.attrs["kinemyo_format"] = FORMAT_NAME
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["metadata"] = json.dumps(_jsonable(recording.metadata))
+            group = f.create_group("streams", track_order=True)
+            for name, s in recording.items():
+                g = group.create_group(name)
+                g.attrs["fs"] = math.nan if s.fs is None else float(s.fs)
+                g.attrs.create("channel_names", np.array(s.channel_names, dtype=object), dtype=str_dt)
+                g.attrs.create("units", np.array(s.units, dtype=object), dtype=str_dt)
+                g.attrs["metadata"] = json.dumps(_jsonable(s.metadata))
+                opts: dict[str, Any] = {"compression": compression} if compression and s.n_samples else {}
+                g.create_dataset("data", data=s.data, **opts)
+                g.create_dataset("time", data=s.time, **opts)
+    return [target]
