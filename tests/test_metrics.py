@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from kinemyo import metrics as km
 
 FS = 100.0
@@ -25,7 +24,9 @@ def script(parts: list[tuple[float, float]], fs: float = FS, start: float = 0.0)
     cur = start
     for dur, target in parts:
         n = round(dur * fs)
-        out.append(np.linspace(cur, target, n, endpoint=False) if target != cur else np.full(n, cur))
+        out.append(
+            np.linspace(cur, target, n, endpoint=False) if target != cur else np.full(n, cur)
+        )
         cur = target
     return np.concatenate(out)
 
@@ -37,8 +38,9 @@ def bends(n_bends: int = 4, peak: float = 50.0) -> tuple[np.ndarray, list[dict[s
     t = 0.0
     for _ in range(n_bends):
         parts += [(3.0, 0.0), (2.0, peak), (2.0, peak), (2.0, 0.0)]
-        truth.append({"move_start": t + 3.0, "hold_start": t + 5.0, "hold_end": t + 7.0,
-                      "move_end": t + 9.0})
+        truth.append(
+            {"move_start": t + 3.0, "hold_start": t + 5.0, "hold_end": t + 7.0, "move_end": t + 9.0}
+        )
         t += 9.0
     parts.append((3.0, 0.0))
     return script(parts), truth
@@ -71,7 +73,7 @@ def test_holds_nan_run_splits_and_empty() -> None:
     h = km.holds(a, FS, min_duration_s=1.0)
     assert h.count == 2
     assert h.end_index[0] == 400 and h.start_index[1] == 500
-    a[450:500] = 0.0     # 0.5 s drop-out: bridged
+    a[450:500] = 0.0  # 0.5 s drop-out: bridged
     h = km.holds(a, FS, min_duration_s=1.0)
     assert h.count == 1 and h.mean_deg[0] == 0.0
     assert km.holds(a, FS, min_duration_s=1.0, max_gap_s=0.0).count == 2
@@ -81,8 +83,9 @@ def test_holds_nan_run_splits_and_empty() -> None:
     assert km.holds(moving.astype(np.float32), FS).count == 0
 
 
-@pytest.mark.parametrize("kw", [{"tolerance_deg": 0}, {"min_duration_s": -1}, {"limit_s": -1},
-                                {"tolerance_deg": np.nan}])
+@pytest.mark.parametrize(
+    "kw", [{"tolerance_deg": 0}, {"min_duration_s": -1}, {"limit_s": -1}, {"tolerance_deg": np.nan}]
+)
 def test_holds_bad_params(kw: dict) -> None:
     with pytest.raises(ValueError):
         km.holds(np.zeros(100), FS, **kw)
@@ -211,9 +214,11 @@ def test_movement_phases_no_movement(rng: np.random.Generator) -> None:
 def test_onset_latencies_table() -> None:
     fs_emg, fs_imu = 2000.0, 100.0
     move = np.array([300, 1200])  # 3.0 s and 12.0 s
-    emg = {"TrA": np.array([5800, 23900]),       # 2.9 s (-100 ms), 11.95 s (-50 ms)
-           "ES": np.array([6100, 30000]),        # 3.05 s (+50 ms); 15 s outside the window
-           "RA": np.array([], dtype=np.int64)}
+    emg = {
+        "TrA": np.array([5800, 23900]),  # 2.9 s (-100 ms), 11.95 s (-50 ms)
+        "ES": np.array([6100, 30000]),  # 3.05 s (+50 ms); 15 s outside the window
+        "RA": np.array([], dtype=np.int64),
+    }
     tab = km.onset_latencies(emg, fs_emg, move, fs_imu)
     assert tab.movement.tolist() == [0, 0, 0, 1, 1, 1]
     np.testing.assert_allclose(tab.latency_ms, [-100, 50, np.nan, -50, np.nan, np.nan])
@@ -258,7 +263,7 @@ def test_mvc_and_normalisation_hand_values() -> None:
     mvc[: int(fs)] *= 0.1  # the first second is weak: the peak is elsewhere
     ref = km.mvc_reference(mvc, fs, window_s=0.5)
     np.testing.assert_allclose(ref, [2 / np.sqrt(2), 4 / np.sqrt(2)], rtol=1e-6)
-    trial = 0.5 * mvc[int(fs):]
+    trial = 0.5 * mvc[int(fs) :]
     amp = km.emg_amplitude(trial, fs, "rms", window_s=0.5)
     pct = km.normalize_mvc(amp, ref)
     np.testing.assert_allclose(pct[1000:-1000], 50.0, rtol=1e-6)
@@ -267,9 +272,9 @@ def test_mvc_and_normalisation_hand_values() -> None:
     assert ref_w == pytest.approx(0.2 / np.sqrt(2), rel=1e-6)
     # envelope method: peak of the zero-lag envelope of a rectified sine ~ mean |sin| = 2/pi
     mean_abs = 2.0 * np.mean(np.abs(np.sin(2 * np.pi * 100 * t[:20])))  # one sampled period
-    env = km.emg_amplitude(mvc[int(fs):, 0], fs, method="envelope")
+    env = km.emg_amplitude(mvc[int(fs) :, 0], fs, method="envelope")
     np.testing.assert_allclose(env[1000:-1000], mean_abs, rtol=1e-4)
-    ref_e = km.mvc_reference(mvc[int(fs):, 0], fs, method="envelope")
+    ref_e = km.mvc_reference(mvc[int(fs) :, 0], fs, method="envelope")
     assert ref_e == pytest.approx(mean_abs, rel=0.05)  # edge transients of the filter
 
 
@@ -284,6 +289,21 @@ def test_emg_amplitude_centring_and_float32() -> None:
     assert y32.dtype == np.float32 and y32.shape == x.shape
     short = km.emg_amplitude(np.ones(10), fs, "rms", window_s=0.1)
     np.testing.assert_allclose(short, 1.0)
+
+
+def test_emg_amplitude_decimated_matches_full_rate(rng: np.random.Generator) -> None:
+    fs = 2000.0
+    x = rng.standard_normal((20_013, 3)) * np.array([1.0, 2.0, 0.5])
+    full = km.emg_amplitude(x, fs, "rms", window_s=0.5)
+    dec = km.emg_amplitude(x, fs, "rms", window_s=0.5, decimate=20)
+    assert dec.shape == (1001, 3)
+    # same window length, centred within half a block: close to the full-rate values
+    np.testing.assert_allclose(dec[20:-20], full[::20][20:-20], rtol=0.02)
+    env = km.emg_amplitude(x, fs, "envelope", decimate=20)
+    np.testing.assert_array_equal(env, km.emg_amplitude(x, fs, "envelope")[::20])
+    assert km.emg_amplitude(x.astype(np.float32), fs, decimate=20).dtype == np.float32
+    with pytest.raises(ValueError, match="decimate"):
+        km.emg_amplitude(x, fs, decimate=0)
 
 
 def test_mvc_bad_input() -> None:
@@ -349,10 +369,10 @@ def test_flexion_relaxation_ratio() -> None:
     t_e = np.arange(round(a.size / FS * fs_emg)) / fs_emg
     ang_e = np.interp(t_e, np.arange(a.size) / FS, a)
     vel_e = np.gradient(ang_e)
-    amp = np.full(t_e.size, 10.0)                     # standing
-    amp[(vel_e > 0)] = 50.0                           # active while flexing ...
-    amp[ang_e > 0.8 * 60.0] = 5.0                     # ... relaxed near full flexion
-    amp[(vel_e < 0) & (ang_e <= 0.8 * 60)] = 40.0     # re-extension
+    amp = np.full(t_e.size, 10.0)  # standing
+    amp[(vel_e > 0)] = 50.0  # active while flexing ...
+    amp[ang_e > 0.8 * 60.0] = 5.0  # ... relaxed near full flexion
+    amp[(vel_e < 0) & (ang_e <= 0.8 * 60)] = 40.0  # re-extension
     amp2 = np.column_stack([amp, 2 * amp])
     fr = km.flexion_relaxation(a, FS, amp2, fs_emg)
     assert fr.count == 3
@@ -406,8 +426,9 @@ def test_pnf_timing(rng: np.random.Generator) -> None:
 # ------------------------------------------------------------------------------ fatigue
 
 
-def shifting_emg(fs: float, dur: float, f0: float, slope: float, rng: np.random.Generator,
-                 block_s: float = 1.0) -> np.ndarray:
+def shifting_emg(
+    fs: float, dur: float, f0: float, slope: float, rng: np.random.Generator, block_s: float = 1.0
+) -> np.ndarray:
     """Noise shaped per block by a Gaussian band centred at f0 + slope * t (block centre)."""
     nb = round(block_s * fs)
     out = []
@@ -421,7 +442,9 @@ def shifting_emg(fs: float, dur: float, f0: float, slope: float, rng: np.random.
 
 def test_spectral_fatigue_slope_recovered(rng: np.random.Generator) -> None:
     fs = 2000.0
-    x = np.column_stack([shifting_emg(fs, 60, 120.0, -0.5, rng), shifting_emg(fs, 60, 90.0, 0.0, rng)])
+    x = np.column_stack(
+        [shifting_emg(fs, 60, 120.0, -0.5, rng), shifting_emg(fs, 60, 90.0, 0.0, rng)]
+    )
     res = km.spectral_fatigue(x, fs, window_s=1.0)
     assert res.time_s.size == 60
     assert res.mdf_slope_hz_s[0] == pytest.approx(-0.5, rel=0.1)
@@ -468,14 +491,17 @@ def test_spectral_fatigue_nan_and_short() -> None:
 # ------------------------------------------------------------------------------ general bad input
 
 
-@pytest.mark.parametrize("fn", [
-    lambda fs: km.holds(np.zeros(10), fs),
-    lambda fs: km.repetitions(np.zeros(10), fs),
-    lambda fs: km.movement_phases(np.zeros(10), fs),
-    lambda fs: km.angular_velocity(np.zeros(10), fs),
-    lambda fs: km.spectral_fatigue(np.zeros(100), fs),
-    lambda fs: km.emg_amplitude(np.zeros(100), fs),
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda fs: km.holds(np.zeros(10), fs),
+        lambda fs: km.repetitions(np.zeros(10), fs),
+        lambda fs: km.movement_phases(np.zeros(10), fs),
+        lambda fs: km.angular_velocity(np.zeros(10), fs),
+        lambda fs: km.spectral_fatigue(np.zeros(100), fs),
+        lambda fs: km.emg_amplitude(np.zeros(100), fs),
+    ],
+)
 @pytest.mark.parametrize("fs", [0.0, -100.0, np.nan, np.inf])
 def test_bad_fs(fn, fs: float) -> None:
     with pytest.raises(ValueError, match="fs"):

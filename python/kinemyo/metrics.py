@@ -89,14 +89,18 @@ def _check_pos(name: str, value: Any, allow_zero: bool = False) -> float:
     v = float(value)
     ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
     if not ok:
-        raise ValueError(f"{name} must be finite and {'>= 0' if allow_zero else '> 0'}; got {value}")
+        raise ValueError(
+            f"{name} must be finite and {'>= 0' if allow_zero else '> 0'}; got {value}"
+        )
     return v
 
 
 def _numeric(x: npt.ArrayLike, name: str) -> np.ndarray:
     a = np.asarray(x)
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a real numeric array (bool, int or float); got dtype {a.dtype}")
+        raise TypeError(
+            f"{name} must be a real numeric array (bool, int or float); got dtype {a.dtype}"
+        )
     if a.dtype.kind != "f":
         a = a.astype(np.float64)
     return a
@@ -118,10 +122,13 @@ def _emg_2d(emg: npt.ArrayLike, name: str = "emg") -> tuple[np.ndarray, bool]:
     elif a.ndim == 2:
         a2, was_1d = a, False
     else:
-        raise ValueError(f"{name} must be 1-D (n_samples,) or 2-D (n_samples, n_channels); "
-                         f"got shape {a.shape}")
+        raise ValueError(
+            f"{name} must be 1-D (n_samples,) or 2-D (n_samples, n_channels); got shape {a.shape}"
+        )
     if a2.shape[0] == 0 or a2.shape[1] == 0:
-        raise ValueError(f"{name} must hold at least one sample and one channel; got shape {a.shape}")
+        raise ValueError(
+            f"{name} must hold at least one sample and one channel; got shape {a.shape}"
+        )
     return np.ascontiguousarray(a2), was_1d
 
 
@@ -180,12 +187,16 @@ def _quiet_stats(x: np.ndarray, n_win: int) -> tuple[float, float]:
     return float(sel.mean()), float(sel.std())
 
 
-def _window_stats(x: np.ndarray, fs: float, window: tuple[float, float], name: str) -> tuple[float, float]:
+def _window_stats(
+    x: np.ndarray, fs: float, window: tuple[float, float], name: str
+) -> tuple[float, float]:
     t0, t1 = (float(window[0]), float(window[1]))
     i0, i1 = max(0, round(t0 * fs)), min(x.shape[0], round(t1 * fs))
     if not (t1 > t0 and i1 - i0 >= 2):
-        raise ValueError(f"{name} must be (t0_s, t1_s) with t1 > t0 inside the recording "
-                         f"(0 to {x.shape[0] / fs:.3f} s) and >= 2 samples; got {window}")
+        raise ValueError(
+            f"{name} must be (t0_s, t1_s) with t1 > t0 inside the recording "
+            f"(0 to {x.shape[0] / fs:.3f} s) and >= 2 samples; got {window}"
+        )
     sel = x[i0:i1]
     sel = sel[np.isfinite(sel)]
     if sel.size < 2:
@@ -197,7 +208,9 @@ def _window_stats(x: np.ndarray, fs: float, window: tuple[float, float], name: s
 # kinematics: velocity, range of motion, holds, repetitions, phases
 
 
-def angular_velocity(angle: npt.ArrayLike, fs: float, lowpass_hz: float | None = None) -> np.ndarray:
+def angular_velocity(
+    angle: npt.ArrayLike, fs: float, lowpass_hz: float | None = None
+) -> np.ndarray:
     """Angular velocity of an angle signal, in deg/s.
 
     Central differences (``numpy.gradient``; one-sided at the ends) times ``fs``, optionally after
@@ -253,8 +266,12 @@ class RangeOfMotion(Result):
     movement_peak_s: np.ndarray
 
 
-def range_of_motion(angle: npt.ArrayLike, fs: float, segments: npt.ArrayLike | None = None,
-                    hysteresis_deg: float = 5.0) -> RangeOfMotion:
+def range_of_motion(
+    angle: npt.ArrayLike,
+    fs: float,
+    segments: npt.ArrayLike | None = None,
+    hysteresis_deg: float = 5.0,
+) -> RangeOfMotion:
     """Range of motion (max - min angle) and peak flexion, per recording and per movement.
 
     ROM is the excursion between the extreme angles reached, the classic definition of spinal
@@ -286,12 +303,17 @@ def range_of_motion(angle: npt.ArrayLike, fs: float, segments: npt.ArrayLike | N
         raise ValueError("angle has no finite samples")
     if segments is None:
         reps = repetitions(a, fs, hysteresis_deg=hysteresis_deg)
-        seg = np.stack([reps.start_index, reps.end_index + 1], axis=1) if reps.count else \
-            np.zeros((0, 2), np.int64)
+        seg = (
+            np.stack([reps.start_index, reps.end_index + 1], axis=1)
+            if reps.count
+            else np.zeros((0, 2), np.int64)
+        )
     else:
         seg = np.asarray(segments, dtype=np.int64).reshape(-1, 2)
         if seg.size and (seg.min() < 0 or seg.max() > a.size or np.any(seg[:, 1] <= seg[:, 0])):
-            raise ValueError(f"segments must be [start, end) ranges with 0 <= start < end <= {a.size}")
+            raise ValueError(
+                f"segments must be [start, end) ranges with 0 <= start < end <= {a.size}"
+            )
     lo = np.where(fin, a, np.inf)
     hi = np.where(fin, a, -np.inf)
     k = seg.shape[0]
@@ -305,11 +327,20 @@ def range_of_motion(angle: npt.ArrayLike, fs: float, segments: npt.ArrayLike | N
             mx[i] = hi[pk[i]]
     p = int(np.argmax(hi))
     return RangeOfMotion(
-        min_deg=float(lo.min()), max_deg=float(hi.max()), range_deg=float(hi.max() - lo.min()),
-        peak_flexion_deg=float(hi.max()), peak_index=p, peak_s=p / fs,
-        movement_start_index=seg[:, 0].copy(), movement_end_index=seg[:, 1].copy(),
-        movement_min_deg=mn, movement_max_deg=mx, movement_range_deg=mx - mn,
-        movement_peak_index=pk, movement_peak_s=np.where(pk >= 0, pk / fs, np.nan))
+        min_deg=float(lo.min()),
+        max_deg=float(hi.max()),
+        range_deg=float(hi.max() - lo.min()),
+        peak_flexion_deg=float(hi.max()),
+        peak_index=p,
+        peak_s=p / fs,
+        movement_start_index=seg[:, 0].copy(),
+        movement_end_index=seg[:, 1].copy(),
+        movement_min_deg=mn,
+        movement_max_deg=mx,
+        movement_range_deg=mx - mn,
+        movement_peak_index=pk,
+        movement_peak_s=np.where(pk >= 0, pk / fs, np.nan),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -350,8 +381,14 @@ class Holds(Result):
         return d
 
 
-def holds(angle: npt.ArrayLike, fs: float, tolerance_deg: float = 3.0, min_duration_s: float = 2.0,
-          limit_s: float = 30.0, max_gap_s: float = 0.5) -> Holds:
+def holds(
+    angle: npt.ArrayLike,
+    fs: float,
+    tolerance_deg: float = 3.0,
+    min_duration_s: float = 2.0,
+    limit_s: float = 30.0,
+    max_gap_s: float = 0.5,
+) -> Holds:
     """Static periods (holds) of an angle and the time spent beyond a hold limit.
 
     A hold is a maximal run of samples whose range (max - min) stays within ``tolerance_deg`` and
@@ -360,9 +397,10 @@ def holds(angle: npt.ArrayLike, fs: float, tolerance_deg: float = 3.0, min_durat
     hold can be cut by one noise peak: consecutive holds separated by at most ``max_gap_s``
     whose mean angles differ by at most ``tolerance_deg / 2`` are therefore merged into one (the
     samples between them included). Holds never overlap; a rest at neutral is a hold too
-    (filter on ``mean_deg`` to keep end-range holds). Holds longer than ``limit_s`` are flagged, as static
-    stretching guidance does (holds of 15-30 s; Bandy & Irion 1994, Phys. Ther. 74(9):845-850,
-    found no added benefit beyond 30 s).
+    (filter on ``mean_deg`` to keep end-range holds). Holds longer than ``limit_s`` are
+    flagged, as static stretching guidance does (holds of 15-30 s; Bandy & Irion 1994, "The
+    effect of time on static stretch on the flexibility of the hamstring muscles", Phys. Ther.
+    74(9):845-850, found no added benefit beyond 30 s).
 
     Parameters
     ----------
@@ -420,9 +458,20 @@ def holds(angle: npt.ArrayLike, fs: float, tolerance_deg: float = 3.0, min_durat
     s_s, e_s = _segments_to_s(seg, fs)
     dur = (seg[:, 1] - seg[:, 0]) / fs
     over = np.maximum(dur - lim, 0.0)
-    return Holds(fs=fs, tolerance_deg=tol, min_duration_s=mind, limit_s=lim,
-                 start_index=seg[:, 0].copy(), end_index=seg[:, 1].copy(), start_s=s_s, end_s=e_s,
-                 duration_s=dur, mean_deg=mean, over_limit=dur > lim, over_limit_s=over)
+    return Holds(
+        fs=fs,
+        tolerance_deg=tol,
+        min_duration_s=mind,
+        limit_s=lim,
+        start_index=seg[:, 0].copy(),
+        end_index=seg[:, 1].copy(),
+        start_s=s_s,
+        end_s=e_s,
+        duration_s=dur,
+        mean_deg=mean,
+        over_limit=dur > lim,
+        over_limit_s=over,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -483,8 +532,13 @@ class Repetitions(Result):
         return d
 
 
-def repetitions(angle: npt.ArrayLike, fs: float, hysteresis_deg: float = 5.0,
-                plateau_deg: float = 1.0, polarity: Literal["peak", "trough"] = "peak") -> Repetitions:
+def repetitions(
+    angle: npt.ArrayLike,
+    fs: float,
+    hysteresis_deg: float = 5.0,
+    plateau_deg: float = 1.0,
+    polarity: Literal["peak", "trough"] = "peak",
+) -> Repetitions:
     """Repetitions of a cyclic movement (Cat-Cow cycles, repeated forward bends).
 
     Turning points are confirmed with hysteresis (a peak-valley / zig-zag detector, the
@@ -542,12 +596,28 @@ def repetitions(angle: npt.ArrayLike, fs: float, hysteresis_deg: float = 5.0,
     with np.errstate(divide="ignore"):
         tempo = np.where(dur > 0, 60.0 / np.where(dur > 0, dur, 1.0), np.nan)
     return Repetitions(
-        fs=fs, hysteresis_deg=h, plateau_deg=pl,
-        start_index=start, peak_index=peak, end_index=end, move_start_index=mstart,
-        move_end_index=mend, peak_first_index=pf[j], peak_last_index=plast[j],
-        start_s=start / fs, peak_s=peak / fs, end_s=end / fs, move_start_s=mstart / fs,
-        move_end_s=mend / fs, duration_s=dur, movement_duration_s=(mend - mstart) / fs,
-        peak_deg=sgn * val[j], amplitude_deg=amp, range_deg=rng, tempo_cpm=tempo)
+        fs=fs,
+        hysteresis_deg=h,
+        plateau_deg=pl,
+        start_index=start,
+        peak_index=peak,
+        end_index=end,
+        move_start_index=mstart,
+        move_end_index=mend,
+        peak_first_index=pf[j],
+        peak_last_index=plast[j],
+        start_s=start / fs,
+        peak_s=peak / fs,
+        end_s=end / fs,
+        move_start_s=mstart / fs,
+        move_end_s=mend / fs,
+        duration_s=dur,
+        movement_duration_s=(mend - mstart) / fs,
+        peak_deg=sgn * val[j],
+        amplitude_deg=amp,
+        range_deg=rng,
+        tempo_cpm=tempo,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -584,10 +654,17 @@ class MovementPhases(Result):
         return self.start_index[self.direction == int(direction)]
 
 
-def movement_phases(angle: npt.ArrayLike, fs: float, k_sd: float = 3.0,
-                    min_velocity_deg_s: float = 10.0, rest: tuple[float, float] | None = None,
-                    rest_window_s: float = 0.5, min_duration_s: float = 0.2,
-                    min_gap_s: float = 0.1, lowpass_hz: float | None = 5.0) -> MovementPhases:
+def movement_phases(
+    angle: npt.ArrayLike,
+    fs: float,
+    k_sd: float = 3.0,
+    min_velocity_deg_s: float = 10.0,
+    rest: tuple[float, float] | None = None,
+    rest_window_s: float = 0.5,
+    min_duration_s: float = 0.2,
+    min_gap_s: float = 0.1,
+    lowpass_hz: float | None = 5.0,
+) -> MovementPhases:
     """Movement phases and onsets from angular velocity, with a rest-noise threshold.
 
     The standard threshold onset detector (Hodges & Bui 1996, "A comparison of computer-based
@@ -659,12 +736,23 @@ def movement_phases(angle: npt.ArrayLike, fs: float, k_sd: float = 3.0,
     ex = np.zeros(k)
     if k:
         vv = np.where(np.isfinite(v), v, 0.0)
-        pv = np.array([np.abs(vv[s:e]).max() for s, e in zip(st, en)])  # one per phase
+        pv = np.array([np.abs(vv[s:e]).max() for s, e in zip(st, en, strict=True)])  # one per phase
         ex = a[np.minimum(en, a.size - 1)] - a[st]
-    return MovementPhases(fs=fs, threshold_high_deg_s=float(high), threshold_low_deg_s=float(low),
-                          rest_mean_deg_s=mu, rest_sd_deg_s=sd, start_index=st, end_index=en,
-                          start_s=st / fs, end_s=en / fs, duration_s=(en - st) / fs, direction=dr,
-                          peak_velocity_deg_s=pv, excursion_deg=ex)
+    return MovementPhases(
+        fs=fs,
+        threshold_high_deg_s=float(high),
+        threshold_low_deg_s=float(low),
+        rest_mean_deg_s=mu,
+        rest_sd_deg_s=sd,
+        start_index=st,
+        end_index=en,
+        start_s=st / fs,
+        end_s=en / fs,
+        duration_s=(en - st) / fs,
+        direction=dr,
+        peak_velocity_deg_s=pv,
+        excursion_deg=ex,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -696,8 +784,11 @@ class LatencyTable(Result):
 
     def rows(self) -> list[dict[str, Any]]:
         """The table as a list of row dicts (JSON-ready)."""
-        cols = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if isinstance(getattr(self, f.name), np.ndarray)}
+        cols = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+        }
         out = []
         for i in range(self.movement.size):
             r = {n: _json(c[i]) for n, c in cols.items()}
@@ -706,10 +797,14 @@ class LatencyTable(Result):
         return out
 
 
-def onset_latencies(emg_onsets: Sequence[npt.ArrayLike] | Mapping[str, npt.ArrayLike], fs_emg: float,
-                    movement_onsets: npt.ArrayLike | MovementPhases, fs_movement: float | None = None,
-                    window_ms: tuple[float, float] = (-500.0, 500.0),
-                    feedforward_ms: float = 0.0) -> LatencyTable:
+def onset_latencies(
+    emg_onsets: Sequence[npt.ArrayLike] | Mapping[str, npt.ArrayLike],
+    fs_emg: float,
+    movement_onsets: npt.ArrayLike | MovementPhases,
+    fs_movement: float | None = None,
+    window_ms: tuple[float, float] = (-500.0, 500.0),
+    feedforward_ms: float = 0.0,
+) -> LatencyTable:
     """Per-trial table of EMG onset latencies relative to movement onsets.
 
     For each movement onset and each EMG channel, the **earliest** EMG onset inside
@@ -773,7 +868,9 @@ def onset_latencies(emg_onsets: Sequence[npt.ArrayLike] | Mapping[str, npt.Array
     for c, on in enumerate(chans):
         o = np.asarray(on)
         if o.size and o.dtype.kind not in "iu":
-            raise TypeError(f"emg_onsets[{names[c]!r}] must hold integer sample indices; got dtype {o.dtype}")
+            raise TypeError(
+                f"emg_onsets[{names[c]!r}] must hold integer sample indices; got dtype {o.dtype}"
+            )
         o = np.sort(o.astype(np.int64).ravel())
         if o.size == 0 or nm == 0:
             continue
@@ -789,19 +886,35 @@ def onset_latencies(emg_onsets: Sequence[npt.ArrayLike] | Mapping[str, npt.Array
     m_rep = np.repeat(np.arange(nm), nc)
     # (e / fs_e - m / fs_m) in ms, on one common denominator so round numbers stay exact
     lat = np.where(has, (e_idx * fs_m - mv[m_rep] * fs_e) * 1000.0 / (fs_e * fs_m), np.nan)
-    return LatencyTable(fs_emg=fs_e, fs_movement=fs_m, window_ms=(lo, hi), feedforward_ms=ff,
-                        channel_names=names, movement=m_rep, movement_onset_index=mv[m_rep],
-                        movement_onset_s=tm[m_rep], channel=np.tile(np.arange(nc), nm),
-                        emg_onset_index=e_idx, emg_onset_s=e_s, latency_ms=lat,
-                        feedforward=has & (lat < ff))
+    return LatencyTable(
+        fs_emg=fs_e,
+        fs_movement=fs_m,
+        window_ms=(lo, hi),
+        feedforward_ms=ff,
+        channel_names=names,
+        movement=m_rep,
+        movement_onset_index=mv[m_rep],
+        movement_onset_s=tm[m_rep],
+        channel=np.tile(np.arange(nc), nm),
+        emg_onset_index=e_idx,
+        emg_onset_s=e_s,
+        latency_ms=lat,
+        feedforward=has & (lat < ff),
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # EMG amplitude and normalisation
 
 
-def emg_amplitude(emg: npt.ArrayLike, fs: float, method: Literal["rms", "envelope"] = "rms",
-                  window_s: float = 0.5, cutoff_hz: float = 6.0) -> np.ndarray:
+def emg_amplitude(
+    emg: npt.ArrayLike,
+    fs: float,
+    method: Literal["rms", "envelope"] = "rms",
+    window_s: float = 0.5,
+    cutoff_hz: float = 6.0,
+    decimate: int = 1,
+) -> np.ndarray:
     """Amplitude of raw (band-passed) EMG: centred moving RMS or zero-lag linear envelope.
 
     - ``"rms"``: root mean square over a centred window of ``window_s`` (the amplitude estimate
@@ -824,17 +937,32 @@ def emg_amplitude(emg: npt.ArrayLike, fs: float, method: Literal["rms", "envelop
         RMS window in seconds. Default 0.5 s.
     cutoff_hz : float
         Envelope low-pass cut-off in Hz. Default 6 Hz.
+    decimate : int
+        Keep every ``decimate``-th sample: the amplitude at ``fs / decimate`` Hz, sample ``j``
+        belonging to input sample ``j * decimate``. The amplitude is band-limited by the window
+        or low-pass (a 0.5-s RMS or 6-Hz envelope has nothing above ~10 Hz), so e.g. 2000 Hz ->
+        100 Hz (``decimate=20``) loses nothing the measures use and makes every later step 20x
+        cheaper. Default 1. For the RMS with ``decimate > 1`` the sums of squares are taken per
+        block of ``decimate`` samples (one pass, no full-rate array) and the window is rounded to
+        whole blocks, centred on the block (within half a block of sample ``j * decimate``); a
+        non-finite sample then makes the windows that contain it NaN.
 
     Returns
     -------
-    ndarray, the shape of ``emg``.
+    ndarray, shape ``(ceil(n_samples / decimate),) + emg.shape[1:]``, dtype of ``emg`` (float32
+    stays float32, other types give float64).
     """
     fs = _check_fs(fs)
     x2, was_1d = _emg_2d(emg)
     dt = np.float32 if x2.dtype == np.float32 else np.float64
     x2 = x2.astype(dt, copy=False)
     n, c = x2.shape
-    if method == "rms":
+    if isinstance(decimate, bool) or not isinstance(decimate, (int, np.integer)) or decimate < 1:
+        raise ValueError(f"decimate must be an integer >= 1; got {decimate!r}")
+    d = int(decimate)
+    if method == "rms" and d > 1:
+        y = _block_rms(x2, fs, _check_pos("window_s", window_s), d)
+    elif method == "rms":
         _check_pos("window_s", window_s)
         mw = _filters.MovingRMS(fs, c, window_s, dtype=dt)
         nw = mw.window_samples
@@ -843,14 +971,14 @@ def emg_amplitude(emg: npt.ArrayLike, fs: float, method: Literal["rms", "envelop
         # Centre the trailing window: y_c[k] = y[k + s]; the last s outputs use a window that
         # shrinks at the end (a trailing window run over the reversed signal).
         s = nw - 1 - h
-        if s > 0:
+        inner = y[s::d]
+        k = np.arange(inner.shape[0] * d, n, d)
+        if k.size:
             z = _filters.MovingRMS(fs, c, window_s, dtype=dt)(np.ascontiguousarray(x2[::-1][:nw]))
-            k = np.arange(max(n - s, 0), n)
             j = np.minimum(n - 1 - k + h, z.shape[0] - 1)
-            yc = np.empty_like(y)
-            yc[: max(n - s, 0)] = y[s:]
-            yc[max(n - s, 0):] = z[j]
-            y = yc
+            y = np.concatenate([inner, z[j]], axis=0)
+        else:
+            y = np.ascontiguousarray(inner)
     elif method == "envelope":
         sos = _filters.butter(2, float(cutoff_hz), fs, "lowpass")
         if n < 2:
@@ -859,15 +987,42 @@ def emg_amplitude(emg: npt.ArrayLike, fs: float, method: Literal["rms", "envelop
         # filter's start-up transient does not overshoot (sosfiltfilt's odd extension would).
         npad = min(n - 1, round(3 * fs / float(cutoff_hz)))
         r = np.pad(np.abs(x2), ((npad, npad), (0, 0)), mode="reflect")
-        y = _filters.sosfiltfilt(sos, r, padlen=0)[npad: npad + n]
+        y = np.ascontiguousarray(_filters.sosfiltfilt(sos, r, padlen=0)[npad : npad + n : d])
     else:
         raise ValueError(f"method must be 'rms' or 'envelope'; got {method!r}")
     return y[:, 0] if was_1d else y
 
 
-def mvc_reference(mvc_emg: npt.ArrayLike, fs: float, window: tuple[float, float] | None = None,
-                  method: Literal["rms", "envelope"] = "rms", window_s: float = 0.5,
-                  cutoff_hz: float = 6.0) -> np.ndarray:
+def _block_rms(x2: np.ndarray, fs: float, window_s: float, d: int) -> np.ndarray:
+    n, c = x2.shape
+    nf = n // d
+    xb = x2[: nf * d].reshape(nf, d, c)
+    ss = np.einsum("ijk,ijk->ik", xb, xb).astype(np.float64)  # per-block sum of squares
+    cnt = np.full(nf, float(d))
+    if n > nf * d:
+        tail = x2[nf * d :].astype(np.float64)
+        ss = np.concatenate([ss, (tail * tail).sum(axis=0, keepdims=True)])
+        cnt = np.append(cnt, float(n - nf * d))
+    nb = ss.shape[0]
+    wb = max(1, round(window_s * fs / d))
+    hb = (wb - 1) // 2
+    cs = np.concatenate([np.zeros((1, c)), np.cumsum(ss, axis=0)])
+    cn = np.concatenate([[0.0], np.cumsum(cnt)])
+    j = np.arange(nb)
+    lo = np.clip(j - hb, 0, nb)
+    hi = np.clip(j - hb + wb, 0, nb)
+    ms = (cs[hi] - cs[lo]) / (cn[hi] - cn[lo])[:, None]
+    return np.sqrt(np.maximum(ms, 0.0)).astype(x2.dtype)
+
+
+def mvc_reference(
+    mvc_emg: npt.ArrayLike,
+    fs: float,
+    window: tuple[float, float] | None = None,
+    method: Literal["rms", "envelope"] = "rms",
+    window_s: float = 0.5,
+    cutoff_hz: float = 6.0,
+) -> np.ndarray:
     """Reference amplitude of a maximal voluntary contraction (MVC), per channel.
 
     The peak of the amplitude (:func:`emg_amplitude`: a 500-ms moving RMS by default, or the
@@ -905,24 +1060,33 @@ def mvc_reference(mvc_emg: npt.ArrayLike, fs: float, window: tuple[float, float]
         t0, t1 = float(window[0]), float(window[1])
         i0, i1 = round(t0 * fs), round(t1 * fs)
         if not (0 <= i0 < i1 <= x2.shape[0]):
-            raise ValueError(f"window must be (t0_s, t1_s) inside the recording (0 to "
-                             f"{x2.shape[0] / fs:.3f} s) with t1 > t0; got {window}")
+            raise ValueError(
+                f"window must be (t0_s, t1_s) inside the recording (0 to "
+                f"{x2.shape[0] / fs:.3f} s) with t1 > t0; got {window}"
+            )
         x2 = x2[i0:i1]
     if method == "rms":
         nw = max(1, round(_check_pos("window_s", window_s) * fs))
         if x2.shape[0] < nw:
-            raise ValueError(f"the MVC window ({x2.shape[0]} samples) must be at least window_s "
-                             f"({nw} samples) long")
-        y = _filters.MovingRMS(fs, x2.shape[1], window_s)(x2.astype(np.float64))[nw - 1:]
+            raise ValueError(
+                f"the MVC window ({x2.shape[0]} samples) must be at least window_s "
+                f"({nw} samples) long"
+            )
+        y = _filters.MovingRMS(fs, x2.shape[1], window_s)(x2.astype(np.float64))[nw - 1 :]
     else:
         y = emg_amplitude(x2.astype(np.float64), fs, method, window_s, cutoff_hz)
         y = y.reshape(x2.shape[0], -1)
-    ref = np.nanmax(np.where(np.isfinite(y), y, np.nan), axis=0) if np.isfinite(y).any() else \
-        np.full(y.shape[1], np.nan)
+    ref = (
+        np.nanmax(np.where(np.isfinite(y), y, np.nan), axis=0)
+        if np.isfinite(y).any()
+        else np.full(y.shape[1], np.nan)
+    )
     bad = ~(np.isfinite(ref) & (ref > 0))
     if bad.any():
-        raise ValueError(f"MVC reference of channel(s) {np.flatnonzero(bad).tolist()} is zero or "
-                         "not finite: cannot normalise to it")
+        raise ValueError(
+            f"MVC reference of channel(s) {np.flatnonzero(bad).tolist()} is zero or "
+            "not finite: cannot normalise to it"
+        )
     return ref[0] if was_1d else ref
 
 
@@ -953,16 +1117,20 @@ def normalize_mvc(amplitude: npt.ArrayLike, reference: npt.ArrayLike) -> np.ndar
         r = r.reshape(())
     else:
         raise ValueError(f"amplitude must be 1-D or 2-D; got shape {a.shape}")
-    return 100.0 * a / r
+    scale = (100.0 / r).astype(a.dtype)  # float32 amplitude stays float32
+    return a * scale
 
 
 # --------------------------------------------------------------------------------------------
 # co-contraction
 
 
-def cocontraction(agonist: npt.ArrayLike, antagonist: npt.ArrayLike,
-                  method: CocontractionMethod = "overlap",
-                  segments: npt.ArrayLike | None = None) -> float | np.ndarray:
+def cocontraction(
+    agonist: npt.ArrayLike,
+    antagonist: npt.ArrayLike,
+    method: CocontractionMethod = "overlap",
+    segments: npt.ArrayLike | None = None,
+) -> float | np.ndarray:
     """Co-contraction index (CCI) of an agonist/antagonist pair, from their envelopes.
 
     Methods (``a`` agonist, ``b`` antagonist envelopes, sums over the samples of the period):
@@ -999,10 +1167,14 @@ def cocontraction(agonist: npt.ArrayLike, antagonist: npt.ArrayLike,
     a = _angle_1d(agonist, "agonist", allow_empty=True)
     b = _angle_1d(antagonist, "antagonist", allow_empty=True)
     if a.shape != b.shape:
-        raise ValueError(f"agonist and antagonist must have the same length; got {a.size} and {b.size}")
+        raise ValueError(
+            f"agonist and antagonist must have the same length; got {a.size} and {b.size}"
+        )
     fin = np.isfinite(a) & np.isfinite(b)
     if np.any((a < 0) & fin) or np.any((b < 0) & fin):
-        raise ValueError("agonist and antagonist must be non-negative envelopes (rectify/envelope first)")
+        raise ValueError(
+            "agonist and antagonist must be non-negative envelopes (rectify/envelope first)"
+        )
     a = np.where(fin, a, 0.0)
     b = np.where(fin, b, 0.0)
     if method == "falconer_winter":
@@ -1015,7 +1187,9 @@ def cocontraction(agonist: npt.ArrayLike, antagonist: npt.ArrayLike,
             num = np.where(hi > 0, lo / np.where(hi > 0, hi, 1.0) * (lo + hi), 0.0)
         den = fin.astype(np.float64)
     else:
-        raise ValueError(f"method must be 'falconer_winter', 'overlap' or 'rudolph'; got {method!r}")
+        raise ValueError(
+            f"method must be 'falconer_winter', 'overlap' or 'rudolph'; got {method!r}"
+        )
     scale = 1.0 if method == "rudolph" else 100.0
     if segments is None:
         s_num, s_den = float(num.sum()), float(den.sum())
@@ -1042,8 +1216,10 @@ def _emg_index(i_angle: np.ndarray, fs_angle: float, fs_emg: float, n_emg: int) 
 def _check_same_duration(n_a: int, fs_a: float, n_e: int, fs_e: float, tol_s: float = 1.0) -> None:
     da, de = n_a / fs_a, n_e / fs_e
     if abs(da - de) > tol_s:
-        raise ValueError(f"angle ({da:.3f} s) and emg ({de:.3f} s) must cover the same time "
-                         f"(within {tol_s} s): different lengths or sampling rates?")
+        raise ValueError(
+            f"angle ({da:.3f} s) and emg ({de:.3f} s) must cover the same time "
+            f"(within {tol_s} s): different lengths or sampling rates?"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1074,9 +1250,15 @@ class FlexionRelaxation(Result):
         return int(self.move_start_s.size)
 
 
-def flexion_relaxation(angle: npt.ArrayLike, fs_angle: float, emg_amplitude: npt.ArrayLike,
-                       fs_emg: float, hysteresis_deg: float = 10.0, plateau_deg: float = 2.0,
-                       min_full_flexion_s: float = 0.3) -> FlexionRelaxation:
+def flexion_relaxation(
+    angle: npt.ArrayLike,
+    fs_angle: float,
+    emg_amplitude: npt.ArrayLike,
+    fs_emg: float,
+    hysteresis_deg: float = 10.0,
+    plateau_deg: float = 2.0,
+    min_full_flexion_s: float = 0.3,
+) -> FlexionRelaxation:
     """Flexion-relaxation ratio (FRR) of the erector spinae, per forward bend.
 
     ``FRR = max EMG amplitude in the flexion phase / mean EMG amplitude at full flexion`` (Watson,
@@ -1124,8 +1306,12 @@ def flexion_relaxation(angle: npt.ArrayLike, fs_angle: float, emg_amplitude: npt
     minf = _check_pos("min_full_flexion_s", min_full_flexion_s, allow_zero=True)
     reps = repetitions(a, fs_a, hysteresis_deg=hysteresis_deg, plateau_deg=plateau_deg)
     keep = (reps.peak_last_index - reps.peak_first_index + 1) / fs_a >= minf
-    ms, fs_i, fe_i, me = (reps.move_start_index[keep], reps.peak_first_index[keep],
-                          reps.peak_last_index[keep], reps.move_end_index[keep])
+    ms, fs_i, fe_i, me = (
+        reps.move_start_index[keep],
+        reps.peak_first_index[keep],
+        reps.peak_last_index[keep],
+        reps.move_end_index[keep],
+    )
     n_e, c = e2.shape
     k = ms.size
     fmax = np.full((k, c), np.nan)
@@ -1134,19 +1320,28 @@ def flexion_relaxation(angle: npt.ArrayLike, fs_angle: float, emg_amplitude: npt
     ems, efs, efe, eme = (_emg_index(v, fs_a, fs_e, n_e) for v in (ms, fs_i, fe_i + 1, me + 1))
     for i in range(k):  # a handful of bends: three reductions each over the EMG channels
         if efs[i] > ems[i]:
-            fmax[i] = np.nanmax(e2[ems[i]:efs[i]], axis=0)
+            fmax[i] = np.nanmax(e2[ems[i] : efs[i]], axis=0)
         if efe[i] > efs[i]:
-            fmean[i] = np.nanmean(e2[efs[i]:efe[i]], axis=0)
+            fmean[i] = np.nanmean(e2[efs[i] : efe[i]], axis=0)
         if eme[i] > efe[i]:
-            emax[i] = np.nanmax(e2[efe[i]:eme[i]], axis=0)
+            emax[i] = np.nanmax(e2[efe[i] : eme[i]], axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         frr, err = fmax / fmean, emax / fmean
     sq = (lambda v: v[:, 0]) if was_1d else (lambda v: v)
     return FlexionRelaxation(
-        fs_angle=fs_a, fs_emg=fs_e, move_start_s=ms / fs_a, full_start_s=fs_i / fs_a,
-        full_end_s=(fe_i + 1) / fs_a, move_end_s=(me + 1) / fs_a, peak_deg=reps.peak_deg[keep],
-        flexion_max=sq(fmax), full_flexion_mean=sq(fmean), extension_max=sq(emax),
-        frr=sq(frr), err=sq(err))
+        fs_angle=fs_a,
+        fs_emg=fs_e,
+        move_start_s=ms / fs_a,
+        full_start_s=fs_i / fs_a,
+        full_end_s=(fe_i + 1) / fs_a,
+        move_end_s=(me + 1) / fs_a,
+        peak_deg=reps.peak_deg[keep],
+        flexion_max=sq(fmax),
+        full_flexion_mean=sq(fmean),
+        extension_max=sq(emax),
+        frr=sq(frr),
+        err=sq(err),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1188,8 +1383,14 @@ class PnfTiming(Result):
     contraction_delay_s: np.ndarray
 
 
-def _emg_thresholds(x: np.ndarray, fs: float, k_sd: float, rest: tuple[float, float] | None,
-                    rest_window_s: float, min_fraction: float) -> tuple[float, float]:
+def _emg_thresholds(
+    x: np.ndarray,
+    fs: float,
+    k_sd: float,
+    rest: tuple[float, float] | None,
+    rest_window_s: float,
+    min_fraction: float,
+) -> tuple[float, float]:
     if rest is None:
         mu, sd = _quiet_stats(x, max(2, round(rest_window_s * fs)))
     else:
@@ -1201,13 +1402,23 @@ def _emg_thresholds(x: np.ndarray, fs: float, k_sd: float, rest: tuple[float, fl
     return high, low
 
 
-def pnf_timing(angle: npt.ArrayLike, fs_angle: float, emg_amplitude: npt.ArrayLike, fs_emg: float,
-               stretch_min_deg: float | None = None, tolerance_deg: float = 3.0,
-               min_stretch_s: float = 2.0, threshold: float | None = None, k_sd: float = 3.0,
-               min_fraction: float = 0.1, rest: tuple[float, float] | None = None,
-               min_contraction_s: float = 0.5, min_gap_s: float = 0.2,
-               duration_window_s: tuple[float, float] = (2.0, 4.0),
-               delay_window_s: tuple[float, float] = (2.0, 4.0)) -> PnfTiming:
+def pnf_timing(
+    angle: npt.ArrayLike,
+    fs_angle: float,
+    emg_amplitude: npt.ArrayLike,
+    fs_emg: float,
+    stretch_min_deg: float | None = None,
+    tolerance_deg: float = 3.0,
+    min_stretch_s: float = 2.0,
+    threshold: float | None = None,
+    k_sd: float = 3.0,
+    min_fraction: float = 0.1,
+    rest: tuple[float, float] | None = None,
+    min_contraction_s: float = 0.5,
+    min_gap_s: float = 0.2,
+    duration_window_s: tuple[float, float] = (2.0, 4.0),
+    delay_window_s: tuple[float, float] = (2.0, 4.0),
+) -> PnfTiming:
     """Timing of a PNF contract-relax or hold-relax sequence, checked against the protocol.
 
     PNF stretching alternates a passive stretch to end range with an isometric contraction of the
@@ -1265,15 +1476,25 @@ def pnf_timing(angle: npt.ArrayLike, fs_angle: float, emg_amplitude: npt.ArrayLi
     sel = h.mean_deg >= float(stretch_min_deg)
     ss, se = h.start_index[sel], h.end_index[sel]
     if threshold is None:
-        high, low = _emg_thresholds(e, fs_e, _check_pos("k_sd", k_sd, allow_zero=True), rest, 1.0,
-                                    _check_pos("min_fraction", min_fraction, allow_zero=True))
+        high, low = _emg_thresholds(
+            e,
+            fs_e,
+            _check_pos("k_sd", k_sd, allow_zero=True),
+            rest,
+            1.0,
+            _check_pos("min_fraction", min_fraction, allow_zero=True),
+        )
     else:
         high = float(threshold)
         mu, _ = _quiet_stats(e, max(2, round(fs_e)))
         low = min(high, mu + 0.5 * (high - mu))
-    seg = _core.find_active_segments(e, high, low,
-                                     max(1, round(_check_pos("min_contraction_s", min_contraction_s) * fs_e)),
-                                     round(_check_pos("min_gap_s", min_gap_s, allow_zero=True) * fs_e))
+    seg = _core.find_active_segments(
+        e,
+        high,
+        low,
+        max(1, round(_check_pos("min_contraction_s", min_contraction_s) * fs_e)),
+        round(_check_pos("min_gap_s", min_gap_s, allow_zero=True) * fs_e),
+    )
     cs, ce = seg[:, 0], seg[:, 1]
     cs_s, ce_s = cs / fs_e, ce / fs_e
     st_s, en_s = ss / fs_a, se / fs_a
@@ -1299,14 +1520,28 @@ def pnf_timing(angle: npt.ArrayLike, fs_angle: float, emg_amplitude: npt.ArrayLi
             if m.size:
                 sdelay[i] = cdelay[m[0]]
     return PnfTiming(
-        fs_angle=fs_a, fs_emg=fs_e, duration_window_s=dwin, delay_window_s=lwin, threshold=float(high),
-        stretch_start_index=ss, stretch_end_index=se, stretch_start_s=st_s, stretch_end_s=en_s,
-        stretch_mean_deg=h.mean_deg[sel], stretch_delay_s=sdelay,
-        stretch_delay_ok=(sdelay >= lwin[0]) & (sdelay <= lwin[1]), stretch_n_contractions=ncon,
-        contraction_start_index=cs, contraction_end_index=ce, contraction_start_s=cs_s,
-        contraction_end_s=ce_s, contraction_duration_s=dur,
-        contraction_duration_ok=(dur >= dwin[0]) & (dur <= dwin[1]), contraction_stretch=cst,
-        contraction_delay_s=cdelay)
+        fs_angle=fs_a,
+        fs_emg=fs_e,
+        duration_window_s=dwin,
+        delay_window_s=lwin,
+        threshold=float(high),
+        stretch_start_index=ss,
+        stretch_end_index=se,
+        stretch_start_s=st_s,
+        stretch_end_s=en_s,
+        stretch_mean_deg=h.mean_deg[sel],
+        stretch_delay_s=sdelay,
+        stretch_delay_ok=(sdelay >= lwin[0]) & (sdelay <= lwin[1]),
+        stretch_n_contractions=ncon,
+        contraction_start_index=cs,
+        contraction_end_index=ce,
+        contraction_start_s=cs_s,
+        contraction_end_s=ce_s,
+        contraction_duration_s=dur,
+        contraction_duration_ok=(dur >= dwin[0]) & (dur <= dwin[1]),
+        contraction_stretch=cst,
+        contraction_delay_s=cdelay,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1356,9 +1591,14 @@ def _linfit(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return slope, y0
 
 
-def spectral_fatigue(emg: npt.ArrayLike, fs: float, window_s: float = 1.0,
-                     step_s: float | None = None, band_hz: tuple[float, float] = (20.0, 450.0),
-                     max_block_values: int = 8_000_000) -> SpectralFatigue:
+def spectral_fatigue(
+    emg: npt.ArrayLike,
+    fs: float,
+    window_s: float = 1.0,
+    step_s: float | None = None,
+    band_hz: tuple[float, float] = (20.0, 450.0),
+    max_block_values: int = 8_000_000,
+) -> SpectralFatigue:
     """Mean and median frequency of EMG in sliding windows and their slopes over time.
 
     The spectral fatigue indices of the Biering-Sorensen test (Biering-Sorensen 1984, Spine
@@ -1413,47 +1653,64 @@ def spectral_fatigue(emg: npt.ArrayLike, fs: float, window_s: float = 1.0,
     freqs = np.fft.rfftfreq(nw, 1.0 / fs)
     band = np.flatnonzero((freqs >= f_lo) & (freqs <= f_hi))
     if band.size < 2:
-        raise ValueError(f"band_hz {band_hz} holds fewer than 2 frequency bins at this window length")
+        raise ValueError(
+            f"band_hz {band_hz} holds fewer than 2 frequency bins at this window length"
+        )
     b0, b1 = int(band[0]), int(band[-1]) + 1
     fb = freqs[b0:b1].astype(dt)
     taper = np.hanning(nw).astype(dt)
     mnf = np.full((n_win, c), np.nan)
     mdf = np.full((n_win, c), np.nan)
     frames_all = np.lib.stride_tricks.as_strided(
-        x2, shape=(n_win, nw, c), strides=(st * x2.strides[0], x2.strides[0], x2.strides[1]),
-        writeable=False)
+        x2,
+        shape=(n_win, nw, c),
+        strides=(st * x2.strides[0], x2.strides[0], x2.strides[1]),
+        writeable=False,
+    )
     blk = max(1, int(max_block_values) // max(1, nw * c))
+    df = float(fb[1] - fb[0])
     for w0 in range(0, n_win, blk):
-        fr = frames_all[w0:w0 + blk]
-        fr = fr - fr.mean(axis=1, keepdims=True)
-        fr *= taper[None, :, None]
-        spec = np.fft.rfft(fr, axis=1)[:, b0:b1, :]
-        p = spec.real * spec.real + spec.imag * spec.imag           # (w, bins, c)
-        tot = p.sum(axis=1)
+        # (w, c, nw) contiguous: the FFT runs along the last axis (4x faster than a strided axis)
+        fr = frames_all[w0 : w0 + blk].transpose(0, 2, 1).copy(order="C")
+        fr -= fr.mean(axis=2, keepdims=True)
+        fr *= taper
+        spec = np.fft.rfft(fr, axis=2)[:, :, b0:b1]
+        p = spec.real * spec.real
+        p += spec.imag * spec.imag  # (w, c, bins)
+        tot = p.sum(axis=2)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mnf[w0:w0 + blk] = (p * fb[None, :, None]).sum(axis=1) / tot
-            cum = np.cumsum(p, axis=1)
+            mnf_b = (p @ fb) / tot
+            cum = np.cumsum(p, axis=2)
             half = 0.5 * tot
-            j = np.argmax(cum >= half[:, None, :], axis=1)            # first bin reaching half
-            jm = np.maximum(j - 1, 0)
-            cj = np.take_along_axis(cum, j[:, None, :], axis=1)[:, 0]
-            cjm = np.where(j > 0, np.take_along_axis(cum, jm[:, None, :], axis=1)[:, 0], 0.0)
+            j = np.argmax(cum >= half[:, :, None], axis=2)  # first bin reaching half the power
+            cj = np.take_along_axis(cum, j[:, :, None], axis=2)[:, :, 0]
+            cjm = np.where(
+                j > 0, np.take_along_axis(cum, np.maximum(j - 1, 0)[:, :, None], axis=2)[:, :, 0], 0
+            )
             frac = np.where(cj > cjm, (half - cjm) / (cj - cjm), 0.0)
-            df = fb[1] - fb[0]
             # bin j's power spreads over [f_j - df/2, f_j + df/2]: interpolate linearly inside it
-            m = fb[j] - 0.5 * df + frac * df
+            mdf_b = fb[j] - 0.5 * df + frac * df
         ok = np.isfinite(tot) & (tot > 0)
-        mnf[w0:w0 + blk][~ok] = np.nan
-        m = np.where(ok, m, np.nan)
-        mdf[w0:w0 + blk] = m
+        mnf[w0 : w0 + blk] = np.where(ok, mnf_b, np.nan)
+        mdf[w0 : w0 + blk] = np.where(ok, mdf_b, np.nan)
     t = (np.arange(n_win) * st + nw / 2) / fs
     s_mnf, i_mnf = _linfit(t, mnf)
     s_mdf, i_mdf = _linfit(t, mdf)
     with np.errstate(invalid="ignore", divide="ignore"):
         p_mnf, p_mdf = 100 * s_mnf / i_mnf, 100 * s_mdf / i_mdf
     sq = (lambda v: v[..., 0]) if was_1d else (lambda v: v)
-    return SpectralFatigue(fs=fs, window_s=nw / fs, step_s=st / fs, band_hz=(f_lo, f_hi), time_s=t,
-                           mnf_hz=sq(mnf), mdf_hz=sq(mdf), mnf_initial_hz=sq(i_mnf),
-                           mdf_initial_hz=sq(i_mdf), mnf_slope_hz_s=sq(s_mnf),
-                           mdf_slope_hz_s=sq(s_mdf), mnf_slope_pct_s=sq(p_mnf),
-                           mdf_slope_pct_s=sq(p_mdf))
+    return SpectralFatigue(
+        fs=fs,
+        window_s=nw / fs,
+        step_s=st / fs,
+        band_hz=(f_lo, f_hi),
+        time_s=t,
+        mnf_hz=sq(mnf),
+        mdf_hz=sq(mdf),
+        mnf_initial_hz=sq(i_mnf),
+        mdf_initial_hz=sq(i_mdf),
+        mnf_slope_hz_s=sq(s_mnf),
+        mdf_slope_hz_s=sq(s_mdf),
+        mnf_slope_pct_s=sq(p_mnf),
+        mdf_slope_pct_s=sq(p_mdf),
+    )
