@@ -519,3 +519,95 @@ def test_bad_shapes_and_empty() -> None:
         km.holds(np.array(["x"] * 10), FS)
     # integer input is converted
     assert km.holds(np.zeros(500, dtype=np.int32), FS).count == 1
+
+
+# ------------------------------------------------------------------------------ random scripts
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_holds_random_scripts(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    parts: list[tuple[float, float]] = []
+    truth = []
+    t, cur = 0.0, 0.0
+    for _ in range(8):
+        dur = float(rng.uniform(3, 40))
+        parts.append((dur, cur))
+        truth.append((t, t + dur, cur))
+        t += dur
+        nxt = cur
+        while abs(nxt - cur) < 10:
+            nxt = float(rng.uniform(-10, 60))
+        ramp = abs(nxt - cur) / rng.uniform(15, 40)
+        parts.append((ramp, nxt))
+        t += round(ramp * FS) / FS
+        cur = nxt
+    parts.append((5.0, cur))
+    truth.append((t, t + 5.0, cur))
+    a = script(parts)
+    ts = np.arange(a.size) / FS
+    a = a + smooth_noise(a.size, 0.2, rng) + 0.3 * np.sin(2 * np.pi * 0.2 * ts + seed)
+    h = km.holds(a, FS, tolerance_deg=3.0, min_duration_s=2.0)
+    assert h.count == len(truth)
+    np.testing.assert_allclose(h.start_s, [s for s, _, _ in truth], atol=0.2)
+    np.testing.assert_allclose(h.end_s, [e for _, e, _ in truth], atol=0.2)
+    np.testing.assert_allclose(h.mean_deg, [m for _, _, m in truth], atol=0.5)
+    d = np.array([e - s for s, e, _ in truth])
+    np.testing.assert_allclose(h.over_limit_s, np.maximum(d - 30, 0), atol=0.4)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_catcow_random_cycles(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    n_cyc = int(rng.integers(5, 12))
+    periods = rng.uniform(4, 8, n_cyc)
+    amps = rng.uniform(15, 40, n_cyc)
+    edges = np.concatenate([[0.0], np.cumsum(periods)])
+    t = np.arange(0, edges[-1], 1 / FS)
+    k = np.searchsorted(edges, t, side="right") - 1
+    u = (t - edges[k]) / periods[k]
+    a = -10 + amps[k] * (1 - np.cos(2 * np.pi * u)) / 2
+    # the recording goes on rising for a third of a cycle after the last trough
+    t_more = np.arange(0, 2.0, 1 / FS)
+    a = np.concatenate([a, -10 + amps[-1] * (1 - np.cos(2 * np.pi * t_more / 6.0)) / 2])
+    t = np.arange(a.size) / FS
+    a += smooth_noise(a.size, 0.15, rng) + 0.5 * np.sin(2 * np.pi * 1.1 * t)
+    r = km.repetitions(a, FS, hysteresis_deg=5.0, plateau_deg=1.5)
+    assert r.count == n_cyc
+    np.testing.assert_allclose(r.start_s, edges[:-1], atol=0.2)
+    np.testing.assert_allclose(r.end_s, edges[1:], atol=0.2)
+    np.testing.assert_allclose(r.peak_s, edges[:-1] + periods / 2, atol=0.2)
+    np.testing.assert_allclose(r.range_deg, amps, atol=2.5)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_forward_bends_random(seed: int) -> None:
+    rng = np.random.default_rng(200 + seed)
+    parts: list[tuple[float, float]] = []
+    truth = []
+    t = 0.0
+    n = int(rng.integers(3, 8))
+    for _ in range(n):
+        rest, down, hold, up = rng.uniform(1.5, 4), rng.uniform(1.5, 3), rng.uniform(0.5, 3), \
+            rng.uniform(1.5, 3)
+        peak = float(rng.uniform(30, 70))
+        parts += [(rest, 0.0), (down, peak), (hold, peak), (up, 0.0)]
+        times = np.cumsum([t, rest, down, hold, up])
+        times = np.round(times * FS) / FS
+        truth.append(times[1:])
+        t = float(np.round((t + rest + down + hold + up) * FS) / FS)
+        # keep the truth on the sample grid used by script()
+    parts.append((3.0, 0.0))
+    a = script(parts)
+    a = a + smooth_noise(a.size, 0.15, rng)
+    r = km.repetitions(a, FS, hysteresis_deg=10.0, plateau_deg=1.0)
+    assert r.count == n
+    tr = np.array(truth)
+    np.testing.assert_allclose(r.move_start_s, tr[:, 0], atol=0.2)
+    np.testing.assert_allclose(r.peak_first_index / FS, tr[:, 1], atol=0.2)
+    np.testing.assert_allclose(r.peak_last_index / FS, tr[:, 2], atol=0.2)
+    np.testing.assert_allclose(r.move_end_s, tr[:, 3], atol=0.2)
+    ph = km.movement_phases(a, FS)
+    assert ph.count == 2 * n
+    np.testing.assert_allclose(ph.start_s[::2], tr[:, 0], atol=0.2)
+    np.testing.assert_allclose(ph.start_s[1::2], tr[:, 2], atol=0.2)

@@ -391,13 +391,15 @@ def holds(
 ) -> Holds:
     """Static periods (holds) of an angle and the time spent beyond a hold limit.
 
-    A hold is a maximal run of samples whose range (max - min) stays within ``tolerance_deg`` and
-    that lasts at least ``min_duration_s``, found greedily in one O(n) pass in the C++ core
-    (two monotonic deques). Because the range of noise grows with the length of a hold, a long
-    hold can be cut by one noise peak: consecutive holds separated by at most ``max_gap_s``
-    whose mean angles differ by at most ``tolerance_deg / 2`` are therefore merged into one (the
-    samples between them included). Holds never overlap; a rest at neutral is a hold too
-    (filter on ``mean_deg`` to keep end-range holds). Holds longer than ``limit_s`` are
+    Three steps: (1) the angle is cut greedily into runs whose range (max - min) stays within
+    ``tolerance_deg`` (one O(n) pass in the C++ core with two monotonic deques; a ramp becomes
+    many short runs); (2) neighbouring runs separated by at most ``max_gap_s`` whose mean angles
+    differ by at most ``tolerance_deg / 2`` are joined, because the range of noise grows with
+    the length of a hold and one noise peak must not cut a long hold in two; (3) each joined run
+    is trimmed to its first and last samples within ``tolerance_deg / 2`` of its mean (this
+    removes the ends of the ramps in and out), and kept if it lasts at least
+    ``min_duration_s``. Holds never overlap; a rest at neutral is a hold too (filter on
+    ``mean_deg`` to keep end-range holds). Holds longer than ``limit_s`` are
     flagged, as static stretching guidance does (holds of 15-30 s; Bandy & Irion 1994, "The
     effect of time on static stretch on the flexibility of the hamstring muscles", Phys. Ther.
     74(9):845-850, found no added benefit beyond 30 s).
@@ -425,9 +427,9 @@ def holds(
 
     Notes
     -----
-    Boundary accuracy: a hold's edges are where the angle comes within ``tolerance_deg`` of the
-    held values, so on a ramp of speed v they are at most ``tolerance_deg / v`` early/late
-    (0.1 s at 30 deg/s with the default). NaN samples end a hold; a NaN run of at most
+    Boundary accuracy: a hold's edges are where the angle comes within ``tolerance_deg / 2`` of
+    the hold's mean, so on a ramp of speed v they are about ``tolerance_deg / (2 v)`` early/late
+    (0.05 s at 30 deg/s with the default). NaN samples end a hold; a NaN run of at most
     ``max_gap_s`` inside a hold is bridged by the merge (``mean_deg`` uses finite samples only).
     """
     fs = _check_fs(fs)
@@ -436,25 +438,32 @@ def holds(
     mind = _check_pos("min_duration_s", min_duration_s)
     lim = _check_pos("limit_s", limit_s, allow_zero=True)
     gap = round(_check_pos("max_gap_s", max_gap_s, allow_zero=True) * fs)
-    seg = _core.find_holds(a, tol, max(1, round(mind * fs)))
-    if seg.shape[0]:
-        fin = np.isfinite(a)
-        c = np.concatenate([[0.0], np.cumsum(np.where(fin, a, 0.0))])
-        cn = np.concatenate([[0], np.cumsum(fin)])
-        merged: list[list[int]] = []
-        for s0, e0 in seg.tolist():  # one step per hold (few), not per sample
-            if merged:
-                ps, pe = merged[-1]
-                m_prev = (c[pe] - c[ps]) / max(cn[pe] - cn[ps], 1)
-                m_new = (c[e0] - c[s0]) / max(cn[e0] - cn[s0], 1)
-                if s0 - pe <= gap and abs(m_new - m_prev) <= tol / 2:
-                    merged[-1][1] = e0
-                    continue
-            merged.append([s0, e0])
-        seg = np.asarray(merged, dtype=np.int64).reshape(-1, 2)
-        mean = (c[seg[:, 1]] - c[seg[:, 0]]) / np.maximum(cn[seg[:, 1]] - cn[seg[:, 0]], 1)
-    else:
-        mean = np.zeros(0)
+    min_len = max(1, round(mind * fs))
+    # 1) greedy partition into runs of range <= tol (C++; NaN samples belong to no run)
+    runs = _core.find_holds(a, tol, 1)
+    fin = np.isfinite(a)
+    c = np.concatenate([[0.0], np.cumsum(np.where(fin, a, 0.0))])
+    cn = np.concatenate([[0], np.cumsum(fin)])
+
+    def means(sg: np.ndarray) -> np.ndarray:
+        return (c[sg[:, 1]] - c[sg[:, 0]]) / np.maximum(cn[sg[:, 1]] - cn[sg[:, 0]], 1)
+
+    segs: list[tuple[int, int]] = []
+    if runs.shape[0]:
+        # 2) join neighbouring runs at the same level (a noise peak must not cut a long hold)
+        m = means(runs)
+        join = (runs[1:, 0] - runs[:-1, 1] <= gap) & (np.abs(np.diff(m)) <= tol / 2)
+        first = np.flatnonzero(np.concatenate([[True], ~join]))
+        last = np.concatenate([first[1:] - 1, [runs.shape[0] - 1]])
+        cand = np.stack([runs[first, 0], runs[last, 1]], axis=1)
+        cand = cand[cand[:, 1] - cand[:, 0] >= min_len]
+        # 3) trim ramp ends: keep from the first to the last sample within tol/2 of the mean
+        for (s0, e0), mu in zip(cand.tolist(), means(cand).tolist(), strict=True):
+            near = np.flatnonzero(np.abs(a[s0:e0] - mu) <= tol / 2)
+            if near.size and near[-1] + 1 - near[0] >= min_len:
+                segs.append((s0 + int(near[0]), s0 + int(near[-1]) + 1))
+    seg = np.asarray(segs, dtype=np.int64).reshape(-1, 2)
+    mean = means(seg) if seg.shape[0] else np.zeros(0)
     s_s, e_s = _segments_to_s(seg, fs)
     dur = (seg[:, 1] - seg[:, 0]) / fs
     over = np.maximum(dur - lim, 0.0)
@@ -481,7 +490,8 @@ class Repetitions(Result):
     Timing (sample indices and seconds):
 
     - ``start``/``end``: the troughs around the cycle (centre of the trough's plateau: the
-      extreme itself for a smooth turn, the middle of a rest), so ``duration_s = end_s - start_s``
+      extreme itself for a smooth turn, the middle of a rest; the extreme sample when the
+      plateau is cut by the start or end of the recording), so ``duration_s = end_s - start_s``
       is the cycle period and consecutive cycles share a trough;
     - ``peak``: centre of the peak's plateau (the middle of a hold at full flexion);
     - ``move_start``/``move_end``: departure from the start trough's plateau and arrival at the end
@@ -586,6 +596,11 @@ def repetitions(
     j = j[(j >= 1) & (j + 1 < is_peak.size)]
     pf, plast, val = tp["plateau_first"], tp["plateau_last"], tp["value"]
     centre = (pf + plast) // 2
+    # a plateau cut by the start/end of the recording has no centre: use the extreme itself
+    if centre.size:
+        fin = np.flatnonzero(np.isfinite(x))
+        cut = (pf <= fin[0]) | (plast >= fin[-1])
+        centre = np.where(cut, tp["index"], centre)
     t0, t1 = j - 1, j + 1
     start, peak, end = centre[t0], centre[j], centre[t1]
     mstart, mend = plast[t0], pf[t1]
@@ -1680,7 +1695,7 @@ def spectral_fatigue(
         tot = p.sum(axis=2)
         with np.errstate(invalid="ignore", divide="ignore"):
             mnf_b = (p @ fb) / tot
-            cum = np.cumsum(p, axis=2)
+            cum = np.cumsum(p, axis=2, out=p)  # p is not needed any more: reuse its memory
             half = 0.5 * tot
             j = np.argmax(cum >= half[:, :, None], axis=2)  # first bin reaching half the power
             cj = np.take_along_axis(cum, j[:, :, None], axis=2)[:, :, 0]
