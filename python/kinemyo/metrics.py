@@ -498,6 +498,10 @@ class Repetitions(Result):
       trough's plateau (movement onset and return, for repetitions separated by rests);
     - ``peak_first``/``peak_last``: the plateau of the peak (e.g. the full-flexion period).
 
+    Accuracy: on a smooth turn between half-cycles of different speed the plateau centre leans
+    towards the slower side by about ``acos(1 - 2 * plateau / amplitude) / (2 * pi)`` times the
+    difference of the two half-cycle durations (a few % of it with the defaults).
+
     ``amplitude_deg`` is the peak minus the mean of the two trough values, ``range_deg`` the max -
     min within the cycle, ``tempo_cpm`` the instantaneous rate (60 / duration) in cycles/min.
     """
