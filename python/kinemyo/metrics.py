@@ -109,7 +109,7 @@ def _numeric(x: npt.ArrayLike, name: str) -> np.ndarray:
 def _angle_1d(angle: npt.ArrayLike, name: str = "angle", allow_empty: bool = False) -> np.ndarray:
     a = _numeric(angle, name)
     if a.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (n_samples,) in degrees; got shape {a.shape}")
+        raise ValueError(f"{name} must be 1-D (n_samples,); got shape {a.shape}")
     if a.size == 0 and not allow_empty:
         raise ValueError(f"{name} must hold at least one sample; got 0")
     return np.ascontiguousarray(a, dtype=np.float64)
@@ -899,12 +899,12 @@ def onset_latencies(
         cand = np.where(ok, o[np.minimum(first, o.size - 1)], -1)
         ok &= (cand / fs_e) <= tm + hi / 1000.0 + 1e-12
         e_idx[:, c] = np.where(ok, cand, -1)
-    e_idx = e_idx.ravel()
-    has = e_idx >= 0
-    e_s = np.where(has, e_idx / fs_e, np.nan)
+    e_flat = e_idx.ravel()
+    has = e_flat >= 0
+    e_s = np.where(has, e_flat / fs_e, np.nan)
     m_rep = np.repeat(np.arange(nm), nc)
     # (e / fs_e - m / fs_m) in ms, on one common denominator so round numbers stay exact
-    lat = np.where(has, (e_idx * fs_m - mv[m_rep] * fs_e) * 1000.0 / (fs_e * fs_m), np.nan)
+    lat = np.where(has, (e_flat * fs_m - mv[m_rep] * fs_e) * 1000.0 / (fs_e * fs_m), np.nan)
     return LatencyTable(
         fs_emg=fs_e,
         fs_movement=fs_m,
@@ -915,7 +915,7 @@ def onset_latencies(
         movement_onset_index=mv[m_rep],
         movement_onset_s=tm[m_rep],
         channel=np.tile(np.arange(nc), nm),
-        emg_onset_index=e_idx,
+        emg_onset_index=e_flat,
         emg_onset_s=e_s,
         latency_ms=lat,
         feedforward=has & (lat < ff),
