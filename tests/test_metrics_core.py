@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
-
 from kinemyo import _core
 
 
@@ -106,7 +107,7 @@ def test_find_turning_points_invariants(seed: int) -> None:
     # no swing larger than h is missed: between consecutive extremes, and before the first /
     # after the last, the signal never reverses by more than h
     bounds = np.concatenate([[0], idx, [n - 1]])
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         seg = x[a : b + 1]
         run_max = np.maximum.accumulate(seg)
         run_min = np.minimum.accumulate(seg)
