@@ -667,3 +667,10 @@ def test_results_are_json_ready() -> None:
         assert json.loads(text).keys() == d.keys()
     empty = km.repetitions(np.zeros(100), FS).to_dict()
     assert empty["count"] == 0 and empty["mean_tempo_cpm"] is None
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    res = doctest.testmod(km, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted >= 10 and res.failed == 0

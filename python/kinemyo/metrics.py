@@ -431,6 +431,13 @@ def holds(
     the hold's mean, so on a ramp of speed v they are about ``tolerance_deg / (2 v)`` early/late
     (0.05 s at 30 deg/s with the default). NaN samples end a hold; a NaN run of at most
     ``max_gap_s`` inside a hold is bridged by the merge (``mean_deg`` uses finite samples only).
+
+    Examples
+    --------
+    >>> a = np.concatenate([np.zeros(500), np.linspace(0, 40, 200), np.full(4000, 40.0)])
+    >>> h = holds(a, fs=100.0)
+    >>> h.count, h.mean_deg.round(1).tolist(), h.over_limit_s.round(2).tolist()
+    (2, [0.0, 40.0], [0.0, 10.05])
     """
     fs = _check_fs(fs)
     a = _angle_1d(angle, allow_empty=True)
@@ -855,6 +862,12 @@ def onset_latencies(
     LatencyTable
         ``n_movements * n_channels`` rows ordered by movement then channel; empty when there
         is no movement onset.
+
+    Examples
+    --------
+    >>> tab = onset_latencies({"TrA": [5800], "ES": [6100]}, 2000.0, [300], 100.0)
+    >>> tab.latency_ms.tolist(), tab.feedforward.tolist()
+    ([-100.0, 50.0], [True, False])
     """
     fs_e = _check_fs(fs_emg, "fs_emg")
     if isinstance(movement_onsets, MovementPhases):
@@ -1182,6 +1195,13 @@ def cocontraction(
     -------
     float (or ndarray of shape (k,) with ``segments``), in % (unitless for "rudolph"). NaN for a
     period without activity (both envelopes zero) or without finite samples.
+
+    Examples
+    --------
+    >>> ag, an = np.array([4.0, 4.0, 2.0, 0.0]), np.array([1.0, 2.0, 2.0, 3.0])
+    >>> cci = [cocontraction(ag, an, m) for m in ("overlap", "falconer_winter")]
+    >>> [round(c, 2) for c in cci]
+    [55.56, 88.89]
     """
     a = _angle_1d(agonist, "agonist", allow_empty=True)
     b = _angle_1d(antagonist, "antagonist", allow_empty=True)
@@ -1653,6 +1673,13 @@ def spectral_fatigue(
         A window with a non-finite sample, or without power in the band, gives NaN and is left
         out of the slopes. A recording shorter than one window gives no window (empty arrays)
         and NaN slopes.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).standard_normal((60_000, 2))   # 30 s at 2 kHz
+    >>> res = spectral_fatigue(x, fs=2000.0)
+    >>> res.mdf_hz.shape, bool(abs(res.mdf_slope_hz_s[0]) < 0.5)
+    ((30, 2), True)
     """
     fs = _check_fs(fs)
     x2, was_1d = _emg_2d(emg)
