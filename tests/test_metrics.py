@@ -651,6 +651,9 @@ def test_nan_runs_do_not_break_measures(rng: np.random.Generator) -> None:
     env[3000:4000] = np.nan
     fr = km.flexion_relaxation(a, FS, env, fs_e)
     assert fr.count == 4
+    env[:] = np.nan  # EMG lost entirely: NaN ratios, no warning, no error
+    assert np.all(np.isnan(km.flexion_relaxation(a, FS, env, fs_e).frr))
+    env[:] = 1.0
     assert km.cocontraction(env, env) == pytest.approx(100.0)
 
 

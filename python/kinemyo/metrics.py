@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -230,7 +231,9 @@ def angular_velocity(
     Returns
     -------
     ndarray, shape (n_samples,), float64, deg/s. A non-finite sample makes the (at most three)
-    velocities that use it NaN. Fewer than 2 samples give zeros.
+    velocities that use it NaN. Fewer than 2 samples give zeros. A signal too short for the
+    low-pass (not longer than its ``sosfiltfilt`` pad length, 9 samples) is differentiated
+    unfiltered.
     """
     fs = _check_fs(fs)
     a = _angle_1d(angle, allow_empty=True)
@@ -1357,13 +1360,15 @@ def flexion_relaxation(
     fmean = np.full((k, c), np.nan)
     emax = np.full((k, c), np.nan)
     ems, efs, efe, eme = (_emg_index(v, fs_a, fs_e, n_e) for v in (ms, fs_i, fe_i + 1, me + 1))
-    for i in range(k):  # a handful of bends: three reductions each over the EMG channels
-        if efs[i] > ems[i]:
-            fmax[i] = np.nanmax(e2[ems[i] : efs[i]], axis=0)
-        if efe[i] > efs[i]:
-            fmean[i] = np.nanmean(e2[efs[i] : efe[i]], axis=0)
-        if eme[i] > efe[i]:
-            emax[i] = np.nanmax(e2[efe[i] : eme[i]], axis=0)
+    with warnings.catch_warnings():  # a phase lost in a NaN run gives NaN, silently
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for i in range(k):  # a handful of bends: three reductions each over the EMG channels
+            if efs[i] > ems[i]:
+                fmax[i] = np.nanmax(e2[ems[i] : efs[i]], axis=0)
+            if efe[i] > efs[i]:
+                fmean[i] = np.nanmean(e2[efs[i] : efe[i]], axis=0)
+            if eme[i] > efe[i]:
+                emax[i] = np.nanmax(e2[efe[i] : eme[i]], axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         frr, err = fmax / fmean, emax / fmean
     sq = (lambda v: v[:, 0]) if was_1d else (lambda v: v)
