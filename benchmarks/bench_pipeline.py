@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kinemyo.pipeline import parse_config, run
 from kinemyo import metrics
+from kinemyo.pipeline import parse_config, run
 from kinemyo.sim import DEMO_CONFIG, make_demo_session
 from kinemyo.sim.session import DemoSession, SimStream
 

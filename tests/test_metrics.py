@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from kinemyo import metrics as km
 
 FS = 100.0
