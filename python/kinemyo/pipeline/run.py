@@ -190,7 +190,8 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
                 metrics["peak_flexion_velocity_deg_s"] = float(np.nanmax(np.abs(vel)))
             if cfg["metrics"]["enabled"]:
                 mcfg = cfg["metrics"]
-                hl = kmetrics.holds(flex, fs_imu, mcfg["hold_tolerance_deg"], mcfg["hold_min_s"], mcfg["hold_limit_s"])
+                hl = kmetrics.holds(flex, fs_imu, mcfg["hold_tolerance_deg"], mcfg["hold_min_s"],
+                                    mcfg["hold_limit_s"])
                 hold_rows = [h for h in _rows(hl.to_dict(), ["start_index", "end_index", "start_s", "end_s", "duration_s",
                                                              "mean_deg", "over_limit", "over_limit_s"])
                              if abs(h["mean_deg"]) >= 10.0]  # standing at neutral is not a hold
