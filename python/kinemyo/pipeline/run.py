@@ -192,14 +192,14 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
                 mcfg = cfg["metrics"]
                 hl = kmetrics.holds(flex, fs_imu, mcfg["hold_tolerance_deg"], mcfg["hold_min_s"],
                                     mcfg["hold_limit_s"])
-                hold_rows = [h for h in _rows(hl.to_dict(), ["start_index", "end_index", "start_s", "end_s", "duration_s",
-                                                             "mean_deg", "over_limit", "over_limit_s"])
-                             if abs(h["mean_deg"]) >= 10.0]  # standing at neutral is not a hold
+                hold_keys = ["start_index", "end_index", "start_s", "end_s", "duration_s", "mean_deg", "over_limit",
+                             "over_limit_s"]
+                # standing at neutral is not a hold
+                hold_rows = [h for h in _rows(hl.to_dict(), hold_keys) if abs(h["mean_deg"]) >= 10.0]
                 rp = kmetrics.repetitions(flex, fs_imu, hysteresis_deg=mcfg["rep_min_amplitude_deg"] / 2)
-                rep_rows = [r for r in _rows(rp.to_dict(), ["start_index", "peak_index", "end_index", "start_s", "peak_s",
-                                                            "end_s", "peak_deg", "amplitude_deg", "duration_s",
-                                                            "tempo_cpm"])
-                            if r["amplitude_deg"] >= mcfg["rep_min_amplitude_deg"]]
+                rep_keys = ["start_index", "peak_index", "end_index", "start_s", "peak_s", "end_s", "peak_deg",
+                            "amplitude_deg", "duration_s", "tempo_cpm"]
+                rep_rows = [r for r in _rows(rp.to_dict(), rep_keys) if r["amplitude_deg"] >= mcfg["rep_min_amplitude_deg"]]
                 # a bend held statically is a hold, not a repetition
                 rep_rows = [r for r in rep_rows if not any(
                     min(r["end_s"], h["end_s"]) - max(r["start_s"], h["start_s"]) > 0.5 * h["duration_s"]
