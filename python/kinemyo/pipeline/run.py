@@ -199,7 +199,8 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
                 rp = kmetrics.repetitions(flex, fs_imu, hysteresis_deg=mcfg["rep_min_amplitude_deg"] / 2)
                 rep_keys = ["start_index", "peak_index", "end_index", "start_s", "peak_s", "end_s", "peak_deg",
                             "amplitude_deg", "duration_s", "tempo_cpm"]
-                rep_rows = [r for r in _rows(rp.to_dict(), rep_keys) if r["amplitude_deg"] >= mcfg["rep_min_amplitude_deg"]]
+                min_amp = mcfg["rep_min_amplitude_deg"]
+                rep_rows = [r for r in _rows(rp.to_dict(), rep_keys) if r["amplitude_deg"] >= min_amp]
                 # a bend held statically is a hold, not a repetition
                 rep_rows = [r for r in rep_rows if not any(
                     min(r["end_s"], h["end_s"]) - max(r["start_s"], h["start_s"]) > 0.5 * h["duration_s"]
