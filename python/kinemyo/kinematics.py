@@ -60,6 +60,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from . import quaternion as kq
 
 __all__ = ["Calibration", "LumbarAngles", "calibrate", "lumbar_angles", "mounting_quaternion"]
 
@@ -82,43 +83,21 @@ def _axis(name: str) -> np.ndarray:
 
 
 def _matrix_to_quat(m: np.ndarray) -> np.ndarray:
-    """Rotation matrix -> unit quaternion (w, x, y, z) with w >= 0 (Shepperd's method)."""
-    t = np.trace(m)
-    if t > 0:
-        s = 2.0 * np.sqrt(1.0 + t)
-        q = np.array([0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s])
-    else:
-        i = int(np.argmax(np.diag(m)))
-        j, k = (i + 1) % 3, (i + 2) % 3
-        s = 2.0 * np.sqrt(1.0 + m[i, i] - m[j, j] - m[k, k])
-        q = np.empty(4)
-        q[0] = (m[k, j] - m[j, k]) / s
-        q[1 + i] = 0.25 * s
-        q[1 + j] = (m[j, i] + m[i, j]) / s
-        q[1 + k] = (m[k, i] + m[i, k]) / s
-    q /= np.linalg.norm(q)
-    return q if q[0] >= 0 else -q
+    """Rotation matrix -> unit quaternion (w >= 0)."""
+    return np.asarray(kq.from_matrix(np.asarray(m, dtype=float)))
 
 
 def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack([aw * bw - ax * bx - ay * by - az * bz,
-                     aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx,
-                     aw * bz + ax * by - ay * bx + az * bw], axis=-1)
+    return np.asarray(kq.multiply(a, b))
 
 
 def _quat_conj(q: np.ndarray) -> np.ndarray:
-    return q * np.array([1.0, -1.0, -1.0, -1.0])
+    return np.asarray(kq.conjugate(q))
 
 
 def _rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vector(s) v by unit quaternion(s) q."""
-    w = q[..., :1]
-    u = q[..., 1:]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    return np.asarray(kq.rotate(q, v))
 
 
 def _mean_quat(q: np.ndarray) -> np.ndarray:
@@ -411,10 +390,7 @@ def calibrate(q_upper: npt.ArrayLike, q_lower: npt.ArrayLike, fs: float,
 
 
 def _quat_to_matrix(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = q
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+    return np.asarray(kq.to_matrix(q))
 
 
 # ------------------------------------------------------------------------------------- angles
