@@ -79,7 +79,7 @@ class _Table:
         try:
             out[~empty] = cells[~empty].astype(np.float64)
         except ValueError:
-            for k, c in enumerate(cells):
+            for k, c in enumerate(cells.tolist()):
                 if c:
                     try:
                         float(c)
