@@ -7,9 +7,11 @@ file and the reason.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import struct
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -275,12 +277,21 @@ def read_xdf(path: str | os.PathLike[str], *, dejitter: bool = True, synchronize
     """
     p = check_input(path, (".xdf", ".xdfz"))
     pyxdf = require("pyxdf", "reading XDF files", "io")
-    try:
-        xstreams, header = pyxdf.load_xdf(str(p), select_streams=select_streams,
-                                          synchronize_clocks=synchronize_clocks,
-                                          dejitter_timestamps=dejitter)
-    except Exception as e:  # pyxdf raises struct.error, ValueError, ExpatError, ... on bad files
-        raise ReadError(p, f"not a readable XDF file (truncated or corrupt?): {type(e).__name__}: {e}") from None
+    reason = None
+    # pyxdf may leave its file handle to the garbage collector when it rejects a file: that is not
+    # the caller's concern, so the ResourceWarning is silenced here
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            xstreams, header = pyxdf.load_xdf(str(p), select_streams=select_streams,
+                                              synchronize_clocks=synchronize_clocks,
+                                              dejitter_timestamps=dejitter)
+        except Exception as e:  # pyxdf raises struct.error, ValueError, ExpatError, ... on bad files
+            reason = f"{type(e).__name__}: {e}"
+        if reason is not None:
+            gc.collect()  # a handle held in a reference cycle is closed here, under the filter
+    if reason is not None:
+        raise ReadError(p, f"not a readable XDF file (truncated or corrupt?): {reason}")
     firsts = [float(np.asarray(s["time_stamps"])[0]) for s in xstreams if len(s["time_stamps"])]
     origin = min(firsts) if (relative_time and firsts) else 0.0
     names = _unique([_xdf_text(s["info"], "name", f"stream{i}") for i, s in enumerate(xstreams)])
