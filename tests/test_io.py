@@ -295,6 +295,11 @@ def test_csv_device_exports(tmp_path: Path) -> None:
     assert kio.find_gaps(s) == [Gap("stream", 0.1, 0.2, 1, "nan")]
     s = kio.read(f3, fs=10.0, units={"a": "V"})["data"]
     assert s.units == ("V", "")
+    # a trailing delimiter on every line, quoted numbers
+    f5 = tmp_path / "trail.csv"
+    f5.write_text('t,a,\n0,"1",\n0.5,2,\n1.0,3,\n')
+    s = kio.read(f5)["data"]
+    assert s.channel_names == ("a",) and s.fs == 2.0 and s.data[0, 0] == 1.0
     # irregular timestamps stay irregular
     f4 = tmp_path / "irr.csv"
     f4.write_text("t,x\n0,1\n0.1,2\n0.35,3\n0.4,4\n")
@@ -304,7 +309,8 @@ def test_csv_device_exports(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "kwargs", "msg"), [
     ("time,a\n0,1\n", {"streams": {"emg": ["a", "b"]}}, r"stream 'emg': missing column\(s\) \['b'\]"),
     ("time,a\n0,1\n0.1,oops\n", {}, r"non-numeric value 'oops' in column 'a' at line 3"),
-    ("time,a,b\n0,1,2\n0.1,2\n0.2,1,x,7\n", {}, r"line 4 has 4 fields but the header has 3"),
+    ("time,a,b\n0,1,2\n0.2,1,x,7\n", {}, r"line 3 has 4 fields but the header has 3"),
+    ("time,a,b\n0,1,2\n0.1,2\n", {}, r"line 3 has 2 fields but the header has 3 \(truncated"),
     ("time,a\n", {}, r"no data rows"),
     ("a,b\n1,2\n", {}, r"stream 'data' has no time column; pass fs="),
     ("a,b\n1,2\n", {"time_column": "t"}, r"missing time column 't'"),
