@@ -19,7 +19,7 @@ __all__ = ["infer_fs", "per_stream_paths", "read_csv", "write_csv"]
 
 EXTENSIONS = (".csv", ".tsv", ".txt")
 _UNIT_RE = re.compile(r"^(.*\S)\s+[\[(]([^\[\]()]*)[\])]$")
-_TIME_NAMES = {"time", "t", "timestamp", "timestamps", "time_s", "seconds", "sec", "time_ms", "x"}
+_TIME_NAMES = {"time", "t", "timestamp", "timestamps", "time_s", "seconds", "sec", "time_ms"}
 _TIME_SCALE = {"s": 1.0, "sec": 1.0, "seconds": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6,
                "ns": 1e-9, "min": 60.0}
 
