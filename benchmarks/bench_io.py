@@ -95,9 +95,8 @@ def _main(seconds: float = 600.0) -> None:  # pragma: no cover - the docs/io.md 
     print(f"{seconds:g} s session: EMG 8 ch @ 2 kHz + IMU 6 ch @ 100 Hz, float64")
     for ext, n in ((".h5", 3), (".parquet", 3), (".csv", 1)):
         p = os.path.join(folder, "s" + ext)
-        files: list[str] = []
-        tw = med(lambda p=p: files.extend(io.write(rec, p)), n)
-        files = sorted(set(files))
+        tw = med(lambda p=p: io.write(rec, p), n)
+        files = io.write(rec, p)
         tr = med(lambda files=files: [io.read(f) for f in files], n)
         size = sum(os.path.getsize(f) for f in files) / 1e6
         print(f"{ext:9s} write {tw:6.2f} s  read {tr:6.2f} s  {size:7.1f} MB")
