@@ -163,6 +163,22 @@ def test_hdf5_round_trip(rng: np.random.Generator, tmp_path: Path) -> None:
         kio.read_hdf5(tmp_path / "s.h5", streams=["x"])
 
 
+def test_hdf5_large_metadata_and_bad_names(rng: np.random.Generator, tmp_path: Path) -> None:
+    pytest.importorskip("h5py")
+    markers = [[i * 0.01, f"marker {i}"] for i in range(20000)]  # ~400 kB: over the attribute limit
+    rec = Recording({"emg": Stream(np.zeros((10, 1)), 100.0, metadata={"notes": "x" * 100000})},
+                    metadata={"markers": markers})
+    kio.write(rec, tmp_path / "big.h5")
+    back = kio.read(tmp_path / "big.h5")
+    assert back.metadata["markers"][-1] == markers[-1] and len(back["emg"].metadata["notes"]) == 100000
+    slash = Recording({"a/b": Stream(np.zeros(3), 1.0), "c": Stream(np.zeros(3), 1.0)})
+    with pytest.raises(kio.WriteError, match="HDF5 group name"):
+        kio.write(slash, tmp_path / "slash.h5")
+    with pytest.raises(kio.WriteError, match="cannot be part of a file name"):
+        kio.write(slash, tmp_path / "slash.csv")
+    assert not list(tmp_path.glob("slash*")) and not list(tmp_path.glob(".slash*"))
+
+
 def test_hdf5_layout_is_as_documented(rng: np.random.Generator, tmp_path: Path) -> None:
     h5py = pytest.importorskip("h5py")
     rec = make_recording(rng)

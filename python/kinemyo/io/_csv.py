@@ -308,6 +308,9 @@ def per_stream_paths(recording: Recording, path: str | os.PathLike[str],
         raise WriteError(target, "the recording has no streams")
     if len(recording) == 1:
         return [(next(iter(recording)), target)]
+    bad = [n for n in recording if any(c in n for c in '/\\:*?"<>|') or n in (".", "..")]
+    if bad:
+        raise WriteError(target, f"stream name(s) {bad} cannot be part of a file name; rename them or pass stream=")
     return [(name, target.with_name(f"{target.stem}.{name}{target.suffix}")) for name in recording]
 
 

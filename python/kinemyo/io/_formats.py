@@ -294,7 +294,7 @@ def read_xdf(path: str | os.PathLike[str], *, dejitter: bool = True, synchronize
         raise ReadError(p, f"not a readable XDF file (truncated or corrupt?): {reason}")
     firsts = [float(np.asarray(s["time_stamps"])[0]) for s in xstreams if len(s["time_stamps"])]
     origin = min(firsts) if (relative_time and firsts) else 0.0
-    names = _unique([_xdf_text(s["info"], "name", f"stream{i}") for i, s in enumerate(xstreams)])
+    names = _unique([_xdf_text(s["info"], "name", f"stream{i}").replace("/", "_") for i, s in enumerate(xstreams)])
     markers: dict[str, list[list[Any]]] = {}
     empty: list[str] = []
     rec = Recording(source=str(p), metadata={"format": "xdf", "time_origin_s": origin,
