@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kinemyo import io as kio
 from kinemyo.cli import main
@@ -593,3 +595,48 @@ def test_cli_info(rng: np.random.Generator, tmp_path: Path) -> None:
     assert res.exit_code == 0 and "channel names" in res.output
     res = runner.invoke(main, ["--help"])
     assert "info" in res.output
+
+
+# ------------------------------------------------------------------------------------- properties
+_names = st.text(alphabet="abcXYZ_ 019()[]µ", min_size=1, max_size=8).filter(lambda s: s.strip() == s)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 40), c=st.integers(1, 4), f32=st.booleans(), fs=st.sampled_from([None, 1.0, 100.0, 1925.926]),
+       data=st.data())
+def test_round_trips_property(tmp_path_factory: pytest.TempPathFactory, n: int, c: int, f32: bool,
+                              fs: float | None, data: st.DataObject) -> None:
+    """Any stream survives CSV (and HDF5, Parquet when installed) exactly: values, time, names, units."""
+    names = data.draw(st.lists(_names, min_size=c, max_size=c, unique=True).filter(
+        lambda xs: "time" not in xs and len({kio._csv._split_header(x)[0] for x in xs}) == len(xs)))
+    units = data.draw(st.lists(st.sampled_from(["", "mV", "m/s^2", "deg"]), min_size=c, max_size=c))
+    vals = data.draw(st.lists(st.floats(allow_nan=True, allow_infinity=False, width=32 if f32 else 64),
+                              min_size=n * c, max_size=n * c))
+    x = np.array(vals, dtype=np.float32 if f32 else np.float64).reshape(n, c)
+    steps = data.draw(st.lists(st.floats(1e-3, 10.0), min_size=n, max_size=n))
+    t = np.cumsum(steps) if fs is None else None
+    s = Stream(x, fs, time=t, channel_names=names, units=units)
+    folder = tmp_path_factory.mktemp("prop")
+    kio.write(Recording({"s": s}), folder / "s.csv")
+    back = kio.read(folder / "s.csv", fs=fs, time_column="time")["data"]
+    assert back.channel_names == s.channel_names and back.units == s.units
+    np.testing.assert_array_equal(back.time, s.time)
+    np.testing.assert_array_equal(back.data.astype(s.data.dtype), s.data)
+    for mod, ext in (("h5py", ".h5"), ("pyarrow", ".parquet")):
+        try:
+            __import__(mod)
+        except ImportError:
+            continue
+        kio.write(Recording({"s": s}), folder / f"s{ext}")
+        assert kio.read(folder / f"s{ext}")["s"] == s
+
+
+@settings(max_examples=25, deadline=None)
+@given(steps=st.lists(st.floats(1e-3, 1.0), min_size=1, max_size=30), seed=st.integers(0, 2**16),
+       method=st.sampled_from(["linear", "nearest", "previous"]))
+def test_resample_at_own_timestamps_is_identity(steps: list[float], seed: int, method: str) -> None:
+    t = np.cumsum(steps)
+    x = np.random.default_rng(seed).standard_normal((t.size, 3))
+    s = Stream(x, None, time=t)
+    y = kio.resample(s, t, method=method, max_gap=None).data  # type: ignore[arg-type]
+    np.testing.assert_array_equal(y, x)
