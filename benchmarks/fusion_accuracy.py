@@ -54,10 +54,12 @@ def run(duration: float, seeds: int) -> None:
     cols = ["kinemyo", "VQF", "kinemyo offline", "offlineVQF"]
     print("| scenario | " + " | ".join(cols) + " | best Madgwick | best Mahony |")
     print("|---" * (len(cols) + 3) + "|")
+    def fmt(v: np.ndarray, nine: bool) -> str:
+        return f"{v[0]:.2f} / {v[1]:.2f} / {v[2]:.2f}" if nine else f"{v[2]:.2f}"
+
     for label, mean, bmw, bmh, use_mag in rows:
-        def fmt(v: np.ndarray) -> str:
-            return f"{v[0]:.2f} / {v[1]:.2f} / {v[2]:.2f}" if use_mag else f"{v[2]:.2f}"
-        cells = [fmt(mean[c]) for c in cols] + [f"{fmt(mean[bmw])} ({bmw.split()[1]})", f"{fmt(mean[bmh])} ({bmh.split()[1]})"]
+        cells = [fmt(mean[c], use_mag) for c in cols]
+        cells += [f"{fmt(mean[bmw], use_mag)} ({bmw.split()[1]})", f"{fmt(mean[bmh], use_mag)} ({bmh.split()[1]})"]
         print(f"| {label} | " + " | ".join(cells) + " |")
 
 

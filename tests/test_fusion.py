@@ -18,7 +18,7 @@ FS = 100.0
 
 @pytest.fixture(scope="module")
 def rec():
-    q, rest = random_rotation(20, FS, rate_dps=60, seed=3)
+    q, _ = random_rotation(20, FS, rate_dps=60, seed=3)
     return simulate_imu(q, FS, seed=4)
 
 
@@ -100,7 +100,7 @@ def test_linear_acceleration_is_rejected_by_the_low_pass() -> None:
     """Strong linear acceleration (~2.7 m/s^2 RMS per axis): the default robust filter stays well
     below a complementary filter, and the longer low-pass recommended for translation-heavy data
     (tau_acc = 3 s, as VQF) does better still (the published VQF gets 7.5 deg here)."""
-    q, rest = random_rotation(120, FS, rate_dps=40, bandwidth_hz=0.5, seed=8)
+    q, _ = random_rotation(120, FS, rate_dps=40, bandwidth_hz=0.5, seed=8)
     lin = np.random.default_rng(9).standard_normal((len(q), 3))
     lin = np.apply_along_axis(lambda c: np.convolve(c, np.ones(50) / 50, mode="same"), 0, lin) * 20.0
     rec = simulate_imu(q, FS, lin, seed=10)
@@ -114,7 +114,7 @@ def test_linear_acceleration_is_rejected_by_the_low_pass() -> None:
 
 
 def test_heading_with_magnetometer_and_disturbance_flag() -> None:
-    q, rest = random_rotation(120, FS, rate_dps=30, bandwidth_hz=0.5, seed=11)
+    q, _ = random_rotation(120, FS, rate_dps=30, bandwidth_hz=0.5, seed=11)
     rec = simulate_imu(q, FS, mag_disturbances=[(60.0, 75.0, 60.0, 1.4)], seed=12)
     out = kfu.estimate(rec.gyr, rec.acc, rec.mag, fs=FS, return_all=True)
     ang = np.degrees(kq.angle_between(out.q, rec.q))

@@ -42,7 +42,7 @@ def test_cli_help_and_version() -> None:
     assert "Usage" in out.stdout
 
 
-def test_demo_runs() -> None:
-    res = CliRunner().invoke(main, ["demo", "--seconds", "5", "--channels", "3"])
+def test_filters_only_demo_runs() -> None:
+    res = CliRunner().invoke(main, ["demo", "--filters-only"])
     assert res.exit_code == 0, res.output
     assert "envelope, active / rest" in res.output

@@ -11,6 +11,7 @@ void register_filters(py::module_& m);
 void register_kinematics(py::module_& m);
 void register_quaternion(py::module_& m);
 void register_fusion(py::module_& m);
+void register_metrics(py::module_& m);
 }  // namespace kinemyo::py_bind
 
 PYBIND11_MODULE(_core, m) {
@@ -23,4 +24,5 @@ PYBIND11_MODULE(_core, m) {
     kinemyo::py_bind::register_kinematics(m);
     kinemyo::py_bind::register_quaternion(m);
     kinemyo::py_bind::register_fusion(m);
+    kinemyo::py_bind::register_metrics(m);
 }

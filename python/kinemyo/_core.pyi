@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Chain_f32', 'Chain_f64', 'Envelope_f32', 'Envelope_f64', 'MovingWindow_f32', 'MovingWindow_f64', 'Processor_f32', 'Processor_f64', 'SosFilter_f32', 'SosFilter_f64', 'TKEO_f32', 'TKEO_f64', 'butter', 'lumbar_angles', 'notch', 'quat_angle_between', 'quat_conjugate', 'quat_from_euler', 'quat_from_matrix', 'quat_from_rotvec', 'quat_heading_inclination', 'quat_multiply', 'quat_normalize', 'quat_rotate', 'quat_slerp', 'quat_to_euler', 'quat_to_matrix', 'quat_to_rotvec', 'simd_level', 'sosfilt_f32', 'sosfilt_f64', 'sosfilt_zi', 'sosfiltfilt_f32', 'sosfiltfilt_f64', 'sosfiltfilt_padlen']
+__all__: list[str] = ['Chain_f32', 'Chain_f64', 'Complementary', 'Envelope_f32', 'Envelope_f64', 'Madgwick', 'Mahony', 'MovingWindow_f32', 'MovingWindow_f64', 'OrientationFilter', 'Processor_f32', 'Processor_f64', 'RobustAhrs', 'SosFilter_f32', 'SosFilter_f64', 'TKEO_f32', 'TKEO_f64', 'butter', 'lumbar_angles', 'notch', 'quat_angle_between', 'quat_conjugate', 'quat_from_euler', 'quat_from_matrix', 'quat_from_rotvec', 'quat_heading_inclination', 'quat_multiply', 'quat_normalize', 'quat_rotate', 'quat_slerp', 'quat_to_euler', 'quat_to_matrix', 'quat_to_rotvec', 'simd_level', 'sosfilt_f32', 'sosfilt_f64', 'sosfilt_zi', 'sosfiltfilt_f32', 'sosfiltfilt_f64', 'sosfiltfilt_padlen']
 class Processor_f32:
     def clone(self) -> Processor_f32:
         ...
@@ -86,6 +86,32 @@ class Envelope_f64(Processor_f64):
         ...
 class Chain_f64(Processor_f64):
     def __init__(self, stages: collections.abc.Sequence[Processor_f64]) -> None:
+        ...
+class OrientationFilter:
+    def get_state(self) -> dict:
+        ...
+    def reset(self) -> None:
+        ...
+    def set_state(self, arg0: dict) -> None:
+        ...
+    def update(self, gyr: typing.Any, acc: typing.Any, mag: typing.Any = None) -> tuple:
+        """
+        Process n samples; returns (q (n, 4), gyro bias (n, 3) rad/s, flags (n,) uint8).
+        """
+    @property
+    def fs(self) -> float:
+        ...
+class Madgwick(OrientationFilter):
+    def __init__(self, fs: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, q0: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(4)"]) -> None:
+        ...
+class Mahony(OrientationFilter):
+    def __init__(self, fs: typing.SupportsFloat | typing.SupportsIndex, kp: typing.SupportsFloat | typing.SupportsIndex, ki: typing.SupportsFloat | typing.SupportsIndex, q0: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(4)"], b0: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"]) -> None:
+        ...
+class Complementary(OrientationFilter):
+    def __init__(self, fs: typing.SupportsFloat | typing.SupportsIndex, gain: typing.SupportsFloat | typing.SupportsIndex, q0: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(4)"]) -> None:
+        ...
+class RobustAhrs(OrientationFilter):
+    def __init__(self, params: dict) -> None:
         ...
 def _set_max_simd_level(level: typing.SupportsInt | typing.SupportsIndex) -> None:
     """

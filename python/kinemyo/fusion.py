@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -230,8 +230,9 @@ class RobustAHRS(_Filter):
         mag_norm_tol (0.1), mag_dip_tol_deg (10), mag_new_field_s (20 s), mag_ref_tau (30 s).
     """
 
-    DEFAULTS: dict[str, float] = {
-        "tau_acc": 1.5, "lin_acc_tol": 0.5, "tau_mag": 9.0, "tau_bias_motion": 10.0, "tau_bias_rest": 3.0, "bias_clip_dps": 5.0,
+    DEFAULTS: ClassVar[dict[str, float]] = {
+        "tau_acc": 1.5, "lin_acc_tol": 0.5, "tau_mag": 9.0, "tau_bias_motion": 10.0, "tau_bias_rest": 3.0,
+        "bias_clip_dps": 5.0,
         "rest_gyr_dps": 2.0, "rest_acc": 0.5, "rest_min_s": 1.5, "rest_tau": 0.5, "mag_norm_tol": 0.1,
         "mag_dip_tol_deg": 10.0, "mag_new_field_s": 20.0, "mag_ref_tau": 30.0,
     }
@@ -282,7 +283,8 @@ def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None =
         forwards and backwards in time — the backward pass starting from the forward pass's final
         state (converged bias, heading) — and the two orientations are averaged (slerp), weighting
         the backward pass more at the start where the forward pass has not converged. The low-pass
-        lags of the two directions cancel.
+        lags of the two directions cancel. Without a magnetometer only the inclinations are
+        averaged (the heading is the forward pass's: the passes' headings drift apart).
     return_all : bool
         Return a :class:`FusionOutput` (orientations, bias estimate, flags) instead of ``q``.
     **params
@@ -295,7 +297,7 @@ def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None =
     if method not in _METHODS:
         raise ValueError(f"method must be one of {sorted(_METHODS)}; got {method!r}")
     cls = _METHODS[method]
-    f = cls(fs, **params)
+    f = cls(fs, **params)  # type: ignore[call-arg]
     g = np.ascontiguousarray(gyr, dtype=float)
     a = np.ascontiguousarray(acc, dtype=float)
     m = None if mag is None else np.ascontiguousarray(mag, dtype=float)
@@ -319,7 +321,14 @@ def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None =
     ok = np.isfinite(fwd.q).all(axis=1) & np.isfinite(qb).all(axis=1)
     q = np.where(ok[:, None], 0.0, fwd.q)
     if ok.any():
-        q[ok] = kq.slerp(fwd.q[ok], qb[ok], w[ok])
+        if m is None:
+            # 6D: the two passes' headings drift apart; average the inclinations only and keep the
+            # forward pass's heading (q = heading (x) inclination)
+            hf, incf = kq.heading_inclination(fwd.q[ok])
+            _, incb = kq.heading_inclination(qb[ok])
+            q[ok] = kq.multiply(hf, kq.slerp(incf, incb, w[ok]))
+        else:
+            q[ok] = kq.slerp(fwd.q[ok], qb[ok], w[ok])
     bias = 0.5 * (fwd.bias + bwd.bias[::-1])
     out = FusionOutput(q, bias, fwd.flags | bwd.flags[::-1])
     return out if return_all else out.q

@@ -105,9 +105,12 @@ struct Ops {
     static constexpr std::size_t W = 8;
     static constexpr int kMaxSectionsForPairs = 6;
     static inline V load(const double* p) { return _mm512_loadu_pd(p); }
-    static inline V load(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+    static inline V load(const float* p) { return _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p)); }
     static inline void store(double* p, V v) { _mm512_storeu_pd(p, v); }
-    static inline void store(float* p, V v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
+    static inline void store(float* p, V v) {
+        // zero-masked forms: the plain conversions trip -Wmaybe-uninitialized in GCC 12 headers
+        _mm256_storeu_ps(p, _mm512_maskz_cvtpd_ps(0xFF, v));
+    }
     static inline V bcast(double v) { return _mm512_set1_pd(v); }
     static inline V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
     static inline V fnma(V a, V b, V c) { return _mm512_fnmadd_pd(a, b, c); }

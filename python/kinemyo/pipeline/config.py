@@ -127,8 +127,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "hold_limit_s": Key(NUM, 30.0, "holds longer than this are flagged", _positive),
         "rep_min_amplitude_deg": Key(NUM, 10.0, "smallest flexion-extension excursion counted as a repetition",
                                      _positive),
-        "movement_threshold_deg_s": Key(NUM, 0.0, "angular-velocity threshold for movement onsets "
-                                        "(0: from the rest noise)", _non_negative),
+        "movement_threshold_deg_s": Key(NUM, 10.0, "smallest trunk angular speed that counts as movement "
+                                        "(0: from the rest noise alone)", _non_negative),
     },
     "output": {
         "formats": Key((list,), ["csv"], "table formats to write besides the JSON summary: csv, parquet",

@@ -5,15 +5,31 @@ trajectories, with noise, gyroscope bias, rest phases and magnetic disturbances;
 movements of two segments for the lumbar measures.
 """
 
+from .emg import EmgRecording, simulate_emg
 from .imu import (
     FUSION_SCENARIOS,
-    fusion_scenario,
-    orientation_errors,
     ImuRecording,
     TrunkMotion,
+    fusion_scenario,
+    orientation_errors,
     random_rotation,
     simulate_imu,
     trunk_motion,
 )
+from .session import DEMO_CONFIG, DemoSession, make_demo_session
 
-__all__ = ["FUSION_SCENARIOS", "ImuRecording", "fusion_scenario", "orientation_errors", "TrunkMotion", "random_rotation", "simulate_imu", "trunk_motion"]
+__all__ = [
+    "DEMO_CONFIG",
+    "FUSION_SCENARIOS",
+    "DemoSession",
+    "EmgRecording",
+    "ImuRecording",
+    "TrunkMotion",
+    "fusion_scenario",
+    "make_demo_session",
+    "orientation_errors",
+    "random_rotation",
+    "simulate_emg",
+    "simulate_imu",
+    "trunk_motion",
+]

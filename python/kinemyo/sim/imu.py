@@ -364,7 +364,7 @@ def fusion_scenario(name: str, fs: float = 100.0, duration_s: float = 300.0, see
     """
     if name == "slow":
         q, rest = random_rotation(duration_s, fs, rate_dps=30, bandwidth_hz=0.5, seed=seed)
-        lin, dist = None, ()
+        lin, dist = None, ()  # type: ignore[assignment]
     elif name == "fast":
         q, rest = random_rotation(duration_s, fs, rate_dps=200, bandwidth_hz=2.0, seed=seed)
         lin, dist = None, ()
@@ -380,7 +380,8 @@ def fusion_scenario(name: str, fs: float = 100.0, duration_s: float = 300.0, see
         q, rest = random_rotation(duration_s, fs, rate_dps=40, bandwidth_hz=0.5, seed=seed)
         lin = None
         f = duration_s / 300.0
-        dist = [(60 * f, 90 * f, 40.0, 1.3), (150 * f, 200 * f, 70.0, 0.7), (240 * f, 260 * f, 30.0, 1.5)]
+        dist = ((60 * f, 90 * f, 40.0, 1.3), (150 * f, 200 * f, 70.0, 0.7),  # type: ignore[assignment]
+                (240 * f, 260 * f, 30.0, 1.5))
     else:
         raise ValueError(f"scenario must be one of {FUSION_SCENARIOS}; got {name!r}")
     return simulate_imu(q, fs, lin, mag_disturbances=dist, rest=rest, seed=seed + 1, gyr_bias_dps=(0.8, -0.5, 0.4))

@@ -1,0 +1,300 @@
+"""Run the pipeline on one recording: EMG conditioning and onsets, orientation, lumbar angles,
+clinical measures; write the tables and the summary.
+
+Recording model: any mapping-like object with ``name in rec`` and ``rec[name]`` giving a stream
+with ``.data`` (n_samples, n_channels) and ``.fs`` (Hz) — :class:`kinemyo.io.Recording` or a dict of
+such streams. IMU streams hold 6 or 9 channels in the order gyroscope x, y, z (rad/s),
+accelerometer x, y, z (m/s²), magnetometer x, y, z (any unit); EMG streams hold one channel per
+muscle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import filters, fusion, kinematics, onset
+from .config import PipelineConfig, load_config
+from .measures import find_holds, find_repetitions, range_of_motion
+
+__all__ = ["Result", "run", "write_result"]
+
+
+@dataclasses.dataclass
+class Result:
+    """What the pipeline computed for one recording.
+
+    Attributes
+    ----------
+    source : str
+        Where the recording came from.
+    signals : dict
+        Time series for tables and the report: ``angles`` (n, 3) deg with ``angles_t`` (s) and
+        ``angles_fs``; ``envelope`` (n, C) with ``envelope_t``; ``emg_channels``.
+    events : dict of lists of dicts
+        ``holds``, ``repetitions``, ``emg_onsets`` (channel, onset_s, offset_s),
+        ``movement_onsets``, ``latencies``.
+    metrics : dict
+        Summary numbers (range of motion, peak flexion, counts, durations, timings).
+    warnings : list of str
+        What could not be computed and why (e.g. no neutral window: nominal calibration).
+    """
+
+    source: str
+    signals: dict[str, Any]
+    events: dict[str, list[dict[str, Any]]]
+    metrics: dict[str, Any]
+    warnings: list[str]
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary: metrics, event counts, warnings."""
+        return {"source": self.source, "metrics": self.metrics,
+                "events": {k: len(v) for k, v in self.events.items()}, "warnings": self.warnings,
+                "processing_seconds": self.seconds}
+
+
+def _stream(rec: Any, name: str) -> Any | None:
+    try:
+        return rec[name] if name in rec else None
+    except TypeError:
+        return None
+
+
+def _imu_columns(data: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    if data.ndim != 2 or data.shape[1] not in (6, 9):
+        raise ValueError(f"stream {name!r} must have 6 (gyr, acc) or 9 (gyr, acc, mag) channels; "
+                         f"got shape {data.shape}")
+    gyr = np.ascontiguousarray(data[:, 0:3], dtype=float)
+    acc = np.ascontiguousarray(data[:, 3:6], dtype=float)
+    mag = np.ascontiguousarray(data[:, 6:9], dtype=float) if data.shape[1] == 9 else None
+    return gyr, acc, mag
+
+
+def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None = None) -> Result:
+    """Process one recording with a pipeline configuration (a :class:`PipelineConfig`, a TOML path,
+    or ``None`` for the defaults). Returns a :class:`Result`; raises ``ValueError`` naming the stream
+    when a configured stream is malformed."""
+    t_start = time.perf_counter()
+    cfg = config if isinstance(config, PipelineConfig) else load_config(config)
+    warnings: list[str] = []
+    signals: dict[str, Any] = {}
+    events: dict[str, list[dict[str, Any]]] = {"holds": [], "repetitions": [], "emg_onsets": [],
+                                               "movement_onsets": [], "latencies": []}
+    metrics: dict[str, Any] = {}
+    names = cfg["streams"]
+    emg_events: list[np.ndarray] | None = None
+    emg_fs = 0.0
+
+    # ---------------------------------------------------------------- EMG
+    emg = _stream(recording, names["emg"]) if cfg["emg"]["enabled"] else None
+    if cfg["emg"]["enabled"] and emg is None:
+        warnings.append(f"no EMG stream {names['emg']!r}: EMG steps skipped")
+    if emg is not None:
+        x = np.asarray(emg.data)
+        if x.dtype not in (np.float32, np.float64):
+            x = x.astype(np.float64)
+        if x.ndim == 1:
+            x = x[:, None]
+        emg_fs = float(emg.fs)
+        c = cfg["emg"]
+        y = x
+        if c["notch_hz"] > 0 and c["notch_hz"] < emg_fs / 2:
+            sos = filters.notch(c["notch_hz"], emg_fs, 30.0, c["notch_harmonics"])
+            y = filters.sosfiltfilt(sos, y) if c["zero_phase"] else filters.sosfilt(sos, y)
+        hi = min(c["bandpass_hz"][1], 0.45 * emg_fs)
+        bp = filters.butter(c["bandpass_order"], (c["bandpass_hz"][0], hi), emg_fs, "bandpass")
+        y = filters.sosfiltfilt(bp, y) if c["zero_phase"] else filters.sosfilt(bp, y)
+        lp = filters.butter(2, c["envelope_cutoff_hz"], emg_fs)
+        env = filters.sosfiltfilt(lp, np.abs(y)) if c["zero_phase"] else filters.sosfilt(lp, np.abs(y))
+        step = max(1, round(emg_fs / 100.0))  # envelopes are kept at ~100 Hz
+        signals["envelope"] = env[::step]
+        signals["envelope_t"] = np.arange(0, len(env), step) / emg_fs
+        chans = list(getattr(emg, "channel_names", None) or [f"emg{i}" for i in range(x.shape[1])])
+        signals["emg_channels"] = chans
+        rms = filters.MovingRMS(emg_fs, x.shape[1], c["rms_window_s"])(y)
+        metrics["emg_rms_max"] = {ch: float(np.nanmax(rms[:, i])) for i, ch in enumerate(chans)}
+        if cfg["onset"]["enabled"]:
+            o = cfg["onset"]
+            if o["method"] == "default":
+                # reuse the notched, band-passed signal; ECG handling adds a 30 Hz high-pass
+                yo = y
+                if o["ecg"] in ("highpass", "template") and c["bandpass_hz"][0] < 30.0:
+                    yo = filters.sosfiltfilt(filters.butter(4, 30.0, emg_fs, "highpass"), y)
+                res = onset.detect(yo, emg_fs, "default", o["rest_s"], preprocess=False,
+                                   min_duration_s=o["min_duration_s"], min_gap_s=o["min_gap_s"])
+            else:
+                res = onset.detect(x, emg_fs, o["method"], o["rest_s"], min_duration_s=o["min_duration_s"],
+                                   min_gap_s=o["min_gap_s"])
+            emg_events = res if isinstance(res, list) else [res]
+            for ch, ev in zip(chans, emg_events, strict=True):
+                for a, b in ev:
+                    events["emg_onsets"].append({"channel": ch, "onset_s": a / emg_fs, "offset_s": b / emg_fs,
+                                                 "duration_s": (b - a) / emg_fs})
+            metrics["emg_activations"] = {ch: len(ev) for ch, ev in zip(chans, emg_events, strict=True)}
+
+    # ---------------------------------------------------------------- IMUs
+    up = _stream(recording, names["imu_upper"])
+    lo = _stream(recording, names["imu_lower"])
+    if cfg["fusion"]["enabled"] and (up is None or lo is None):
+        missing = [n for n, s in ((names["imu_upper"], up), (names["imu_lower"], lo)) if s is None]
+        warnings.append(f"no IMU stream(s) {missing}: orientation and lumbar angles skipped")
+    if cfg["fusion"]["enabled"] and up is not None and lo is not None:
+        fs_imu = float(up.fs)
+        if not math.isclose(fs_imu, float(lo.fs)):
+            raise ValueError(f"IMU streams {names['imu_upper']!r} and {names['imu_lower']!r} must have the same rate; "
+                             f"got {fs_imu} and {lo.fs} Hz (resample one first)")
+        gu, au, mu = _imu_columns(np.asarray(up.data), names["imu_upper"])
+        gl, al, ml = _imu_columns(np.asarray(lo.data), names["imu_lower"])
+        n = min(len(gu), len(gl))
+        if len(gu) != len(gl):
+            warnings.append(f"IMU streams differ in length ({len(gu)} vs {len(gl)}); the common {n} samples are used")
+        use_mag = cfg["fusion"]["magnetometer"] and mu is not None and ml is not None
+        f = cfg["fusion"]
+        kw: dict[str, Any] = {"fs": fs_imu, "method": f["method"]}
+        if f["method"] in ("default", "robust"):
+            kw["offline"] = f["offline"]
+        qu = fusion.estimate(gu[:n], au[:n], mu[:n] if use_mag and mu is not None else None, **kw)
+        ql = fusion.estimate(gl[:n], al[:n], ml[:n] if use_mag and ml is not None else None, **kw)
+        if cfg["kinematics"]["enabled"]:
+            k = cfg["kinematics"]
+            heading: Any = k["heading"] if k["heading"] != "auto" else ("absolute" if use_mag else "align")
+            if k["neutral_s"] is None:
+                warnings.append("no kinematics.neutral_s window: nominal mounting, angles not calibrated")
+                cal = kinematics.Calibration.nominal(tuple(k["mounting"]), heading=heading)  # type: ignore[arg-type]
+            else:
+                cal = kinematics.calibrate(qu, ql, fs_imu, neutral=tuple(k["neutral_s"]),  # type: ignore[arg-type]
+                                           flexion=tuple(k["flexion_s"]) if k["flexion_s"] else None,  # type: ignore[arg-type]
+                                           mounting=tuple(k["mounting"]), heading=heading)
+                metrics["calibration"] = cal.to_dict()
+            ang = kinematics.lumbar_angles(qu, ql, cal)
+            signals["angles"] = ang
+            signals["angles_fs"] = fs_imu
+            signals["angles_t"] = np.arange(len(ang)) / fs_imu
+            metrics.update(range_of_motion(ang))
+            flex = ang[:, 0]
+            if np.isfinite(flex).any():
+                metrics["peak_flexion_deg"] = float(np.nanmax(flex))
+                vel = np.gradient(np.nan_to_num(flex)) * fs_imu
+                metrics["peak_flexion_velocity_deg_s"] = float(np.nanmax(np.abs(vel)))
+            if cfg["metrics"]["enabled"]:
+                mcfg = cfg["metrics"]
+                holds = find_holds(flex, fs_imu, mcfg["hold_tolerance_deg"], mcfg["hold_min_s"], mcfg["hold_limit_s"])
+                reps = find_repetitions(flex, fs_imu, mcfg["rep_min_amplitude_deg"])
+                # a bend held statically is a hold, not a repetition
+                reps = [r for r in reps if not any(min(r.end, h.end) - max(r.start, h.start) > 0.5 * (h.end - h.start)
+                                                   for h in holds)]
+                events["holds"] = [h.to_dict() for h in holds]
+                events["repetitions"] = [r.to_dict() for r in reps]
+                metrics["n_holds"] = len(holds)
+                metrics["longest_hold_s"] = max((h.duration_s for h in holds), default=0.0)
+                metrics["holds_over_limit"] = sum(h.over_limit for h in holds)
+                metrics["n_repetitions"] = len(reps)
+                if reps:
+                    metrics["mean_repetition_amplitude_deg"] = float(np.mean([r.amplitude_deg for r in reps]))
+                    metrics["mean_repetition_duration_s"] = float(np.mean([r.duration_s for r in reps]))
+                k_thr = mcfg["movement_threshold_deg_s"]
+                mov = onset.movement_onsets(gu[:n], fs_imu, min_speed=float(np.radians(k_thr)))
+                events["movement_onsets"] = [{"onset_s": a / fs_imu, "offset_s": b / fs_imu} for a, b in mov]
+                metrics["n_movements"] = len(mov)
+                if emg_events is not None:
+                    lat = onset.onset_latencies(emg_events, emg_fs, mov, fs_imu)
+                    chans = signals.get("emg_channels", [])
+                    for row in lat:
+                        row["channel"] = chans[int(row["channel"])] if chans else row["channel"]
+                    events["latencies"] = lat
+                    vals = [r["latency_ms"] for r in lat if np.isfinite(r["latency_ms"])]
+                    if vals:
+                        metrics["median_emg_latency_ms"] = float(np.median(vals))
+                        metrics["feedforward_fraction"] = float(np.mean(np.array(vals) < 0))
+    return Result(str(getattr(recording, "source", "") or ""), signals, events, metrics, warnings,
+                  time.perf_counter() - t_start)
+
+
+def _csv_text(columns: dict[str, Any]) -> str:
+    keys = list(columns)
+    n = len(next(iter(columns.values()))) if columns else 0
+    lines = [",".join(keys)]
+    cols = [np.asarray(columns[k]) for k in keys]
+    for i in range(n):
+        lines.append(",".join(f"{c[i]:.6g}" if np.issubdtype(c.dtype, np.number) else str(c[i]) for c in cols))
+    return "\n".join(lines) + "\n"
+
+
+def _rows_csv(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    keys = list(rows[0])
+    out = [",".join(keys)]
+    for r in rows:
+        out.append(",".join(f"{r[k]:.6g}" if isinstance(r[k], float) else str(r[k]) for k in keys))
+    return "\n".join(out) + "\n"
+
+
+def write_result(result: Result, out_dir: str | os.PathLike[str], formats: tuple[str, ...] = ("csv",),
+                 signals: bool = True) -> list[str]:
+    """Write a result into ``out_dir``: ``summary.json`` always; event tables and (with
+    ``signals=True``) the angle and envelope time series as CSV and/or Parquet. Every file is
+    written atomically. Returns the paths written."""
+    from ..batch import atomic_write_bytes, atomic_write_text
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    atomic_write_text(out / "summary.json", json.dumps(_jsonable(result.summary()), indent=2))
+    written.append(str(out / "summary.json"))
+    tables: dict[str, dict[str, Any]] = {}
+    if signals and "angles" in result.signals:
+        a = result.signals["angles"]
+        tables["angles"] = {"time_s": result.signals["angles_t"], "flexion_deg": a[:, 0], "lateral_deg": a[:, 1],
+                            "axial_deg": a[:, 2]}
+    if signals and "envelope" in result.signals:
+        env = result.signals["envelope"]
+        cols: dict[str, Any] = {"time_s": result.signals["envelope_t"]}
+        for i, ch in enumerate(result.signals["emg_channels"]):
+            cols[f"{ch}_envelope"] = env[:, i]
+        tables["emg_envelope"] = cols
+    for name, rows in result.events.items():
+        if rows:
+            tables[name] = {k: [r[k] for r in rows] for k in rows[0]}
+    for name, cols in tables.items():
+        if "csv" in formats:
+            atomic_write_text(out / f"{name}.csv", _csv_text(cols))
+            written.append(str(out / f"{name}.csv"))
+        if "parquet" in formats:
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+            except ImportError as exc:
+                raise RuntimeError("writing Parquet needs pyarrow: pip install 'kinemyo[parquet]'") from exc
+            import io as _io
+
+            buf = _io.BytesIO()
+            pq.write_table(pa.table({k: np.asarray(v) for k, v in cols.items()}), buf)
+            atomic_write_bytes(out / f"{name}.parquet", buf.getvalue())
+            written.append(str(out / f"{name}.parquet"))
+    return written
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {str(k): _jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_jsonable(v) for v in o]
+    if isinstance(o, (np.floating, float)):
+        v = float(o)
+        return v if math.isfinite(v) else None
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return _jsonable(o.tolist())
+    return o

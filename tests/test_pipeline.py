@@ -1,0 +1,111 @@
+"""The pipeline end to end on the demo session: measures against the simulator's truth, outputs,
+report, CLI (demo, process with failures and resume, config)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kinemyo.cli import main
+from kinemyo.pipeline import parse_config, run, write_result
+from kinemyo.pipeline.files import read_recording, write_npz
+from kinemyo.sim import DEMO_CONFIG, make_demo_session
+
+
+@pytest.fixture(scope="module")
+def session():
+    return make_demo_session(2024)
+
+
+@pytest.fixture(scope="module")
+def result(session):
+    return run(session, parse_config(DEMO_CONFIG, "demo"))
+
+
+def test_measures_match_the_script(session, result) -> None:
+    truth = session.truth["angles"]
+    ang = result.signals["angles"]
+    sel = np.arange(len(ang)) / 100.0 > 16.0
+    rmse = np.sqrt(np.mean((ang[sel, :2] - truth[sel, :2]) ** 2, axis=0))
+    assert (rmse < 1.5).all(), rmse
+    holds = result.events["holds"]
+    assert len(holds) == 1 and holds[0]["over_limit"]
+    hold_phase = next(p for p in session.truth["phases"] if p[0] == "hold")
+    # the hold plateau is between the 2-s ramps; boundaries within the tolerance band
+    assert abs(holds[0]["start_s"] - (hold_phase[1] + 2.0)) < 0.7
+    assert abs(holds[0]["end_s"] - (hold_phase[2] - 2.0)) < 0.7
+    # one functional flexion + five bends + six Cat-Cow cycles
+    assert result.metrics["n_repetitions"] == 12
+    # the oblique switches on before each forward bend (feed-forward)
+    bends = session.truth["movement_onsets_s"]
+    lat = [r for r in result.events["latencies"] if r["channel"] == "OBL" and np.isfinite(r["latency_ms"])
+           and min(abs(r["movement_onset_s"] - b) for b in bends) < 0.3]
+    assert len(lat) >= 4 and all(r["latency_ms"] < 0 for r in lat)
+    assert result.metrics["emg_activations"]["OBL"] >= 10
+
+
+def test_outputs_and_report(result, tmp_path: Path) -> None:
+    files = write_result(result, tmp_path, ("csv",))
+    names = {Path(f).name for f in files}
+    assert {"summary.json", "angles.csv", "holds.csv", "repetitions.csv", "emg_onsets.csv", "latencies.csv"} <= names
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["metrics"]["n_holds"] == 1
+    header = (tmp_path / "angles.csv").read_text().splitlines()[0]
+    assert header == "time_s,flexion_deg,lateral_deg,axial_deg"
+    pytest.importorskip("matplotlib")
+    from kinemyo.pipeline.report import write_report
+
+    png, html = write_report(result, tmp_path, "demo")
+    assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = Path(html).read_text()
+    assert "Peak flexion" in text and "data:image/png;base64," in text
+
+
+def test_npz_round_trip_and_bad_files(session, tmp_path: Path) -> None:
+    write_npz(session, tmp_path / "s.npz")
+    rec = read_recording(tmp_path / "s.npz")
+    np.testing.assert_array_equal(rec["emg"].data, session["emg"].data)
+    assert rec["imu_upper"].fs == 100.0
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match=r"bad\.npz"):
+        read_recording(tmp_path / "bad.npz")
+    with pytest.raises(FileNotFoundError, match="missing"):
+        read_recording(tmp_path / "missing.npz")
+
+
+def test_missing_streams_and_calibration_are_reported(session) -> None:
+    only_emg = {"emg": session["emg"]}
+    r = run(only_emg, parse_config({}, "x"))
+    assert any("IMU" in w for w in r.warnings) and "angles" not in r.signals
+    r2 = run(session, parse_config({}, "x"))
+    assert any("neutral" in w for w in r2.warnings)
+
+
+def test_cli_demo_process_resume_and_failures(tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(main, ["demo", "--out", str(tmp_path / "demo")])
+    assert res.exit_code == 0, res.output
+    assert "hold" in res.output and (tmp_path / "demo" / "report.html").exists()
+    npz = tmp_path / "demo" / "demo_session.npz"
+    (tmp_path / "corrupt.npz").write_bytes(npz.read_bytes()[:500])
+    cfg = tmp_path / "p.toml"
+    cfg.write_text("[kinematics]\nneutral_s = [1.0, 9.0]\nflexion_s = [10.0, 16.0]\n")
+    out = tmp_path / "out"
+    res = runner.invoke(main, ["process", str(npz), str(tmp_path / "corrupt.npz"), "--config", str(cfg),
+                               "--out", str(out), "--quiet"])
+    assert res.exit_code == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    status = {Path(f["input"]).name: f["status"] for f in manifest["files"]}
+    assert status == {"demo_session.npz": "ok", "corrupt.npz": "failed"}
+    res = runner.invoke(main, ["process", str(npz), "--config", str(cfg), "--out", str(out), "--quiet"])
+    assert res.exit_code == 0 and "1 already done" in res.output
+    bad_cfg = tmp_path / "bad.toml"
+    bad_cfg.write_text("[emg]\nnotch = 5\n")
+    res = runner.invoke(main, ["process", str(npz), "--config", str(bad_cfg), "--out", str(out)])
+    assert res.exit_code != 0 and "emg.notch" in res.output
+    res = runner.invoke(main, ["config"])
+    assert res.exit_code == 0 and "[kinematics]" in res.output
