@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from kinemyo import metrics as km
 
 FS_A, FS_E, T = 100.0, 2000.0, 3600.0

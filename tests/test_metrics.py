@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from kinemyo import metrics as km
 
 FS = 100.0
@@ -560,7 +561,7 @@ def test_holds_random_scripts(seed: int) -> None:
 def test_catcow_random_cycles(seed: int) -> None:
     rng = np.random.default_rng(100 + seed)
     n_cyc = int(rng.integers(5, 12))
-    periods = rng.uniform(4, 8, n_cyc)
+    periods = rng.uniform(4, 8) * rng.uniform(0.85, 1.15, n_cyc)  # a tempo, +-15 % per cycle
     amps = rng.uniform(15, 40, n_cyc)
     edges = np.concatenate([[0.0], np.cumsum(periods)])
     t = np.arange(0, edges[-1], 1 / FS)
@@ -588,8 +589,12 @@ def test_forward_bends_random(seed: int) -> None:
     t = 0.0
     n = int(rng.integers(3, 8))
     for _ in range(n):
-        rest, down, hold, up = rng.uniform(1.5, 4), rng.uniform(1.5, 3), rng.uniform(0.5, 3), \
-            rng.uniform(1.5, 3)
+        rest, down, hold, up = (
+            rng.uniform(1.5, 4),
+            rng.uniform(1.5, 3),
+            rng.uniform(0.5, 3),
+            rng.uniform(1.5, 3),
+        )
         peak = float(rng.uniform(30, 70))
         parts += [(rest, 0.0), (down, peak), (hold, peak), (up, 0.0)]
         times = np.cumsum([t, rest, down, hold, up])
@@ -611,3 +616,65 @@ def test_forward_bends_random(seed: int) -> None:
     assert ph.count == 2 * n
     np.testing.assert_allclose(ph.start_s[::2], tr[:, 0], atol=0.2)
     np.testing.assert_allclose(ph.start_s[1::2], tr[:, 2], atol=0.2)
+
+
+# ------------------------------------------------------------------------------ more bad input
+
+
+def test_two_rate_measures_bad_input() -> None:
+    a, _ = bends(2)
+    env = np.ones(round(a.size / FS * 1000))
+    for fn in (km.flexion_relaxation, km.pnf_timing):
+        with pytest.raises(ValueError, match="fs_angle"):
+            fn(a, 0.0, env, 1000.0)
+        with pytest.raises(ValueError, match="fs_emg"):
+            fn(a, FS, env, -1.0)
+        with pytest.raises(ValueError, match="same time"):
+            fn(a, FS, env, 2000.0)  # wrong EMG rate: half the duration
+        with pytest.raises(ValueError):
+            fn(np.zeros(0), FS, env, 1000.0)
+    with pytest.raises(ValueError, match="1-D"):
+        km.pnf_timing(a, FS, np.ones((env.size, 2)), 1000.0)
+
+
+def test_nan_runs_do_not_break_measures(rng: np.random.Generator) -> None:
+    a, _ = bends(4)
+    a = a + smooth_noise(a.size, 0.1, rng)
+    a[1500:1550] = np.nan  # 0.5 s drop-out in the standing before the 2nd... 4th bend
+    r = km.repetitions(a, FS, hysteresis_deg=10.0)
+    assert r.count == 4
+    ph = km.movement_phases(a, FS)
+    assert ph.count == 8
+    rom = km.range_of_motion(a, FS)
+    assert np.isfinite(rom.range_deg)
+    fs_e = 1000.0
+    env = np.ones(round(a.size / FS * fs_e))
+    env[3000:4000] = np.nan
+    fr = km.flexion_relaxation(a, FS, env, fs_e)
+    assert fr.count == 4
+    env[:] = np.nan  # EMG lost entirely: NaN ratios, no warning, no error
+    assert np.all(np.isnan(km.flexion_relaxation(a, FS, env, fs_e).frr))
+    env[:] = 1.0
+    assert km.cocontraction(env, env) == pytest.approx(100.0)
+
+
+def test_results_are_json_ready() -> None:
+    a, _ = bends(2)
+    for res in (
+        km.holds(a, FS),
+        km.repetitions(a, FS),
+        km.movement_phases(a, FS),
+        km.range_of_motion(a, FS),
+    ):
+        d = res.to_dict()
+        text = json.dumps(d, allow_nan=False)
+        assert json.loads(text).keys() == d.keys()
+    empty = km.repetitions(np.zeros(100), FS).to_dict()
+    assert empty["count"] == 0 and empty["mean_tempo_cpm"] is None
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    res = doctest.testmod(km, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted >= 10 and res.failed == 0

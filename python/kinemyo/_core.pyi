@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Chain_f32', 'Chain_f64', 'Complementary', 'Envelope_f32', 'Envelope_f64', 'Madgwick', 'Mahony', 'MovingWindow_f32', 'MovingWindow_f64', 'OrientationFilter', 'Processor_f32', 'Processor_f64', 'RobustAhrs', 'SosFilter_f32', 'SosFilter_f64', 'TKEO_f32', 'TKEO_f64', 'butter', 'lumbar_angles', 'notch', 'quat_angle_between', 'quat_conjugate', 'quat_from_euler', 'quat_from_matrix', 'quat_from_rotvec', 'quat_heading_inclination', 'quat_multiply', 'quat_normalize', 'quat_rotate', 'quat_slerp', 'quat_to_euler', 'quat_to_matrix', 'quat_to_rotvec', 'simd_level', 'sosfilt_f32', 'sosfilt_f64', 'sosfilt_zi', 'sosfiltfilt_f32', 'sosfiltfilt_f64', 'sosfiltfilt_padlen']
+__all__: list[str] = ['Chain_f32', 'Chain_f64', 'Complementary', 'Envelope_f32', 'Envelope_f64', 'Madgwick', 'Mahony', 'MovingWindow_f32', 'MovingWindow_f64', 'OrientationFilter', 'Processor_f32', 'Processor_f64', 'RobustAhrs', 'SosFilter_f32', 'SosFilter_f64', 'TKEO_f32', 'TKEO_f64', 'butter', 'find_active_segments', 'find_holds', 'find_turning_points', 'lumbar_angles', 'notch', 'quat_angle_between', 'quat_conjugate', 'quat_from_euler', 'quat_from_matrix', 'quat_from_rotvec', 'quat_heading_inclination', 'quat_multiply', 'quat_normalize', 'quat_rotate', 'quat_slerp', 'quat_to_euler', 'quat_to_matrix', 'quat_to_rotvec', 'simd_level', 'sosfilt_f32', 'sosfilt_f64', 'sosfilt_zi', 'sosfiltfilt_f32', 'sosfiltfilt_f64', 'sosfiltfilt_padlen']
 class Processor_f32:
     def clone(self) -> Processor_f32:
         ...
@@ -119,6 +119,18 @@ def _set_max_simd_level(level: typing.SupportsInt | typing.SupportsIndex) -> Non
     """
 def butter(order: typing.SupportsInt | typing.SupportsIndex, cutoff: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], fs: typing.SupportsFloat | typing.SupportsIndex, btype: str) -> numpy.typing.NDArray[numpy.float64]:
     ...
+def find_active_segments(x: typing.Any, high: typing.SupportsFloat | typing.SupportsIndex, low: typing.SupportsFloat | typing.SupportsIndex, min_on: typing.SupportsInt | typing.SupportsIndex, min_off: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int64]:
+    """
+    Hysteresis threshold segments: (k, 2) int64 [start, end) runs of x > low containing x > high.
+    """
+def find_holds(x: typing.Any, tolerance: typing.SupportsFloat | typing.SupportsIndex, min_samples: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int64]:
+    """
+    Static periods of a 1-D signal: (k, 2) int64 [start, end) sample ranges with max-min <= tolerance.
+    """
+def find_turning_points(x: typing.Any, hysteresis: typing.SupportsFloat | typing.SupportsIndex, plateau: typing.SupportsFloat | typing.SupportsIndex) -> dict:
+    """
+    Alternating peaks/troughs confirmed with hysteresis: dict of index, plateau_first, plateau_last, value, is_peak.
+    """
 def lumbar_angles(upper_mount: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(4)"], lower_mount: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(4)"], neutral_offset: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(4)"], heading: str, up: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], q_upper: typing.Any, q_lower: typing.Any) -> numpy.typing.NDArray[numpy.float64]:
     ...
 def notch(freq: typing.SupportsFloat | typing.SupportsIndex, fs: typing.SupportsFloat | typing.SupportsIndex, q: typing.SupportsFloat | typing.SupportsIndex, harmonics: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:

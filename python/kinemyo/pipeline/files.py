@@ -79,7 +79,7 @@ def read_recording(path: str | os.PathLike[str]) -> Any:
         except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
             raise ValueError(f"{p}: unreadable or corrupt .npz file ({exc})") from None
     try:
-        from .. import io as kio  # type: ignore[attr-defined]
+        import kinemyo.io as kio
     except ImportError:
         raise ValueError(f"{p}: unsupported file type {p.suffix!r} (this installation reads .npz; "
                          "the other formats come with kinemyo.io)") from None

@@ -137,7 +137,7 @@ def write_report(result: Result, out_dir: str | os.PathLike[str], title: str | N
     holds_html = _table(result.events.get("holds", []), [
         ("start_s", "start (s)", ".1f"), ("end_s", "end (s)", ".1f"), ("duration_s", "duration (s)", ".1f"),
         ("mean_deg", "mean flexion (°)", ".1f"), ("over_limit", "over limit", ""),
-        ("time_over_limit_s", "time over limit (s)", ".1f")])
+        ("over_limit_s", "time over limit (s)", ".1f")])
     reps_html = _table(result.events.get("repetitions", []), [
         ("start_s", "start (s)", ".1f"), ("peak_s", "peak (s)", ".1f"), ("end_s", "end (s)", ".1f"),
         ("peak_deg", "peak (°)", ".1f"), ("amplitude_deg", "amplitude (°)", ".1f"),

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from .. import filters, fusion, kinematics, onset
+from .. import metrics as kmetrics
 from .config import PipelineConfig, load_config
-from .measures import find_holds, find_repetitions, range_of_motion
 
 __all__ = ["Result", "run", "write_result"]
 
@@ -178,7 +178,11 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
             signals["angles"] = ang
             signals["angles_fs"] = fs_imu
             signals["angles_t"] = np.arange(len(ang)) / fs_imu
-            metrics.update(range_of_motion(ang))
+            for k_i, nm in enumerate(("flexion", "lateral", "axial")):
+                col = ang[:, k_i]
+                if np.isfinite(col).any():
+                    lo_v, hi_v = float(np.nanmin(col)), float(np.nanmax(col))
+                    metrics.update({f"{nm}_min_deg": lo_v, f"{nm}_max_deg": hi_v, f"{nm}_rom_deg": hi_v - lo_v})
             flex = ang[:, 0]
             if np.isfinite(flex).any():
                 metrics["peak_flexion_deg"] = float(np.nanmax(flex))
@@ -186,20 +190,30 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
                 metrics["peak_flexion_velocity_deg_s"] = float(np.nanmax(np.abs(vel)))
             if cfg["metrics"]["enabled"]:
                 mcfg = cfg["metrics"]
-                holds = find_holds(flex, fs_imu, mcfg["hold_tolerance_deg"], mcfg["hold_min_s"], mcfg["hold_limit_s"])
-                reps = find_repetitions(flex, fs_imu, mcfg["rep_min_amplitude_deg"])
+                hl = kmetrics.holds(flex, fs_imu, mcfg["hold_tolerance_deg"], mcfg["hold_min_s"],
+                                    mcfg["hold_limit_s"])
+                hold_keys = ["start_index", "end_index", "start_s", "end_s", "duration_s", "mean_deg", "over_limit",
+                             "over_limit_s"]
+                # standing at neutral is not a hold
+                hold_rows = [h for h in _rows(hl.to_dict(), hold_keys) if abs(h["mean_deg"]) >= 10.0]
+                rp = kmetrics.repetitions(flex, fs_imu, hysteresis_deg=mcfg["rep_min_amplitude_deg"] / 2)
+                rep_keys = ["start_index", "peak_index", "end_index", "start_s", "peak_s", "end_s", "peak_deg",
+                            "amplitude_deg", "duration_s", "tempo_cpm"]
+                min_amp = mcfg["rep_min_amplitude_deg"]
+                rep_rows = [r for r in _rows(rp.to_dict(), rep_keys) if r["amplitude_deg"] >= min_amp]
                 # a bend held statically is a hold, not a repetition
-                reps = [r for r in reps if not any(min(r.end, h.end) - max(r.start, h.start) > 0.5 * (h.end - h.start)
-                                                   for h in holds)]
-                events["holds"] = [h.to_dict() for h in holds]
-                events["repetitions"] = [r.to_dict() for r in reps]
-                metrics["n_holds"] = len(holds)
-                metrics["longest_hold_s"] = max((h.duration_s for h in holds), default=0.0)
-                metrics["holds_over_limit"] = sum(h.over_limit for h in holds)
-                metrics["n_repetitions"] = len(reps)
-                if reps:
-                    metrics["mean_repetition_amplitude_deg"] = float(np.mean([r.amplitude_deg for r in reps]))
-                    metrics["mean_repetition_duration_s"] = float(np.mean([r.duration_s for r in reps]))
+                rep_rows = [r for r in rep_rows if not any(
+                    min(r["end_s"], h["end_s"]) - max(r["start_s"], h["start_s"]) > 0.5 * h["duration_s"]
+                    for h in hold_rows)]
+                events["holds"] = hold_rows
+                events["repetitions"] = rep_rows
+                metrics["n_holds"] = len(hold_rows)
+                metrics["longest_hold_s"] = max((h["duration_s"] for h in hold_rows), default=0.0)
+                metrics["holds_over_limit"] = sum(bool(h["over_limit"]) for h in hold_rows)
+                metrics["n_repetitions"] = len(rep_rows)
+                if rep_rows:
+                    metrics["mean_repetition_amplitude_deg"] = float(np.mean([r["amplitude_deg"] for r in rep_rows]))
+                    metrics["mean_repetition_duration_s"] = float(np.mean([r["duration_s"] for r in rep_rows]))
                 k_thr = mcfg["movement_threshold_deg_s"]
                 mov = onset.movement_onsets(gu[:n], fs_imu, min_speed=float(np.radians(k_thr)))
                 events["movement_onsets"] = [{"onset_s": a / fs_imu, "offset_s": b / fs_imu} for a, b in mov]
@@ -216,6 +230,13 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
                         metrics["feedforward_fraction"] = float(np.mean(np.array(vals) < 0))
     return Result(str(getattr(recording, "source", "") or ""), signals, events, metrics, warnings,
                   time.perf_counter() - t_start)
+
+
+def _rows(d: dict[str, Any], keys: list[str]) -> list[dict[str, Any]]:
+    """Per-event rows from a metrics result's to_dict() (arrays of equal length)."""
+    cols = {k: d[k] for k in keys if k in d}
+    n = len(next(iter(cols.values()))) if cols else 0
+    return [{k: v[i] for k, v in cols.items()} for i in range(n)]
 
 
 def _csv_text(columns: dict[str, Any]) -> str:
