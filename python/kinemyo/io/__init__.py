@@ -106,8 +106,6 @@ def read(path: str | os.PathLike[str], **options: Any) -> Recording:
     """
     p = Path(path)
     ext = p.suffix.lower()
-    if ext == ".gz" and p.name.lower().endswith(".xdf.gz"):
-        ext = ".xdf"
     reader = _READERS.get(ext)
     if reader is None:
         check_input(p)  # a missing file is reported as such first

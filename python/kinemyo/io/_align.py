@@ -171,14 +171,15 @@ def resample(stream: Stream, time: npt.ArrayLike, *, method: Method = "linear",
         w = np.where(span > 0, (tq - t[i0]) / np.where(span > 0, span, 1.0), 0.0)
     exact = w == 0
     if method == "linear":
-        wc = w.astype(x.dtype)[:, None]
-        with np.errstate(invalid="ignore"):
-            y = np.where(exact[:, None], x[i0], x[i0] + wc * (x[i1] - x[i0]))
+        # np.interp per channel (a loop over channels, not samples) is several times faster than
+        # gathering rows; it returns a sample exactly at its own timestamp
+        y = np.empty((tq.shape[0], x.shape[1]), dtype=x.dtype)
+        for j in range(x.shape[1]):
+            y[:, j] = np.interp(tq, t, x[:, j])
     elif method == "nearest":
         y = x[np.where(w < 0.5, i0, i1)]
     else:
         y = x[i0]
-    y = np.array(y, dtype=x.dtype, copy=True)
     outside = (tq < t[0]) | (tq > t[-1])
     bridged = (~exact) & (span > gap)
     y[outside | bridged] = np.nan

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ __all__ = ["infer_fs", "per_stream_paths", "read_csv", "write_csv"]
 
 EXTENSIONS = (".csv", ".tsv", ".txt")
 _UNIT_RE = re.compile(r"^(.*\S)\s+[\[(]([^\[\]()]*)[\])]$")
-_TIME_NAMES = {"time", "t", "timestamp", "timestamps", "time_s", "seconds", "sec", "time_ms", "x"}
+_TIME_NAMES = {"time", "t", "timestamp", "timestamps", "time_s", "seconds", "sec", "time_ms"}
 _TIME_SCALE = {"s": 1.0, "sec": 1.0, "seconds": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6,
                "ns": 1e-9, "min": 60.0}
 
@@ -48,10 +49,13 @@ def infer_fs(time: np.ndarray) -> float | None:
 class _Table:
     """The parsed text: header, rows of strings, and column lookup by full or bare name."""
 
-    def __init__(self, path: Path, header: list[str], rows: list[list[str]], first_line: int) -> None:
+    def __init__(self, path: Path, header: list[str], rows: list[list[str]], first_line: int,
+                 values: np.ndarray | None = None) -> None:
         self.path = path
         self.header = header
         self.rows = rows
+        self.values = values  # the whole table as float64 when numpy could parse it in one go
+        self.n_rows = len(rows) if values is None else int(values.shape[0])
         self.first_line = first_line
         self.bare = [_split_header(h) for h in header]
         self._index: dict[str, int] = {}
@@ -70,8 +74,14 @@ class _Table:
             raise ReadError(self.path, f"stream {stream!r}: missing column(s) {missing}; the file has {self.header}")
         return [i for i in idx if i is not None]
 
+    def empty(self, k: int, cols: Sequence[int]) -> bool:
+        """True when row ``k`` has only empty cells in columns ``cols``."""
+        return self.values is None and all(not self.rows[k][i].strip() for i in cols)
+
     def column(self, i: int, n_rows: int) -> np.ndarray:
         """Column ``i`` of the first ``n_rows`` rows as float64; empty cells are NaN."""
+        if self.values is not None:
+            return self.values[:n_rows, i].copy()
         cells = np.array([r[i] for r in self.rows[:n_rows]], dtype=str)
         cells = np.char.strip(cells)
         empty = cells == ""
@@ -79,7 +89,7 @@ class _Table:
         try:
             out[~empty] = cells[~empty].astype(np.float64)
         except ValueError:
-            for k, c in enumerate(cells):
+            for k, c in enumerate(cells.tolist()):
                 if c:
                     try:
                         float(c)
@@ -105,7 +115,27 @@ def _read_table(p: Path, delimiter: str | None, skip_rows: int, encoding: str) -
                     delimiter = "\t" if p.suffix.lower() == ".tsv" else ","
             reader = csv.reader(f, delimiter=delimiter)
             header = next(reader, None)
-            rows = [r for r in reader if r and any(c.strip() for c in r)]
+            values = None
+            if header and any(h.strip() for h in header):
+                # fast path: numpy's C parser, for the usual all-numeric, rectangular file; anything
+                # else (empty cells, text, ragged rows) goes through the csv module below, which
+                # tells the user where the problem is
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # "input contained no data"
+                    try:
+                        values = np.loadtxt(f, delimiter=delimiter, ndmin=2, dtype=np.float64, comments=None,
+                                            quotechar='"')
+                    except ValueError:
+                        values = None
+                if values is not None and (values.shape[0] == 0 or values.shape[1] != len(header)):
+                    values = None
+            if values is not None:
+                rows = []
+            else:
+                f.seek(pos)
+                reader = csv.reader(f, delimiter=delimiter)
+                header = next(reader, None)
+                rows = [r for r in reader if r and (r[0] or any(c.strip() for c in r))]
     except UnicodeDecodeError as e:
         raise ReadError(p, f"not a {encoding} text file: {e}") from None
     except csv.Error as e:
@@ -114,13 +144,15 @@ def _read_table(p: Path, delimiter: str | None, skip_rows: int, encoding: str) -
         raise ReadError(p, f"cannot read: {e}") from None
     if not header or not any(h.strip() for h in header):
         raise ReadError(p, "no header row (column names) found")
+    while header and not header[-1].strip():
+        header.pop()  # a trailing delimiter after the last column name
     first = skip_rows + 2
+    if values is not None:
+        return _Table(p, header, [], first, values)
     for k, r in enumerate(rows):
         if len(r) != len(header):
-            if len(r) < len(header) and all(not c.strip() for c in r[len(header):]):
-                r.extend([""] * (len(header) - len(r)))  # short row: trailing empty cells omitted
-            elif len(r) > len(header) and all(not c.strip() for c in r[len(header):]):
-                del r[len(header):]
+            if len(r) > len(header) and all(not c.strip() for c in r[len(header):]):
+                del r[len(header):]  # a trailing delimiter
             else:
                 raise ReadError(p, f"line {first + k} has {len(r)} fields but the header has {len(header)} "
                                    "(truncated or malformed file?)")
@@ -220,7 +252,7 @@ def read_csv(path: str | os.PathLike[str], *,
                 specs[name] = {"columns": list(spec)}
 
     rec = Recording(source=str(p), metadata={"format": "csv"})
-    n_all = len(table.rows)
+    n_all = table.n_rows
     for name, spec in specs.items():
         cols = list(spec["columns"])
         if not cols:
@@ -231,7 +263,7 @@ def read_csv(path: str | os.PathLike[str], *,
         # trim the stream's trailing rows where all its cells are empty (multi-rate exports)
         own = idx + ([tidx] if tidx is not None else [])
         n = n_all
-        while n > 0 and all(not table.rows[n - 1][i].strip() for i in own):
+        while n > 0 and table.empty(n - 1, own):
             n -= 1
         if n == 0:
             raise ReadError(p, f"stream {name!r} has zero samples (its columns are empty)")
@@ -276,6 +308,9 @@ def per_stream_paths(recording: Recording, path: str | os.PathLike[str],
         raise WriteError(target, "the recording has no streams")
     if len(recording) == 1:
         return [(next(iter(recording)), target)]
+    bad = [n for n in recording if any(c in n for c in '/\\:*?"<>|') or n in (".", "..")]
+    if bad:
+        raise WriteError(target, f"stream name(s) {bad} cannot be part of a file name; rename them or pass stream=")
     return [(name, target.with_name(f"{target.stem}.{name}{target.suffix}")) for name in recording]
 
 

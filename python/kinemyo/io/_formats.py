@@ -7,8 +7,11 @@ file and the reason.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import struct
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -130,6 +133,27 @@ def read_edf(path: str | os.PathLike[str], *,
 
 
 # ------------------------------------------------------------------------------------------------ C3D
+def _c3d_header_frames(path: os.PathLike[str] | str, n_points: int) -> int | None:
+    """Frame count the C3D header promises (words 4-5 of the 512-byte header), or None if unknown.
+
+    ezc3d parses the file but, on a truncated file, quietly returns the frames it could read and
+    rewrites its header copy to match; this reads the original two words to catch that. The byte
+    order is the one for which word 2 equals the point count ezc3d found. Files with 65535 frames or
+    more keep the real count elsewhere and are not checked.
+    """
+    with open(path, "rb") as f:
+        head = f.read(10)
+    if len(head) < 10:
+        return None
+    for order in "<>":
+        _, _, pts, _, first, last = struct.unpack(order + "BBHHHH", head)
+        if pts == n_points:
+            if last >= 65535 or last < first:
+                return None
+            return last - first + 1
+    return None
+
+
 def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool = True,
              analog_streams: Mapping[str, Sequence[str]] | None = None,
              point_stream: str = "points", analog_stream: str = "analogs") -> Recording:
@@ -176,10 +200,17 @@ def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool
         alabels = _unique([str(x) for x in an["LABELS"]["value"]]) if adata.shape[1] else []
         aunits = [str(u).strip() for u in an["UNITS"]["value"]] if "UNITS" in an else []
         first_frame = int(c["header"]["points"]["first_frame"])
+        n_frames = int(pdata.shape[2]) if pdata.shape[1] else None
+        if n_frames is None and adata.shape[1]:
+            ratio = analog_rate / point_rate if point_rate > 0 else 0.0
+            n_frames = round(adata.shape[2] / ratio) if ratio > 0 else None
+        promised = _c3d_header_frames(p, int(c["header"]["points"]["size"]))
     except ReadError:
         raise
     except Exception as e:  # ezc3d raises RuntimeError/IndexError/... with the reason
         raise ReadError(p, f"not a readable C3D file (truncated or corrupt?): {e}") from None
+    if promised is not None and n_frames is not None and n_frames < promised:
+        raise ReadError(p, f"truncated C3D file: the header promises {promised} frames, the file holds {n_frames}")
     rec = Recording(source=str(p), metadata={"format": "c3d", "first_frame": first_frame,
                                              "point_rate": point_rate, "analog_rate": analog_rate})
     if points and pdata.shape[1] and pdata.shape[2]:
@@ -246,15 +277,24 @@ def read_xdf(path: str | os.PathLike[str], *, dejitter: bool = True, synchronize
     """
     p = check_input(path, (".xdf", ".xdfz"))
     pyxdf = require("pyxdf", "reading XDF files", "io")
-    try:
-        xstreams, header = pyxdf.load_xdf(str(p), select_streams=select_streams,
-                                          synchronize_clocks=synchronize_clocks,
-                                          dejitter_timestamps=dejitter)
-    except Exception as e:  # pyxdf raises struct.error, ValueError, ExpatError, ... on bad files
-        raise ReadError(p, f"not a readable XDF file (truncated or corrupt?): {type(e).__name__}: {e}") from None
+    reason = None
+    # pyxdf may leave its file handle to the garbage collector when it rejects a file: that is not
+    # the caller's concern, so the ResourceWarning is silenced here
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            xstreams, header = pyxdf.load_xdf(str(p), select_streams=select_streams,
+                                              synchronize_clocks=synchronize_clocks,
+                                              dejitter_timestamps=dejitter)
+        except Exception as e:  # pyxdf raises struct.error, ValueError, ExpatError, ... on bad files
+            reason = f"{type(e).__name__}: {e}"
+        if reason is not None:
+            gc.collect()  # a handle held in a reference cycle is closed here, under the filter
+    if reason is not None:
+        raise ReadError(p, f"not a readable XDF file (truncated or corrupt?): {reason}")
     firsts = [float(np.asarray(s["time_stamps"])[0]) for s in xstreams if len(s["time_stamps"])]
     origin = min(firsts) if (relative_time and firsts) else 0.0
-    names = _unique([_xdf_text(s["info"], "name", f"stream{i}") for i, s in enumerate(xstreams)])
+    names = _unique([_xdf_text(s["info"], "name", f"stream{i}").replace("/", "_") for i, s in enumerate(xstreams)])
     markers: dict[str, list[list[Any]]] = {}
     empty: list[str] = []
     rec = Recording(source=str(p), metadata={"format": "xdf", "time_origin_s": origin,

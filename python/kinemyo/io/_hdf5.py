@@ -4,12 +4,13 @@ Layout (format version 1; see docs/io.md)::
 
     /                         attrs: kinemyo_format = "kinemyo.recording"
                                      format_version = 1
-                                     metadata = JSON text (recording metadata)
+                                     metadata = JSON text (recording metadata; a scalar string
+                                                dataset of the same name when over 32 kB)
     /streams/                 group, streams in insertion order
     /streams/<name>/          attrs: fs = rate in Hz, NaN when irregular
                                      channel_names = array of UTF-8 strings
                                      units = array of UTF-8 strings
-                                     metadata = JSON text (stream metadata)
+                                     metadata = JSON text (stream metadata; dataset if large)
     /streams/<name>/data      (n_samples, n_channels) float32 or float64
     /streams/<name>/time      (n_samples,) float64, seconds
 """
@@ -34,8 +35,27 @@ FORMAT_VERSION = 1
 EXTENSIONS = (".h5", ".hdf5", ".hdf")
 
 
+_ATTR_LIMIT = 32 * 1024  # HDF5 attributes are limited to 64 kB; larger metadata goes to a dataset
+
+
 def _text(v: Any) -> str:
     return v.decode("utf-8") if isinstance(v, bytes) else str(v)
+
+
+def _get_meta(g: Any) -> dict[str, Any]:
+    if "metadata" in g.attrs:
+        return dict(json.loads(_text(g.attrs["metadata"])))
+    if "metadata" in g:
+        return dict(json.loads(_text(g["metadata"][()])))
+    return {}
+
+
+def _set_meta(g: Any, meta: Any, str_dt: Any) -> None:
+    text = json.dumps(_jsonable(meta))
+    if len(text.encode()) <= _ATTR_LIMIT:
+        g.attrs["metadata"] = text
+    else:
+        g.create_dataset("metadata", data=text, dtype=str_dt)
 
 
 def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = None) -> Recording:
@@ -70,7 +90,7 @@ def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = N
             if version != FORMAT_VERSION:
                 raise ReadError(p, f"unsupported kinemyo HDF5 format_version {version}; this kinemyo reads "
                                    f"{FORMAT_VERSION}")
-            meta = json.loads(_text(f.attrs.get("metadata", "{}")))
+            meta = _get_meta(f)
             if "streams" not in f:
                 raise ReadError(p, "no /streams group")
             group = f["streams"]
@@ -88,7 +108,7 @@ def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = N
                 fs = float(g.attrs.get("fs", math.nan))
                 chans = [_text(c) for c in g.attrs.get("channel_names", [])] or None
                 units = [_text(u) for u in g.attrs.get("units", [])] or None
-                smeta = json.loads(_text(g.attrs.get("metadata", "{}")))
+                smeta = _get_meta(g)
                 try:
                     s = Stream(data, None if math.isnan(fs) else fs, time=time, channel_names=chans,
                                units=units, metadata=smeta)
@@ -130,14 +150,16 @@ def write_hdf5(recording: Recording, path: str | os.PathLike[str], *,
         with h5py.File(tmp, "w", track_order=True) as f:
             f.attrs["kinemyo_format"] = FORMAT_NAME
             f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["metadata"] = json.dumps(_jsonable(recording.metadata))
+            _set_meta(f, recording.metadata, str_dt)
             group = f.create_group("streams", track_order=True)
             for name, s in recording.items():
+                if "/" in name or name in (".", ".."):
+                    raise WriteError(target, f"stream name {name!r} cannot be an HDF5 group name (contains '/')")
                 g = group.create_group(name)
                 g.attrs["fs"] = math.nan if s.fs is None else float(s.fs)
                 g.attrs.create("channel_names", np.array(s.channel_names, dtype=object), dtype=str_dt)
                 g.attrs.create("units", np.array(s.units, dtype=object), dtype=str_dt)
-                g.attrs["metadata"] = json.dumps(_jsonable(s.metadata))
+                _set_meta(g, s.metadata, str_dt)
                 opts: dict[str, Any] = {"compression": compression} if compression and s.n_samples else {}
                 g.create_dataset("data", data=s.data, **opts)
                 g.create_dataset("time", data=s.time, **opts)

@@ -135,13 +135,13 @@ class Stream:
                 raise ValueError(f"time must have shape ({n},) to match data; got {t.shape}")
             if n and not np.all(np.isfinite(t)):
                 k = int(np.argmin(np.isfinite(t)))
-                raise ValueError(f"time must be finite; sample {k} is {t[k]}")
+                raise ValueError(f"time must be finite; sample {k} is {float(t[k])}")
             if n > 1:
                 d = np.diff(t)
                 if np.any(d < 0):
                     i = int(np.argmax(d < 0))
-                    raise ValueError(f"time must be non-decreasing; it goes back from {t[i]!r} s to "
-                                     f"{t[i + 1]!r} s at sample {i + 1}")
+                    raise ValueError(f"time must be non-decreasing; it goes back from {float(t[i])!r} s to "
+                                     f"{float(t[i + 1])!r} s at sample {i + 1}")
         if channel_names is None:
             names = tuple(f"ch{i}" for i in range(c))
         else:
