@@ -44,7 +44,6 @@ def demo(out_dir: str, seed: int, filters_only: bool) -> None:
         run_demo(seconds=60.0, n_channels=8, seed=seed, out=sys.stdout, clock=time.perf_counter)
         return
     from .pipeline import parse_config, run, write_result
-    from .pipeline.files import write_npz
     from .sim import DEMO_CONFIG, make_demo_session
 
     t0 = time.perf_counter()
@@ -53,7 +52,7 @@ def demo(out_dir: str, seed: int, filters_only: bool) -> None:
     result = run(session, cfg)
     out = Path(out_dir)
     files = write_result(result, out)
-    write_npz(session, out / "demo_session.npz")
+    session_file = _save_session(session, out)
     m = result.metrics
     click.echo(f"kinemyo demo: {session['emg'].data.shape[0] / session['emg'].fs:.0f} s session, "
                f"{session['emg'].data.shape[1]} EMG channels @ {session['emg'].fs:g} Hz, 2 IMUs @ "
@@ -78,8 +77,27 @@ def demo(out_dir: str, seed: int, filters_only: bool) -> None:
         files += [png, html_path]
     except ImportError:
         click.echo("  (report skipped: matplotlib is not installed; pip install 'kinemyo[plot]')")
-    click.echo(f"  wrote {len(files) + 1} files to {out}/ (report.html, summary.json, tables, demo_session.npz) "
+    click.echo(f"  wrote {len(files) + 1} files to {out}/ (report.html, summary.json, tables, {session_file}) "
                f"in {time.perf_counter() - t0:.1f} s")
+    click.echo(f"  re-run the batch pipeline on the session: kinemyo process {out / session_file} --out <dir> "
+               f"--config <toml with kinematics.neutral_s = [1.0, 9.0]>")
+
+
+def _save_session(session: object, out: Path) -> str:
+    """The demo session as HDF5 in kinemyo's layout when h5py is installed, else as .npz."""
+    from .pipeline.files import write_npz
+
+    try:
+        from . import io as kio
+
+        rec = kio.Recording(metadata={"generator": "kinemyo.sim.make_demo_session"}, source="kinemyo demo")
+        for name, st in session.streams.items():  # type: ignore[attr-defined]
+            rec.add(name, kio.Stream(st.data, st.fs, channel_names=st.channel_names, units=st.units))
+        kio.write(rec, out / "demo_session.h5")
+        return "demo_session.h5"
+    except ImportError:
+        write_npz(session, out / "demo_session.npz")
+        return "demo_session.npz"
 
 
 @main.command()
