@@ -90,7 +90,7 @@ def test_cli_demo_process_resume_and_failures(tmp_path: Path) -> None:
     res = runner.invoke(main, ["demo", "--out", str(tmp_path / "demo")])
     assert res.exit_code == 0, res.output
     assert "hold" in res.output and (tmp_path / "demo" / "report.html").exists()
-    npz = tmp_path / "demo" / "demo_session.npz"
+    npz = next((tmp_path / "demo").glob("demo_session.*"))  # .h5 with h5py, else .npz
     (tmp_path / "corrupt.npz").write_bytes(npz.read_bytes()[:500])
     cfg = tmp_path / "p.toml"
     cfg.write_text("[kinematics]\nneutral_s = [1.0, 9.0]\nflexion_s = [10.0, 16.0]\n")
@@ -100,7 +100,7 @@ def test_cli_demo_process_resume_and_failures(tmp_path: Path) -> None:
     assert res.exit_code == 1
     manifest = json.loads((out / "manifest.json").read_text())
     status = {Path(f["input"]).name: f["status"] for f in manifest["files"]}
-    assert status == {"demo_session.npz": "ok", "corrupt.npz": "failed"}
+    assert status == {npz.name: "ok", "corrupt.npz": "failed"}
     res = runner.invoke(main, ["process", str(npz), "--config", str(cfg), "--out", str(out), "--quiet"])
     assert res.exit_code == 0 and "1 already done" in res.output
     bad_cfg = tmp_path / "bad.toml"
