@@ -8,6 +8,7 @@ namespace py = pybind11;
 namespace kinemyo::py_bind {
 void register_errors(py::module_& m);
 void register_filters(py::module_& m);
+void register_onset(py::module_& m);
 }  // namespace kinemyo::py_bind
 
 PYBIND11_MODULE(_core, m) {
@@ -17,4 +18,5 @@ PYBIND11_MODULE(_core, m) {
 #endif
     kinemyo::py_bind::register_errors(m);
     kinemyo::py_bind::register_filters(m);
+    kinemyo::py_bind::register_onset(m);
 }

@@ -1,0 +1,404 @@
+"""Muscle-activation onset/offset detection on surface EMG, offline and online.
+
+All detectors run in the C++ core, over one streaming engine: :func:`detect` is an
+:class:`OnlineDetector` run over the whole recording, so the two give the same events (see
+:class:`OnlineDetector` for the one documented difference: the automatic baseline).
+
+Methods
+-------
+``"default"`` / ``"cusum"``
+    kinemyo's detector. The conditioned signal (Butterworth band-pass 20-450 Hz, 4th order per
+    edge, causal) is normalised by the rest energy ``sigma0^2`` and a Page (1954, Biometrika 41:100)
+    CUSUM ``S = max(0, S + x^2/sigma0^2 - k)`` (``k = drift = 1.5``) raises an alarm when
+    ``S > threshold * fs`` (``threshold = 0.05`` s of unit drift). The change time is the last zero
+    of ``S`` before the alarm, then refined *backwards* by a least-squares fit, in 2 ms log-energy
+    bins, of a rest level, a linear amplitude ramp (power ``∝ r^2``, 0 to ``max_rise`` = 0.1 s) and
+    a plateau; the onset is the start of the fitted ramp. Offsets use the mirror CUSUM
+    ``D = max(0, D + k - x^2/sigma0^2)``. Activations shorter than ``min_active`` (50 ms) are dropped,
+    gaps shorter than ``min_gap`` (100 ms) merged.
+``"hodges_bui"``
+    Hodges & Bui (1996), Electroencephalogr. Clin. Neurophysiol. 101:511-519: full-wave rectified,
+    low-pass 50 Hz (2nd-order Butterworth), 25 ms moving mean above the rest mean + ``h`` SD
+    (``h = 3``); onset = start of the first window above.
+``"bonato"``
+    Bonato, D'Alessio & Knaflitz (1998), IEEE Trans. Biomed. Eng. 45:287-299: double threshold on
+    ``z = (x_k^2 + x_{k+1}^2)/sigma0^2`` over non-overlapping sample pairs; active while at least
+    ``r0 = 1`` of the last ``m = 5`` pairs exceed ``zeta`` (default 9.17, a per-pair false-alarm
+    probability of 0.0102, i.e. 0.05 over the 5-pair window); activations shorter than 30 ms are dropped.
+    (The paper whitens the signal first; here the band-pass conditioning is used instead.)
+``"tkeo"``
+    Li, Zhou & Aruin (2007), Ann. Biomed. Eng. 35:1532-1538; Solnik et al. (2010), Eur. J. Appl.
+    Physiol. 110:489-498: Teager-Kaiser energy of the conditioned signal, rectified, low-pass 50 Hz,
+    above the rest mean + ``h`` SD (``h = 15``) for 25 ms. The threshold multiple is our reading of
+    the TKEO literature (large multiples because TKEO output is peaky); tune it for your data.
+
+Conventions: events are ``[onset, offset)`` int64 sample indices counted from the start of the
+recording (online: from construction or ``reset()``); times in seconds; rest windows in seconds.
+
+ECG: ``ecg="highpass"`` moves the band-pass low edge to 30 Hz (Drake & Callaghan 2006, J.
+Electromyogr. Kinesiol. 16:175-187); ``ecg="template"`` (offline only) additionally subtracts an
+averaged QRS template at detected R peaks before detection.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+
+__all__ = ["METHODS", "OnlineDetector", "detect", "latency_table", "movement_onsets",
+           "remove_ecg"]
+
+METHODS = ("default", "cusum", "hodges_bui", "bonato", "tkeo")
+
+_FLOAT_KEYS = ("threshold", "drift", "window", "min_active", "min_gap", "refine_window",
+               "refine_delay", "max_rise", "band_low", "band_high", "ecg_highpass")
+
+
+def _params(fs: float, n_channels: int, method: str, preprocess: bool, ecg: str,
+            rest: tuple[float, float] | None, n_samples: int | None,
+            extra: dict[str, Any]) -> Any:
+    if not (isinstance(fs, (int, float, np.floating, np.integer)) and math.isfinite(fs) and fs > 0):
+        raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    if ecg not in ("none", "highpass", "template"):
+        raise ValueError(f"ecg must be 'none', 'highpass' or 'template'; got {ecg!r}")
+    p = _core.OnsetParams()
+    p.fs = float(fs)
+    p.n_channels = int(n_channels)
+    p.method = "cusum" if method == "default" else method
+    p.preprocess = bool(preprocess)
+    p.ecg = "none" if ecg == "none" else "highpass"
+    for k, v in extra.items():
+        if k in _FLOAT_KEYS:
+            setattr(p, k, float(v))
+        elif k == "band_order":
+            p.band_order = int(v)
+        elif k == "refine":
+            p.refine = bool(v)
+        else:
+            raise TypeError(f"unknown parameter {k!r}; known: {sorted((*_FLOAT_KEYS, 'band_order', 'refine'))}")
+    if rest is not None:
+        r = tuple(float(v) for v in rest)
+        if len(r) != 2 or not all(math.isfinite(v) for v in r) or r[0] < 0 or r[1] <= r[0]:
+            raise ValueError(f"rest must be (start_s, stop_s) with 0 <= start < stop; got {rest!r}")
+        b, e = int(round(r[0] * fs)), int(round(r[1] * fs))
+        if n_samples is not None and e > n_samples:
+            raise ValueError(f"rest window {rest!r} s lies outside the signal "
+                             f"({n_samples} samples = {n_samples / fs:g} s)")
+        p.rest_begin, p.rest_end = b, e
+    return p
+
+
+def _as_float(x: npt.ArrayLike) -> np.ndarray:
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"x must be a real numeric array; got dtype {a.dtype}")
+    dt = np.float32 if a.dtype == np.float32 else np.float64
+    return np.ascontiguousarray(a, dtype=dt)
+
+
+def detect(x: npt.ArrayLike, fs: float, method: str = "default",
+           rest: tuple[float, float] | None = None, *, preprocess: bool = True,
+           ecg: str = "none", **params: Any) -> np.ndarray | list[np.ndarray]:
+    """Detect muscle activations (onset and offset) in raw surface EMG.
+
+    Parameters
+    ----------
+    x : array_like, shape (n_samples,) or (n_samples, n_channels)
+        Raw EMG (any unit). float32 stays float32 in the core; ints are converted.
+    fs : float
+        Sampling rate in Hz.
+    method : {"default", "cusum", "hodges_bui", "bonato", "tkeo"}
+        Detector (see the module docstring for each method, its paper and defaults).
+    rest : (float, float) or None
+        Rest window ``(start, stop)`` in seconds for the baseline (at least 0.1 s, inside the
+        signal). No activation starting before ``stop`` is reported. None: the baseline is estimated
+        from the quietest 100 ms windows of the recording (those within 1.5x the 20th percentile).
+    preprocess : bool
+        Band-pass the signal first (default). False: ``x`` is already conditioned.
+    ecg : {"none", "highpass", "template"}
+        ECG handling: a 30 Hz high-pass edge, or (offline) QRS template subtraction then the 30 Hz edge.
+    **params
+        Method parameters: ``threshold``, ``drift``, ``window``, ``min_active``, ``min_gap`` (s),
+        ``refine``, ``refine_window``, ``refine_delay``, ``max_rise`` (s), ``band_low``,
+        ``band_high`` (Hz), ``band_order``, ``ecg_highpass`` (Hz).
+
+    Returns
+    -------
+    ndarray (n_events, 2) int64, or list of them (one per channel) for 2-D input
+        ``[onset, offset)`` sample indices. An activation still on at the end ends at n_samples.
+
+    Notes
+    -----
+    Non-finite samples are skipped (the detector holds its state through a drop-out). A constant
+    or all-zero signal, or a channel without activity, gives no events. Enormous or tiny amplitudes
+    are rescaled exactly by a power of two (the detectors are scale invariant).
+
+    Examples
+    --------
+    >>> from kinemyo import onset
+    >>> from kinemyo.sim import simulate_emg
+    >>> rec = simulate_emg(20.0, fs=2000.0, snr_db=10.0, seed=3, n_channels=None)
+    >>> ev = onset.detect(rec.signal, 2000.0, rest=(0.0, 1.5))
+    >>> ev.shape[1]
+    2
+    """
+    a = _as_float(x)
+    if a.ndim not in (1, 2):
+        raise ValueError(f"x must be 1-D (n_samples,) or 2-D (n_samples, n_channels); got shape {a.shape}")
+    one = a.ndim == 1
+    a2 = a.reshape(-1, 1) if one else a
+    if a2.shape[1] == 0:
+        return []
+    p = _params(fs, a2.shape[1], method, preprocess, ecg, rest, a2.shape[0], params)
+    if ecg == "template":
+        a2 = np.ascontiguousarray(remove_ecg(a2, fs), dtype=a2.dtype)
+    fn = _core.onset_detect_f32 if a2.dtype == np.float32 else _core.onset_detect_f64
+    out = fn(a2, p)
+    return out[0] if one else out
+
+
+class OnlineDetector:
+    """Streaming onset detector: feed chunks, get the events that became certain.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate in Hz.
+    n_channels : int
+        Number of channels (columns of every chunk).
+    method : str
+        As in :func:`detect`.
+    rest : (float, float) or None
+        Rest window in seconds counted from construction/``reset()``; the baseline is learnt as the
+        stream passes it and no decision is taken before its end. None: call
+        :meth:`set_baseline` (e.g. with the values of a calibration run) before streaming, or
+        the default rest window ``(0, 1)`` s is used.
+    dtype : numpy dtype
+        float64 (default) or float32.
+    **params
+        As in :func:`detect` (ECG ``"template"`` is offline only).
+
+    Notes
+    -----
+    ``process(chunk)`` returns an ``(n, 3)`` int64 array of rows ``[channel, onset, offset]``:
+    ``offset == -1`` announces an onset that became certain; a row with both closes an activation
+    (its onset may have been announced before). Decision latency: an onset is certain once the
+    activation has lasted ``min_active`` (cusum: also ``refine_delay`` after the alarm; the alarm
+    itself comes ``threshold / (x^2/sigma0^2 - drift)`` after the change); an offset ``min_gap``
+    after the offset. :attr:`latency_samples` gives the bound after an activation is established.
+
+    Same events as :func:`detect` with the same ``rest`` (tested, bit for bit, for any chunking).
+    With ``rest=None``, :func:`detect` estimates the baseline from the whole recording, which a
+    stream cannot do; pass that baseline to :meth:`set_baseline` to get the same events.
+    """
+
+    def __init__(self, fs: float, n_channels: int, method: str = "default",
+                 rest: tuple[float, float] | None = None, *, preprocess: bool = True,
+                 ecg: str = "none", dtype: npt.DTypeLike = np.float64, **params: Any) -> None:
+        if ecg == "template":
+            raise ValueError("ecg='template' is offline only; use ecg='highpass' online")
+        if int(n_channels) < 1:
+            raise ValueError(f"n_channels must be >= 1; got {n_channels}")
+        self._dtype = np.dtype(dtype)
+        if self._dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"dtype must be float32 or float64; got {self._dtype}")
+        self._rest_default = rest is None
+        self._p = _params(fs, int(n_channels), method, preprocess, ecg,
+                          (0.0, 1.0) if rest is None else rest, None, params)
+        cls = _core.OnsetDetector_f32 if self._dtype == np.float32 else _core.OnsetDetector_f64
+        self._core = cls(self._p)
+        self.fs = float(fs)
+        self.n_channels = int(n_channels)
+
+    def process(self, chunk: npt.ArrayLike) -> np.ndarray:
+        """Process a chunk (n_samples, n_channels) (1-D when n_channels == 1); see class notes."""
+        x = np.ascontiguousarray(chunk, dtype=self._dtype)
+        return self._core.process(x)
+
+    __call__ = process
+
+    def finish(self) -> np.ndarray:
+        """End of stream: close open activations at the current position, report them, reset."""
+        return self._core.finish()
+
+    def reset(self) -> None:
+        """Return to the initial state (a baseline given by set_baseline is kept)."""
+        self._core.reset()
+
+    def set_baseline(self, mean: Sequence[float], sd: Sequence[float],
+                     energy: Sequence[float]) -> None:
+        """Give the baseline per channel: mean and SD of the method statistic, and ``sigma0^2``."""
+        self._core.set_baseline([float(v) for v in mean], [float(v) for v in sd],
+                                [float(v) for v in energy])
+
+    @property
+    def latency_samples(self) -> int:
+        """Bound on the decision latency (samples) after an activation is established."""
+        return int(self._core.latency_samples)
+
+    @property
+    def position(self) -> int:
+        """Global index of the next sample."""
+        return int(self._core.position)
+
+    def __getstate__(self) -> dict[str, Any]:
+        raise TypeError("OnlineDetector cannot be pickled yet (state export not implemented)")
+
+
+def remove_ecg(x: npt.ArrayLike, fs: float, *, qrs_band: tuple[float, float] = (5.0, 25.0),
+               window_s: tuple[float, float] = (0.06, 0.1), n_average: int = 15) -> np.ndarray:
+    """Subtract a running-average QRS template at detected R peaks (offline, per channel).
+
+    R peaks are found on the channel sum (ECG is common to trunk channels) band-passed to
+    ``qrs_band`` Hz, as local maxima of its square above 25 % of the 99th percentile, at least
+    0.3 s apart. Each channel's template is the mean of the ``n_average`` previous beats' windows
+    ``[-window_s[0], +window_s[1]]`` s around the peak; it is subtracted beat by beat. The template
+    average suppresses the (uncorrelated) EMG.
+    """
+    a = np.array(x, dtype=np.float64, copy=True)
+    one = a.ndim == 1
+    a2 = a.reshape(-1, 1) if one else a
+    n = a2.shape[0]
+    from .filters import butter, sosfiltfilt
+    if n < int(2 * fs):
+        return a
+    ref = np.nan_to_num(a2).sum(axis=1)
+    q = sosfiltfilt(butter(2, qrs_band, fs, "bandpass"), ref) ** 2
+    thr = 0.25 * np.percentile(q, 99)
+    dist = int(0.3 * fs)
+    cand = np.flatnonzero((q[1:-1] > q[:-2]) & (q[1:-1] >= q[2:]) & (q[1:-1] > thr)) + 1
+    peaks: list[int] = []
+    for c in cand:
+        if peaks and c - peaks[-1] < dist:
+            if q[c] > q[peaks[-1]]:
+                peaks[-1] = int(c)
+            continue
+        peaks.append(int(c))
+    w0, w1 = int(window_s[0] * fs), int(window_s[1] * fs)
+    peaks = [p for p in peaks if p - w0 >= 0 and p + w1 < n]
+    if len(peaks) < 3:
+        return a
+    hp = sosfiltfilt(butter(2, 1.0, fs, "highpass"), np.nan_to_num(a2))
+    segs = np.stack([hp[p - w0:p + w1] for p in peaks])  # (beats, L, C)
+    cs = np.cumsum(np.concatenate([np.zeros((1, *segs.shape[1:])), segs]), axis=0)
+    taper = np.hanning(w0 + w1 + 2)[1:-1] ** 0.25
+    for i, p in enumerate(peaks):
+        lo = max(0, i - n_average)
+        hi = min(len(peaks), lo + n_average + 1)
+        tmpl = (cs[hi] - cs[lo] - segs[i]) / max(hi - lo - 1, 1)
+        a2[p - w0:p + w1] -= tmpl * taper[:, None]
+    return a2[:, 0] if one else a2
+
+
+def movement_onsets(gyro: npt.ArrayLike, fs: float, *, rest: tuple[float, float] = (0.0, 1.0),
+                    k: float = 5.0, min_duration: float = 0.1, smooth_s: float = 0.02,
+                    min_gap: float = 0.3) -> np.ndarray:
+    """Movement onsets from IMU angular velocity: norm above rest mean + ``k`` SD.
+
+    Parameters
+    ----------
+    gyro : array_like (n_samples, 3) in rad/s (or (n_samples,) for one axis)
+    fs : float
+        Sampling rate in Hz.
+    rest : (float, float)
+        Rest window in seconds for the noise statistics of the (smoothed) angular-speed norm.
+    k : float
+        Threshold multiple of the rest SD (default 5).
+    min_duration : float
+        Minimum time above threshold (s) for a movement.
+    smooth_s : float
+        Moving-mean smoothing of the norm (s).
+    min_gap : float
+        A new movement must start at least this long (s) after the previous one ended.
+
+    Returns
+    -------
+    ndarray (n_movements,) int64
+        Onset sample of each movement: the last sample, before the crossing, where the speed was
+        still below rest mean + 2 SD (backward refinement of the crossing).
+    """
+    g = np.asarray(gyro, dtype=np.float64)
+    if not (math.isfinite(fs) and fs > 0):
+        raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs}")
+    w = np.abs(g) if g.ndim == 1 else np.linalg.norm(g, axis=1)
+    w = np.nan_to_num(w, nan=0.0)
+    m = max(1, int(round(smooth_s * fs)))
+    w = np.convolve(w, np.ones(m) / m, mode="full")[: w.size]
+    b, e = int(round(rest[0] * fs)), int(round(rest[1] * fs))
+    if not (0 <= b < e <= w.size) or e - b < 10:
+        raise ValueError(f"rest window {rest!r} s must lie inside the signal and hold >= 10 samples")
+    mu, sd = float(np.mean(w[b:e])), float(np.std(w[b:e]))
+    sd = max(sd, 1e-12 * max(1.0, abs(mu)))
+    above = w > mu + k * sd
+    low = w <= mu + 2 * sd
+    d = np.diff(np.concatenate([[0], above.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    keep = (ends - starts) >= max(1, int(round(min_duration * fs)))
+    starts, ends = starts[keep], ends[keep]
+    out: list[int] = []
+    last_end = -10**18
+    low_idx = np.flatnonzero(low)
+    for s, en in zip(starts, ends):
+        if s < e or s - last_end < int(min_gap * fs):
+            last_end = en
+            continue
+        j = np.searchsorted(low_idx, s) - 1
+        out.append(int(low_idx[j]) if j >= 0 else int(s))
+        last_end = en
+    return np.asarray(out, dtype=np.int64)
+
+
+def latency_table(emg_onsets: Sequence[npt.ArrayLike] | npt.ArrayLike,
+                  movement_onsets_: npt.ArrayLike, fs: float, *, window: tuple[float, float] = (-0.5, 0.5),
+                  channel_names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """EMG onset latency relative to each movement onset, per channel and movement.
+
+    Parameters
+    ----------
+    emg_onsets : sequence of arrays (one per channel) of onset samples, or the output of
+        :func:`detect` (arrays (n, 2): the first column is used)
+    movement_onsets_ : array of movement onset samples
+    fs : float
+        Sampling rate (Hz) of both (same clock).
+    window : (float, float)
+        Search window around each movement onset in seconds; the EMG onset in it closest to the
+        movement onset is taken.
+
+    Returns
+    -------
+    list of dict
+        One row per (movement, channel): ``movement`` (index), ``channel`` (name or index),
+        ``movement_onset_s``, ``emg_onset_s`` (NaN if none in the window) and ``latency_ms``
+        (EMG onset minus movement onset; negative = feed-forward, before the movement).
+    """
+    if not (math.isfinite(fs) and fs > 0):
+        raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs}")
+    if isinstance(emg_onsets, np.ndarray) and emg_onsets.ndim == 2:
+        chans = [emg_onsets]
+    else:
+        chans = list(emg_onsets)  # type: ignore[arg-type]
+    mv = np.asarray(movement_onsets_, dtype=np.int64).ravel()
+    rows: list[dict[str, Any]] = []
+    for i, m in enumerate(mv):
+        for c, on in enumerate(chans):
+            o = np.asarray(on)
+            o = o[:, 0] if o.ndim == 2 else o.ravel()
+            d = (o.astype(np.float64) - m) / fs
+            ok = (d >= window[0]) & (d <= window[1])
+            name = channel_names[c] if channel_names is not None else c
+            if ok.any():
+                j = np.flatnonzero(ok)[np.argmin(np.abs(d[ok]))]
+                rows.append({"movement": i, "channel": name, "movement_onset_s": m / fs,
+                             "emg_onset_s": o[j] / fs, "latency_ms": 1000.0 * d[j]})
+            else:
+                rows.append({"movement": i, "channel": name, "movement_onset_s": m / fs,
+                             "emg_onset_s": float("nan"), "latency_ms": float("nan")})
+    return rows
