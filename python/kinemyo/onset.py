@@ -259,9 +259,9 @@ def remove_ecg(x: npt.ArrayLike, fs: float, *, qrs_band: tuple[float, float] = (
 
     R peaks are found on the channel sum (ECG is common to trunk channels) band-passed to
     ``qrs_band`` Hz, as local maxima of its square above 25 % of the 99th percentile, at least
-    0.3 s apart. Each channel's template is the mean of the ``n_average`` previous beats' windows
+    0.3 s apart. Each channel's template is the sample-wise median of the ``n_average`` neighbouring beats' windows
     ``[-window_s[0], +window_s[1]]`` s around the peak; it is subtracted beat by beat. The template
-    average suppresses the (uncorrelated) EMG.
+    median suppresses the (uncorrelated) EMG, also when some beats fall inside bursts.
     """
     a = np.array(x, dtype=np.float64, copy=True)
     one = a.ndim == 1
@@ -288,12 +288,13 @@ def remove_ecg(x: npt.ArrayLike, fs: float, *, qrs_band: tuple[float, float] = (
         return a
     hp = sosfiltfilt(butter(2, 1.0, fs, "highpass"), np.nan_to_num(a2))
     segs = np.stack([hp[p - w0:p + w1] for p in peaks])  # (beats, L, C)
-    cs = np.cumsum(np.concatenate([np.zeros((1, *segs.shape[1:])), segs]), axis=0)
     taper = np.hanning(w0 + w1 + 2)[1:-1] ** 0.25
+    half = n_average // 2
     for i, p in enumerate(peaks):
-        lo = max(0, i - n_average)
-        hi = min(len(peaks), lo + n_average + 1)
-        tmpl = (cs[hi] - cs[lo] - segs[i]) / max(hi - lo - 1, 1)
+        lo = max(0, min(i - half, len(peaks) - n_average))
+        hi = min(len(peaks), lo + n_average)
+        # median over neighbouring beats: robust to beats that fall inside EMG bursts
+        tmpl = np.median(segs[lo:hi], axis=0)
         a2[p - w0:p + w1] -= tmpl * taper[:, None]
     return a2[:, 0] if one else a2
 

@@ -332,7 +332,7 @@ void OnsetDetector<T>::decide(std::size_t c, std::int64_t t, double u, double e,
             s.bin_acc += z;
             ++s.bin_n;
             if ((t + 1) % bin_ == 0) {
-                const double le = std::log(s.bin_acc / static_cast<double>(s.bin_n) + 1e-6);
+                const double le = s.bin_acc / static_cast<double>(s.bin_n);
                 s.bins[static_cast<std::size_t>((t / bin_) % static_cast<std::int64_t>(s.bins.size()))] = le;
                 s.last_le = le;
                 s.bin_acc = 0;
@@ -391,37 +391,39 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
         fit_p1_[j + 1] = fit_p1_[j] + v;
         fit_p2_[j + 1] = fit_p2_[j] + v * v;
     }
+    // Maximum likelihood (scale family: each bin's mean energy ~ m_j * chi2_nu / nu, so
+    // -log L = nu/2 * sum(log m_j + e_j / m_j) + const) of: rest level m0 on [0, c), a linear
+    // amplitude ramp m0 + (m1 - m0) r^2 over R bins, plateau m1 after. The levels are their
+    // segment means (their MLE given c and R), so the flat parts cost n log(mean) + n, O(1) each.
     const auto Lz = static_cast<std::int64_t>(L);
     const std::int64_t maxR = static_cast<std::int64_t>(std::llround(p_.max_rise * p_.fs)) / bin_;
     static const std::int64_t kR[] = {0, 2, 4, 7, 10, 14, 19, 25, 32, 40, 50, 65, 80, 100, 130, 170, 220, 300, 400, 500};
     double best = std::numeric_limits<double>::infinity();
     std::int64_t best_c = gT - gA;
-    const std::int64_t c_hi = std::min(gT - gA + 5, Lz - 4);
+    const std::int64_t c_hi = Lz - 4;
     for (std::int64_t cc = 3; cc <= c_hi; ++cc) {
         const double n0 = static_cast<double>(cc);
-        const double a0 = fit_p1_[static_cast<std::size_t>(cc)] / n0;
-        const double sse0 = fit_p2_[static_cast<std::size_t>(cc)] - n0 * a0 * a0;
-        if (sse0 >= best) continue;
+        const double m0 = std::max(fit_p1_[static_cast<std::size_t>(cc)] / n0, kTiny);
+        const double cost0 = n0 * (std::log(m0) + 1.0);
         for (std::int64_t R : kR) {
             if (R > maxR) break;
             const std::int64_t e0 = cc + R;
             if (e0 > Lz - 3) break;
             const double n1 = static_cast<double>(Lz - e0);
-            const double s1 = fit_p1_[L] - fit_p1_[static_cast<std::size_t>(e0)];
-            const double a1 = s1 / n1;
-            if (a1 <= a0) continue;
-            double sse = sse0 + (fit_p2_[L] - fit_p2_[static_cast<std::size_t>(e0)]) - n1 * a1 * a1;
-            if (sse >= best) continue;
+            const double m1 = (fit_p1_[L] - fit_p1_[static_cast<std::size_t>(e0)]) / n1;
+            if (m1 <= m0) continue;
+            double cost = cost0 + n1 * (std::log(m1) + 1.0);
+            if (cost >= best) continue;
             if (R > 0) {
-                const double A0 = std::exp(a0), dA = std::exp(a1) - A0, invR = 1.0 / static_cast<double>(R);
-                for (std::int64_t j = 0; j < R && sse < best; ++j) {
+                const double dm = m1 - m0, invR = 1.0 / static_cast<double>(R);
+                for (std::int64_t j = 0; j < R && cost < best; ++j) {
                     const double r = (static_cast<double>(j) + 0.5) * invR;
-                    const double d = fit_le_[static_cast<std::size_t>(cc + j)] - std::log(A0 + dA * r * r);
-                    sse += d * d;
+                    const double m = m0 + dm * r * r;
+                    cost += std::log(m) + fit_le_[static_cast<std::size_t>(cc + j)] / m;
                 }
             }
-            if (sse < best) {
-                best = sse;
+            if (cost < best) {
+                best = cost;
                 best_c = cc;
             }
         }

@@ -61,7 +61,7 @@ struct OnsetParams {
                                     ///< literature methods, 0.1 for cusum
     bool refine = true;             ///< cusum: refine the onset by a ramp fit (backwards)
     double refine_window = 0.25;    ///< cusum: how far before the CUSUM change time the fit looks (s)
-    double refine_delay = 0.02;     ///< cusum: data used after the alarm before refining (s)
+    double refine_delay = 0.05;     ///< cusum: data used after the alarm before refining (s)
     double max_rise = 0.1;          ///< cusum: longest rise (ramp) the fit considers (s)
     std::int64_t rest_begin = -1;   ///< rest window [rest_begin, rest_end) in samples, learnt in
     std::int64_t rest_end = -1;     ///< stream; -1/-1: the baseline must be set with set_baseline
