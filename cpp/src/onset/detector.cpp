@@ -22,6 +22,7 @@ namespace {
 constexpr int kBonatoM = 5;   // m: pairs in the second-threshold window (Bonato et al. 1998)
 constexpr int kBonatoR0 = 1;  // r0: pairs above zeta needed within m
 constexpr double kTiny = 1e-300;
+constexpr double kRelFloor = 1e-12;  // sigma0^2 >= 1e-12 x the raw mean square (rounding level)
 double or_default(double v, double d) { return std::isnan(v) ? d : v; }
 std::int64_t to_samples(double s, double fs) { return static_cast<std::int64_t>(std::llround(s * fs)); }
 }  // namespace
@@ -179,8 +180,10 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
             if (t >= p_.rest_begin && t < p_.rest_end) {
                 for (std::size_t c = 0; c < C; ++c) {
                     const double u = us_[i * C + c], e = xs_[i * C + c] * xs_[i * C + c];
-                    if (!std::isfinite(u) || !std::isfinite(e)) continue;
+                    const double raw = static_cast<double>(x[i * C + c]);
+                    if (!std::isfinite(u) || !std::isfinite(e) || !std::isfinite(raw)) continue;
                     Chan& s = ch_[c];
+                    s.rraw += raw * raw;
                     s.rn += 1;
                     s.rs += u;
                     s.rss += u * u;
@@ -194,7 +197,8 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
                     const double m = s.rs / nn;
                     bmean_[c] = m;
                     bsd_[c] = std::max(std::sqrt(std::max(s.rss / nn - m * m, 0.0)), 1e-12 * std::max(1.0, std::fabs(m)));
-                    benergy_[c] = std::max(s.re / nn, kTiny);
+                    // numerically silent rest (e.g. a constant signal after the band-pass): floor
+                    benergy_[c] = std::max({s.re / nn, kRelFloor * s.rraw / nn, kTiny});
                 }
                 have_base_ = true;
             }
@@ -521,7 +525,12 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
             if (cnt == 0) { mean[c] = 0; sd[c] = 0; en[c] = 0; continue; }
             mean[c] = su / cnt;
             sd[c] = std::sqrt(std::max(suu / cnt - mean[c] * mean[c], 0.0));
-            en[c] = se / cnt;
+            double raw = 0, nraw = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                const double v = static_cast<double>(xp[i * C + c]);
+                if (std::isfinite(v)) { raw += v * v; nraw += 1; }
+            }
+            en[c] = std::max(se / cnt, nraw > 0 ? kRelFloor * raw / nraw : 0.0);
         }
         det.set_baseline(mean, sd, en);
     }

@@ -71,7 +71,7 @@ namespace internal {
 /// Per-channel state of an OnsetDetector (internal).
 struct ChannelState {
     // rest-window accumulation
-    double rn = 0, rs = 0, rss = 0, re = 0;
+    double rn = 0, rs = 0, rss = 0, re = 0, rraw = 0;
     // hodges moving mean
     std::vector<double> ring;
     std::size_t rpos = 0;

@@ -1,0 +1,182 @@
+"""kinemyo.onset: accuracy on the simulator, online == offline, ECG, movement latency, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kinemyo import onset
+from kinemyo.sim import simulate_emg
+
+FS = 2000.0
+
+
+def score(ev: np.ndarray, truth: np.ndarray, fs: float, dur_s: float) -> tuple[float, float, float]:
+    """(MAE ms of onsets matched within 200 ms, detection rate, false positives per minute)."""
+    on = ev[:, 0] if len(ev) else np.zeros(0, np.int64)
+    used: set[int] = set()
+    errs = []
+    for t in truth[:, 0]:
+        if len(on) == 0:
+            break
+        d = np.abs(on - t)
+        j = int(np.argmin(d))
+        if d[j] <= 0.2 * fs and j not in used:
+            used.add(j)
+            errs.append(abs(on[j] - t) / fs * 1000.0)
+    mae = float(np.mean(errs)) if errs else float("nan")
+    return mae, len(errs) / len(truth), (len(on) - len(used)) / (dur_s / 60.0)
+
+
+@pytest.mark.parametrize(("snr", "mae_max", "det_min", "fp_max"),
+                         [(3, 24, 0.9, 1.0), (6, 17, 0.98, 0.5), (10, 11, 0.99, 0.5),
+                          (20, 6, 0.99, 0.5)])
+def test_default_accuracy(snr, mae_max, det_min, fp_max):
+    """Short version of the benchmark (bounds = measured values + margin; see docs/onset.md)."""
+    res = []
+    for seed in range(2):
+        rec = simulate_emg(120.0, FS, None, snr_db=snr, seed=100 + seed)
+        ev = onset.detect(rec.signal, FS, rest=(0.0, 1.5))
+        res.append(score(ev, rec.events[0], FS, 120.0))
+    mae, det, fp = np.mean(res, axis=0)
+    assert mae <= mae_max and det >= det_min and fp <= fp_max, (mae, det, fp)
+
+
+def test_ecg_template_and_highpass():
+    rec = simulate_emg(120.0, FS, None, snr_db=20, seed=7, ecg=True)
+    plain = score(onset.detect(rec.signal, FS, rest=(0, 1.5)), rec.events[0], FS, 120.0)
+    tmpl = score(onset.detect(rec.signal, FS, rest=(0, 1.5), ecg="template"), rec.events[0], FS, 120)
+    assert plain[2] > 5  # ECG makes false positives without handling
+    assert tmpl[2] <= 1.0 and tmpl[1] >= 0.98 and tmpl[0] <= 8.0
+    hp = onset.detect(rec.signal, FS, rest=(0, 1.5), ecg="highpass")
+    assert len(hp) > 0
+
+
+@pytest.mark.parametrize("method", ["default", "hodges_bui", "bonato", "tkeo"])
+def test_online_equals_offline(method):
+    rec = simulate_emg(30.0, FS, 3, snr_db=8, seed=3)
+    off = onset.detect(rec.signal, FS, method, rest=(0.0, 1.5))
+    det = onset.OnlineDetector(FS, 3, method, rest=(0.0, 1.5))
+    rng = np.random.default_rng(0)
+    rows = []
+    i = 0
+    n = rec.signal.shape[0]
+    while i < n:
+        m = int(rng.integers(0, 3000))
+        rows.append(det.process(rec.signal[i:i + m]))
+        i += m
+    rows.append(det.finish())
+    allr = np.concatenate(rows)
+    closed = allr[allr[:, 2] >= 0]
+    for c in range(3):
+        got = closed[closed[:, 0] == c][:, 1:]
+        np.testing.assert_array_equal(got[np.argsort(got[:, 0], kind="stable")], off[c])
+    # every closed event whose onset was announced earlier: announcement precedes the close
+    assert det.latency_samples > 0
+
+
+def test_online_latency_bounded():
+    rec = simulate_emg(30.0, FS, None, snr_db=10, seed=5, rise_s=(0, 0))
+    det = onset.OnlineDetector(FS, 1, rest=(0.0, 1.5))
+    ann = []
+    for i in range(0, len(rec.signal), 20):
+        r = det.process(rec.signal[i:i + 20])
+        ann += [(row[1], i + 20) for row in r if row[2] == -1]
+    assert ann
+    delays = [(t - on) / FS for on, t in ann]
+    assert max(delays) < 0.4
+
+
+def test_auto_baseline_and_online_with_given_baseline():
+    rec = simulate_emg(60.0, FS, None, snr_db=10, seed=8)
+    ev = onset.detect(rec.signal, FS)  # automatic baseline
+    mae, det, fp = score(ev, rec.events[0], FS, 60.0)
+    assert det >= 0.95 and fp <= 1.0 and mae < 15
+
+
+def test_dtypes_and_layouts():
+    rec = simulate_emg(20.0, FS, 2, snr_db=10, seed=2)
+    a = onset.detect(rec.signal, FS, rest=(0, 1.5))
+    b = onset.detect(np.asfortranarray(rec.signal), FS, rest=(0, 1.5))
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    f = onset.detect(rec.signal.astype(np.float32), FS, rest=(0, 1.5))
+    for u, v in zip(a, f):
+        assert len(u) == len(v)
+    one = onset.detect(rec.signal[:, 0], FS, rest=(0, 1.5))
+    assert one.dtype == np.int64 and one.shape[1] == 2
+    np.testing.assert_array_equal(one, a[0])
+
+
+def test_bad_input():
+    x = np.random.default_rng(0).standard_normal(20000)
+    with pytest.raises(ValueError, match="fs"):
+        onset.detect(x, 0.0)
+    with pytest.raises(ValueError, match="fs"):
+        onset.detect(x, -5.0)
+    with pytest.raises(ValueError, match="outside"):
+        onset.detect(x, FS, rest=(5.0, 20.0))
+    with pytest.raises(ValueError, match="at least 0.1 s"):
+        onset.detect(x, FS, rest=(0.0, 0.01))
+    with pytest.raises(ValueError, match="rest"):
+        onset.detect(x, FS, rest=(2.0, 1.0))
+    with pytest.raises(ValueError, match="method"):
+        onset.detect(x, FS, method="nope")
+    with pytest.raises(TypeError, match="unknown parameter"):
+        onset.detect(x, FS, bogus=1)
+    with pytest.raises(ValueError, match="threshold"):
+        onset.detect(x, FS, threshold=-1.0)
+    with pytest.raises(ValueError, match="shape"):
+        onset.OnlineDetector(FS, 2).process(np.zeros((10, 3)))
+    with pytest.raises(TypeError):
+        onset.detect(np.array(["a", "b"]), FS)
+
+
+@pytest.mark.parametrize("method", ["default", "hodges_bui", "bonato", "tkeo"])
+def test_degenerate_signals_give_no_events(method):
+    n = 20000
+    for x in (np.zeros(n), np.full(n, 7.0)):
+        assert len(onset.detect(x, FS, method, rest=(0, 1))) == 0
+        assert len(onset.detect(x, FS, method)) == 0
+    # a channel without activity: white noise only
+    noise = np.random.default_rng(1).standard_normal(4 * 60000)
+    ev = onset.detect(noise, FS, method, rest=(0, 1))
+    assert len(ev) <= (4 if method != "bonato" else 20)
+
+
+def test_nan_run_and_huge_amplitudes():
+    rec = simulate_emg(30.0, FS, None, snr_db=10, seed=11)
+    x = rec.signal.copy()
+    ref = onset.detect(x, FS, rest=(0, 1.5))
+    b = rec.events[0][2]
+    x[b[0] + 400:b[0] + 800] = np.nan  # drop-out inside a burst
+    ev = onset.detect(x, FS, rest=(0, 1.5))
+    assert abs(len(ev) - len(ref)) <= 1
+    assert np.all(np.diff(ev[:, 0]) > 0)
+    big = onset.detect(rec.signal * 1e200, FS, rest=(0, 1.5))
+    np.testing.assert_array_equal(big, ref)
+    tiny = onset.detect(rec.signal * 1e-200, FS, rest=(0, 1.5))
+    np.testing.assert_array_equal(tiny, ref)
+
+
+def test_movement_onsets_and_latency_table():
+    fs = 200.0
+    n = int(20 * fs)
+    rng = np.random.default_rng(0)
+    gyro = 0.01 * rng.standard_normal((n, 3))
+    truth = np.array([800, 1800, 2800])
+    for t in truth:
+        k = np.arange(400)
+        gyro[t:t + 400, 0] += 1.5 * np.sin(np.pi * k / 400)
+    mv = onset.movement_onsets(gyro, fs, rest=(0.0, 2.0))
+    assert len(mv) == 3
+    assert np.all(np.abs(mv - truth) <= 0.03 * fs)
+    emg = [np.array([[t - 10, t + 100]]) for t in truth]  # 50 ms before: feed-forward
+    ch = [np.concatenate(emg), np.concatenate([e + 20 for e in emg])]
+    table = onset.latency_table(ch, truth, fs, channel_names=["TrA", "MF"])
+    assert len(table) == 6
+    lat = {(r["movement"], r["channel"]): r["latency_ms"] for r in table}
+    assert lat[(0, "TrA")] == pytest.approx(-50.0)
+    assert lat[(0, "MF")] == pytest.approx(50.0)
+    with pytest.raises(ValueError, match="rest"):
+        onset.movement_onsets(gyro, fs, rest=(0.0, 100.0))
