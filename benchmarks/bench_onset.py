@@ -226,7 +226,7 @@ def test_speed_biosppy_hodges(benchmark, minute):
 def test_speed_neurokit2_threshold(benchmark, minute):
     pytest.importorskip("neurokit2")
     y = _condition(minute, FS, False)
-    on = benchmark.pedantic(_neurokit("threshold"), args=(y, FS, None), rounds=2, iterations=1)
+    on = benchmark.pedantic(_neurokit("threshold"), args=(y, FS, 1.0), rounds=2, iterations=1)
     assert len(on) > 5
 
 

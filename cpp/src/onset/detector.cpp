@@ -405,7 +405,7 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     double best = std::numeric_limits<double>::infinity();
     std::int64_t best_c = gT - gA;
     const std::int64_t c_hi = Lz - 4;
-    for (std::int64_t cc = 3; cc <= c_hi; ++cc) {
+    auto eval_c = [&](std::int64_t cc) {
         const double n0 = static_cast<double>(cc);
         const double m0 = std::max(fit_p1_[static_cast<std::size_t>(cc)] / n0, kTiny);
         const double cost0 = n0 * (std::log(m0) + 1.0);
@@ -431,7 +431,12 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
                 best_c = cc;
             }
         }
-    }
+    };
+    // coarse pass every 3rd bin, then every bin around the best
+    for (std::int64_t cc = 3; cc <= c_hi; cc += 3) eval_c(cc);
+    const std::int64_t coarse = best_c;
+    for (std::int64_t cc = std::max<std::int64_t>(3, coarse - 2); cc <= std::min(c_hi, coarse + 2); ++cc)
+        if (cc != coarse) eval_c(cc);
     return (gA + best_c) * bin_;
 }
 
