@@ -1,4 +1,4 @@
-"""Onset detection on simulated EMG with known truth; bad input."""
+"""kinemyo.onset: accuracy on the simulator, online == offline, ECG, movement latency, bad input."""
 
 from __future__ import annotations
 
@@ -11,90 +11,172 @@ from kinemyo.sim import simulate_emg
 FS = 2000.0
 
 
-def match(det: np.ndarray, truth: np.ndarray, fs: float) -> tuple[np.ndarray, int]:
-    errs = []
+def score(ev: np.ndarray, truth: np.ndarray, fs: float, dur_s: float) -> tuple[float, float, float]:
+    """(MAE ms of onsets matched within 200 ms, detection rate, false positives per minute)."""
+    on = ev[:, 0] if len(ev) else np.zeros(0, np.int64)
     used: set[int] = set()
+    errs = []
     for t in truth[:, 0]:
-        if len(det) == 0:
+        if len(on) == 0:
             break
-        j = int(np.argmin(np.abs(det[:, 0] - t)))
-        if abs(det[j, 0] - t) <= 0.2 * fs and j not in used:
+        d = np.abs(on - t)
+        j = int(np.argmin(d))
+        if d[j] <= 0.2 * fs and j not in used:
             used.add(j)
-            errs.append((det[j, 0] - t) / fs * 1000.0)
-    return np.array(errs), len(det) - len(used)
+            errs.append(abs(on[j] - t) / fs * 1000.0)
+    mae = float(np.mean(errs)) if errs else float("nan")
+    return mae, len(errs) / len(truth), (len(on) - len(used)) / (dur_s / 60.0)
 
 
-@pytest.mark.parametrize("ecg", [0.0, 0.3])
-def test_default_detector_at_20_and_6_db(ecg: float) -> None:
-    for snr, max_mae, min_rate, max_fp in ((20.0, 12.0, 0.99, 0), (6.0, 25.0, 0.95, 2)):
-        errs, fps, n = [], 0, 0
-        for seed in range(3):
-            r = simulate_emg(120.0, FS, 1, snr_db=snr, ecg_amplitude=ecg, seed=seed)
-            e, fp = match(onset.detect(r.x[:, 0], FS), r.events[0], FS)
-            errs.append(e)
-            fps += fp
-            n += len(r.events[0])
-        all_e = np.concatenate(errs)
-        assert np.mean(np.abs(all_e)) < max_mae, (snr, np.mean(np.abs(all_e)))
-        assert len(all_e) / n >= min_rate
-        assert fps <= max_fp
+@pytest.mark.parametrize(("snr", "mae_max", "det_min", "fp_max"),
+                         [(3, 24, 0.9, 1.0), (6, 17, 0.98, 0.5), (10, 11, 0.99, 0.5),
+                          (20, 6, 0.99, 0.5)])
+def test_default_accuracy(snr, mae_max, det_min, fp_max):
+    """Short version of the benchmark (bounds = measured values + margin; see docs/onset.md)."""
+    res = []
+    for seed in range(2):
+        rec = simulate_emg(120.0, FS, None, snr_db=snr, seed=100 + seed)
+        ev = onset.detect(rec.signal, FS, rest=(0.0, 1.5))
+        res.append(score(ev, rec.events[0], FS, 120.0))
+    mae, det, fp = np.mean(res, axis=0)
+    assert mae <= mae_max and det >= det_min and fp <= fp_max, (mae, det, fp)
 
 
-def test_methods_and_multichannel() -> None:
-    r = simulate_emg(60.0, FS, 3, snr_db=20.0, seed=4)
-    for method in ("default", "hodges", "tkeo"):
-        ev = onset.detect(r.x, FS, method, rest=(0.0, 1.5))
-        assert isinstance(ev, list) and len(ev) == 3
-        for c in range(3):
-            e, _ = match(ev[c], r.events[c], FS)
-            assert len(e) >= 0.9 * len(r.events[c]), method
-            assert ev[c].dtype == np.int64 and ev[c].shape[1] == 2
-            assert (ev[c][:, 1] > ev[c][:, 0]).all()
+def test_ecg_template_and_highpass():
+    rec = simulate_emg(120.0, FS, None, snr_db=20, seed=7, ecg=True)
+    plain = score(onset.detect(rec.signal, FS, rest=(0, 1.5)), rec.events[0], FS, 120.0)
+    tmpl = score(onset.detect(rec.signal, FS, rest=(0, 1.5), ecg="template"), rec.events[0], FS, 120)
+    assert plain[2] > 5  # ECG makes false positives without handling
+    assert tmpl[2] <= 1.0 and tmpl[1] >= 0.98 and tmpl[0] <= 8.0
+    hp = onset.detect(rec.signal, FS, rest=(0, 1.5), ecg="highpass")
+    assert len(hp) > 0
 
 
-def test_no_activity_zero_constant_and_nan_runs() -> None:
+@pytest.mark.parametrize("method", ["default", "hodges_bui", "bonato", "tkeo"])
+def test_online_equals_offline(method):
+    rec = simulate_emg(30.0, FS, 3, snr_db=8, seed=3)
+    off = onset.detect(rec.signal, FS, method, rest=(0.0, 1.5))
+    det = onset.OnlineDetector(FS, 3, method, rest=(0.0, 1.5))
     rng = np.random.default_rng(0)
-    quiet = rng.standard_normal(int(30 * FS)) * 0.01
-    assert len(onset.detect(quiet, FS)) <= 1
-    assert len(onset.detect(np.zeros(int(10 * FS)), FS)) == 0
-    assert len(onset.detect(np.full(int(10 * FS), 3.0), FS)) == 0
-    r = simulate_emg(60.0, FS, 1, snr_db=20.0, seed=6)
-    x = r.x[:, 0].copy()
-    x[int(30 * FS):int(31 * FS)] = np.nan
-    ev = onset.detect(x, FS)
-    assert len(ev) >= len(r.events[0]) - 2
-    assert len(onset.detect(r.x[:, 0] * 1e150, FS)) == len(onset.detect(r.x[:, 0], FS))
+    rows = []
+    i = 0
+    n = rec.signal.shape[0]
+    while i < n:
+        m = int(rng.integers(0, 3000))
+        rows.append(det.process(rec.signal[i:i + m]))
+        i += m
+    rows.append(det.finish())
+    allr = np.concatenate(rows)
+    closed = allr[allr[:, 2] >= 0]
+    for c in range(3):
+        got = closed[closed[:, 0] == c][:, 1:]
+        np.testing.assert_array_equal(got[np.argsort(got[:, 0], kind="stable")], off[c])
+    # every closed event whose onset was announced earlier: announcement precedes the close
+    assert det.latency_samples > 0
 
 
-def test_bad_input() -> None:
-    x = np.zeros(2000)
+def test_online_latency_bounded():
+    rec = simulate_emg(30.0, FS, None, snr_db=10, seed=5, rise_s=(0, 0))
+    det = onset.OnlineDetector(FS, 1, rest=(0.0, 1.5))
+    ann = []
+    for i in range(0, len(rec.signal), 20):
+        r = det.process(rec.signal[i:i + 20])
+        ann += [(row[1], i + 20) for row in r if row[2] == -1]
+    assert ann
+    delays = [(t - on) / FS for on, t in ann]
+    assert max(delays) < 0.4
+
+
+def test_auto_baseline_and_online_with_given_baseline():
+    rec = simulate_emg(60.0, FS, None, snr_db=10, seed=8)
+    ev = onset.detect(rec.signal, FS)  # automatic baseline
+    mae, det, fp = score(ev, rec.events[0], FS, 60.0)
+    assert det >= 0.95 and fp <= 1.0 and mae < 15
+
+
+def test_dtypes_and_layouts():
+    rec = simulate_emg(20.0, FS, 2, snr_db=10, seed=2)
+    a = onset.detect(rec.signal, FS, rest=(0, 1.5))
+    b = onset.detect(np.asfortranarray(rec.signal), FS, rest=(0, 1.5))
+    for u, v in zip(a, b, strict=False):
+        np.testing.assert_array_equal(u, v)
+    f = onset.detect(rec.signal.astype(np.float32), FS, rest=(0, 1.5))
+    for u, v in zip(a, f, strict=False):
+        assert len(u) == len(v)
+    one = onset.detect(rec.signal[:, 0], FS, rest=(0, 1.5))
+    assert one.dtype == np.int64 and one.shape[1] == 2
+    np.testing.assert_array_equal(one, a[0])
+
+
+def test_bad_input():
+    x = np.random.default_rng(0).standard_normal(20000)
     with pytest.raises(ValueError, match="fs"):
         onset.detect(x, 0.0)
+    with pytest.raises(ValueError, match="fs"):
+        onset.detect(x, -5.0)
+    with pytest.raises(ValueError, match="outside"):
+        onset.detect(x, FS, rest=(5.0, 20.0))
+    with pytest.raises(ValueError, match=r"at least 0\.1 s"):
+        onset.detect(x, FS, rest=(0.0, 0.01))
+    with pytest.raises(ValueError, match="rest"):
+        onset.detect(x, FS, rest=(2.0, 1.0))
     with pytest.raises(ValueError, match="method"):
-        onset.detect(x, FS, method="magic")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="rest"):
-        onset.detect(np.ones(20000), FS, rest=(5.0, 20.0))
-    with pytest.raises(ValueError, match="rest"):
-        onset.detect(np.ones(20000), FS, rest=(1.0, 1.01))
+        onset.detect(x, FS, method="nope")
+    with pytest.raises(TypeError, match="unknown parameter"):
+        onset.detect(x, FS, bogus=1)
+    with pytest.raises(ValueError, match="threshold"):
+        onset.detect(x, FS, threshold=-1.0)
     with pytest.raises(ValueError, match="shape"):
-        onset.detect(np.zeros((3, 3, 3)), FS)
+        onset.OnlineDetector(FS, 2).process(np.zeros((10, 3)))
     with pytest.raises(TypeError):
-        onset.detect(np.array(["a"] * 100), FS)
+        onset.detect(np.array(["a", "b"]), FS)
 
 
-def test_movement_onsets_and_latency_table() -> None:
-    fs_imu = 100.0
-    t = np.arange(0, 30, 1 / fs_imu)
-    w = np.zeros((len(t), 3))
-    for t0 in (5.0, 15.0, 25.0):
-        m = (t >= t0) & (t < t0 + 2)
-        w[m, 1] = np.sin(np.pi * (t[m] - t0) / 2) * 1.0
-    w += np.random.default_rng(1).standard_normal(w.shape) * 0.005
-    mov = onset.movement_onsets(w, fs_imu)
-    assert len(mov) == 3
-    np.testing.assert_allclose(mov[:, 0] / fs_imu, [5.0, 15.0, 25.0], atol=0.15)
-    emg = [np.array([[round(4.95 * FS), round(6 * FS)], [round(15.02 * FS), round(16 * FS)]])]
-    rows = onset.onset_latencies(emg, FS, mov, fs_imu)
-    assert len(rows) == 3
-    assert rows[0]["latency_ms"] < 0 < rows[1]["latency_ms"] + 200
-    assert np.isnan(rows[2]["latency_ms"])
+@pytest.mark.parametrize("method", ["default", "hodges_bui", "bonato", "tkeo"])
+def test_degenerate_signals_give_no_events(method):
+    n = 20000
+    for x in (np.zeros(n), np.full(n, 7.0)):
+        assert len(onset.detect(x, FS, method, rest=(0, 1))) == 0
+        assert len(onset.detect(x, FS, method)) == 0
+    # a channel without activity: white noise only
+    noise = np.random.default_rng(1).standard_normal(4 * 60000)
+    ev = onset.detect(noise, FS, method, rest=(0, 1))
+    assert len(ev) <= (4 if method != "bonato" else 20)
+
+
+def test_nan_run_and_huge_amplitudes():
+    rec = simulate_emg(30.0, FS, None, snr_db=10, seed=11)
+    x = rec.signal.copy()
+    ref = onset.detect(x, FS, rest=(0, 1.5))
+    b = rec.events[0][2]
+    x[b[0] + 400:b[0] + 800] = np.nan  # drop-out inside a burst
+    ev = onset.detect(x, FS, rest=(0, 1.5))
+    assert abs(len(ev) - len(ref)) <= 1
+    assert np.all(np.diff(ev[:, 0]) > 0)
+    big = onset.detect(rec.signal * 1e200, FS, rest=(0, 1.5))
+    np.testing.assert_array_equal(big, ref)
+    tiny = onset.detect(rec.signal * 1e-200, FS, rest=(0, 1.5))
+    np.testing.assert_array_equal(tiny, ref)
+
+
+def test_movement_onsets_and_latency_table():
+    fs = 200.0
+    n = int(20 * fs)
+    rng = np.random.default_rng(0)
+    gyro = 0.01 * rng.standard_normal((n, 3))
+    truth = np.array([800, 1800, 2800])
+    for t in truth:
+        k = np.arange(400)
+        gyro[t:t + 400, 0] += 1.5 * np.sin(np.pi * k / 400)
+    mv = onset.movement_onsets(gyro, fs, rest=(0.0, 2.0))
+    assert len(mv) == 3
+    assert np.all(np.abs(mv - truth) <= 0.03 * fs)
+    emg = [np.array([[t - 10, t + 100]]) for t in truth]  # 50 ms before: feed-forward
+    ch = [np.concatenate(emg), np.concatenate([e + 20 for e in emg])]
+    table = onset.latency_table(ch, truth, fs, channel_names=["TrA", "MF"])
+    assert len(table) == 6
+    lat = {(r["movement"], r["channel"]): r["latency_ms"] for r in table}
+    assert lat[(0, "TrA")] == pytest.approx(-50.0)
+    assert lat[(0, "MF")] == pytest.approx(50.0)
+    with pytest.raises(ValueError, match="rest"):
+        onset.movement_onsets(gyro, fs, rest=(0.0, 100.0))

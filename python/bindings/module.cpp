@@ -12,6 +12,7 @@ void register_kinematics(py::module_& m);
 void register_quaternion(py::module_& m);
 void register_fusion(py::module_& m);
 void register_metrics(py::module_& m);
+void register_onset(py::module_& m);
 }  // namespace kinemyo::py_bind
 
 PYBIND11_MODULE(_core, m) {
@@ -25,4 +26,5 @@ PYBIND11_MODULE(_core, m) {
     kinemyo::py_bind::register_quaternion(m);
     kinemyo::py_bind::register_fusion(m);
     kinemyo::py_bind::register_metrics(m);
+    kinemyo::py_bind::register_onset(m);
 }

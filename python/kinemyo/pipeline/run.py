@@ -123,16 +123,15 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
         metrics["emg_rms_max"] = {ch: float(np.nanmax(rms[:, i])) for i, ch in enumerate(chans)}
         if cfg["onset"]["enabled"]:
             o = cfg["onset"]
-            if o["method"] == "default":
-                # reuse the notched, band-passed signal; ECG handling adds a 30 Hz high-pass
-                yo = y
-                if o["ecg"] in ("highpass", "template") and c["bandpass_hz"][0] < 30.0:
-                    yo = filters.sosfiltfilt(filters.butter(4, 30.0, emg_fs, "highpass"), y)
-                res = onset.detect(yo, emg_fs, "default", o["rest_s"], preprocess=False,
-                                   min_duration_s=o["min_duration_s"], min_gap_s=o["min_gap_s"])
-            else:
-                res = onset.detect(x, emg_fs, o["method"], o["rest_s"], min_duration_s=o["min_duration_s"],
-                                   min_gap_s=o["min_gap_s"])
+            # onsets on the notched, band-passed signal; ECG handling raises the low edge to 30 Hz
+            # (Drake & Callaghan 2006) and, for "template", first subtracts the QRS template
+            yo = y
+            if o["ecg"] == "template":
+                yo = onset.remove_ecg(yo, emg_fs)
+            if o["ecg"] in ("highpass", "template") and c["bandpass_hz"][0] < 30.0:
+                yo = filters.sosfiltfilt(filters.butter(4, 30.0, emg_fs, "highpass"), yo)
+            res = onset.detect(yo, emg_fs, o["method"], o["rest_s"], preprocess=False,
+                               min_active=o["min_duration_s"], min_gap=o["min_gap_s"])
             emg_events = res if isinstance(res, list) else [res]
             for ch, ev in zip(chans, emg_events, strict=True):
                 for a, b in ev:
@@ -214,15 +213,24 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
                 if rep_rows:
                     metrics["mean_repetition_amplitude_deg"] = float(np.mean([r["amplitude_deg"] for r in rep_rows]))
                     metrics["mean_repetition_duration_s"] = float(np.mean([r["duration_s"] for r in rep_rows]))
-                k_thr = mcfg["movement_threshold_deg_s"]
-                mov = onset.movement_onsets(gu[:n], fs_imu, min_speed=float(np.radians(k_thr)))
-                events["movement_onsets"] = [{"onset_s": a / fs_imu, "offset_s": b / fs_imu} for a, b in mov]
-                metrics["n_movements"] = len(mov)
+                thr = mcfg["movement_threshold_deg_s"] or 10.0
+                mp = kmetrics.movement_phases(flex, fs_imu, min_velocity_deg_s=thr)
+                events["movement_onsets"] = [
+                    {"onset_s": float(a), "offset_s": float(b), "direction": str(d)}
+                    for a, b, d in zip(mp.start_s.tolist(), mp.end_s.tolist(), mp.direction.tolist(), strict=True)]
+                metrics["n_movements"] = int(mp.start_index.size)
                 if emg_events is not None:
-                    lat = onset.onset_latencies(emg_events, emg_fs, mov, fs_imu)
-                    chans = signals.get("emg_channels", [])
-                    for row in lat:
-                        row["channel"] = chans[int(row["channel"])] if chans else row["channel"]
+                    chans = list(signals.get("emg_channels", []))
+                    tab = kmetrics.onset_latencies({ch: ev[:, 0] for ch, ev in zip(chans, emg_events, strict=True)},
+                                                   emg_fs, mp)
+                    lat = []
+                    for r in tab.rows():
+                        lm = r["latency_ms"]
+                        lat.append({"movement": int(r["movement"]), "movement_onset_s": float(r["movement_onset_s"]),
+                                    "channel": r["channel_name"],
+                                    "emg_onset_s": (float("nan") if r["emg_onset_s"] is None
+                                                    else float(r["emg_onset_s"])),
+                                    "latency_ms": float("nan") if lm is None else float(lm)})
                     events["latencies"] = lat
                     vals = [r["latency_ms"] for r in lat if np.isfinite(r["latency_ms"])]
                     if vals:

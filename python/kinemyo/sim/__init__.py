@@ -1,11 +1,13 @@
 """Simulators with known ground truth, for tests, benchmarks and the demo session.
 
+``kinemyo.sim.emg``: surface EMG with bursts of known onset and offset (:func:`simulate_emg`).
 ``kinemyo.sim.imu``: IMU readings (gyroscope, accelerometer, magnetometer) from orientation
 trajectories, with noise, gyroscope bias, rest phases and magnetic disturbances; scripted trunk
 movements of two segments for the lumbar measures.
+``kinemyo.sim.session``: the demo session (both, scripted together).
 """
 
-from .emg import EmgRecording, simulate_emg
+from .emg import SimulatedEMG, emg_spectrum, simulate_emg
 from .imu import (
     FUSION_SCENARIOS,
     ImuRecording,
@@ -22,9 +24,10 @@ __all__ = [
     "DEMO_CONFIG",
     "FUSION_SCENARIOS",
     "DemoSession",
-    "EmgRecording",
     "ImuRecording",
+    "SimulatedEMG",
     "TrunkMotion",
+    "emg_spectrum",
     "fusion_scenario",
     "make_demo_session",
     "orientation_errors",

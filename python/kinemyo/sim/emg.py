@@ -1,119 +1,294 @@
-"""Surface-EMG simulator with known activation truth.
+"""Surface-EMG simulator with known truth (onsets, offsets, amplitudes, artefacts).
 
-Physics: surface EMG is well modelled as zero-mean band-limited Gaussian noise whose variance is
-modulated by the muscle's activation (e.g. Hogan & Mann, IEEE Trans. Biomed. Eng. 27, 1980;
-Merletti & Farina, *Surface Electromyography*, 2016). Here the carrier is white noise shaped by a
-band-pass (20–250 Hz, 4th-order Butterworth on each edge: power mostly 20–250 Hz, peak near
-80–120 Hz after the electrode-filter product), multiplied by an envelope made of bursts with ramped
-rises and falls, over coloured baseline noise at a chosen SNR. Trunk-EMG contaminations: ECG (QRS
-complexes at 50–100 bpm, comparable to weak EMG), power-line hum and baseline wander.
+The model
+---------
+* **EMG carrier**: Gaussian noise shaped in the frequency domain to the classic sEMG power spectrum of
+  Shwedyk, Balasubramanian & Scott (1977, Med. Biol. Eng. Comput. 15:292-297),
+  ``P(f) ∝ f_h^4 f^2 / ((f^2 + f_l^2)(f^2 + f_h^2)^2)``, with ``f_l = 60 Hz`` and ``f_h = 120 Hz``
+  by default (peak near 85 Hz, most energy in 20-250 Hz), then band-limited to 10-450 Hz.
+  The carrier has unit RMS.
+* **Bursts**: the carrier is amplitude-modulated by a trapezoidal envelope: a linear rise over
+  ``rise_s`` (drawn per burst, 0-60 ms by default; longer on request), a plateau, a linear fall.
+  Burst amplitude (RMS during the plateau) is ``amplitude`` × the nominal level, ``amplitude`` drawn
+  uniformly in ``amplitude_range``.
+* **Baseline noise**: coloured (a mix of white and 1/f-shaped noise, band-limited to 5-500 Hz) of unit RMS;
+  the nominal burst RMS is ``10 ** (snr_db / 20)`` (so SNR is the ratio of the nominal plateau RMS
+  to the baseline noise RMS).
+* **Contaminations** (optional): ECG (P-QRS-T complexes at a random heart rate in
+  ``ecg_bpm``, R peak ``ecg_amplitude`` × the nominal EMG RMS, heart-rate variability 3 %), mains
+  hum (50 or 60 Hz plus the 3rd harmonic), baseline wander (0.05-0.5 Hz) and movement-artefact spikes
+  (short, large, low-frequency biphasic transients at a Poisson rate).
+
+Truth conventions: onset = the first sample of the rise (the envelope is still 0 there and positive
+right after), offset = the first sample after the fall where the envelope is 0 again, so each
+burst is the half-open sample interval ``[onset, offset)``. Times are in samples *and* seconds.
+
+numpy only; every random draw comes from ``numpy.random.default_rng(seed)``.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import filters
-
-__all__ = ["EmgRecording", "simulate_emg"]
+__all__ = ["SimulatedEMG", "emg_spectrum", "simulate_emg"]
 
 
-@dataclasses.dataclass
-class EmgRecording:
-    """Simulated EMG with its truth.
+@dataclass
+class SimulatedEMG:
+    """A simulated recording and its truth.
 
     Attributes
     ----------
+    signal : ndarray, shape (n_samples, n_channels) (or (n_samples,) when ``n_channels`` was None)
+        The recording in units of the baseline-noise RMS.
     fs : float
-    x : (n, n_channels) signal (arbitrary units, burst amplitude ~1)
-    events : list of (n_events, 2) int64 arrays per channel: true [onset, offset) sample indices,
-        the onset being the first sample of the rise
+        Sampling rate in Hz.
+    events : list of ndarray (n_events, 2) int64
+        True bursts per channel as ``[onset, offset)`` sample indices.
+    rise : list of ndarray (n_events,) float
+        Rise time of each burst in seconds.
+    amplitude : list of ndarray (n_events,) float
+        Plateau RMS of each burst (baseline-noise RMS = 1).
+    envelope : ndarray like ``signal``
+        The true amplitude envelope (the EMG carrier's RMS at each sample).
+    ecg_r_peaks : ndarray int64
+        Sample indices of the ECG R peaks (shared by all channels; empty without ECG).
+    spikes : ndarray int64
+        Sample indices of the movement-artefact spikes (all channels).
+    snr_db : float
+        The nominal SNR in dB.
     """
 
+    signal: np.ndarray
     fs: float
-    x: np.ndarray
     events: list[np.ndarray]
+    rise: list[np.ndarray]
+    amplitude: list[np.ndarray]
+    envelope: np.ndarray
+    ecg_r_peaks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    spikes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    snr_db: float = 0.0
+
+    @property
+    def onsets(self) -> list[np.ndarray]:
+        """True onsets (sample indices) per channel."""
+        return [e[:, 0] for e in self.events]
+
+    @property
+    def offsets(self) -> list[np.ndarray]:
+        """True offsets (sample indices, exclusive) per channel."""
+        return [e[:, 1] for e in self.events]
 
 
-def _qrs(fs: float) -> np.ndarray:
-    """A QRS-like biphasic complex ~80 ms long, unit peak."""
-    t = np.arange(-0.04, 0.04, 1 / fs)
-    w = -np.diff(np.exp(-(t / 0.008) ** 2), prepend=0.0)
-    return w / np.abs(w).max()
+def emg_spectrum(f: np.ndarray, f_low: float = 60.0, f_high: float = 120.0) -> np.ndarray:
+    """Shwedyk et al. (1977) sEMG power spectrum shape (unnormalised) at frequencies ``f`` in Hz."""
+    f = np.asarray(f, dtype=float)
+    return f_high**4 * f**2 / ((f**2 + f_low**2) * (f**2 + f_high**2) ** 2)
 
 
-def simulate_emg(duration_s: float, fs: float = 2000.0, n_channels: int = 1, *,
-                 bursts: list[list[tuple[float, float, float]]] | None = None, snr_db: float = 20.0,
-                 rise_s: tuple[float, float] = (0.0, 0.06), ecg_amplitude: float = 0.0, hum_amplitude: float = 0.0,
-                 hum_hz: float = 50.0, wander_amplitude: float = 0.0, seed: int = 0) -> EmgRecording:
-    """Simulate multi-channel surface EMG.
+def _shaped_noise(rng: np.random.Generator, n: int, c: int, fs: float, psd) -> np.ndarray:
+    """Gaussian noise (n, c) with the given PSD shape, unit RMS per channel."""
+    nfft = int(n)
+    w = rng.standard_normal((nfft, c))
+    spec = np.fft.rfft(w, axis=0)
+    f = np.fft.rfftfreq(nfft, 1.0 / fs)
+    spec *= np.sqrt(psd(f))[:, None]
+    y = np.fft.irfft(spec, n=nfft, axis=0)
+    rms = np.sqrt(np.mean(y**2, axis=0))
+    rms[rms == 0] = 1.0
+    return y / rms
+
+
+def _bandlimit(f: np.ndarray, lo: float, hi: float, order: int = 4) -> np.ndarray:
+    """Butterworth-like magnitude-squared band limit (smooth, zero at DC)."""
+    with np.errstate(divide="ignore"):
+        hp = 1.0 / (1.0 + (lo / np.maximum(f, 1e-12)) ** (2 * order))
+    lp = 1.0 / (1.0 + (f / hi) ** (2 * order))
+    return hp * lp
+
+
+def _ecg(rng: np.random.Generator, n: int, fs: float, bpm: float) -> tuple[np.ndarray, np.ndarray]:
+    """A P-QRS-T waveform train with R peak = 1 and 3 % RR variability; returns (ecg, r_peaks)."""
+    t_beat = np.arange(int(0.8 * fs)) / fs - 0.3  # -300..+500 ms around the R peak
+
+    def g(mu: float, sd: float, a: float) -> np.ndarray:
+        return a * np.exp(-0.5 * ((t_beat - mu) / sd) ** 2)
+
+    beat = (g(-0.20, 0.025, 0.12) + g(-0.025, 0.008, -0.15) + g(0.0, 0.010, 1.0)
+            + g(0.025, 0.009, -0.25) + g(0.28, 0.045, 0.25))
+    rr = 60.0 / bpm
+    peaks = []
+    t = rng.uniform(0.0, rr)
+    while t * fs < n:
+        peaks.append(round(t * fs))
+        t += rr * (1.0 + 0.03 * rng.standard_normal())
+    peaks_a = np.asarray(peaks, dtype=np.int64)
+    out = np.zeros(n)
+    off = int(0.3 * fs)
+    for p in peaks_a:
+        a, b = p - off, p - off + beat.size
+        lo, hi = max(a, 0), min(b, n)
+        if lo < hi:
+            out[lo:hi] += beat[lo - a:hi - a]
+    return out, peaks_a
+
+
+def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int | None = 1, *,
+                 snr_db: float = 10.0, seed: int | None = None,
+                 rise_s: tuple[float, float] = (0.0, 0.06),
+                 fall_s: tuple[float, float] = (0.02, 0.1),
+                 burst_s: tuple[float, float] = (0.3, 1.5),
+                 gap_s: tuple[float, float] = (0.8, 2.5),
+                 amplitude_range: tuple[float, float] = (0.75, 1.5),
+                 lead_in_s: float = 2.0,
+                 spectrum: tuple[float, float] = (60.0, 120.0),
+                 pink_fraction: float = 0.5,
+                 ecg: bool = False, ecg_bpm: tuple[float, float] = (50.0, 100.0),
+                 ecg_amplitude: float = 2.0,
+                 hum_hz: float | None = None, hum_amplitude: float = 0.5,
+                 wander_amplitude: float = 0.0,
+                 spikes_per_min: float = 0.0, spike_amplitude: float = 20.0) -> SimulatedEMG:
+    """Simulate surface EMG with bursts of known onset and offset.
 
     Parameters
     ----------
-    duration_s, fs, n_channels
-        Length (s), rate (Hz) and channel count.
-    bursts : per channel, list of (onset_s, duration_s, amplitude)
-        Default: random bursts (0.5–2 s long, 1–4 s apart, amplitude 0.5–1.5).
+    duration_s : float
+        Length in seconds.
+    fs : float
+        Sampling rate in Hz (> 2 * 450 Hz recommended; the carrier is band-limited to 0.45 fs).
+    n_channels : int or None
+        Number of channels (independent bursts, noise and carrier; ECG, hum and spikes are shared,
+        with a random gain per channel). None gives 1-D output (one channel).
     snr_db : float
-        Ratio of the burst power (amplitude 1) to the baseline noise power, dB.
-    rise_s : (min, max)
-        Rise (and fall) ramps drawn uniformly in this range, seconds.
-    ecg_amplitude : float
-        Peak of the QRS complexes relative to a unit burst (0 = none); heart rate 50–100 bpm.
-    hum_amplitude, hum_hz : float
-        Power-line sinusoid amplitude and frequency.
+        Nominal burst RMS over baseline-noise RMS, in dB.
+    seed : int or None
+        Seed of ``numpy.random.default_rng``.
+    rise_s, fall_s : (float, float)
+        Range (s) of the linear rise/fall duration of a burst (uniform draw). ``(0, 0)`` = abrupt.
+    burst_s, gap_s : (float, float)
+        Ranges (s) of burst duration (onset to offset) and of the quiet gap between bursts.
+    amplitude_range : (float, float)
+        Range of the plateau RMS as a multiple of the nominal level.
+    lead_in_s : float
+        Quiet time at the start (a rest window for detectors), seconds.
+    spectrum : (float, float)
+        ``(f_low, f_high)`` of the Shwedyk spectrum, Hz.
+    pink_fraction : float
+        Share (0-1) of the baseline-noise power that is 1/f-shaped (the rest is white).
+    ecg : bool
+        Add ECG at a heart rate drawn uniformly in ``ecg_bpm`` (beats/min); R-peak height
+        ``ecg_amplitude`` × the nominal EMG RMS.
+    hum_hz : float or None
+        Add mains hum at this frequency (50 or 60) with RMS ``hum_amplitude`` (noise RMS units).
     wander_amplitude : float
-        Baseline wander (< 1 Hz) amplitude.
-    seed : int
+        Peak amplitude of baseline wander (sum of three 0.05-0.5 Hz sinusoids).
+    spikes_per_min : float
+        Rate of movement-artefact spikes (Poisson), peak ``spike_amplitude``.
+
+    Returns
+    -------
+    SimulatedEMG
+        ``signal`` and the truth (``events`` per channel as ``[onset, offset)`` samples, rise times,
+        amplitudes, the true envelope, ECG R peaks, spike positions).
+
+    Examples
+    --------
+    >>> from kinemyo.sim import simulate_emg
+    >>> rec = simulate_emg(30.0, fs=2000.0, n_channels=2, snr_db=6.0, seed=1)
+    >>> rec.signal.shape
+    (60000, 2)
     """
+    if not (np.isfinite(fs) and fs > 0):
+        raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs}")
+    if not (np.isfinite(duration_s) and duration_s > 0):
+        raise ValueError(f"duration_s must be > 0; got {duration_s}")
+    squeeze = n_channels is None
+    c = 1 if n_channels is None else int(n_channels)
+    if c < 1:
+        raise ValueError(f"n_channels must be >= 1; got {n_channels}")
+    for name, rng_ in (("rise_s", rise_s), ("fall_s", fall_s), ("burst_s", burst_s),
+                       ("gap_s", gap_s), ("amplitude_range", amplitude_range)):
+        if len(rng_) != 2 or rng_[0] < 0 or rng_[1] < rng_[0]:
+            raise ValueError(f"{name} must be (low, high) with 0 <= low <= high; got {rng_}")
     rng = np.random.default_rng(seed)
     n = round(duration_s * fs)
-    t = np.arange(n) / fs
-    sos = filters.butter(4, (20.0, min(250.0, 0.45 * fs)), fs, "bandpass")
-    carrier = filters.sosfilt(sos, rng.standard_normal((n, n_channels)))
-    carrier /= carrier.std(axis=0, keepdims=True)
-    env = np.zeros((n, n_channels))
-    events = []
-    for c in range(n_channels):
-        if bursts is None:
-            plan = []
-            start = rng.uniform(2.0, 4.0)
-            while start < duration_s - 2.5:
-                d = rng.uniform(0.5, 2.0)
-                plan.append((start, d, rng.uniform(0.5, 1.5)))
-                start += d + rng.uniform(1.0, 4.0)
-        else:
-            plan = bursts[c] if c < len(bursts) else []
-        ev = []
-        for onset, dur, amp in plan:
-            rise = float(rng.uniform(*rise_s))
-            fall = float(rng.uniform(*rise_s))
-            a = np.clip((t - onset) / max(rise, 1e-9), 0, 1) if rise > 0 else (t >= onset).astype(float)
-            b = np.clip((onset + dur - t) / max(fall, 1e-9), 0, 1) if fall > 0 else (t < onset + dur).astype(float)
-            env[:, c] = np.maximum(env[:, c], amp * np.minimum(a, b))
-            ev.append((round(onset * fs), round((onset + dur) * fs)))
-        events.append(np.array(ev, dtype=np.int64).reshape(-1, 2))
-    noise_sd = 10 ** (-snr_db / 20)
-    baseline = filters.sosfilt(filters.butter(2, (10.0, min(450.0, 0.45 * fs)), fs, "bandpass"),
-                               rng.standard_normal((n, n_channels)))
-    baseline *= noise_sd / baseline.std(axis=0, keepdims=True)
-    x = carrier * env + baseline
-    if ecg_amplitude > 0:
-        qrs = _qrs(fs)
-        bpm = rng.uniform(50, 100)
-        beats = np.arange(rng.uniform(0, 60 / bpm), duration_s, 60 / bpm)
-        beats += rng.normal(0, 0.02, len(beats))
-        ecg = np.zeros(n)
-        for bt in beats.tolist():
-            i = round(bt * fs)
-            j = min(n, i + len(qrs))
-            if 0 <= i < n:
-                ecg[i:j] += qrs[: j - i]
-        x += ecg_amplitude * ecg[:, None] * rng.uniform(0.6, 1.0, n_channels)
-    if hum_amplitude > 0:
-        x += hum_amplitude * np.sin(2 * np.pi * hum_hz * t + rng.uniform(0, 2 * np.pi))[:, None]
+    hi = min(450.0, 0.45 * fs)
+    fl, fh = spectrum
+
+    carrier = _shaped_noise(rng, n, c, fs,
+                            lambda f: emg_spectrum(f, fl, fh) * _bandlimit(f, 10.0, hi))
+    white = _shaped_noise(rng, n, c, fs, lambda f: _bandlimit(f, 5.0, min(500.0, 0.49 * fs)))
+    pink = _shaped_noise(rng, n, c, fs,
+                         lambda f: _bandlimit(f, 5.0, min(500.0, 0.49 * fs)) / np.maximum(f, 1.0))
+    noise = np.sqrt(1.0 - pink_fraction) * white + np.sqrt(pink_fraction) * pink
+    noise /= np.sqrt(np.mean(noise**2, axis=0))
+    nominal = 10.0 ** (snr_db / 20.0)
+
+    env = np.zeros((n, c))
+    events, rises, amps = [], [], []
+    for ch in range(c):
+        t = lead_in_s + rng.uniform(0.0, gap_s[0])
+        ev, rs, am = [], [], []
+        while True:
+            dur = rng.uniform(*burst_s)
+            rise = rng.uniform(*rise_s)
+            fall = rng.uniform(*fall_s)
+            dur = max(dur, rise + fall + 0.05)
+            on = round(t * fs)
+            off = round((t + dur) * fs)
+            if off >= n - 1:
+                break
+            a = nominal * rng.uniform(*amplitude_range)
+            k = np.arange(on, off + 1)
+            tt = (k - on) / fs
+            ramp_up = np.clip(tt / rise, 0.0, 1.0) if rise > 0 else (tt > 0).astype(float)
+            td = (off - k) / fs
+            ramp_dn = np.clip(td / fall, 0.0, 1.0) if fall > 0 else (td > 0).astype(float)
+            e = a * np.minimum(ramp_up, ramp_dn)
+            env[on:off + 1, ch] = e
+            ev.append((on, off))
+            rs.append(rise)
+            am.append(a)
+            t += dur + rng.uniform(*gap_s)
+        events.append(np.asarray(ev, dtype=np.int64).reshape(-1, 2))
+        rises.append(np.asarray(rs, dtype=float))
+        amps.append(np.asarray(am, dtype=float))
+
+    x = noise + env * carrier
+    peaks = np.zeros(0, np.int64)
+    if ecg:
+        bpm = rng.uniform(*ecg_bpm)
+        wave, peaks = _ecg(rng, n, fs, bpm)
+        gains = rng.uniform(0.7, 1.3, size=c) * ecg_amplitude * nominal
+        x += wave[:, None] * gains[None, :]
+    if hum_hz is not None:
+        tt = np.arange(n) / fs
+        ph = rng.uniform(0, 2 * np.pi, size=(2, c))
+        hum = (np.sqrt(2) * np.sin(2 * np.pi * hum_hz * tt[:, None] + ph[0])
+               + 0.3 * np.sqrt(2) * np.sin(2 * np.pi * 3 * hum_hz * tt[:, None] + ph[1]))
+        x += hum_amplitude * hum / np.sqrt(1.09)
     if wander_amplitude > 0:
-        x += wander_amplitude * np.sin(2 * np.pi * 0.3 * t[:, None] + rng.uniform(0, 2 * np.pi, n_channels))
-    return EmgRecording(float(fs), x, events)
+        tt = np.arange(n) / fs
+        for _ in range(3):
+            f0 = rng.uniform(0.05, 0.5)
+            x += (wander_amplitude / 3) * np.sin(2 * np.pi * f0 * tt[:, None]
+                                                 + rng.uniform(0, 2 * np.pi, size=c))
+    spikes = np.zeros(0, np.int64)
+    if spikes_per_min > 0:
+        n_sp = rng.poisson(spikes_per_min * duration_s / 60.0)
+        spikes = np.sort(rng.integers(0, n, size=n_sp)).astype(np.int64)
+        w = int(0.03 * fs)
+        tk = np.arange(-w, w + 1) / fs
+        shape = -tk / 0.008 * np.exp(0.5 - 0.5 * (tk / 0.008) ** 2)  # biphasic, peak 1
+        for s in spikes:
+            a, b = s - w, s + w + 1
+            lo, hi_ = max(a, 0), min(b, n)
+            gain = spike_amplitude * rng.uniform(0.5, 1.0, size=c) * rng.choice([-1, 1], size=c)
+            x[lo:hi_] += shape[lo - a:hi_ - a, None] * gain[None, :]
+    if squeeze:
+        x = x[:, 0]
+        env = env[:, 0]
+    return SimulatedEMG(signal=x, fs=float(fs), events=events, rise=rises, amplitude=amps,
+                        envelope=env, ecg_r_peaks=peaks, spikes=spikes, snr_db=float(snr_db))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .emg import simulate_emg
+from ._scripted_emg import scripted_emg
 from .imu import simulate_imu, trunk_motion
 
 __all__ = ["DEMO_CONFIG", "DemoSession", "SimStream", "make_demo_session"]
@@ -95,7 +95,7 @@ def make_demo_session(seed: int = 2024) -> DemoSession:
             bursts[ch].append((t0 + 0.55 * period, 0.4 * period, 0.6))  # extension (cow): back extensors
     for ch in (0, 1, 2):
         bursts[ch].append((hold[1] + 2.0, hold[2] - hold[1] - 4.0, 0.35))
-    emg = simulate_emg(duration, fs_emg, 4, bursts=bursts, snr_db=15.0, rise_s=(0.01, 0.05), ecg_amplitude=0.25,
+    emg = scripted_emg(duration, fs_emg, 4, bursts=bursts, snr_db=15.0, rise_s=(0.01, 0.05), ecg_amplitude=0.25,
                        hum_amplitude=0.08, hum_hz=50.0, wander_amplitude=0.05, seed=seed + 7)
     streams = {"emg": SimStream(emg.x.astype(np.float32), fs_emg, list(EMG_CHANNELS), ["mV"] * 4), **imu}
     truth = {"angles": motion.angles, "phases": motion.phases, "emg_events": emg.events,

@@ -1,0 +1,186 @@
+#pragma once
+/// @file detector.hpp
+/// Muscle-activation onset/offset detection on surface EMG: literature detectors and the kinemyo
+/// CUSUM detector, one streaming engine shared by the offline `detect` and the online detector.
+#include <cstddef>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kinemyo/filters/sos_filter.hpp"
+#include "kinemyo/filters/tkeo.hpp"
+
+namespace kinemyo::onset {
+
+/// Detection method.
+enum class Method {
+    cusum,       ///< kinemyo default: Page CUSUM of the normalised energy x^2/sigma0^2, change time
+                 ///< = last zero of the CUSUM, refined by a ramp fit of the log energy
+    hodges_bui,  ///< Hodges & Bui 1996: rectify, low-pass 50 Hz, 25 ms moving mean > mean + h SD
+    bonato,      ///< Bonato, D'Alessio & Knaflitz 1998: double threshold on pairs of samples
+    tkeo         ///< Li, Zhou & Aruin 2007 / Solnik et al. 2010: TKEO, rectify, low-pass 50 Hz,
+                 ///< > mean + h SD for 25 ms
+};
+
+/// Parse "cusum"/"default"/"hodges_bui"/"bonato"/"tkeo". @throws std::invalid_argument.
+Method parse_method(const std::string& s);
+
+/// ECG handling of the conditioning.
+enum class EcgMode { none, highpass };
+
+/// One detected activation, `[onset, offset)` global sample indices; offset = -1 while open.
+struct Event {
+    std::int64_t channel = 0;
+    std::int64_t onset = 0;
+    std::int64_t offset = -1;
+};
+
+/// Parameters (all times in seconds, frequencies in Hz). NaN means "the method's default".
+struct OnsetParams {
+    double fs = 2000.0;             ///< sampling rate, > 0
+    std::size_t n_channels = 1;     ///< >= 1
+    Method method = Method::cusum;  ///< detector
+    bool preprocess = true;         ///< band-pass the input (else it must be conditioned already)
+    double band_low = 20.0;         ///< band-pass low edge (Hz); 30 with EcgMode::highpass
+    double band_high = 450.0;       ///< band-pass high edge (Hz); clipped to 0.45 fs
+    int band_order = 4;             ///< Butterworth order of each band edge, 1..10
+    EcgMode ecg = EcgMode::none;    ///< ECG handling: none, or a 30 Hz high-pass edge
+    double ecg_highpass = 30.0;     ///< the high-pass edge used with EcgMode::highpass (Hz)
+    double threshold = NAN;         ///< h: SDs (hodges_bui 3, tkeo 15), zeta (bonato 9.17: per-pair
+                                    ///< false-alarm 0.0102), CUSUM alarm level in seconds of unit
+                                    ///< drift (cusum 0.05)
+    double drift = NAN;             ///< cusum: reference value k of x^2/sigma0^2 (default 1.5)
+    double window = NAN;            ///< hodges_bui moving-mean window (0.025 s); tkeo/bonato
+                                    ///< minimum time above threshold (0.025 s / m = 5 pairs)
+    double min_active = NAN;        ///< shortest kept activation (s); default 0.03 (bonato, tkeo,
+                                    ///< hodges_bui), 0.05 (cusum)
+    double min_gap = NAN;           ///< gaps shorter than this are merged (s); default 0 for the
+                                    ///< literature methods, 0.1 for cusum
+    bool refine = true;             ///< cusum: refine the onset by a ramp fit (backwards)
+    double refine_window = 0.25;    ///< cusum: how far before the CUSUM change time the fit looks (s)
+    double refine_delay = 0.05;     ///< cusum: data used after the alarm before refining (s)
+    double max_rise = 0.1;          ///< cusum: longest rise (ramp) the fit considers (s)
+    std::int64_t rest_begin = -1;   ///< rest window [rest_begin, rest_end) in samples, learnt in
+    std::int64_t rest_end = -1;     ///< stream; -1/-1: the baseline must be set with set_baseline
+};
+
+namespace internal {
+/// Per-channel state of an OnsetDetector (internal).
+struct ChannelState {
+    // rest-window accumulation
+    double rn = 0, rs = 0, rss = 0, re = 0, rraw = 0;
+    // hodges moving mean
+    std::vector<double> ring;
+    std::size_t rpos = 0;
+    std::int64_t rfill = 0;
+    double rsum = 0;
+    // threshold runs (hodges, tkeo)
+    bool active = false;
+    std::int64_t run_start = -1, run_len = 0;
+    // bonato
+    double pair_first = 0;
+    bool have_first = false;
+    int above_count = 0;
+    std::int64_t last_above_start = -1;
+    std::vector<std::int64_t> pair_ring;  // start sample of above pairs in the window, -1 if below
+    std::size_t ppos = 0;
+    // cusum
+    double S = 0, D = 0;
+    std::int64_t tau = -1, tau_off = -1, alarm = -1, alarm_tau = -1;
+    std::vector<double> bins;
+    double bin_acc = 0;
+    std::int64_t bin_n = 0;
+    double last_le = 0;
+    std::int64_t last_raw_off = std::numeric_limits<std::int64_t>::min() / 4;
+    // events
+    bool ev_open = false, announced = false, close_pending = false;
+    std::int64_t ev_on = 0, ev_off = 0;
+};
+}  // namespace internal
+
+/// Streaming onset detector over (n_samples, n_channels) row-major input.
+///
+/// Pipeline: [causal Butterworth band-pass, steady-state start] -> method statistic -> baseline
+/// normalisation -> decision state machine -> min-active / min-gap post-processing.
+/// The baseline (per channel: mean and SD of the statistic, sigma0^2 of the conditioned signal) is
+/// learnt over the rest window as the stream passes it, or given by `set_baseline`. No decision is
+/// taken before the baseline is known (so with a rest window, no event starts before rest_end).
+///
+/// Decision latency (bounded): an onset is reported once the activation has lasted `min_active`
+/// (cusum: and `refine_delay` after the CUSUM alarm); an offset once `min_gap` has passed without
+/// a new activation. Non-finite samples are skipped (state held, no decision), so a drop-out does
+/// not end or start an activation.
+template <class T>
+class OnsetDetector {
+public:
+    /// @throws std::invalid_argument naming the offending parameter.
+    explicit OnsetDetector(const OnsetParams& params);
+
+    [[nodiscard]] std::size_t n_channels() const noexcept { return p_.n_channels; }
+    [[nodiscard]] const OnsetParams& params() const noexcept { return p_; }
+
+    /// Process n_samples rows; appends to `out` events that became certain: onset-only notices
+    /// (offset = -1) and closed events (both set; a closed event whose onset was announced earlier
+    /// is reported again with its offset).
+    void process(const T* x, std::size_t n_samples, std::vector<Event>& out);
+    /// Close open activations at the current end of the stream (offset = samples seen) and report
+    /// pending ones; the detector is then reset to the start of a new stream but keeps its baseline.
+    void finish(std::vector<Event>& out);
+    /// Return to the state after construction (baseline forgotten unless given by set_baseline).
+    void reset();
+
+    /// The method's statistic (conditioned, before normalisation), (n, C); used for the offline
+    /// automatic baseline. Does not change the detection state other than the conditioning filters.
+    void statistic(const T* x, std::size_t n_samples, double* stat, double* energy);
+    /// Set the baseline per channel: mean and SD of the statistic, and sigma0^2 (mean of x^2 of the
+    /// conditioned signal). Values <= 0 are floored at a tiny positive number.
+    void set_baseline(const std::vector<double>& mean, const std::vector<double>& sd,
+                      const std::vector<double>& energy);
+    [[nodiscard]] bool has_baseline() const noexcept { return have_base_; }
+    [[nodiscard]] std::vector<double> baseline_mean() const { return bmean_; }
+    [[nodiscard]] std::vector<double> baseline_sd() const { return bsd_; }
+    [[nodiscard]] std::vector<double> baseline_energy() const { return benergy_; }
+    /// Global index of the next sample.
+    [[nodiscard]] std::int64_t position() const noexcept { return t_; }
+    /// Worst-case decision latency in samples after the activation is established (see class doc).
+    [[nodiscard]] std::int64_t latency_samples() const noexcept;
+
+private:
+    using Chan = internal::ChannelState;
+    void condition(const T* x, std::size_t n);
+    void decide(std::size_t c, std::int64_t t, double u, double e, std::vector<Event>& out);
+    void raw_on(std::size_t c, std::int64_t on, std::int64_t t, std::vector<Event>& out);
+    void raw_off(std::size_t c, std::int64_t off, std::vector<Event>& out);
+    void tick(std::size_t c, std::int64_t t, std::vector<Event>& out);
+    std::int64_t refine_onset(std::size_t c, std::int64_t tau, std::int64_t t);
+
+    OnsetParams p_;
+    double h_, k_, win_, min_active_, min_gap_;
+    std::int64_t n_win_, n_min_active_, n_min_gap_, n_refine_delay_, bin_;
+    std::unique_ptr<filters::SosFilter<T>> band_;
+    std::unique_ptr<filters::SosFilter<double>> lp_;
+    std::unique_ptr<filters::TKEO<double>> tk_;
+    std::vector<double> xs_, us_;  // scratch: conditioned x, statistic
+    std::vector<T> ybuf_;          // scratch: band-passed input
+    std::vector<Chan> ch_;
+    std::vector<double> bmean_, bsd_, benergy_;
+    bool have_base_ = false, given_base_ = false;
+    std::int64_t t_ = 0;
+    std::vector<double> fit_p1_, fit_p2_, fit_le_;
+};
+
+/// Offline detection: runs an OnsetDetector over the whole signal. Without a rest window the
+/// baseline is estimated from the quietest 100 ms windows of the signal (windows whose mean
+/// statistic is within 1.5x the 20th percentile). Open activations end at n_samples.
+/// Returns events per channel. Input is rescaled by a power of two when its largest finite
+/// magnitude is beyond 1e100 or below 1e-100 (detection is scale invariant).
+template <class T>
+std::vector<std::vector<Event>> detect(const T* x, std::size_t n_samples, const OnsetParams& params);
+
+extern template class OnsetDetector<float>;
+extern template class OnsetDetector<double>;
+
+}  // namespace kinemyo::onset

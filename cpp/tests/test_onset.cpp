@@ -1,0 +1,114 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "kinemyo/onset/detector.hpp"
+
+using namespace kinemyo::onset;
+
+namespace {
+constexpr double kFs = 2000.0;
+
+// White noise (sd 1) with bursts of sd `amp` on [on, off), two channels (the second one quiet).
+std::vector<double> make_signal(std::size_t n, const std::vector<std::pair<std::size_t, std::size_t>>& bursts,
+                                double amp, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> g(0.0, 1.0);
+    std::vector<double> x(n * 2);
+    for (std::size_t i = 0; i < n; ++i) {
+        double a = 0;
+        for (auto [on, off] : bursts)
+            if (i >= on && i < off) a = amp;
+        x[2 * i] = g(rng) * (1.0 + a);
+        x[2 * i + 1] = g(rng);
+    }
+    return x;
+}
+
+OnsetParams params(Method m) {
+    OnsetParams p;
+    p.fs = kFs;
+    p.n_channels = 2;
+    p.method = m;
+    p.rest_begin = 0;
+    p.rest_end = 2000;
+    return p;
+}
+}  // namespace
+
+TEST_CASE("onset: every method finds abrupt bursts at high SNR and nothing on a quiet channel") {
+    const std::vector<std::pair<std::size_t, std::size_t>> b{{6000, 8000}, {12000, 13000}};
+    const auto x = make_signal(20000, b, 10.0, 1);
+    for (Method m : {Method::cusum, Method::hodges_bui, Method::bonato, Method::tkeo}) {
+        auto res = detect(x.data(), 20000, params(m));
+        REQUIRE(res.size() == 2);
+        CHECK(res[1].empty());
+        REQUIRE(res[0].size() == 2);
+        for (std::size_t k = 0; k < 2; ++k) {
+            CHECK(std::abs(res[0][k].onset - static_cast<std::int64_t>(b[k].first)) < 40);
+            CHECK(std::abs(res[0][k].offset - static_cast<std::int64_t>(b[k].second)) < 200);
+        }
+    }
+}
+
+TEST_CASE("onset: chunking never changes the events") {
+    const auto x = make_signal(16000, {{5000, 7000}, {9000, 12000}}, 3.0, 2);
+    auto p = params(Method::cusum);
+    OnsetDetector<double> whole(p), parts(p);
+    std::vector<Event> a, b;
+    whole.process(x.data(), 16000, a);
+    whole.finish(a);
+    std::mt19937 rng(5);
+    std::size_t i = 0;
+    while (i < 16000) {
+        const std::size_t m = std::min<std::size_t>(16000 - i, rng() % 700);
+        parts.process(x.data() + 2 * i, m, b);
+        i += m;
+    }
+    parts.finish(b);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        CHECK(a[k].channel == b[k].channel);
+        CHECK(a[k].onset == b[k].onset);
+        CHECK(a[k].offset == b[k].offset);
+    }
+}
+
+TEST_CASE("onset: bad parameters and degenerate signals") {
+    OnsetParams p = params(Method::cusum);
+    p.fs = 0;
+    CHECK_THROWS_AS(OnsetDetector<double>{p}, std::invalid_argument);
+    p = params(Method::cusum);
+    p.rest_end = 10;  // too short
+    CHECK_THROWS_AS(OnsetDetector<double>{p}, std::invalid_argument);
+    p = params(Method::cusum);
+    p.threshold = -1;
+    CHECK_THROWS_AS(OnsetDetector<double>{p}, std::invalid_argument);
+    p = params(Method::cusum);
+    p.rest_end = 50000;
+    std::vector<double> z(2 * 20000, 0.0);
+    CHECK_THROWS_AS(detect(z.data(), 20000, p), std::invalid_argument);  // rest outside
+    for (Method m : {Method::cusum, Method::hodges_bui, Method::bonato, Method::tkeo}) {
+        auto r0 = detect(z.data(), 20000, params(m));
+        CHECK(r0[0].empty());
+        std::vector<double> cst(2 * 20000, 3.5);
+        auto r1 = detect(cst.data(), 20000, params(m));
+        CHECK(r1[0].empty());
+        CHECK(r1[1].empty());
+    }
+}
+
+TEST_CASE("onset: NaN run inside a burst does not split it; float32 works") {
+    auto x = make_signal(16000, {{5000, 9000}}, 5.0, 3);
+    for (std::size_t i = 6000; i < 6400; ++i) x[2 * i] = std::numeric_limits<double>::quiet_NaN();
+    auto r = detect(x.data(), 16000, params(Method::cusum));
+    REQUIRE(r[0].size() == 1);
+    CHECK(std::abs(r[0][0].onset - 5000) < 40);
+    std::vector<float> xf(x.begin(), x.end());
+    auto rf = detect(xf.data(), 16000, params(Method::cusum));
+    REQUIRE(rf[0].size() == 1);
+}

@@ -1,0 +1,48 @@
+"""kinemyo.sim.emg: the simulator's truth and spectrum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kinemyo.sim import simulate_emg
+
+
+def test_shapes_truth_and_seed():
+    a = simulate_emg(30.0, 2000.0, 3, snr_db=6.0, seed=4)
+    b = simulate_emg(30.0, 2000.0, 3, snr_db=6.0, seed=4)
+    assert a.signal.shape == (60000, 3)
+    np.testing.assert_array_equal(a.signal, b.signal)
+    for ev, env in zip(a.events, a.envelope.T, strict=False):
+        assert ev.ndim == 2 and ev.shape[1] == 2 and len(ev) > 5
+        assert np.all(ev[:, 1] > ev[:, 0])
+        # onset = first sample of the rise: envelope 0 there, > 0 right after
+        assert np.all(env[ev[:, 0]] == 0) and np.all(env[ev[:, 0] + 1] > 0)
+    one = simulate_emg(5.0, 1000.0, None, seed=1)
+    assert one.signal.ndim == 1
+
+
+def test_spectrum_and_snr():
+    from scipy.signal import welch
+    rec = simulate_emg(60.0, 2000.0, 1, snr_db=20.0, seed=0, rise_s=(0, 0))
+    x = rec.signal[:, 0]
+    on = rec.envelope[:, 0] > 0
+    f, p = welch(x[on], 2000.0, nperseg=1024)
+    assert 60 <= f[np.argmax(p)] <= 130
+    band = (f >= 20) & (f <= 250)
+    assert p[band].sum() / p.sum() > 0.75
+    rest = x[~on]
+    assert np.std(rest) == pytest.approx(1.0, rel=0.1)
+    plateau = rec.envelope[:, 0] >= 0.99 * np.repeat(rec.amplitude[0], 1).min()
+    assert np.std(x[plateau]) > 5
+
+
+def test_contaminations_and_errors():
+    rec = simulate_emg(20.0, 2000.0, 2, seed=1, ecg=True, hum_hz=50.0, wander_amplitude=2.0,
+                       spikes_per_min=10.0)
+    assert len(rec.ecg_r_peaks) >= 20 * 50 / 60 - 2
+    assert np.all(np.isfinite(rec.signal))
+    with pytest.raises(ValueError, match="fs"):
+        simulate_emg(10.0, 0.0)
+    with pytest.raises(ValueError, match="rise_s"):
+        simulate_emg(10.0, 2000.0, rise_s=(0.05, 0.01))
