@@ -8,6 +8,8 @@ namespace py = pybind11;
 namespace kinemyo::py_bind {
 void register_errors(py::module_& m);
 void register_filters(py::module_& m);
+void register_quaternion(py::module_& m);
+void register_fusion(py::module_& m);
 }  // namespace kinemyo::py_bind
 
 PYBIND11_MODULE(_core, m) {
@@ -17,4 +19,6 @@ PYBIND11_MODULE(_core, m) {
 #endif
     kinemyo::py_bind::register_errors(m);
     kinemyo::py_bind::register_filters(m);
+    kinemyo::py_bind::register_quaternion(m);
+    kinemyo::py_bind::register_fusion(m);
 }

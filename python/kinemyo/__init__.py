@@ -12,9 +12,9 @@ sampling rates in Hz, times in seconds.
 
 from __future__ import annotations
 
-from . import _core, filters
+from . import _core, filters, fusion, quaternion
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "filters"]
+__all__ = ["__version__", "filters", "fusion", "quaternion"]
 
 assert _core is not None
