@@ -17,7 +17,8 @@ Conventions
   (as in ``ahrs``).
 - Bad samples: a non-finite gyroscope sample gives a NaN quaternion for that sample and leaves the
   state unchanged; a non-finite or zero-norm acc (mag) sample skips the acc (mag) correction.
-  Overflowing (huge) input that would make the state non-finite is treated like a NaN sample.
+  A gyro sample faster than 1e6 rad/s, or any input that would overflow the state, is treated
+  like a NaN gyro sample; acc/mag samples whose norm overflows are skipped like zero-norm ones.
   The state is never poisoned.
 - float64 only: other numeric input is converted to float64.
 
@@ -259,9 +260,9 @@ class RobustAHRS(_Filter):
     q0 : array-like (4,), optional
         Initial orientation; default from acc (6D: heading 0) and mag.
     **params
-        ``tau_acc`` (3 s), ``tau_mag`` (9 s), ``tau_bias_motion`` (20 s; <= 0 disables),
-        ``tau_bias_rest`` (2 s), ``bias_max`` (0.035 rad/s), ``rest_th_gyr`` (0.035 rad/s),
-        ``rest_th_acc`` (0.5 m/s^2), ``rest_min_t`` (1.5 s), ``mag_norm_th`` (0.1),
+        ``tau_acc`` (1.5 s), ``tau_mag`` (3 s), ``tau_bias_motion`` (4 s; <= 0 disables),
+        ``tau_bias_rest`` (0.5 s), ``bias_max`` (0.035 rad/s), ``rest_th_gyr`` (0.035 rad/s),
+        ``rest_th_acc`` (0.5 m/s^2), ``rest_min_t`` (1 s), ``mag_norm_th`` (0.1),
         ``mag_dip_th`` (0.1745 rad), ``mag_new_t`` (20 s), ``mag_init_t`` (5 s).
 
     Reference: the structure follows Laidig & Seel (2023), Information Fusion 91, 187-204.

@@ -472,6 +472,7 @@ void RobustAHRS::set_state(const StateRecord& r) {
     q4("q_acc", s.q_acc);
     s.delta = detail::state_field(r, "delta", 1)[0];
     v3("acc_lp", s.acc_lp);
+
     v3("bias", s.bias);
     v3("gyr_lp", s.gyr_lp);
     v3("accs_lp", s.accs_lp);
@@ -531,6 +532,7 @@ void RobustAHRS::step(const double* g, const double* a, const double* m, double*
         s.init = true;
         if (acc_ok) {
             s.acc_lp = qrotate(s.q_gyr, {a[0], a[1], a[2]});
+
             s.accs_lp = {a[0], a[1], a[2]};
         } else {
             s.acc_lp = qrotate(s.q_gyr, {0, 0, 9.81});

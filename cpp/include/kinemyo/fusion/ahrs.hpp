@@ -140,14 +140,14 @@ private:
 
 /// Parameters of RobustAHRS (defaults in brackets).
 struct RobustParams : CommonParams {
-    double tau_acc = 3.0;          ///< s, low-pass time constant of the inertial-frame accelerometer [3]
-    double tau_mag = 9.0;          ///< s, time constant of the heading correction [9]
-    double tau_bias_motion = 20.0; ///< s, time constant of bias learning in motion [20]; <= 0 disables
-    double tau_bias_rest = 2.0;    ///< s, time constant of bias learning at rest [2]; <= 0 disables
+    double tau_acc = 1.5;          ///< s, low-pass time constant of the inertial-frame accelerometer [1.5]
+    double tau_mag = 3.0;          ///< s, time constant of the heading correction [3]
+    double tau_bias_motion = 4.0;  ///< s, time constant of bias learning in motion [4]; <= 0 disables
+    double tau_bias_rest = 0.5;    ///< s, time constant of bias learning at rest [0.5]; <= 0 disables
     double bias_max = 0.035;       ///< rad/s, clamp of the estimated bias per axis [2 deg/s]
     double rest_th_gyr = 0.035;    ///< rad/s, rest threshold on the gyro deviation/rate [2 deg/s]
     double rest_th_acc = 0.5;      ///< m/s^2, rest threshold on the accelerometer deviation [0.5]
-    double rest_min_t = 1.5;       ///< s, minimum duration below thresholds to declare rest [1.5]
+    double rest_min_t = 1.0;       ///< s, minimum duration below thresholds to declare rest [1]
     double mag_norm_th = 0.1;      ///< relative magnetic norm deviation for disturbance [0.1]
     double mag_dip_th = 0.1745;    ///< rad, dip deviation for disturbance [10 deg]
     double mag_new_t = 20.0;       ///< s, a stable new field is accepted as reference after this [20]
