@@ -53,21 +53,20 @@ void store_nan4(double* p) {
     for (std::size_t i = 0; i < 4; ++i) p[i] = kNaN;
 }
 
-/// Shortest rotation taking unit vector u onto unit vector v.
+/// Shortest rotation taking unit vector u onto unit vector v: normalise (1 + u.v, u x v).
 Quat align(const Vec3& u, const Vec3& v) {
     const Vec3 ax = cross(u, v);
-    const double s = norm3(ax);
     const double c = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
-    if (s < 1e-12) {
-        if (c > 0) return {1, 0, 0, 0};
+    if (c < -1.0 + 1e-12) {
         // 180 deg about any axis orthogonal to u
         Vec3 o = std::fabs(u[0]) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};
         Vec3 w = cross(u, o);
         const double wn = norm3(w);
         return {0, w[0] / wn, w[1] / wn, w[2] / wn};
     }
-    const double ang = std::atan2(s, c);
-    return qfrom_rotvec({ax[0] / s * ang, ax[1] / s * ang, ax[2] / s * ang});
+    const Quat q{1.0 + c, ax[0], ax[1], ax[2]};
+    const double inv = 1.0 / std::sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
+    return {q[0] * inv, q[1] * inv, q[2] * inv, q[3] * inv};
 }
 
 /// ENU -> output frame rotation.
@@ -304,8 +303,10 @@ void Mahony::update(const double* gyr, const double* acc, const double* mag, dou
         if (usable3(a)) {
             const double an = norm3(a);
             const Vec3 ah{a[0] / an, a[1] / an, a[2] / an};
-            double R[9];
-            to_matrix(q.data(), R, 1);
+            const double w = q[0], x = q[1], y = q[2], z = q[3];
+            const double R[9] = {1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+                                 2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+                                 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)};
             const Vec3 va{R[6], R[7], R[8]};  // R^T (0, 0, 1)
             Vec3 e = cross(ah, va);
             if (m != nullptr && usable3(m)) {
@@ -593,7 +594,7 @@ void RobustAHRS::step(const double* g, const double* a, const double* m, double*
             ae = {ae[0] / an, ae[1] / an, ae[2] / an};
             const Quat c = align(ae, {0, 0, 1});
             s.q_acc = qnormalize(qmul(c, s.q_acc));
-            corr = qto_rotvec(c);
+            corr = {2.0 * c[1], 2.0 * c[2], 2.0 * c[3]};  // small-angle rotation vector (c[0] ~ 1)
         }
     }
     const Quat q6 = qmul(s.q_acc, s.q_gyr);
@@ -663,7 +664,14 @@ void RobustAHRS::step(const double* g, const double* a, const double* m, double*
         if (mo) *mo = 0;
         return;
     }
-    emit();
+    store4(qn, qo);
+    if (bo) {
+        bo[0] = s.bias[0];
+        bo[1] = s.bias[1];
+        bo[2] = s.bias[2];
+    }
+    if (ro) *ro = s.rest ? 1 : 0;
+    if (mo) *mo = s.mag_dist ? 1 : 0;
 }
 
 void robust_offline(const RobustParams& p, const double* gyr, const double* acc, const double* mag, double* q,

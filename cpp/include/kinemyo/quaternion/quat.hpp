@@ -48,13 +48,21 @@ inline Vec3 qrotate(const Quat& q, const Vec3& v) noexcept {
             v[2] + q[0] * tz + (q[1] * ty - q[2] * tx)};
 }
 
-/// Quaternion of a rotation vector (axis * angle, radians).
+/// Quaternion of a rotation vector (axis * angle, radians). Below 0.05 rad a Taylor series
+/// (exact to double precision there) replaces sin/cos: this is the per-sample gyro step.
 inline Quat qfrom_rotvec(const Vec3& r) noexcept {
-    const double a = std::sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
-    const double h = 0.5 * a;
-    // sin(h)/a, with a series near 0
-    const double s = a < 1e-6 ? 0.5 - a * a / 48.0 : std::sin(h) / a;
-    return {std::cos(h), r[0] * s, r[1] * s, r[2] * s};
+    const double a2 = r[0] * r[0] + r[1] * r[1] + r[2] * r[2];
+    double c, s;
+    if (a2 < 0.0025) {
+        const double h2 = 0.25 * a2;  // (a/2)^2
+        c = 1.0 - h2 * (1.0 / 2.0 - h2 * (1.0 / 24.0 - h2 * (1.0 / 720.0 - h2 * (1.0 / 40320.0))));
+        s = 0.5 * (1.0 - h2 * (1.0 / 6.0 - h2 * (1.0 / 120.0 - h2 * (1.0 / 5040.0 - h2 * (1.0 / 362880.0)))));
+    } else {
+        const double a = std::sqrt(a2);
+        c = std::cos(0.5 * a);
+        s = std::sin(0.5 * a) / a;
+    }
+    return {c, r[0] * s, r[1] * s, r[2] * s};
 }
 
 /// Rotation vector of a quaternion (angle in [0, pi]).
