@@ -111,6 +111,7 @@ kf::RobustParams robust_params(double fs, const std::string& frame, const std::o
         else if (key == "mag_dip_th") p.mag_dip_th = v;
         else if (key == "mag_new_t") p.mag_new_t = v;
         else if (key == "mag_init_t") p.mag_init_t = v;
+        else if (key == "acc_dev_scale") p.acc_dev_scale = v;
         else throw py::type_error("RobustAHRS got an unexpected parameter '" + key + "'");
     }
     return p;

@@ -239,8 +239,9 @@ class RobustAHRS(_Filter):
     Algorithm (per sample; details in docs/fusion.md):
 
     1. strapdown integration of the bias-corrected gyro into an almost-inertial frame;
-    2. rest detection: gyro and acc deviations from 0.5 s low-passed values and the corrected rate
-       below ``rest_th_gyr`` / ``rest_th_acc`` for ``rest_min_t`` s; at rest the bias follows the
+    2. rest detection: gyro and acc deviations from 0.5 s low-passed values below ``rest_th_gyr``
+       / ``rest_th_acc`` and the corrected rate below ``rest_th_gyr + bias_max``, for
+       ``rest_min_t`` s; at rest the bias follows the
        gyro with time constant ``tau_bias_rest``;
     3. the accelerometer, rotated into the inertial frame and low-passed (``tau_acc``), which
        averages out linear acceleration, defines the inclination correction;
@@ -261,7 +262,8 @@ class RobustAHRS(_Filter):
         Initial orientation; default from acc (6D: heading 0) and mag.
     **params
         ``tau_acc`` (1.5 s), ``tau_mag`` (3 s), ``tau_bias_motion`` (4 s; <= 0 disables),
-        ``tau_bias_rest`` (0.5 s), ``bias_max`` (0.035 rad/s), ``rest_th_gyr`` (0.035 rad/s),
+        ``tau_bias_rest`` (0.5 s), ``bias_max`` (0.035 rad/s), ``rest_th_gyr`` (0.01 rad/s: per-sample gyro deviation;
+        set it ~3x above the per-sample gyro noise norm of your sensor),
         ``rest_th_acc`` (0.5 m/s^2), ``rest_min_t`` (1 s), ``mag_norm_th`` (0.1),
         ``mag_dip_th`` (0.1745 rad), ``mag_new_t`` (20 s), ``mag_init_t`` (5 s).
 

@@ -424,6 +424,7 @@ RobustAHRS::RobustAHRS(const RobustParams& p) : p_(p) {
     check_pos("mag_dip_th", p_.mag_dip_th);
     check_pos("mag_new_t", p_.mag_new_t);
     check_nonneg("mag_init_t", p_.mag_init_t);
+    check_pos("acc_dev_scale", p_.acc_dev_scale);
     if (p_.has_q0) p_.q0 = qnormalize(p_.q0);
     dt_ = 1.0 / p_.fs;
     k_acc_ = 1.0 - std::exp(-dt_ / p_.tau_acc);
@@ -575,7 +576,7 @@ void RobustAHRS::step(const double* g, const double* a, const double* m, double*
         const Vec3 dg{g[0] - s.gyr_lp[0], g[1] - s.gyr_lp[1], g[2] - s.gyr_lp[2]};
         const Vec3 da{a[0] - s.accs_lp[0], a[1] - s.accs_lp[1], a[2] - s.accs_lp[2]};
         const Vec3 rate{s.gyr_lp[0] - s.bias[0], s.gyr_lp[1] - s.bias[1], s.gyr_lp[2] - s.bias[2]};
-        below = norm3(dg) < p_.rest_th_gyr && norm3(da) < p_.rest_th_acc && norm3(rate) < p_.rest_th_gyr;
+        below = norm3(dg) < p_.rest_th_gyr && norm3(da) < p_.rest_th_acc && norm3(rate) < p_.rest_th_gyr + p_.bias_max;
     }
     s.rest_t = below ? s.rest_t + dt : 0.0;
     s.rest = below && s.rest_t >= p_.rest_min_t;
@@ -587,7 +588,9 @@ void RobustAHRS::step(const double* g, const double* a, const double* m, double*
     Vec3 corr{0, 0, 0};  // earth-frame correction rotation vector applied this sample
     if (acc_ok) {
         const Vec3 ai = qrotate(s.q_gyr, {a[0], a[1], a[2]});
-        for (std::size_t i = 0; i < 3; ++i) s.acc_lp[i] += k_acc_ * (ai[i] - s.acc_lp[i]);
+        const double dev = (norm3(a) - 9.81) / p_.acc_dev_scale;
+        const double kw = k_acc_ / (1.0 + dev * dev);
+        for (std::size_t i = 0; i < 3; ++i) s.acc_lp[i] += kw * (ai[i] - s.acc_lp[i]);
         Vec3 ae = qrotate(s.q_acc, s.acc_lp);
         const double an = norm3(ae);
         if (an > 0) {

@@ -145,13 +145,17 @@ struct RobustParams : CommonParams {
     double tau_bias_motion = 4.0;  ///< s, time constant of bias learning in motion [4]; <= 0 disables
     double tau_bias_rest = 0.5;    ///< s, time constant of bias learning at rest [0.5]; <= 0 disables
     double bias_max = 0.035;       ///< rad/s, clamp of the estimated bias per axis [2 deg/s]
-    double rest_th_gyr = 0.035;    ///< rad/s, rest threshold on the gyro deviation/rate [2 deg/s]
+    double rest_th_gyr = 0.01;     ///< rad/s, rest threshold on the per-sample gyro deviation from its
+                                   ///< 0.5 s low-pass [0.01]; the bias-corrected rate must be below
+                                   ///< rest_th_gyr + bias_max. Set ~3x above the per-sample gyro noise norm.
     double rest_th_acc = 0.5;      ///< m/s^2, rest threshold on the accelerometer deviation [0.5]
     double rest_min_t = 1.0;       ///< s, minimum duration below thresholds to declare rest [1]
     double mag_norm_th = 0.1;      ///< relative magnetic norm deviation for disturbance [0.1]
     double mag_dip_th = 0.1745;    ///< rad, dip deviation for disturbance [10 deg]
     double mag_new_t = 20.0;       ///< s, a stable new field is accepted as reference after this [20]
     double mag_init_t = 5.0;       ///< s, fast heading convergence window after the first mag sample [5]
+    double acc_dev_scale = 1e9;    ///< m/s^2, acc samples whose norm departs from 9.81 by d get the
+                                   ///< low-pass gain scaled by 1 / (1 + (d / acc_dev_scale)^2) [1e9: off]
 };
 
 /// The flagship filter: see the file comment and docs/fusion.md.
