@@ -30,9 +30,21 @@ bool usable3(const double* v) {
     const double nn = norm3(v);
     return nn > 0.0 && std::isfinite(nn);
 }
+/// 1/|v| when v is finite with a finite non-zero norm, else 0.
+double inv_norm_usable(const double* v) {
+    if (v == nullptr) return 0.0;
+    const double n2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+    if (!(n2 > 0.0 && n2 < std::numeric_limits<double>::infinity())) return 0.0;  // NaN fails too
+    return 1.0 / std::sqrt(n2);
+}
+/// q / |q| with one division.
+Quat qnorm_fast(const Quat& q) {
+    const double inv = 1.0 / std::sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
+    return {q[0] * inv, q[1] * inv, q[2] * inv, q[3] * inv};
+}
 /// Largest gyro rate accepted (rad/s); faster samples are treated as invalid (NaN output).
 constexpr double kMaxGyr = 1e6;
-bool gyr_ok(const double* g) { return finite3(g) && norm3(g) < kMaxGyr; }
+bool gyr_ok(const double* g) { return g[0] * g[0] + g[1] * g[1] + g[2] * g[2] < kMaxGyr * kMaxGyr; }  // false for NaN
 bool unit_ok(const Quat& q) {
     const double n2 = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3];
     return std::isfinite(n2) && std::fabs(n2 - 1.0) < 1e-6;
@@ -186,14 +198,14 @@ void Madgwick::update(const double* gyr, const double* acc, const double* mag, d
         const Quat q = q_;
         Quat qd = qmul(q, {0.0, g[0], g[1], g[2]});
         qd = {0.5 * qd[0], 0.5 * qd[1], 0.5 * qd[2], 0.5 * qd[3]};
-        if (usable3(a)) {
-            const double an = norm3(a);
-            const double ax = a[0] / an, ay = a[1] / an, az = a[2] / an;
+        const double ian = inv_norm_usable(a);
+        if (ian > 0.0) {
+            const double ax = a[0] * ian, ay = a[1] * ian, az = a[2] * ian;
             const double qw = q[0], qx = q[1], qy = q[2], qz = q[3];
             double grad[4];
-            if (m != nullptr && usable3(m)) {
-                const double mn = norm3(m);
-                const double mx = m[0] / mn, my = m[1] / mn, mz = m[2] / mn;
+            const double imn = inv_norm_usable(m);
+            if (imn > 0.0) {
+                const double mx = m[0] * imn, my = m[1] * imn, mz = m[2] * imn;
                 const Quat h = qmul(q, qmul({0.0, mx, my, mz}, qconj(q)));
                 const double bx = std::sqrt(h[1] * h[1] + h[2] * h[2]);
                 const double bz = h[3];
@@ -226,11 +238,12 @@ void Madgwick::update(const double* gyr, const double* acc, const double* mag, d
             }
             const double gn = std::sqrt(grad[0] * grad[0] + grad[1] * grad[1] + grad[2] * grad[2] + grad[3] * grad[3]);
             if (gn > 0.0 && std::isfinite(gn)) {
-                for (std::size_t c = 0; c < 4; ++c) qd[c] -= beta * grad[c] / gn;
+                const double k = beta / gn;
+                for (std::size_t c = 0; c < 4; ++c) qd[c] -= k * grad[c];
             }
         }
         Quat qn{q[0] + qd[0] * dt_, q[1] + qd[1] * dt_, q[2] + qd[2] * dt_, q[3] + qd[3] * dt_};
-        qn = qnormalize(qn);
+        qn = qnorm_fast(qn);
         if (unit_ok(qn)) {
             q_ = qn;
             store4(qmul(f_, q_), qo + 4 * k);
@@ -300,24 +313,24 @@ void Mahony::update(const double* gyr, const double* acc, const double* mag, dou
         const Quat q = q_;
         Vec3 om{g[0], g[1], g[2]};
         Vec3 b = b_;
-        if (usable3(a)) {
-            const double an = norm3(a);
-            const Vec3 ah{a[0] / an, a[1] / an, a[2] / an};
+        const double ian = inv_norm_usable(a);
+        if (ian > 0.0) {
+            const Vec3 ah{a[0] * ian, a[1] * ian, a[2] * ian};
             const double w = q[0], x = q[1], y = q[2], z = q[3];
             const double R[9] = {1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
                                  2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
                                  2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)};
             const Vec3 va{R[6], R[7], R[8]};  // R^T (0, 0, 1)
             Vec3 e = cross(ah, va);
-            if (m != nullptr && usable3(m)) {
-                const double mn = norm3(m);
-                const Vec3 mh{m[0] / mn, m[1] / mn, m[2] / mn};
+            const double imn = inv_norm_usable(m);
+            if (imn > 0.0) {
+                const Vec3 mh{m[0] * imn, m[1] * imn, m[2] * imn};
                 const Vec3 h{R[0] * mh[0] + R[1] * mh[1] + R[2] * mh[2], R[3] * mh[0] + R[4] * mh[1] + R[5] * mh[2],
                              R[6] * mh[0] + R[7] * mh[1] + R[8] * mh[2]};
                 const double hy = std::sqrt(h[0] * h[0] + h[1] * h[1]);
                 Vec3 vm{R[3] * hy + R[6] * h[2], R[4] * hy + R[7] * h[2], R[5] * hy + R[8] * h[2]};
-                const double vn = norm3(vm);
-                vm = {vm[0] / vn, vm[1] / vn, vm[2] / vn};
+                const double ivn = 1.0 / norm3(vm);
+                vm = {vm[0] * ivn, vm[1] * ivn, vm[2] * ivn};
                 const Vec3 em = cross(mh, vm);
                 e = {e[0] + em[0], e[1] + em[1], e[2] + em[2]};
             }
@@ -328,7 +341,7 @@ void Mahony::update(const double* gyr, const double* acc, const double* mag, dou
         }
         Quat qd = qmul(q, {0.0, om[0], om[1], om[2]});
         Quat qn{q[0] + 0.5 * qd[0] * dt_, q[1] + 0.5 * qd[1] * dt_, q[2] + 0.5 * qd[2] * dt_, q[3] + 0.5 * qd[3] * dt_};
-        qn = qnormalize(qn);
+        qn = qnorm_fast(qn);
         if (unit_ok(qn) &&
             finite3(b.data())) {
             q_ = qn;
