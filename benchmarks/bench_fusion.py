@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from kinemyo import fusion, sim_imu
 from kinemyo import quaternion as Q
 

@@ -1,4 +1,4 @@
-"""Madgwick and Mahony against the PyPI `ahrs` package (ahrs.filters), streaming contract, errors."""
+"""Madgwick and Mahony against the PyPI `ahrs` package; streaming contract; bad input."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pickle
 
 import numpy as np
 import pytest
-
 from kinemyo import fusion
 from kinemyo import quaternion as Q
 
@@ -19,8 +18,8 @@ F_ENU_NWU = np.array([np.sqrt(0.5), 0.0, 0.0, np.sqrt(0.5)])  # q_ENU = F * q_NW
 def _data(n: int = 1500, seed: int = 1):
     rng = np.random.default_rng(seed)
     gyr = rng.standard_normal((n, 3)) * 0.5
-    acc = rng.standard_normal((n, 3)) + [0.0, 0.0, 9.81]
-    mag = rng.standard_normal((n, 3)) * 3 + [0.0, 20.0, -40.0]
+    acc = rng.standard_normal((n, 3)) + np.array([0.0, 0.0, 9.81])
+    mag = rng.standard_normal((n, 3)) * 3 + np.array([0.0, 20.0, -40.0])
     q0 = np.array([0.9, 0.1, 0.2, 0.3])
     return gyr, acc, mag, q0 / np.linalg.norm(q0)
 
@@ -71,21 +70,24 @@ def test_streaming_contract(cls, use_mag: bool) -> None:
     np.testing.assert_array_equal(np.concatenate(parts), whole)
     # single-sample (3,) call
     g = cls(100.0)
-    singles = np.stack([g.update(gyr[i], acc[i], None if m is None else m[i]) for i in range(20)])
+    singles = np.stack([g.update(gyr[i], acc[i], None if m is None else m[i])
+                        for i in range(20)])
     np.testing.assert_array_equal(singles, whole[:20])
     # pickle / deepcopy mid-stream, reset
     h = cls(100.0)
     h.update(gyr[:350], acc[:350], None if m is None else m[:350])
     for clone in (pickle.loads(pickle.dumps(h)), copy.deepcopy(h)):
-        np.testing.assert_array_equal(clone.update(gyr[350:], acc[350:], None if m is None else m[350:]),
-                                      whole[350:])
+        rest = clone.update(gyr[350:], acc[350:], None if m is None else m[350:])
+        np.testing.assert_array_equal(rest, whole[350:])
     h.reset()
     np.testing.assert_array_equal(h.update(gyr, acc, m), whole)
-    assert f.update(np.zeros((0, 3)), np.zeros((0, 3)), None if m is None else np.zeros((0, 3))).shape == (0, 4)
+    empty = np.zeros((0, 3))
+    assert f.update(empty, empty, None if m is None else empty).shape == (0, 4)
 
 
 def test_6d_heading_starts_at_zero() -> None:
-    acc = np.tile(Q.rotate(Q.conjugate(Q.from_euler("ZYX", [1.0, 0.3, -0.2])), [0, 0, 9.81]), (5, 1))
+    q_true = Q.from_euler("ZYX", [1.0, 0.3, -0.2])
+    acc = np.tile(Q.rotate(Q.conjugate(q_true), [0, 0, 9.81]), (5, 1))
     for cls in (fusion.Madgwick, fusion.Mahony, fusion.Complementary, fusion.RobustAHRS):
         q = cls(100.0).update(np.zeros((5, 3)), acc)
         assert abs(Q.heading(q[0])) < 1e-12

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from kinemyo import quaternion as Q
 
 R = pytest.importorskip("scipy.spatial.transform").Rotation

@@ -262,8 +262,8 @@ class RobustAHRS(_Filter):
         Initial orientation; default from acc (6D: heading 0) and mag.
     **params
         ``tau_acc`` (1.5 s), ``tau_mag`` (3 s), ``tau_bias_motion`` (4 s; <= 0 disables),
-        ``tau_bias_rest`` (0.5 s), ``bias_max`` (0.035 rad/s), ``rest_th_gyr`` (0.01 rad/s: per-sample gyro deviation;
-        set it ~3x above the per-sample gyro noise norm of your sensor),
+        ``tau_bias_rest`` (0.5 s), ``bias_max`` (0.035 rad/s), ``rest_th_gyr`` (0.01 rad/s:
+        per-sample gyro deviation; set it ~3x above the per-sample gyro noise norm of your sensor),
         ``rest_th_acc`` (0.5 m/s^2), ``rest_min_t`` (1 s), ``mag_norm_th`` (0.1),
         ``mag_dip_th`` (0.1745 rad), ``mag_new_t`` (20 s), ``mag_init_t`` (5 s).
 

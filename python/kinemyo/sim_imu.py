@@ -150,7 +150,8 @@ def imu_from_orientation(quat: npt.ArrayLike, fs: float, acc_lin: npt.ArrayLike 
         bias += np.cumsum(rng.standard_normal((n, 3)) * gyr_bias_drift / np.sqrt(fs), axis=0)
     sq = np.sqrt(fs)
     gyr = w_true + bias + rng.standard_normal((n, 3)) * gyr_noise * sq
-    acc = Q.rotate(qc, a_lin + [0.0, 0.0, G]) + rng.standard_normal((n, 3)) * acc_noise * sq
+    acc = Q.rotate(qc, a_lin + np.array([0.0, 0.0, G]))
+    acc += rng.standard_normal((n, 3)) * acc_noise * sq
     mag = Q.rotate(qc, m_e) + rng.standard_normal((n, 3)) * mag_noise * sq
     return {"gyr": gyr, "acc": acc, "mag": mag, "gyr_true": w_true, "gyr_bias": bias}
 
@@ -213,7 +214,7 @@ def simulate(scenario: str = "slow", duration: float = 60.0, fs: float = 100.0, 
     if not duration > 0:
         raise ValueError(f"duration must be > 0 s; got {duration}")
     rng = np.random.default_rng(seed)
-    n = int(round(duration * fs))
+    n = round(duration * fs)
     t = np.arange(n) / fs
     rest_segs = kwargs.pop("rest_segments", None)
     dist_segs = kwargs.pop("mag_disturbances", None)
