@@ -265,7 +265,9 @@ class RobustAHRS(_Filter):
         ``tau_bias_rest`` (0.5 s), ``bias_max`` (0.035 rad/s), ``rest_th_gyr`` (0.01 rad/s:
         per-sample gyro deviation; set it ~3x above the per-sample gyro noise norm of your sensor),
         ``rest_th_acc`` (0.5 m/s^2), ``rest_min_t`` (1 s), ``mag_norm_th`` (0.1),
-        ``mag_dip_th`` (0.1745 rad), ``mag_new_t`` (20 s), ``mag_init_t`` (5 s).
+        ``mag_dip_th`` (0.1745 rad), ``mag_new_t`` (20 s), ``mag_init_t`` (5 s),
+        ``acc_dev_scale`` (m/s^2, default 1e9 = off: the accelerometer low-pass gain is scaled by
+        ``1 / (1 + ((|acc| - 9.81) / acc_dev_scale)^2)``).
 
     Reference: the structure follows Laidig & Seel (2023), Information Fusion 91, 187-204.
     """
