@@ -238,8 +238,8 @@ void Madgwick::update(const double* gyr, const double* acc, const double* mag, d
             }
             const double gn = std::sqrt(grad[0] * grad[0] + grad[1] * grad[1] + grad[2] * grad[2] + grad[3] * grad[3]);
             if (gn > 0.0 && std::isfinite(gn)) {
-                const double k = beta / gn;
-                for (std::size_t c = 0; c < 4; ++c) qd[c] -= k * grad[c];
+                const double kb = beta / gn;
+                for (std::size_t c = 0; c < 4; ++c) qd[c] -= kb * grad[c];
             }
         }
         Quat qn{q[0] + qd[0] * dt_, q[1] + qd[1] * dt_, q[2] + qd[2] * dt_, q[3] + qd[3] * dt_};
