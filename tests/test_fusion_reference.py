@@ -150,3 +150,17 @@ def test_param_errors() -> None:
     with pytest.raises(ValueError, match="offline"):
         fusion.estimate(np.zeros((2, 3)), np.zeros((2, 3)), fs=100.0, method="madgwick",
                         offline=True)
+
+
+def test_non_contiguous_int_and_float32_input() -> None:
+    gyr, acc, mag, _ = _data(200, seed=4)
+    ref = fusion.RobustAHRS(100.0).update(gyr, acc, mag)
+    wide = np.zeros((200, 6))
+    wide[:, ::2] = gyr
+    np.testing.assert_array_equal(fusion.RobustAHRS(100.0).update(wide[:, ::2], acc, mag), ref)
+    q32 = fusion.RobustAHRS(100.0).update(gyr.astype(np.float32), acc.astype(np.float32),
+                                          mag.astype(np.float32))
+    assert q32.dtype == np.float64  # float64-only core: float32 input is converted
+    assert Q.angle_between(q32, ref).max() < 1e-4
+    qi = fusion.Madgwick(100.0).update(np.zeros((5, 3), int), np.tile([0, 0, 10], (5, 1)))
+    assert np.all(np.isfinite(qi))

@@ -131,3 +131,33 @@ def test_bad_shapes_and_types() -> None:
 def test_empty_and_int_input() -> None:
     assert Q.multiply(np.zeros((0, 4)), np.zeros((0, 4))).shape == (0, 4)
     np.testing.assert_array_equal(Q.normalize(np.array([2, 0, 0, 0])), [1.0, 0, 0, 0])
+
+
+def test_property_rotation_preserves_norm_and_round_trips() -> None:
+    hyp = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+    fin = st.floats(-1e3, 1e3, allow_nan=False)
+
+    @hyp.given(st.tuples(fin, fin, fin, fin).filter(lambda q: sum(x * x for x in q) > 1e-6),
+               st.tuples(fin, fin, fin))
+    @hyp.settings(max_examples=200, deadline=None)
+    def check(q: tuple, v: tuple) -> None:
+        qn = Q.normalize(np.array(q))
+        r = Q.rotate(qn, np.array(v))
+        assert np.linalg.norm(r) == pytest.approx(np.linalg.norm(v), rel=1e-12, abs=1e-9)
+        _same_rot(Q.from_matrix(Q.to_matrix(qn)), qn, 1e-12)
+        _same_rot(Q.from_rotvec(Q.to_rotvec(qn)), qn, 1e-12)
+        back = Q.rotate(Q.conjugate(qn), r)
+        np.testing.assert_allclose(back, v, atol=1e-9 * (1 + np.linalg.norm(v)))
+
+    check()
+
+
+def test_non_contiguous_and_float32_input() -> None:
+    q = _rand(20, 11)
+    big = np.zeros((20, 8))
+    big[:, ::2] = q
+    np.testing.assert_array_equal(Q.normalize(big[:, ::2]), Q.normalize(q))
+    out = Q.multiply(q.astype(np.float32), q.astype(np.float32))
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, Q.multiply(q, q), atol=1e-6)
