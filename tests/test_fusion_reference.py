@@ -89,9 +89,10 @@ def test_6d_heading_starts_at_zero() -> None:
     q_true = Q.from_euler("ZYX", [1.0, 0.3, -0.2])
     acc = np.tile(Q.rotate(Q.conjugate(q_true), [0, 0, 9.81]), (5, 1))
     for cls in (fusion.Madgwick, fusion.Mahony, fusion.Complementary, fusion.RobustAHRS):
-        q = cls(100.0).update(np.zeros((5, 3)), acc)
-        assert abs(Q.heading(q[0])) < 1e-12
-        np.testing.assert_allclose(Q.rotate(q[0], acc[0]), [0, 0, 9.81], atol=1e-9)
+        for frame, up in (("ENU", 9.81), ("NED", -9.81)):
+            q = cls(100.0, frame=frame).update(np.zeros((5, 3)), acc)
+            assert abs(Q.heading(q[0])) < 1e-12
+            np.testing.assert_allclose(Q.rotate(q[0], acc[0]), [0, 0, up], atol=1e-9)
 
 
 @pytest.mark.parametrize("cls", [fusion.Madgwick, fusion.Mahony, fusion.Complementary,
