@@ -281,9 +281,10 @@ def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None =
     offline : bool
         Non-causal estimation for recorded files (robust filter only): the recording is processed
         forwards and backwards in time — the backward pass starting from the forward pass's final
-        state (converged bias, heading) — and the two orientations are averaged (slerp), weighting
-        the backward pass more at the start where the forward pass has not converged. The low-pass
-        lags of the two directions cancel. Without a magnetometer only the inclinations are
+        state (converged bias, heading; bias negated with the reversed gyroscope) — and the two
+        orientations are blended per sample (slerp) with a backward weight falling linearly from 1
+        at the start, where the forward pass has not converged, to 0 at the end, where the
+        backward pass has just started. Without a magnetometer only the inclinations are
         averaged (the heading is the forward pass's: the passes' headings drift apart).
     return_all : bool
         Return a :class:`FusionOutput` (orientations, bias estimate, flags) instead of ``q``.
@@ -311,13 +312,20 @@ def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None =
         return fwd if return_all else fwd.q
     # backward pass, started from the forward pass's final state
     b = RobustAHRS(fs, **params)
-    b.state = f.state
+    st = f.state
+    # the reversed gyroscope is negated, so its bias is too
+    st["bias"] = -np.asarray(st["bias"])
+    rest_lp = np.asarray(st["rest_lp"]).copy()
+    rest_lp[:3] *= -1.0  # the low-passed gyroscope of the rest detector, likewise
+    st["rest_lp"] = rest_lp
+    b.state = st
     gr, ar, mr = _reverse_inputs(g, a, m)
     bwd: FusionOutput = b.update(gr, ar, mr, return_all=True)
+    bwd = FusionOutput(bwd.q, -bwd.bias, bwd.flags)
     qb = bwd.q[::-1]
-    t = np.arange(n) / fs
-    tau_conv = 3.0 * float(f.params["tau_acc"]) + (float(f.params["tau_mag"]) if m is not None else 0.0)
-    w = 0.5 + 0.5 * np.exp(-t / max(tau_conv, 1e-9))
+    # weight of the backward pass: 1 at the start (where the forward pass has not converged yet),
+    # falling linearly to 0 at the end (where the backward pass has just started)
+    w = 1.0 - np.arange(n) / max(n - 1, 1)
     ok = np.isfinite(fwd.q).all(axis=1) & np.isfinite(qb).all(axis=1)
     q = np.where(ok[:, None], 0.0, fwd.q)
     if ok.any():
