@@ -24,6 +24,17 @@ py::array_t<double, py::array::c_style> imu_array(py::handle obj, const char* na
     return a;
 }
 
+RobustParams robust_params(const py::dict& d) {
+    RobustParams p;
+    for (const auto& kv : d) {
+        const auto k = py::cast<std::string>(kv.first);
+        if (!set_robust_param(p, k, py::cast<double>(kv.second))) {
+            throw py::value_error("unknown parameter '" + k + "' of the robust filter");
+        }
+    }
+    return p;
+}
+
 py::tuple update(OrientationFilter& f, py::handle gyr_in, py::handle acc_in, py::handle mag_in) {
     UseGuard use(f);
     auto gyr = imu_array(gyr_in, "gyr");
@@ -88,17 +99,42 @@ void register_fusion(py::module_& m) {
              }),
              py::arg("fs"), py::arg("gain"), py::arg("q0"));
     py::class_<RobustAhrs, OrientationFilter, std::shared_ptr<RobustAhrs>>(m, "RobustAhrs")
-        .def(py::init([](const py::dict& d) {
-                 RobustParams p;
-                 for (const auto& kv : d) {
-                     const auto k = py::cast<std::string>(kv.first);
-                     if (!set_robust_param(p, k, py::cast<double>(kv.second))) {
-                         throw py::value_error("unknown parameter '" + k + "' of the robust filter");
-                     }
-                 }
-                 return std::make_shared<RobustAhrs>(p);
-             }),
+        .def(py::init([](const py::dict& d) { return std::make_shared<RobustAhrs>(robust_params(d)); }),
              py::arg("params"));
+    m.def("robust_offline", [](const py::dict& d, py::handle gyr_in, py::handle acc_in, py::handle mag_in) {
+        const RobustParams p = robust_params(d);
+        RobustAhrs check(p);  // validates the parameters before any data is touched
+        auto gyr = imu_array(gyr_in, "gyr");
+        auto acc = imu_array(acc_in, "acc");
+        const py::ssize_t n = gyr.shape(0);
+        if (acc.shape(0) != n) {
+            throw py::value_error("acc must have as many samples as gyr (" + std::to_string(n) + "); got " +
+                                  std::to_string(acc.shape(0)));
+        }
+        py::array_t<double, py::array::c_style> mag;
+        const double* mp = nullptr;
+        if (!mag_in.is_none()) {
+            mag = imu_array(mag_in, "mag");
+            if (mag.shape(0) != n) {
+                throw py::value_error("mag must have as many samples as gyr (" + std::to_string(n) + "); got " +
+                                      std::to_string(mag.shape(0)));
+            }
+            mp = mag.data();
+        }
+        py::array_t<double> q({n, py::ssize_t{4}});
+        py::array_t<double> bias({n, py::ssize_t{3}});
+        py::array_t<std::uint8_t> flags(n);
+        const double* gp = gyr.data();
+        const double* ap = acc.data();
+        double* qp = q.mutable_data();
+        double* bp = bias.mutable_data();
+        std::uint8_t* fp = flags.mutable_data();
+        {
+            py::gil_scoped_release release;  // touches only these buffers
+            robust_offline(p, gp, ap, mp, static_cast<std::size_t>(n), qp, bp, fp);
+        }
+        return py::make_tuple(q, bias, flags);
+    }, py::arg("params"), py::arg("gyr"), py::arg("acc"), py::arg("mag") = py::none());
 }
 
 }  // namespace kinemyo::py_bind

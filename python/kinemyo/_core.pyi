@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Chain_f32', 'Chain_f64', 'Complementary', 'Envelope_f32', 'Envelope_f64', 'Madgwick', 'Mahony', 'MovingWindow_f32', 'MovingWindow_f64', 'OnsetDetector_f32', 'OnsetDetector_f64', 'OnsetParams', 'OrientationFilter', 'Processor_f32', 'Processor_f64', 'RobustAhrs', 'SosFilter_f32', 'SosFilter_f64', 'TKEO_f32', 'TKEO_f64', 'butter', 'find_active_segments', 'find_holds', 'find_turning_points', 'lumbar_angles', 'notch', 'onset_detect_f32', 'onset_detect_f64', 'quat_angle_between', 'quat_conjugate', 'quat_from_euler', 'quat_from_matrix', 'quat_from_rotvec', 'quat_heading_inclination', 'quat_multiply', 'quat_normalize', 'quat_rotate', 'quat_slerp', 'quat_to_euler', 'quat_to_matrix', 'quat_to_rotvec', 'simd_level', 'sosfilt_f32', 'sosfilt_f64', 'sosfilt_zi', 'sosfiltfilt_f32', 'sosfiltfilt_f64', 'sosfiltfilt_padlen']
+__all__: list[str] = ['Chain_f32', 'Chain_f64', 'Complementary', 'Envelope_f32', 'Envelope_f64', 'Madgwick', 'Mahony', 'MovingWindow_f32', 'MovingWindow_f64', 'OnsetDetector_f32', 'OnsetDetector_f64', 'OnsetParams', 'OrientationFilter', 'Processor_f32', 'Processor_f64', 'RobustAhrs', 'SosFilter_f32', 'SosFilter_f64', 'TKEO_f32', 'TKEO_f64', 'butter', 'find_active_segments', 'find_holds', 'find_turning_points', 'lumbar_angles', 'notch', 'onset_detect_f32', 'onset_detect_f64', 'quat_angle_between', 'quat_conjugate', 'quat_from_euler', 'quat_from_matrix', 'quat_from_rotvec', 'quat_heading_inclination', 'quat_multiply', 'quat_normalize', 'quat_rotate', 'quat_slerp', 'quat_to_euler', 'quat_to_matrix', 'quat_to_rotvec', 'robust_offline', 'simd_level', 'sosfilt_f32', 'sosfilt_f64', 'sosfilt_zi', 'sosfiltfilt_f32', 'sosfiltfilt_f64', 'sosfiltfilt_padlen']
 class Processor_f32:
     def clone(self) -> Processor_f32:
         ...
@@ -331,6 +331,8 @@ def quat_to_euler(q: typing.Any, seq: str) -> numpy.typing.NDArray[numpy.float64
 def quat_to_matrix(q: typing.Any) -> numpy.typing.NDArray[numpy.float64]:
     ...
 def quat_to_rotvec(q: typing.Any) -> numpy.typing.NDArray[numpy.float64]:
+    ...
+def robust_offline(params: dict, gyr: typing.Any, acc: typing.Any, mag: typing.Any = None) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.uint8]]:
     ...
 def simd_level() -> int:
     """

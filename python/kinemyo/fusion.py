@@ -34,7 +34,6 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from . import quaternion as kq
 
 __all__ = [
     "FLAG_ACC_SKIPPED", "FLAG_GYR_SKIPPED", "FLAG_MAG_DISTURBED", "FLAG_MAG_SKIPPED", "FLAG_REST",
@@ -211,30 +210,31 @@ class RobustAHRS(_Filter):
     Structure after VQF (Laidig & Seel, "VQF: Highly accurate IMU orientation estimation with bias
     estimation and magnetic disturbance rejection", Information Fusion 91, 2023), implemented from
     the paper's description: strapdown integration of the bias-corrected gyroscope; the
-    accelerometer rotated into that quasi-inertial frame and low-pass filtered there (time constant
-    ``tau_acc``) before it corrects the inclination, so linear accelerations average out; bias
-    estimated from the inclination corrections in motion (``tau_bias_motion``) and from the
-    gyroscope at rest (``tau_bias_rest``; rest = gyroscope within ``rest_gyr_dps`` and accelerometer
-    within ``rest_acc`` of their low-passed values for ``rest_min_s``); heading from the
-    magnetometer's horizontal component with time constant ``tau_mag``, skipped while the field's
-    norm (``mag_norm_tol``) or dip (``mag_dip_tol_deg``) departs from the reference; a changed field
-    that stays steady for ``mag_new_field_s`` becomes the new reference.
+    accelerometer rotated into that quasi-inertial frame and low-pass filtered there (``tau_acc``)
+    before it corrects the inclination, so linear accelerations average out; bias learnt in motion
+    from the inclination and heading corrections (``tau_bias_motion``: a steady correction is the
+    earth-frame image of a bias error) and at rest from the gyroscope (``tau_bias_rest``; rest =
+    gyroscope within ``rest_th_gyr`` rad/s and accelerometer within ``rest_th_acc`` m/s² of their
+    0.5-s low-passes for ``rest_min_t`` s); heading from the magnetometer's horizontal component
+    (``tau_mag``), skipped while the field's norm (``mag_norm_th``) or dip (``mag_dip_th`` rad)
+    departs from the reference; a new steady field becomes the reference after ``mag_new_t`` s.
 
     Parameters
     ----------
     fs : float
         Sampling rate, Hz.
     **params
-        Any of: tau_acc (1.5 s), lin_acc_tol (0.5 m/s²), tau_mag (9 s), tau_bias_motion (10 s), tau_bias_rest (3 s),
-        bias_clip_dps (5), rest_gyr_dps (2), rest_acc (0.5 m/s²), rest_min_s (1.5), rest_tau (0.5 s),
-        mag_norm_tol (0.1), mag_dip_tol_deg (10), mag_new_field_s (20 s), mag_ref_tau (30 s).
+        Any of (defaults): tau_acc (1.5 s), tau_mag (3 s), tau_bias_motion (4 s; <= 0 disables),
+        tau_bias_rest (0.5 s), bias_max (0.035 rad/s), rest_th_gyr (0.01 rad/s: set about 3x the
+        per-sample gyroscope noise norm of your sensor), rest_th_acc (0.5 m/s²), rest_min_t (1 s),
+        mag_norm_th (0.1), mag_dip_th (0.1745 rad), mag_new_t (20 s), mag_init_t (5 s),
+        acc_dev_scale (1e9 m/s²: off; smaller values weight down samples whose norm is far from g).
     """
 
     DEFAULTS: ClassVar[dict[str, float]] = {
-        "tau_acc": 1.5, "lin_acc_tol": 0.5, "tau_mag": 9.0, "tau_bias_motion": 10.0, "tau_bias_rest": 3.0,
-        "bias_clip_dps": 5.0,
-        "rest_gyr_dps": 2.0, "rest_acc": 0.5, "rest_min_s": 1.5, "rest_tau": 0.5, "mag_norm_tol": 0.1,
-        "mag_dip_tol_deg": 10.0, "mag_new_field_s": 20.0, "mag_ref_tau": 30.0,
+        "tau_acc": 1.5, "tau_mag": 3.0, "tau_bias_motion": 4.0, "tau_bias_rest": 0.5, "bias_max": 0.035,
+        "rest_th_gyr": 0.01, "rest_th_acc": 0.5, "rest_min_t": 1.0, "mag_norm_th": 0.1, "mag_dip_th": 0.1745,
+        "mag_new_t": 20.0, "mag_init_t": 5.0, "acc_dev_scale": 1e9,
     }
 
     def __init__(self, fs: float, **params: float) -> None:
@@ -250,16 +250,6 @@ _METHODS: dict[str, type[_Filter]] = {
     "default": RobustAHRS, "robust": RobustAHRS, "madgwick": Madgwick, "mahony": Mahony,
     "complementary": Complementary,
 }
-
-
-def _reverse_inputs(gyr: np.ndarray, acc: np.ndarray, mag: np.ndarray | None
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Time-reversed recording: sample k of the reversed gyroscope is the negated rate over the
-    interval that ends at the original sample n - k."""
-    g = -gyr[::-1]
-    g = np.vstack([g[:1], g[:-1]]) if len(g) else g
-    return np.ascontiguousarray(g), np.ascontiguousarray(acc[::-1]), (
-        None if mag is None else np.ascontiguousarray(mag[::-1]))
 
 
 def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None = None, *, fs: float,
@@ -302,41 +292,12 @@ def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None =
     g = np.ascontiguousarray(gyr, dtype=float)
     a = np.ascontiguousarray(acc, dtype=float)
     m = None if mag is None else np.ascontiguousarray(mag, dtype=float)
-    fwd: FusionOutput = f.update(g, a, m, return_all=True)
     if not offline:
+        fwd: FusionOutput = f.update(g, a, m, return_all=True)
         return fwd if return_all else fwd.q
     if cls is not RobustAHRS:
         raise ValueError("offline=True is available for the robust (default) filter only")
-    n = len(g)
-    if n < 2:
-        return fwd if return_all else fwd.q
-    # backward pass, started from the forward pass's final state
-    b = RobustAHRS(fs, **params)
-    st = f.state
-    # the reversed gyroscope is negated, so its bias is too
-    st["bias"] = -np.asarray(st["bias"])
-    rest_lp = np.asarray(st["rest_lp"]).copy()
-    rest_lp[:3] *= -1.0  # the low-passed gyroscope of the rest detector, likewise
-    st["rest_lp"] = rest_lp
-    b.state = st
-    gr, ar, mr = _reverse_inputs(g, a, m)
-    bwd: FusionOutput = b.update(gr, ar, mr, return_all=True)
-    bwd = FusionOutput(bwd.q, -bwd.bias, bwd.flags)
-    qb = bwd.q[::-1]
-    # weight of the backward pass: 1 at the start (where the forward pass has not converged yet),
-    # falling linearly to 0 at the end (where the backward pass has just started)
-    w = 1.0 - np.arange(n) / max(n - 1, 1)
-    ok = np.isfinite(fwd.q).all(axis=1) & np.isfinite(qb).all(axis=1)
-    q = np.where(ok[:, None], 0.0, fwd.q)
-    if ok.any():
-        if m is None:
-            # 6D: the two passes' headings drift apart; average the inclinations only and keep the
-            # forward pass's heading (q = heading (x) inclination)
-            hf, incf = kq.heading_inclination(fwd.q[ok])
-            _, incb = kq.heading_inclination(qb[ok])
-            q[ok] = kq.multiply(hf, kq.slerp(incf, incb, w[ok]))
-        else:
-            q[ok] = kq.slerp(fwd.q[ok], qb[ok], w[ok])
-    bias = 0.5 * (fwd.bias + bwd.bias[::-1])
-    out = FusionOutput(q, bias, fwd.flags | bwd.flags[::-1])
+    q, bias, flags = _core.robust_offline({"fs": float(fs), **{k: v for k, v in f.params.items() if k != "fs"}},
+                                          g, a, m)
+    out = FusionOutput(q, bias, flags)
     return out if return_all else out.q

@@ -4,35 +4,84 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
 #include "kinemyo/common/checks.hpp"
-#include "kinemyo/filters/design.hpp"
 
 namespace kinemyo::fusion {
 
 namespace qn = kinemyo::quaternion;
 
 namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kPi = 3.14159265358979323846;
-constexpr double kDeg = kPi / 180.0;
 
-double wrap(double a) { return std::remainder(a, 2.0 * kPi); }
-double dot3(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
-
-// The smallest rotation taking unit vector u to +z.
-Quat to_vertical(const Vec3& u) {
-    if (!(u[2] > -0.999999)) return {0.0, 1.0, 0.0, 0.0};
-    return qn::normalized(Quat{1.0 + u[2], u[1], -u[0], 0.0});
+double norm3v(const Vec3& v) { return std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]); }
+bool usable3(const double* v) {
+    if (v == nullptr || !detail::finite3(v)) return false;
+    const double nn = detail::norm3(v);
+    return nn > 0.0 && std::isfinite(nn);
 }
+bool gyr_ok(const double* g) { return g[0] * g[0] + g[1] * g[1] + g[2] * g[2] < kMaxRate * kMaxRate; }  // false for NaN
+bool unit_ok(const Quat& q) {
+    const double n2 = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3];
+    return std::isfinite(n2) && std::fabs(n2 - 1.0) < 1e-6;
+}
+Vec3 cross(const Vec3& a, const Vec3& b) {
+    return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
+}
+double wrap(double a) { return std::remainder(a, 2.0 * kPi); }
+
+/// Shortest rotation taking unit vector u onto unit vector v: normalise (1 + u.v, u x v).
+Quat align(const Vec3& u, const Vec3& v) {
+    const Vec3 ax = cross(u, v);
+    const double c = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+    if (c < -1.0 + 1e-12) {  // 180 degrees about any axis orthogonal to u
+        const Vec3 o = std::fabs(u[0]) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};
+        const Vec3 w = cross(u, o);
+        const double wn = norm3v(w);
+        return {0, w[0] / wn, w[1] / wn, w[2] / wn};
+    }
+    return qn::normalized(Quat{1.0 + c, ax[0], ax[1], ax[2]});
+}
+
+/// Initial orientation (ENU) from the accelerometer (tilt, heading 0) or accelerometer and
+/// magnetometer (heading from the field).
+Quat initial(const double* acc, const double* mag) {
+    const double an = detail::norm3(acc);
+    const Vec3 up{acc[0] / an, acc[1] / an, acc[2] / an};
+    if (mag != nullptr && usable3(mag)) {
+        Vec3 east = cross({mag[0], mag[1], mag[2]}, up);
+        const double en = norm3v(east);
+        if (en > 1e-12) {
+            east = {east[0] / en, east[1] / en, east[2] / en};
+            const Vec3 north = cross(up, east);
+            const double R[9] = {east[0], east[1], east[2], north[0], north[1], north[2], up[0], up[1], up[2]};
+            Quat q;
+            qn::from_matrix(R, q.data(), 1);
+            return q;
+        }
+    }
+    return align(up, {0, 0, 1});
+}
+
+void check_pos(const char* name, double v) {
+    if (!(std::isfinite(v) && v > 0)) kinemyo::detail::fail_param(name, "finite and > 0", v);
+}
+void check_nonneg(const char* name, double v) {
+    if (!(std::isfinite(v) && v >= 0)) kinemyo::detail::fail_param(name, "finite and >= 0", v);
+}
+
 }  // namespace
 
 bool set_robust_param(RobustParams& p, const std::string& k, double v) {
-    double* fields[] = {&p.fs, &p.tau_acc, &p.lin_acc_tol, &p.tau_mag, &p.tau_bias_motion, &p.tau_bias_rest, &p.bias_clip_dps,
-                        &p.rest_gyr_dps, &p.rest_acc, &p.rest_min_s, &p.rest_tau, &p.mag_norm_tol,
-                        &p.mag_dip_tol_deg, &p.mag_new_field_s, &p.mag_ref_tau};
-    const char* names[] = {"fs", "tau_acc", "lin_acc_tol", "tau_mag", "tau_bias_motion", "tau_bias_rest", "bias_clip_dps",
-                           "rest_gyr_dps", "rest_acc", "rest_min_s", "rest_tau", "mag_norm_tol",
-                           "mag_dip_tol_deg", "mag_new_field_s", "mag_ref_tau"};
+    double* fields[] = {&p.fs, &p.tau_acc, &p.tau_mag, &p.tau_bias_motion, &p.tau_bias_rest, &p.bias_max,
+                        &p.rest_th_gyr, &p.rest_th_acc, &p.rest_min_t, &p.mag_norm_th, &p.mag_dip_th,
+                        &p.mag_new_t, &p.mag_init_t, &p.acc_dev_scale};
+    const char* names[] = {"fs", "tau_acc", "tau_mag", "tau_bias_motion", "tau_bias_rest", "bias_max",
+                           "rest_th_gyr", "rest_th_acc", "rest_min_t", "mag_norm_th", "mag_dip_th",
+                           "mag_new_t", "mag_init_t", "acc_dev_scale"};
     for (std::size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
         if (k == names[i]) {
             *fields[i] = v;
@@ -44,249 +93,287 @@ bool set_robust_param(RobustParams& p, const std::string& k, double v) {
 
 RobustAhrs::RobustAhrs(const RobustParams& p) : p_(p) {
     detail::check_fusion_fs(p.fs);
-    auto positive = [](const char* name, double v) {
-        if (!(std::isfinite(v) && v > 0.0)) kinemyo::detail::fail_param(name, "a finite value > 0", v);
-    };
-    positive("tau_acc", p.tau_acc);
-    positive("tau_mag", p.tau_mag);
-    positive("lin_acc_tol", p.lin_acc_tol);
-    positive("tau_bias_motion", p.tau_bias_motion);
-    positive("tau_bias_rest", p.tau_bias_rest);
-    positive("bias_clip_dps", p.bias_clip_dps);
-    positive("rest_gyr_dps", p.rest_gyr_dps);
-    positive("rest_acc", p.rest_acc);
-    positive("rest_min_s", p.rest_min_s);
-    positive("rest_tau", p.rest_tau);
-    positive("mag_norm_tol", p.mag_norm_tol);
-    positive("mag_dip_tol_deg", p.mag_dip_tol_deg);
-    positive("mag_new_field_s", p.mag_new_field_s);
-    positive("mag_ref_tau", p.mag_ref_tau);
+    check_pos("tau_acc", p.tau_acc);
+    check_pos("tau_mag", p.tau_mag);
+    if (!std::isfinite(p.tau_bias_motion)) kinemyo::detail::fail_param("tau_bias_motion", "finite (<= 0 disables)", p.tau_bias_motion);
+    if (!std::isfinite(p.tau_bias_rest)) kinemyo::detail::fail_param("tau_bias_rest", "finite (<= 0 disables)", p.tau_bias_rest);
+    check_nonneg("bias_max", p.bias_max);
+    check_pos("rest_th_gyr", p.rest_th_gyr);
+    check_pos("rest_th_acc", p.rest_th_acc);
+    check_nonneg("rest_min_t", p.rest_min_t);
+    check_pos("mag_norm_th", p.mag_norm_th);
+    check_pos("mag_dip_th", p.mag_dip_th);
+    check_pos("mag_new_t", p.mag_new_t);
+    check_nonneg("mag_init_t", p.mag_init_t);
+    check_pos("acc_dev_scale", p.acc_dev_scale);
     dt_ = 1.0 / p.fs;
-    // 2nd-order Butterworth with cut-off sqrt(2) / (2 pi tau): the time constant of VQF's convention.
-    double fc = std::sqrt(2.0) / (2.0 * kPi * p.tau_acc);
-    fc = std::min(fc, 0.4 * p.fs);
-    const auto sos = filters::butter(2, {fc}, p.fs, filters::BandType::lowpass);
-    lp_ = {sos[0][0], sos[0][1], sos[0][2], sos[0][4], sos[0][5]};
-    const auto zi = filters::sosfilt_zi(sos);
-    lp_zi_ = {zi[0][0], zi[0][1]};
+    k_acc_ = 1.0 - std::exp(-dt_ / p.tau_acc);
+    k_mag_ = 1.0 - std::exp(-dt_ / p.tau_mag);
+    k_bm_ = p.tau_bias_motion > 0 ? dt_ / p.tau_bias_motion : 0.0;
+    k_br_ = p.tau_bias_rest > 0 ? 1.0 - std::exp(-dt_ / p.tau_bias_rest) : 0.0;
+    k_rest_lp_ = 1.0 - std::exp(-dt_ / 0.5);
 }
 
-void RobustAhrs::reset() { *this = RobustAhrs(p_); }
+Quat RobustAhrs::quaternion() const {
+    if (!s_.init) return {kNaN, kNaN, kNaN, kNaN};
+    const Quat qd{std::cos(0.5 * s_.delta), 0, 0, std::sin(0.5 * s_.delta)};
+    return qn::mul(qd, qn::mul(s_.q_acc, s_.q_gyr));
+}
 
 void RobustAhrs::update(const double* gyr, const double* acc, const double* mag, std::size_t n, double* q_out,
                         double* bias_out, std::uint8_t* flags_out) {
-    for (std::size_t i = 0; i < n; ++i) {
-        step(gyr + 3 * i, acc + 3 * i, mag ? mag + 3 * i : nullptr, q_out + 4 * i, bias_out ? bias_out + 3 * i : nullptr,
-             flags_out ? flags_out + i : nullptr);
+    for (std::size_t k = 0; k < n; ++k) {
+        step(gyr + 3 * k, acc + 3 * k, mag ? mag + 3 * k : nullptr, q_out + 4 * k, bias_out ? bias_out + 3 * k : nullptr,
+             flags_out ? flags_out + k : nullptr);
     }
 }
 
-void RobustAhrs::step(const double* g, const double* a, const double* m, double* q_out, double* b_out,
-                      std::uint8_t* f_out) {
+void RobustAhrs::step(const double* g, const double* a, const double* m, double* qo, double* bo, std::uint8_t* fo) {
+    State& s = s_;
+    const bool acc_ok = usable3(a);
+    const bool mag_ok = m != nullptr && usable3(m);
+    const bool g_ok = gyr_ok(g);
     std::uint8_t flags = 0;
-    const bool gyr_ok = detail::finite3(g) && detail::norm3(g) < kMaxRate;
-    const double an = detail::norm3(a);
-    const bool acc_ok = std::isfinite(an) && an > 0.0;
-    const double mn = m ? detail::norm3(m) : 0.0;
-    const bool mag_ok = m && std::isfinite(mn) && mn > 0.0;
-    if (!gyr_ok) flags |= kGyrSkipped;
     if (!acc_ok) flags |= kAccSkipped;
     if (!mag_ok) flags |= kMagSkipped;
-
-    if (started_ == 0.0) {
+    auto emit = [&](const Quat& q) {
+        for (std::size_t i = 0; i < 4; ++i) qo[i] = q[i];
+        if (bo) for (std::size_t i = 0; i < 3; ++i) bo[i] = s.bias[i];
+        if (s.rest) flags |= kRest;
+        if (s.mag_dist) flags |= kMagDisturbed;
+        if (fo) *fo = flags;
+    };
+    auto emit_nan = [&]() {
+        for (std::size_t i = 0; i < 4; ++i) qo[i] = kNaN;
+        if (bo) for (std::size_t i = 0; i < 3; ++i) bo[i] = s.bias[i];
+        if (fo) *fo = static_cast<std::uint8_t>(flags | kGyrSkipped);
+    };
+    if (!s.init) {
         if (!acc_ok) {  // wait for a usable accelerometer sample to start
-            for (std::size_t k = 0; k < 4; ++k) q_out[k] = std::numeric_limits<double>::quiet_NaN();
-            if (b_out) for (std::size_t k = 0; k < 3; ++k) b_out[k] = bias_[k];
-            if (f_out) *f_out = flags;
+            emit_nan();
             return;
         }
-        q_gyr_ = {1.0, 0.0, 0.0, 0.0};
-        q_inc_ = to_vertical({a[0] / an, a[1] / an, a[2] / an});
-        for (std::size_t c = 0; c < 3; ++c) {
-            acc_z_[2 * c] = lp_zi_[0] * a[c];
-            acc_z_[2 * c + 1] = lp_zi_[1] * a[c];
-            a_lp_[c] = a[c];
-            g_lp_[c] = gyr_ok ? g[c] : 0.0;
+        s.q_gyr = initial(a, nullptr);
+        s.init = true;
+        s.acc_lp = qn::rotate(s.q_gyr, {a[0], a[1], a[2]});
+        s.accs_lp = {a[0], a[1], a[2]};
+        if (detail::finite3(g)) s.gyr_lp = {g[0], g[1], g[2]};
+        if (mag_ok) {  // 9D starts on the magnetometer heading
+            const Vec3 me = qn::rotate(qn::mul(s.q_acc, s.q_gyr), {m[0], m[1], m[2]});
+            const double nn = norm3v(me);
+            if (me[0] != 0.0 || me[1] != 0.0) {
+                s.delta = std::atan2(me[0], me[1]);
+                s.mag_init = true;
+                s.mag_t = 0.0;
+                s.mag_ref_set = true;
+                s.mag_ref_norm = nn;
+                s.mag_ref_dip = std::asin(std::clamp(me[2] / nn, -1.0, 1.0));
+            }
         }
-        g_ref_ = an;
-        started_ = 1.0;
-    } else if (gyr_ok) {
-        // 1. strapdown integration of the bias-corrected rate
-        const Vec3 w{(g[0] - bias_[0]) * dt_, (g[1] - bias_[1]) * dt_, (g[2] - bias_[2]) * dt_};
-        q_gyr_ = qn::normalized(qn::mul(q_gyr_, qn::from_rotvec(w)));
+        emit(quaternion());
+        return;
     }
-
-    // 2. rest detection: gyroscope and accelerometer steady, and no rotation
-    bool rest = false;
-    if (gyr_ok && acc_ok) {
-        const double k = dt_ / (p_.rest_tau + dt_);
-        double dg = 0.0, da = 0.0, wr = 0.0;
-        for (std::size_t c = 0; c < 3; ++c) {
-            g_lp_[c] += k * (g[c] - g_lp_[c]);
-            a_lp_[c] += k * (a[c] - a_lp_[c]);
-            dg += (g[c] - g_lp_[c]) * (g[c] - g_lp_[c]);
-            da += (a[c] - a_lp_[c]) * (a[c] - a_lp_[c]);
-            wr += (g_lp_[c] - bias_[c]) * (g_lp_[c] - bias_[c]);
-        }
-        // steady gyroscope and accelerometer (deviations from their low-pass), and a bias-corrected
-        // rate below the bias clip (a large initial bias must not prevent rest detection)
-        const double th = p_.rest_gyr_dps * kDeg;
-        const double th_rot = (p_.bias_clip_dps + p_.rest_gyr_dps) * kDeg;
-        const bool steady = dg < th * th && wr < th_rot * th_rot && da < p_.rest_acc * p_.rest_acc;
-        rest_time_ = steady ? rest_time_ + dt_ : 0.0;
-        rest = rest_time_ >= p_.rest_min_s;
-        if (rest) {
-            flags |= kRest;
-            const double kb = dt_ / (p_.tau_bias_rest + dt_);
-            for (std::size_t c = 0; c < 3; ++c) bias_[c] += kb * (g[c] - bias_[c]);
-        }
-    } else {
-        rest_time_ = 0.0;
+    if (!g_ok) {
+        emit_nan();
+        return;
     }
-
-    // 3. inclination from the accelerometer low-passed in the quasi-inertial frame
+    const State backup = s;
+    const double dt = dt_;
+    // 1) strapdown integration of the bias-corrected gyroscope
+    const Vec3 gc{g[0] - s.bias[0], g[1] - s.bias[1], g[2] - s.bias[2]};
+    s.q_gyr = qn::normalized(qn::mul(s.q_gyr, qn::from_rotvec({gc[0] * dt, gc[1] * dt, gc[2] * dt})));
+    // 2) rest: steady gyroscope and accelerometer (deviations from 0.5-s low-passes), slow rate
+    for (std::size_t i = 0; i < 3; ++i) s.gyr_lp[i] += k_rest_lp_ * (g[i] - s.gyr_lp[i]);
+    bool below = false;
     if (acc_ok) {
-        const Vec3 ai = qn::rotate(q_gyr_, {a[0], a[1], a[2]});
-        Vec3 af;
-        for (std::size_t c = 0; c < 3; ++c) {
-            double& z0 = acc_z_[2 * c];
-            double& z1 = acc_z_[2 * c + 1];
-            const double y = lp_[0] * ai[c] + z0;
-            z0 = lp_[1] * ai[c] - lp_[3] * y + z1;
-            z1 = lp_[2] * ai[c] - lp_[4] * y;
-            af[c] = y;
-        }
-        Vec3 ae = qn::rotate(q_inc_, af);
-        const double n = std::sqrt(dot3(ae, ae));
-        if (n > 0.0 && std::isfinite(n)) {
-            for (auto& v : ae) v /= n;
-            // linear-acceleration level: deviation of the norm from gravity (reference learned slowly,
-            // faster at rest), low-passed over 1 s; it scales the correction down
-            g_ref_ += (rest ? dt_ / 1.0 : dt_ / 60.0) * (an - g_ref_);
-            lin_dev_ += dt_ / (1.0 + dt_) * (std::abs(an - g_ref_) - lin_dev_);
-            const double lvl = lin_dev_ / p_.lin_acc_tol;
-            const double weight = 1.0 / (1.0 + lvl * lvl);
-            Quat corr = to_vertical(ae);
-            if (weight < 1.0) corr = qn::from_rotvec([&] {
-                Vec3 v = qn::to_rotvec(corr);
-                for (auto& x : v) x *= weight;
-                return v;
-            }());
-            q_inc_ = qn::normalized(qn::mul(corr, q_inc_));
-            if (!rest && gyr_ok) {
-                // bias in motion: the correction undoes the drift R (b - b_hat) dt of the last step
-                const Vec3 r = qn::to_rotvec(corr);
-                const Vec3 rs = qn::rotate(qn::conj(qn::mul(q_inc_, q_gyr_)), r);
-                for (std::size_t c = 0; c < 3; ++c) bias_[c] -= rs[c] / p_.tau_bias_motion;
-            }
+        for (std::size_t i = 0; i < 3; ++i) s.accs_lp[i] += k_rest_lp_ * (a[i] - s.accs_lp[i]);
+        const Vec3 dg{g[0] - s.gyr_lp[0], g[1] - s.gyr_lp[1], g[2] - s.gyr_lp[2]};
+        const Vec3 da{a[0] - s.accs_lp[0], a[1] - s.accs_lp[1], a[2] - s.accs_lp[2]};
+        const Vec3 rate{s.gyr_lp[0] - s.bias[0], s.gyr_lp[1] - s.bias[1], s.gyr_lp[2] - s.bias[2]};
+        below = norm3v(dg) < p_.rest_th_gyr && norm3v(da) < p_.rest_th_acc &&
+                norm3v(rate) < p_.rest_th_gyr + p_.bias_max;
+    }
+    s.rest_t = below ? s.rest_t + dt : 0.0;
+    s.rest = below && s.rest_t >= p_.rest_min_t;
+    if (s.rest && k_br_ > 0) {
+        for (std::size_t i = 0; i < 3; ++i) s.bias[i] += k_br_ * (g[i] - s.bias[i]);
+    }
+    // 3) inclination from the quasi-inertial low-passed accelerometer
+    const bool learn_motion = k_bm_ > 0 && !s.rest;
+    Vec3 corr{0, 0, 0};  // earth-frame rotation vector of this sample's corrections
+    if (acc_ok) {
+        const Vec3 ai = qn::rotate(s.q_gyr, {a[0], a[1], a[2]});
+        const double dev = (detail::norm3(a) - 9.81) / p_.acc_dev_scale;
+        const double kw = k_acc_ / (1.0 + dev * dev);
+        for (std::size_t i = 0; i < 3; ++i) s.acc_lp[i] += kw * (ai[i] - s.acc_lp[i]);
+        Vec3 ae = qn::rotate(s.q_acc, s.acc_lp);
+        const double an = norm3v(ae);
+        if (an > 0) {
+            ae = {ae[0] / an, ae[1] / an, ae[2] / an};
+            const Quat c = align(ae, {0, 0, 1});
+            s.q_acc = qn::normalized(qn::mul(c, s.q_acc));
+            corr = {2.0 * c[1], 2.0 * c[2], 2.0 * c[3]};  // small-angle rotation vector
         }
     }
-    const double clip = p_.bias_clip_dps * kDeg;
-    for (auto& b : bias_) b = std::clamp(b, -clip, clip);
-
-    // 4. heading from the magnetometer, with disturbance rejection
-    const Quat q6 = qn::mul(q_inc_, q_gyr_);
-    if (mag_ok) {
+    const Quat q6 = qn::mul(s.q_acc, s.q_gyr);
+    // 4) heading from the magnetometer, with disturbance detection
+    s.mag_dist = false;
+    if (mag_ok && acc_ok) {
         const Vec3 me = qn::rotate(q6, {m[0], m[1], m[2]});
-        const double dip = std::asin(std::clamp(-me[2] / mn, -1.0, 1.0));
-        const double horiz = std::hypot(me[0], me[1]);
-        bool disturbed = false;
-        if (mag_init_ == 0.0) {
-            mag_norm_ref_ = mn;
-            mag_dip_ref_ = dip;
-        } else {
-            disturbed = std::abs(mn / mag_norm_ref_ - 1.0) > p_.mag_norm_tol ||
-                        std::abs(dip - mag_dip_ref_) > p_.mag_dip_tol_deg * kDeg;
+        const double nn = norm3v(me);
+        const double dip = std::asin(std::clamp(me[2] / nn, -1.0, 1.0));
+        if (!s.mag_ref_set) {
+            s.mag_ref_set = true;
+            s.mag_ref_norm = nn;
+            s.mag_ref_dip = dip;
         }
-        if (disturbed) {
-            // a steady new field becomes the reference after mag_new_field_s
-            const bool same = std::abs(mn / mag_norm_cand_ - 1.0) < 0.5 * p_.mag_norm_tol &&
-                              std::abs(dip - mag_dip_cand_) < 0.5 * p_.mag_dip_tol_deg * kDeg;
-            if (mag_cand_time_ > 0.0 && same) {
-                mag_cand_time_ += dt_;
+        bool dist = std::fabs(nn / s.mag_ref_norm - 1.0) > p_.mag_norm_th || std::fabs(dip - s.mag_ref_dip) > p_.mag_dip_th;
+        if (dist) {
+            if (std::fabs(nn / s.mag_cand_norm - 1.0) < p_.mag_norm_th && std::fabs(dip - s.mag_cand_dip) < p_.mag_dip_th) {
+                s.mag_cand_t += dt;
+                s.mag_cand_norm += 0.01 * (nn - s.mag_cand_norm);
+                s.mag_cand_dip += 0.01 * (dip - s.mag_cand_dip);
             } else {
-                mag_norm_cand_ = mn;
-                mag_dip_cand_ = dip;
-                mag_cand_time_ = dt_;
+                s.mag_cand_norm = nn;
+                s.mag_cand_dip = dip;
+                s.mag_cand_t = 0.0;
             }
-            if (mag_cand_time_ >= p_.mag_new_field_s) {
-                mag_norm_ref_ = mag_norm_cand_;
-                mag_dip_ref_ = mag_dip_cand_;
-                disturbed = false;
-                mag_cand_time_ = 0.0;
+            if (s.mag_cand_t >= p_.mag_new_t) {
+                s.mag_ref_norm = s.mag_cand_norm;
+                s.mag_ref_dip = s.mag_cand_dip;
+                dist = false;
             }
         } else {
-            mag_cand_time_ = 0.0;
+            const double kr = dt / p_.mag_new_t;
+            s.mag_ref_norm += kr * (nn - s.mag_ref_norm);
+            s.mag_ref_dip += kr * (dip - s.mag_ref_dip);
+            s.mag_cand_t = 0.0;
         }
-        if (disturbed) {
-            flags |= kMagDisturbed;
-        } else if (horiz > 0.0) {
-            const double kr = dt_ / (p_.mag_ref_tau + dt_);
-            mag_norm_ref_ += kr * (mn - mag_norm_ref_);
-            mag_dip_ref_ += kr * (dip - mag_dip_ref_);
-            const double psi = std::atan2(me[0], me[1]);  // field direction east of north
-            // converge fast at the start (running mean), then with time constant tau_mag
-            const double k = std::max(dt_ / p_.tau_mag, 1.0 / (mag_init_ + 1.0));
-            const double step_rad = k * wrap(psi - delta_);
-            delta_ = wrap(delta_ + step_rad);
-            if (!rest && gyr_ok && mag_init_ * dt_ > p_.tau_mag) {
-                // the heading correction undoes the drift of the vertical bias component
-                const Vec3 rs = qn::rotate(qn::conj(qn::mul(Quat{std::cos(0.5 * delta_), 0.0, 0.0, std::sin(0.5 * delta_)}, q6)), {0.0, 0.0, step_rad});
-                for (std::size_t c = 0; c < 3; ++c) bias_[c] -= rs[c] / p_.tau_bias_motion;
+        s.mag_dist = dist;
+        if (!dist && (me[0] != 0.0 || me[1] != 0.0)) {
+            const double target = std::atan2(me[0], me[1]);  // field direction east of north
+            if (!s.mag_init) {
+                s.delta = target;
+                s.mag_init = true;
+                s.mag_t = 0.0;
+            } else {
+                double kk = k_mag_;
+                if (s.mag_t < p_.mag_init_t) kk = std::max(kk, dt / (s.mag_t + dt));
+                const double d = kk * wrap(target - s.delta);
+                s.delta = wrap(s.delta + d);
+                if (s.mag_t >= p_.mag_init_t) corr[2] += d;
+                s.mag_t += dt;
             }
-            mag_init_ = std::min(mag_init_ + 1.0, 1e9);
         }
     }
-    const Quat qh{std::cos(0.5 * delta_), 0.0, 0.0, std::sin(0.5 * delta_)};
-    const Quat q = qn::mul(qh, q6);
-    for (std::size_t k = 0; k < 4; ++k) q_out[k] = q[k];
-    if (b_out) for (std::size_t k = 0; k < 3; ++k) b_out[k] = bias_[k];
-    if (f_out) *f_out = flags;
+    // 5) bias in motion: a steady correction is the earth-frame image of a bias error
+    if (learn_motion && (corr[0] != 0.0 || corr[1] != 0.0 || corr[2] != 0.0)) {
+        const Vec3 es = qn::rotate(qn::conj(q6), corr);
+        for (std::size_t i = 0; i < 3; ++i) s.bias[i] -= k_bm_ / dt * es[i];
+    }
+    for (std::size_t i = 0; i < 3; ++i) s.bias[i] = std::clamp(s.bias[i], -p_.bias_max, p_.bias_max);
+    const Quat q = quaternion();
+    if (!(unit_ok(q) && detail::finite3(s.bias.data()) && detail::finite3(s.acc_lp.data()) && std::isfinite(s.delta))) {
+        s = backup;  // overflow from huge inputs: never poison the state
+        emit_nan();
+        return;
+    }
+    emit(q);
 }
 
 StateRecord RobustAhrs::get_state() const {
-    StateRecord s;
-    s["started"] = {started_};
-    s["q_gyr"] = {q_gyr_[0], q_gyr_[1], q_gyr_[2], q_gyr_[3]};
-    s["q_inc"] = {q_inc_[0], q_inc_[1], q_inc_[2], q_inc_[3]};
-    s["delta"] = {delta_};
-    s["acc_lp"] = std::vector<double>(acc_z_.begin(), acc_z_.end());
-    s["bias"] = {bias_[0], bias_[1], bias_[2]};
-    s["rest_lp"] = {g_lp_[0], g_lp_[1], g_lp_[2], a_lp_[0], a_lp_[1], a_lp_[2]};
-    s["rest_time"] = {rest_time_};
-    s["lin"] = {g_ref_, lin_dev_};
-    s["mag"] = {mag_init_, mag_norm_ref_, mag_dip_ref_, mag_norm_cand_, mag_dip_cand_, mag_cand_time_};
-    return s;
+    const State& s = s_;
+    return {{"initialized", {s.init ? 1.0 : 0.0}},
+            {"q_gyr", {s.q_gyr.begin(), s.q_gyr.end()}},
+            {"q_acc", {s.q_acc.begin(), s.q_acc.end()}},
+            {"delta", {s.delta}},
+            {"acc_lp", {s.acc_lp.begin(), s.acc_lp.end()}},
+            {"bias", {s.bias.begin(), s.bias.end()}},
+            {"gyr_lp", {s.gyr_lp.begin(), s.gyr_lp.end()}},
+            {"accs_lp", {s.accs_lp.begin(), s.accs_lp.end()}},
+            {"rest", {s.rest_t, s.rest ? 1.0 : 0.0}},
+            {"mag", {s.mag_ref_set ? 1.0 : 0.0, s.mag_ref_norm, s.mag_ref_dip, s.mag_cand_norm, s.mag_cand_dip,
+                     s.mag_cand_t, s.mag_t, s.mag_init ? 1.0 : 0.0, s.mag_dist ? 1.0 : 0.0}}};
 }
 
-void RobustAhrs::set_state(const StateRecord& s) {
+void RobustAhrs::set_state(const StateRecord& r) {
     using kinemyo::detail::state_field;
-    RobustAhrs t(*this);
-    t.started_ = state_field(s, "started", 1)[0];
-    const auto& qg = state_field(s, "q_gyr", 4);
-    const auto& qi = state_field(s, "q_inc", 4);
-    t.q_gyr_ = {qg[0], qg[1], qg[2], qg[3]};
-    t.q_inc_ = {qi[0], qi[1], qi[2], qi[3]};
-    t.delta_ = state_field(s, "delta", 1)[0];
-    const auto& lp = state_field(s, "acc_lp", 6);
-    std::copy(lp.begin(), lp.end(), t.acc_z_.begin());
-    const auto& b = state_field(s, "bias", 3);
-    t.bias_ = {b[0], b[1], b[2]};
-    const auto& r = state_field(s, "rest_lp", 6);
-    t.g_lp_ = {r[0], r[1], r[2]};
-    t.a_lp_ = {r[3], r[4], r[5]};
-    t.rest_time_ = state_field(s, "rest_time", 1)[0];
-    const auto& lin = state_field(s, "lin", 2);
-    t.g_ref_ = lin[0];
-    t.lin_dev_ = lin[1];
-    const auto& mg = state_field(s, "mag", 6);
-    t.mag_init_ = mg[0];
-    t.mag_norm_ref_ = mg[1];
-    t.mag_dip_ref_ = mg[2];
-    t.mag_norm_cand_ = mg[3];
-    t.mag_dip_cand_ = mg[4];
-    t.mag_cand_time_ = mg[5];
-    *this = t;
+    State s;
+    auto q4 = [&](const char* name, Quat& q) {
+        const auto& v = state_field(r, name, 4);
+        q = {v[0], v[1], v[2], v[3]};
+    };
+    auto v3 = [&](const char* name, Vec3& x) {
+        const auto& v = state_field(r, name, 3);
+        x = {v[0], v[1], v[2]};
+    };
+    s.init = state_field(r, "initialized", 1)[0] != 0.0;
+    q4("q_gyr", s.q_gyr);
+    q4("q_acc", s.q_acc);
+    s.delta = state_field(r, "delta", 1)[0];
+    v3("acc_lp", s.acc_lp);
+    v3("bias", s.bias);
+    v3("gyr_lp", s.gyr_lp);
+    v3("accs_lp", s.accs_lp);
+    const auto& rs = state_field(r, "rest", 2);
+    s.rest_t = rs[0];
+    s.rest = rs[1] != 0.0;
+    const auto& mg = state_field(r, "mag", 9);
+    s.mag_ref_set = mg[0] != 0.0;
+    s.mag_ref_norm = mg[1];
+    s.mag_ref_dip = mg[2];
+    s.mag_cand_norm = mg[3];
+    s.mag_cand_dip = mg[4];
+    s.mag_cand_t = mg[5];
+    s.mag_t = mg[6];
+    s.mag_init = mg[7] != 0.0;
+    s.mag_dist = mg[8] != 0.0;
+    s_ = s;
+}
+
+void robust_offline(const RobustParams& p, const double* gyr, const double* acc, const double* mag, std::size_t n,
+                    double* q, double* bias, std::uint8_t* flags) {
+    if (n == 0) return;
+    RobustAhrs fwd(p);
+    std::vector<double> bf(3 * n);
+    fwd.update(gyr, acc, mag, n, q, bf.data(), flags);
+    RobustAhrs::State st = fwd.state();
+    if (!st.init) {
+        if (bias) std::copy(bf.begin(), bf.end(), bias);
+        return;
+    }
+    for (double& b : st.bias) b = -b;      // the reversed gyroscope is negated, so is its bias
+    for (double& g : st.gyr_lp) g = -g;
+    RobustAhrs bwd(p);
+    bwd.set_raw_state(st);
+    double g[3], qb[4], bb[3];
+    const double w_den = n > 1 ? static_cast<double>(n - 1) : 1.0;
+    for (std::size_t jj = n; jj-- > 0;) {
+        const std::size_t src = jj + 1 < n ? jj + 1 : jj;  // the gyroscope of sample k+1 takes k+1 -> k
+        for (std::size_t i = 0; i < 3; ++i) g[i] = -gyr[3 * src + i];
+        if (jj + 1 == n) {  // the backward pass starts at the forward pass's last orientation
+            const Quat q0 = bwd.quaternion();
+            std::copy(q0.begin(), q0.end(), qb);
+            for (std::size_t i = 0; i < 3; ++i) bb[i] = st.bias[i];
+        } else {
+            bwd.update(g, acc + 3 * jj, mag ? mag + 3 * jj : nullptr, 1, qb, bb, nullptr);
+        }
+        double* qf = q + 4 * jj;
+        const double wb = 1.0 - static_cast<double>(jj) / w_den;
+        const bool fok = std::isfinite(qf[0]);
+        const bool bok = std::isfinite(qb[0]);
+        if (fok && bok) {
+            qn::slerp(qf, 1, qb, 1, &wb, 1, qf, 1);
+        } else if (bok) {
+            std::copy(qb, qb + 4, qf);
+        }
+        if (bias) {
+            for (std::size_t i = 0; i < 3; ++i) {
+                const double f = bf[3 * jj + i], b = -bb[i];
+                bias[3 * jj + i] = std::isfinite(f) && std::isfinite(b) ? (1.0 - wb) * f + wb * b : f;
+            }
+        }
+    }
 }
 
 }  // namespace kinemyo::fusion

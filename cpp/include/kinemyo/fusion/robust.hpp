@@ -1,32 +1,34 @@
 #pragma once
 /// @file robust.hpp
-/// kinemyo's own orientation filter: robust to linear acceleration, gyroscope bias (estimated in
-/// motion and at rest) and magnetic disturbances.
+/// kinemyo's orientation filter: robust to linear acceleration, gyroscope bias (estimated in
+/// motion and at rest) and magnetic disturbances; offline forward-backward mode.
 
-#include <array>
+#include <cstdint>
 #include <string>
 
 #include "kinemyo/fusion/orientation_filter.hpp"
 
 namespace kinemyo::fusion {
 
-/// Parameters of RobustAhrs (units and defaults; all times in seconds).
+/// Parameters of RobustAhrs (defaults in brackets; times in seconds).
 struct RobustParams {
-    double fs = 100.0;               ///< sampling rate, Hz (> 0)
-    double tau_acc = 1.5;            ///< low-pass time constant of the accelerometer in the quasi-inertial frame
-    double lin_acc_tol = 0.5;        ///< linear-acceleration level (m/s^2) at which the inclination correction is halved
-    double tau_mag = 9.0;            ///< time constant of the heading correction
-    double tau_bias_motion = 10.0;   ///< time constant of the bias estimate from the inclination correction
-    double tau_bias_rest = 3.0;      ///< time constant of the bias estimate at rest
-    double bias_clip_dps = 5.0;      ///< largest gyroscope bias estimate, deg/s
-    double rest_gyr_dps = 2.0;       ///< rest: gyroscope within this of its low-pass and of the bias, deg/s
-    double rest_acc = 0.5;           ///< rest: accelerometer within this of its low-pass, m/s^2
-    double rest_min_s = 1.5;         ///< rest: for at least this long
-    double rest_tau = 0.5;           ///< time constant of the rest-detection low-pass
-    double mag_norm_tol = 0.1;       ///< magnetic disturbance: relative change of the field norm
-    double mag_dip_tol_deg = 10.0;   ///< magnetic disturbance: change of the dip angle, deg
-    double mag_new_field_s = 20.0;   ///< a changed field that stays steady this long becomes the new reference
-    double mag_ref_tau = 30.0;       ///< time constant of the reference field norm and dip while undisturbed
+    double fs = 100.0;             ///< sampling rate, Hz, > 0
+    double tau_acc = 1.5;          ///< low-pass time constant of the inertial-frame accelerometer [1.5]
+    double tau_mag = 3.0;          ///< time constant of the heading correction [3]
+    double tau_bias_motion = 4.0;  ///< time constant of bias learning in motion [4]; <= 0 disables
+    double tau_bias_rest = 0.5;    ///< time constant of bias learning at rest [0.5]; <= 0 disables
+    double bias_max = 0.035;       ///< rad/s, clamp of the estimated bias per axis [0.035 = 2 deg/s]
+    double rest_th_gyr = 0.01;     ///< rad/s, rest: per-sample gyro deviation from its 0.5-s low-pass [0.01];
+                                   ///< the bias-corrected rate must also be below rest_th_gyr + bias_max.
+                                   ///< Set about 3x above the per-sample gyro noise norm.
+    double rest_th_acc = 0.5;      ///< m/s^2, rest: accelerometer deviation from its low-pass [0.5]
+    double rest_min_t = 1.0;       ///< minimum time below the thresholds to declare rest [1]
+    double mag_norm_th = 0.1;      ///< relative field-norm deviation that counts as a disturbance [0.1]
+    double mag_dip_th = 0.1745;    ///< rad, dip deviation that counts as a disturbance [0.1745 = 10 deg]
+    double mag_new_t = 20.0;       ///< a steady new field becomes the reference after this [20]
+    double mag_init_t = 5.0;       ///< fast heading convergence after the first magnetometer sample [5]
+    double acc_dev_scale = 1e9;    ///< m/s^2: accelerometer samples whose norm departs from 9.81 by d get the
+                                   ///< low-pass gain scaled by 1 / (1 + (d / acc_dev_scale)^2) [1e9: off]
 };
 
 /// Set one parameter by name (for bindings); false for an unknown name.
@@ -36,56 +38,67 @@ bool set_robust_param(RobustParams& p, const std::string& name, double value);
 ///
 /// Structure after the published VQF filter (Laidig & Seel, "VQF: Highly accurate IMU orientation
 /// estimation with bias estimation and magnetic disturbance rejection", Information Fusion 91,
-/// 2023), implemented here from that description:
-/// - strapdown integration of the bias-corrected gyroscope into a quasi-inertial frame;
-/// - the accelerometer rotated into that frame and low-pass filtered there (2nd-order
-///   Butterworth, time constant tau_acc), so that linear accelerations average out while the
-///   orientation change is already removed; the filtered direction corrects the inclination, fully
-///   when the accelerometer norm equals gravity and less the more it departs from it (linear
-///   acceleration level d: weight 1 / (1 + (d / lin_acc_tol)^2));
-/// - gyroscope bias estimated in motion from the inclination corrections (time constant
-///   tau_bias_motion; the two horizontal components are observable) and at rest (all three
-///   components, time constant tau_bias_rest) — rest = gyroscope and accelerometer steady for
-///   rest_min_s;
-/// - heading from the magnetometer's horizontal component with time constant tau_mag, skipped
-///   while the field's norm or dip angle departs from the reference (magnetic disturbance); a new
-///   field that stays steady for mag_new_field_s becomes the reference.
-/// Without a magnetometer (6D) the heading starts at 0 and drifts with the residual z bias.
-/// Non-finite or zero-norm samples skip the corresponding correction (the state is never poisoned).
+/// 2023), implemented from that description: strapdown integration of the bias-corrected
+/// gyroscope into a quasi-inertial frame; the accelerometer rotated into that frame and low-pass
+/// filtered there (first order, tau_acc) so that linear accelerations average out, its direction
+/// correcting the inclination; gyroscope bias learnt in motion from the inclination (and, once the
+/// heading has converged, heading) corrections — a steady correction is the earth-frame image of a
+/// bias error — and at rest from the gyroscope itself; heading from the magnetometer's horizontal
+/// component with time constant tau_mag, skipped while the field's norm or dip departs from the
+/// reference (magnetic disturbance), a steady new field becoming the reference after mag_new_t.
+/// The first sample initialises the orientation from the accelerometer (heading 0) and, in 9D,
+/// the magnetometer. Non-finite or implausible gyroscope samples give NaN output for that sample
+/// with the state held; unusable accelerometer or magnetometer samples skip that correction; a
+/// step that would overflow (huge inputs) is rolled back. The state is never poisoned.
 class RobustAhrs final : public OrientationFilter {
 public:
     explicit RobustAhrs(const RobustParams& p);
     void update(const double* gyr, const double* acc, const double* mag, std::size_t n, double* q_out,
                 double* bias_out, std::uint8_t* flags_out) override;
-    void reset() override;
+    void reset() override { s_ = State{}; }
     [[nodiscard]] StateRecord get_state() const override;
     void set_state(const StateRecord& s) override;
     [[nodiscard]] std::unique_ptr<OrientationFilter> clone() const override { return std::make_unique<RobustAhrs>(*this); }
     [[nodiscard]] double fs() const noexcept override { return p_.fs; }
     [[nodiscard]] const RobustParams& params() const noexcept { return p_; }
+    /// Current orientation (NaN before the first usable sample).
+    [[nodiscard]] Quat quaternion() const;
+
+    /// Evolving state (public so that the offline mode can hand it over to the backward pass).
+    struct State {
+        bool init = false;
+        Quat q_gyr{1, 0, 0, 0};   // strapdown (quasi-inertial frame)
+        Quat q_acc{1, 0, 0, 0};   // inclination correction (earth frame)
+        double delta = 0.0;       // heading correction, rad
+        Vec3 acc_lp{0, 0, 0};     // low-passed accelerometer, quasi-inertial frame
+        Vec3 bias{0, 0, 0};
+        Vec3 gyr_lp{0, 0, 0};     // rest detection
+        Vec3 accs_lp{0, 0, 0};    // rest detection (sensor frame)
+        double rest_t = 0.0;
+        bool rest = false;
+        bool mag_ref_set = false;
+        double mag_ref_norm = 0.0, mag_ref_dip = 0.0;
+        double mag_cand_norm = 0.0, mag_cand_dip = 0.0, mag_cand_t = 0.0;
+        double mag_t = 0.0;       // time since the first heading correction
+        bool mag_init = false;
+        bool mag_dist = false;
+    };
+    [[nodiscard]] const State& state() const noexcept { return s_; }
+    void set_raw_state(const State& s) { s_ = s; }
 
 private:
-    void step(const double* g, const double* a, const double* m, double* q_out, double* b_out, std::uint8_t* f_out);
+    void step(const double* g, const double* a, const double* m, double* qo, double* bo, std::uint8_t* fo);
     RobustParams p_;
-    // coefficients
-    double dt_;
-    std::array<double, 5> lp_;  // b0 b1 b2 a1 a2 of the accelerometer low-pass
-    std::array<double, 2> lp_zi_;
-    // state
-    double started_ = 0.0;       // 1 after the first sample
-    Quat q_gyr_{1.0, 0.0, 0.0, 0.0};
-    Quat q_inc_{1.0, 0.0, 0.0, 0.0};
-    double delta_ = 0.0;         // heading correction, rad
-    std::array<double, 6> acc_z_{};  // low-pass delays [component][2]
-    Vec3 bias_{0.0, 0.0, 0.0};
-    Vec3 g_lp_{0.0, 0.0, 0.0};
-    Vec3 a_lp_{0.0, 0.0, 0.0};
-    double rest_time_ = 0.0;
-    double g_ref_ = 0.0;         // reference accelerometer norm (gravity), learned
-    double lin_dev_ = 0.0;       // low-passed |norm - g_ref|
-    double mag_init_ = 0.0;      // number of undisturbed magnetometer samples used (capped)
-    double mag_norm_ref_ = 0.0, mag_dip_ref_ = 0.0;
-    double mag_norm_cand_ = 0.0, mag_dip_cand_ = 0.0, mag_cand_time_ = 0.0;
+    double dt_ = 0.01, k_acc_ = 0.0, k_mag_ = 0.0, k_bm_ = 0.0, k_br_ = 0.0, k_rest_lp_ = 0.0;
+    State s_;
 };
+
+/// Offline (non-causal) RobustAhrs over a whole recording: a forward pass; a backward pass over the
+/// time-reversed recording (negated gyroscope) started from the forward pass's final state (bias
+/// negated); a per-sample slerp whose backward weight falls linearly from 1 at the first sample
+/// (where the forward pass has not converged) to 0 at the last. Writes q (n x 4) and, when not
+/// null, the blended bias (n x 3, rad/s) and the forward pass's flags (n).
+void robust_offline(const RobustParams& p, const double* gyr, const double* acc, const double* mag, std::size_t n,
+                    double* q, double* bias, std::uint8_t* flags);
 
 }  // namespace kinemyo::fusion
