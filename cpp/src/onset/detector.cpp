@@ -407,8 +407,10 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     const std::int64_t c_hi = Lz - 4;
     auto eval_c = [&](std::int64_t cc) {
         const double n0 = static_cast<double>(cc);
-        const double m0 = std::max(fit_p1_[static_cast<std::size_t>(cc)] / n0, kTiny);
-        const double cost0 = n0 * (std::log(m0) + 1.0);
+        // rest level known from the baseline (bins hold x^2 / sigma0^2): m0 = 1
+        (void)n0;
+        const double m0 = 1.0;
+        const double cost0 = fit_p1_[static_cast<std::size_t>(cc)];
         for (std::int64_t R : kR) {
             if (R > maxR) break;
             const std::int64_t e0 = cc + R;
