@@ -170,6 +170,7 @@ private:
     bool have_base_ = false, given_base_ = false;
     std::int64_t t_ = 0;
     std::vector<double> fit_p1_, fit_p2_, fit_le_;
+    std::int64_t best_R_ = 0;
 };
 
 /// Offline detection: runs an OnsetDetector over the whole signal. Without a rest window the
