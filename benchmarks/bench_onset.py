@@ -1,6 +1,7 @@
 """Onset detection: speed (pytest-benchmark) and accuracy vs biosppy / neurokit2 (script).
 
-Speed:     pytest benchmarks/bench_onset.py --benchmark-only   (also passes with --benchmark-disable)
+Speed:     pytest benchmarks/bench_onset.py --benchmark-only
+           (also passes with --benchmark-disable)
 Accuracy:  python benchmarks/bench_onset.py --minutes 20 --calib-minutes 2 > table.md
            (the numbers in docs/onset.md give the command actually used)
 
@@ -26,7 +27,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-
 from kinemyo import onset
 from kinemyo.sim import simulate_emg
 
@@ -35,30 +35,25 @@ REST = (0.0, 1.5)
 
 
 # ----------------------------------------------------------------------------------- scoring
-def score(on: np.ndarray, truth: np.ndarray, fs: float, dur_s: float) -> tuple[float, int, int, int]:
+def score(on: np.ndarray, truth: np.ndarray, fs: float,
+          dur_s: float) -> tuple[float, int, int, int]:
     """(sum of |error| ms, n matched, n true, n false positives)."""
     on = np.sort(np.asarray(on, dtype=np.int64).ravel())
-    cand = sorted(((abs(int(o) - int(t)), i, j) for j, t in enumerate(truth[:, 0])
-                   for i, o in enumerate(on[(on >= t - 0.2 * fs) & (on <= t + 0.2 * fs)])),
-                  key=lambda z: z[0])
-    # map local index back to global
     used_t: set[int] = set()
     used_o: set[int] = set()
     err = 0.0
-    for j, t in enumerate(truth[:, 0]):
-        pass
     idx = {}
     for j, t in enumerate(truth[:, 0]):
         sel = np.flatnonzero((on >= t - 0.2 * fs) & (on <= t + 0.2 * fs))
         idx[j] = sel
-    pairs = sorted(((abs(int(on[i]) - int(truth[j, 0])), i, j) for j, sel in idx.items() for i in sel))
+    pairs = sorted((abs(int(on[i]) - int(truth[j, 0])), i, j)
+                   for j, sel in idx.items() for i in sel)
     for d, i, j in pairs:
         if i in used_o or j in used_t:
             continue
         used_o.add(i)
         used_t.add(j)
         err += d / fs * 1000.0
-    del cand
     return err, len(used_t), len(truth), len(on) - len(used_o)
 
 
@@ -108,7 +103,8 @@ def peers(fs: float) -> dict[str, tuple[Callable, list]]:
                                     fail_size=5), [5, 9, 15, 25, 40, 70]),
         "biosppy lidierth": (_biosppy("lidierth", size=w, active_state_duration=d,
                                       fail_size=int(0.01 * fs)), [2, 3, 5, 8, 12, 20]),
-        "biosppy londral": (_biosppy("londral", size=w, active_state_duration=d), [2, 3, 5, 8, 12, 20]),
+        "biosppy londral": (_biosppy("londral", size=w, active_state_duration=d),
+                            [2, 3, 5, 8, 12, 20]),
         "biosppy solnik": (_biosppy("solnik", active_state_duration=d), [3, 8, 15, 30, 60, 120]),
         "biosppy silva": (_biosppy("silva", size=w, threshold_size=int(0.1 * fs)),
                           [1.5, 2, 3, 5, 8, 12]),
@@ -125,7 +121,7 @@ def _j(res: tuple[float, int, int, int], minutes: float) -> float:
 
 
 def _records(minutes: float, snr: float, ecg: bool, seed0: int, chunk_min: float = 2.0):
-    k = max(1, int(round(minutes / chunk_min)))
+    k = max(1, round(minutes / chunk_min))
     for s in range(k):
         yield simulate_emg(60.0 * minutes / k, FS, None, snr_db=snr, seed=seed0 + s, ecg=ecg)
 
@@ -151,7 +147,7 @@ def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=Non
                 for r in test:
                     ev = onset.detect(r.signal, FS, rest=REST, **kw)
                     res = score(ev[:, 0], r.events[0], FS, r.signal.size / FS)
-                    tot = [a + b for a, b in zip(tot, res)]
+                    tot = [a + b for a, b in zip(tot, res, strict=False)]
                 rows.append((name, "default", tot))
             for name, (fn, grid) in peers(FS).items():
                 if only and not any(o in name for o in only):
@@ -162,7 +158,7 @@ def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=Non
                     try:
                         for y, ev, dur in cal:
                             res = score(fn(y, FS, thr), ev, FS, dur)
-                            tot = [a + b for a, b in zip(tot, res)]
+                            tot = [a + b for a, b in zip(tot, res, strict=False)]
                     except Exception:  # a peer that fails at this threshold
                         continue
                     jj = _j(tuple(tot), calib_minutes)
@@ -182,11 +178,13 @@ def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=Non
                             ok = False
                             break
                         res = score(on, r.events[0], FS, r.signal.size / FS)
-                        tot = [a + b for a, b in zip(tot, res)]
-                    rows.append((label, "default" if thr is None else f"{thr:g}", tot if ok else None))
+                        tot = [a + b for a, b in zip(tot, res, strict=False)]
+                    thr_s = "default" if thr is None else f"{thr:g}"
+                    rows.append((label, thr_s, tot if ok else None))
             for label, thr, tot in rows:
                 if tot is None:
-                    lines.append(f"| {snr} | {'yes' if ecg else 'no'} | {label} | {thr} | failed | | |")
+                    yn = "yes" if ecg else "no"
+                    lines.append(f"| {snr} | {yn} | {label} | {thr} | failed | | |")
                     continue
                 err, m, n, fp = tot
                 lines.append(f"| {snr} | {'yes' if ecg else 'no'} | {label} | {thr} | "

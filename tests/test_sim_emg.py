@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from kinemyo.sim import simulate_emg
 
 
@@ -13,7 +12,7 @@ def test_shapes_truth_and_seed():
     b = simulate_emg(30.0, 2000.0, 3, snr_db=6.0, seed=4)
     assert a.signal.shape == (60000, 3)
     np.testing.assert_array_equal(a.signal, b.signal)
-    for ev, env in zip(a.events, a.envelope.T):
+    for ev, env in zip(a.events, a.envelope.T, strict=False):
         assert ev.ndim == 2 and ev.shape[1] == 2 and len(ev) > 5
         assert np.all(ev[:, 1] > ev[:, 0])
         # onset = first sample of the rise: envelope 0 there, > 0 right after
