@@ -11,9 +11,10 @@ Methods
     edge, causal) is normalised by the rest energy ``sigma0^2`` and a Page (1954, Biometrika 41:100)
     CUSUM ``S = max(0, S + x^2/sigma0^2 - k)`` (``k = drift = 1.5``) raises an alarm when
     ``S > threshold * fs`` (``threshold = 0.05`` s of unit drift). The change time is the last zero
-    of ``S`` before the alarm, then refined *backwards* by a least-squares fit, in 2 ms log-energy
+    of ``S`` before the alarm, then refined *backwards* by a fit, in 2 ms energy
     bins, of a rest level, a linear amplitude ramp (power ``∝ r^2``, 0 to ``max_rise`` = 0.1 s) and
-    a plateau; the onset is the start of the fitted ramp. Offsets use the mirror CUSUM
+    a plateau (maximum likelihood, each bin a scaled chi-square), then the onset is the posterior
+    mean of the ramp start at the best rise length (flat prior, 1 effective dof per bin). Offsets use the mirror CUSUM
     ``D = max(0, D + k - x^2/sigma0^2)``. Activations shorter than ``min_active`` (50 ms) are
     dropped,
     gaps shorter than ``min_gap`` (100 ms) merged.
