@@ -14,10 +14,9 @@ Methods
     of ``S`` before the alarm, then refined *backwards* by a fit, in 2 ms energy
     bins, of a rest level, a linear amplitude ramp (power ``∝ r^2``, 0 to ``max_rise`` = 0.1 s) and
     a plateau (maximum likelihood, each bin a scaled chi-square), then the onset is the posterior
-    mean of the ramp start at the best rise length (flat prior, 1 effective dof per bin). Offsets use the mirror CUSUM
-    ``D = max(0, D + k - x^2/sigma0^2)``. Activations shorter than ``min_active`` (50 ms) are
-    dropped,
-    gaps shorter than ``min_gap`` (100 ms) merged.
+    mean of the ramp start at the best rise length (flat prior, 1 effective dof per bin).
+    Offsets use the mirror CUSUM ``D = max(0, D + k - x^2/sigma0^2)``. Activations shorter than
+    ``min_active`` (50 ms) are dropped, gaps shorter than ``min_gap`` (100 ms) merged.
 ``"hodges_bui"``
     Hodges & Bui (1996), Electroencephalogr. Clin. Neurophysiol. 101:511-519: full-wave rectified,
     low-pass 50 Hz (2nd-order Butterworth), 25 ms moving mean above the rest mean + ``h`` SD
