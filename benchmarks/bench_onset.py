@@ -1,6 +1,7 @@
 """Onset detection: speed (pytest-benchmark) and accuracy vs biosppy / neurokit2 (script).
 
-Speed:     pytest benchmarks/bench_onset.py --benchmark-only   (also passes with --benchmark-disable)
+Speed:     pytest benchmarks/bench_onset.py --benchmark-only
+           (also passes with --benchmark-disable)
 Accuracy:  python benchmarks/bench_onset.py --minutes 20 --calib-minutes 2 > table.md
            (the numbers in docs/onset.md give the command actually used)
 
@@ -35,13 +36,10 @@ REST = (0.0, 1.5)
 
 
 # ----------------------------------------------------------------------------------- scoring
-def score(on: np.ndarray, truth: np.ndarray, fs: float, dur_s: float) -> tuple[float, int, int, int]:
+def score(on: np.ndarray, truth: np.ndarray, fs: float,
+          dur_s: float) -> tuple[float, int, int, int]:
     """(sum of |error| ms, n matched, n true, n false positives)."""
     on = np.sort(np.asarray(on, dtype=np.int64).ravel())
-    cand = sorted(((abs(int(o) - int(t)), i, j) for j, t in enumerate(truth[:, 0])
-                   for i, o in enumerate(on[(on >= t - 0.2 * fs) & (on <= t + 0.2 * fs)])),
-                  key=lambda z: z[0])
-    # map local index back to global
     used_t: set[int] = set()
     used_o: set[int] = set()
     err = 0.0
@@ -49,14 +47,14 @@ def score(on: np.ndarray, truth: np.ndarray, fs: float, dur_s: float) -> tuple[f
     for j, t in enumerate(truth[:, 0]):
         sel = np.flatnonzero((on >= t - 0.2 * fs) & (on <= t + 0.2 * fs))
         idx[j] = sel
-    pairs = sorted(((abs(int(on[i]) - int(truth[j, 0])), i, j) for j, sel in idx.items() for i in sel))
+    pairs = sorted((abs(int(on[i]) - int(truth[j, 0])), i, j)
+                   for j, sel in idx.items() for i in sel)
     for d, i, j in pairs:
         if i in used_o or j in used_t:
             continue
         used_o.add(i)
         used_t.add(j)
         err += d / fs * 1000.0
-    del cand
     return err, len(used_t), len(truth), len(on) - len(used_o)
 
 
@@ -106,7 +104,8 @@ def peers(fs: float) -> dict[str, tuple[Callable, list]]:
                                     fail_size=5), [5, 9, 15, 25, 40, 70]),
         "biosppy lidierth": (_biosppy("lidierth", size=w, active_state_duration=d,
                                       fail_size=int(0.01 * fs)), [2, 3, 5, 8, 12, 20]),
-        "biosppy londral": (_biosppy("londral", size=w, active_state_duration=d), [2, 3, 5, 8, 12, 20]),
+        "biosppy londral": (_biosppy("londral", size=w, active_state_duration=d),
+                            [2, 3, 5, 8, 12, 20]),
         "biosppy solnik": (_biosppy("solnik", active_state_duration=d), [3, 8, 15, 30, 60, 120]),
         "biosppy silva": (_biosppy("silva", size=w, threshold_size=int(0.1 * fs)),
                           [1.5, 2, 3, 5, 8, 12]),
@@ -181,10 +180,12 @@ def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=Non
                             break
                         res = score(on, r.events[0], FS, r.signal.size / FS)
                         tot = [a + b for a, b in zip(tot, res, strict=False)]
-                    rows.append((label, "default" if thr is None else f"{thr:g}", tot if ok else None))
+                    thr_s = "default" if thr is None else f"{thr:g}"
+                    rows.append((label, thr_s, tot if ok else None))
             for label, thr, tot in rows:
                 if tot is None:
-                    lines.append(f"| {snr} | {'yes' if ecg else 'no'} | {label} | {thr} | failed | | |")
+                    yn = "yes" if ecg else "no"
+                    lines.append(f"| {snr} | {yn} | {label} | {thr} | failed | | |")
                     continue
                 err, m, n, fp = tot
                 lines.append(f"| {snr} | {'yes' if ecg else 'no'} | {label} | {thr} | "

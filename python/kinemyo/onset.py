@@ -11,11 +11,12 @@ Methods
     edge, causal) is normalised by the rest energy ``sigma0^2`` and a Page (1954, Biometrika 41:100)
     CUSUM ``S = max(0, S + x^2/sigma0^2 - k)`` (``k = drift = 1.5``) raises an alarm when
     ``S > threshold * fs`` (``threshold = 0.05`` s of unit drift). The change time is the last zero
-    of ``S`` before the alarm, then refined *backwards* by a least-squares fit, in 2 ms log-energy
+    of ``S`` before the alarm, then refined *backwards* by a fit, in 2 ms energy
     bins, of a rest level, a linear amplitude ramp (power ``∝ r^2``, 0 to ``max_rise`` = 0.1 s) and
-    a plateau; the onset is the start of the fitted ramp. Offsets use the mirror CUSUM
-    ``D = max(0, D + k - x^2/sigma0^2)``. Activations shorter than ``min_active`` (50 ms) are dropped,
-    gaps shorter than ``min_gap`` (100 ms) merged.
+    a plateau (maximum likelihood, each bin a scaled chi-square), then the onset is the posterior
+    mean of the ramp start at the best rise length (flat prior, 1 effective dof per bin).
+    Offsets use the mirror CUSUM ``D = max(0, D + k - x^2/sigma0^2)``. Activations shorter than
+    ``min_active`` (50 ms) are dropped, gaps shorter than ``min_gap`` (100 ms) merged.
 ``"hodges_bui"``
     Hodges & Bui (1996), Electroencephalogr. Clin. Neurophysiol. 101:511-519: full-wave rectified,
     low-pass 50 Hz (2nd-order Butterworth), 25 ms moving mean above the rest mean + ``h`` SD
@@ -24,7 +25,8 @@ Methods
     Bonato, D'Alessio & Knaflitz (1998), IEEE Trans. Biomed. Eng. 45:287-299: double threshold on
     ``z = (x_k^2 + x_{k+1}^2)/sigma0^2`` over non-overlapping sample pairs; active while at least
     ``r0 = 1`` of the last ``m = 5`` pairs exceed ``zeta`` (default 9.17, a per-pair false-alarm
-    probability of 0.0102, i.e. 0.05 over the 5-pair window); activations shorter than 30 ms are dropped.
+    probability of 0.0102, i.e. 0.05 over the 5-pair window); activations shorter than 30 ms
+    are dropped.
     (The paper whitens the signal first; here the band-pass conditioning is used instead.)
 ``"tkeo"``
     Li, Zhou & Aruin (2007), Ann. Biomed. Eng. 35:1532-1538; Solnik et al. (2010), Eur. J. Appl.
@@ -83,7 +85,8 @@ def _params(fs: float, n_channels: int, method: str, preprocess: bool, ecg: str,
         elif k == "refine":
             p.refine = bool(v)
         else:
-            raise TypeError(f"unknown parameter {k!r}; known: {sorted((*_FLOAT_KEYS, 'band_order', 'refine'))}")
+            known = sorted((*_FLOAT_KEYS, "band_order", "refine"))
+            raise TypeError(f"unknown parameter {k!r}; known: {known}")
     if rest is not None:
         r = tuple(float(v) for v in rest)
         if len(r) != 2 or not all(math.isfinite(v) for v in r) or r[0] < 0 or r[1] <= r[0]:
@@ -124,7 +127,8 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
     preprocess : bool
         Band-pass the signal first (default). False: ``x`` is already conditioned.
     ecg : {"none", "highpass", "template"}
-        ECG handling: a 30 Hz high-pass edge, or (offline) QRS template subtraction then the 30 Hz edge.
+        ECG handling: a 30 Hz high-pass edge, or (offline) QRS template subtraction then the
+        30 Hz edge.
     **params
         Method parameters: ``threshold``, ``drift``, ``window``, ``min_active``, ``min_gap`` (s),
         ``refine``, ``refine_window``, ``refine_delay``, ``max_rise`` (s), ``band_low``,
@@ -152,7 +156,8 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
     """
     a = _as_float(x)
     if a.ndim not in (1, 2):
-        raise ValueError(f"x must be 1-D (n_samples,) or 2-D (n_samples, n_channels); got shape {a.shape}")
+        raise ValueError("x must be 1-D (n_samples,) or 2-D (n_samples, n_channels); "
+                         f"got shape {a.shape}")
     one = a.ndim == 1
     a2 = a.reshape(-1, 1) if one else a
     if a2.shape[1] == 0:
@@ -259,7 +264,8 @@ def remove_ecg(x: npt.ArrayLike, fs: float, *, qrs_band: tuple[float, float] = (
 
     R peaks are found on the channel sum (ECG is common to trunk channels) band-passed to
     ``qrs_band`` Hz, as local maxima of its square above 25 % of the 99th percentile, at least
-    0.3 s apart. Each channel's template is the sample-wise median of the ``n_average`` neighbouring beats' windows
+    0.3 s apart. Each channel's template is the sample-wise median of the ``n_average``
+    neighbouring beats' windows
     ``[-window_s[0], +window_s[1]]`` s around the peak; it is subtracted beat by beat. The template
     median suppresses the (uncorrelated) EMG, also when some beats fall inside bursts.
     """
@@ -335,7 +341,8 @@ def movement_onsets(gyro: npt.ArrayLike, fs: float, *, rest: tuple[float, float]
     w = np.convolve(w, np.ones(m) / m, mode="full")[: w.size]
     b, e = round(rest[0] * fs), round(rest[1] * fs)
     if not (0 <= b < e <= w.size) or e - b < 10:
-        raise ValueError(f"rest window {rest!r} s must lie inside the signal and hold >= 10 samples")
+        raise ValueError(f"rest window {rest!r} s must lie inside the signal "
+                         "and hold >= 10 samples")
     mu, sd = float(np.mean(w[b:e])), float(np.std(w[b:e]))
     sd = max(sd, 1e-12 * max(1.0, abs(mu)))
     above = w > mu + k * sd
@@ -358,7 +365,8 @@ def movement_onsets(gyro: npt.ArrayLike, fs: float, *, rest: tuple[float, float]
 
 
 def latency_table(emg_onsets: Sequence[npt.ArrayLike] | npt.ArrayLike,
-                  movement_onsets_: npt.ArrayLike, fs: float, *, window: tuple[float, float] = (-0.5, 0.5),
+                  movement_onsets_: npt.ArrayLike, fs: float, *,
+                  window: tuple[float, float] = (-0.5, 0.5),
                   channel_names: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """EMG onset latency relative to each movement onset, per channel and movement.
 

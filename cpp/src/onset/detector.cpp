@@ -22,6 +22,10 @@ namespace {
 constexpr int kBonatoM = 5;   // m: pairs in the second-threshold window (Bonato et al. 1998)
 constexpr int kBonatoR0 = 1;  // r0: pairs above zeta needed within m
 constexpr double kTiny = 1e-300;
+#ifndef KINEMYO_BIN_DOF
+#define KINEMYO_BIN_DOF 1.0
+#endif
+constexpr double kBinDof = KINEMYO_BIN_DOF;  // effective chi-square dof of a 2 ms energy bin
 constexpr double kRelFloor = 1e-12;  // sigma0^2 >= 1e-12 x the raw mean square (rounding level)
 double or_default(double v, double d) { return std::isnan(v) ? d : v; }
 std::int64_t to_samples(double s, double fs) { return static_cast<std::int64_t>(std::llround(s * fs)); }
@@ -404,11 +408,14 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     static const std::int64_t kR[] = {0, 2, 4, 7, 10, 14, 19, 25, 32, 40, 50, 65, 80, 100, 130, 170, 220, 300, 400, 500};
     double best = std::numeric_limits<double>::infinity();
     std::int64_t best_c = gT - gA;
+    best_R_ = 0;
     const std::int64_t c_hi = Lz - 4;
     auto eval_c = [&](std::int64_t cc) {
         const double n0 = static_cast<double>(cc);
-        const double m0 = std::max(fit_p1_[static_cast<std::size_t>(cc)] / n0, kTiny);
-        const double cost0 = n0 * (std::log(m0) + 1.0);
+        // rest level known from the baseline (bins hold x^2 / sigma0^2): m0 = 1
+        (void)n0;
+        const double m0 = 1.0;
+        const double cost0 = fit_p1_[static_cast<std::size_t>(cc)];
         for (std::int64_t R : kR) {
             if (R > maxR) break;
             const std::int64_t e0 = cc + R;
@@ -429,6 +436,7 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
             if (cost < best) {
                 best = cost;
                 best_c = cc;
+                best_R_ = R;
             }
         }
     };
@@ -437,6 +445,33 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     const std::int64_t coarse = best_c;
     for (std::int64_t cc = std::max<std::int64_t>(3, coarse - 2); cc <= std::min(c_hi, coarse + 2); ++cc)
         if (cc != coarse) eval_c(cc);
+    best_R_ = std::max<std::int64_t>(best_R_, 0);
+    // Posterior mean of the start over c at the best rise length (flat prior): at low SNR the
+    // likelihood of the start has a long, flat early tail that the maximum ignores.
+    {
+        const std::int64_t R = best_R_;
+        double wsum = 0, csum = 0;
+        const double nu2 = 0.5 * kBinDof;
+        for (std::int64_t cc = std::max<std::int64_t>(3, best_c - 40); cc <= std::min(c_hi, best_c + 10); ++cc) {
+            const std::int64_t e0 = cc + R;
+            if (e0 > Lz - 3) break;
+            const double n1 = static_cast<double>(Lz - e0);
+            const double m0 = 1.0;
+            const double m1 = (fit_p1_[L] - fit_p1_[static_cast<std::size_t>(e0)]) / n1;
+            if (m1 <= m0) continue;
+            double cost = fit_p1_[static_cast<std::size_t>(cc)] + n1 * (std::log(m1) + 1.0);
+            const double dm = m1 - m0, invR = R > 0 ? 1.0 / static_cast<double>(R) : 0.0;
+            for (std::int64_t j = 0; j < R; ++j) {
+                const double r = (static_cast<double>(j) + 0.5) * invR;
+                const double m = m0 + dm * r * r;
+                cost += std::log(m) + fit_le_[static_cast<std::size_t>(cc + j)] / m;
+            }
+            const double w = std::exp(-nu2 * (cost - best));
+            wsum += w;
+            csum += w * static_cast<double>(cc);
+        }
+        if (wsum > 0) best_c = static_cast<std::int64_t>(std::llround(csum / wsum));
+    }
     return (gA + best_c) * bin_;
 }
 

@@ -2,21 +2,24 @@
 
 The model
 ---------
-* **EMG carrier**: Gaussian noise shaped in the frequency domain to the classic sEMG power spectrum of
+* **EMG carrier**: Gaussian noise shaped in the frequency domain to the classic sEMG power
+  spectrum of
   Shwedyk, Balasubramanian & Scott (1977, Med. Biol. Eng. Comput. 15:292-297),
   ``P(f) ∝ f_h^4 f^2 / ((f^2 + f_l^2)(f^2 + f_h^2)^2)``, with ``f_l = 60 Hz`` and ``f_h = 120 Hz``
   by default (peak near 85 Hz, most energy in 20-250 Hz), then band-limited to 10-450 Hz.
   The carrier has unit RMS.
 * **Bursts**: the carrier is amplitude-modulated by a trapezoidal envelope: a linear rise over
   ``rise_s`` (drawn per burst, 0-60 ms by default; longer on request), a plateau, a linear fall.
-  Burst amplitude (RMS during the plateau) is ``amplitude`` × the nominal level, ``amplitude`` drawn
+  Burst amplitude (RMS during the plateau) is ``amplitude`` x the nominal level, ``amplitude`` drawn
   uniformly in ``amplitude_range``.
-* **Baseline noise**: coloured (a mix of white and 1/f-shaped noise, band-limited to 5-500 Hz) of unit RMS;
+* **Baseline noise**: coloured (a mix of white and 1/f-shaped noise, band-limited to 5-500 Hz)
+  of unit RMS;
   the nominal burst RMS is ``10 ** (snr_db / 20)`` (so SNR is the ratio of the nominal plateau RMS
   to the baseline noise RMS).
 * **Contaminations** (optional): ECG (P-QRS-T complexes at a random heart rate in
-  ``ecg_bpm``, R peak ``ecg_amplitude`` × the nominal EMG RMS, heart-rate variability 3 %), mains
-  hum (50 or 60 Hz plus the 3rd harmonic), baseline wander (0.05-0.5 Hz) and movement-artefact spikes
+  ``ecg_bpm``, R peak ``ecg_amplitude`` x the nominal EMG RMS, heart-rate variability 3 %), mains
+  hum (50 or 60 Hz plus the 3rd harmonic), baseline wander (0.05-0.5 Hz) and movement-artefact
+  spikes
   (short, large, low-frequency biphasic transients at a Poisson rate).
 
 Truth conventions: onset = the first sample of the rise (the envelope is still 0 there and positive
@@ -179,7 +182,7 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
         Share (0-1) of the baseline-noise power that is 1/f-shaped (the rest is white).
     ecg : bool
         Add ECG at a heart rate drawn uniformly in ``ecg_bpm`` (beats/min); R-peak height
-        ``ecg_amplitude`` × the nominal EMG RMS.
+        ``ecg_amplitude`` x the nominal EMG RMS.
     hum_hz : float or None
         Add mains hum at this frequency (50 or 60) with RMS ``hum_amplitude`` (noise RMS units).
     wander_amplitude : float

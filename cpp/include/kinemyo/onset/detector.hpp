@@ -18,7 +18,7 @@ namespace kinemyo::onset {
 /// Detection method.
 enum class Method {
     cusum,       ///< kinemyo default: Page CUSUM of the normalised energy x^2/sigma0^2, change time
-                 ///< = last zero of the CUSUM, refined by a ramp fit of the log energy
+                 ///< = last zero of the CUSUM, refined backwards by an ML ramp fit of the energy
     hodges_bui,  ///< Hodges & Bui 1996: rectify, low-pass 50 Hz, 25 ms moving mean > mean + h SD
     bonato,      ///< Bonato, D'Alessio & Knaflitz 1998: double threshold on pairs of samples
     tkeo         ///< Li, Zhou & Aruin 2007 / Solnik et al. 2010: TKEO, rectify, low-pass 50 Hz,
@@ -170,6 +170,7 @@ private:
     bool have_base_ = false, given_base_ = false;
     std::int64_t t_ = 0;
     std::vector<double> fit_p1_, fit_p2_, fit_le_;
+    std::int64_t best_R_ = 0;
 };
 
 /// Offline detection: runs an OnsetDetector over the whole signal. Without a rest window the
