@@ -35,40 +35,60 @@ RobustParams robust_params(const py::dict& d) {
     return p;
 }
 
-py::tuple update(OrientationFilter& f, py::handle gyr_in, py::handle acc_in, py::handle mag_in) {
-    UseGuard use(f);
-    auto gyr = imu_array(gyr_in, "gyr");
-    auto acc = imu_array(acc_in, "acc");
-    const py::ssize_t n = gyr.shape(0);
-    if (acc.shape(0) != n) {
-        throw py::value_error("acc must have as many samples as gyr (" + std::to_string(n) + "); got " +
-                              std::to_string(acc.shape(0)));
+/// The checked inputs of one update: gyr and acc (n, 3), mag (n, 3) or absent.
+struct ImuInputs {
+    py::array_t<double, py::array::c_style> gyr, acc, mag;
+    const double* mag_ptr = nullptr;
+    py::ssize_t n = 0;
+};
+
+ImuInputs imu_inputs(py::handle gyr_in, py::handle acc_in, py::handle mag_in) {
+    ImuInputs in;
+    in.gyr = imu_array(gyr_in, "gyr");
+    in.acc = imu_array(acc_in, "acc");
+    in.n = in.gyr.shape(0);
+    if (in.acc.shape(0) != in.n) {
+        throw py::value_error("acc must have as many samples as gyr (" + std::to_string(in.n) + "); got " +
+                              std::to_string(in.acc.shape(0)));
     }
-    py::array_t<double, py::array::c_style> mag;
-    const double* mp = nullptr;
     if (!mag_in.is_none()) {
-        mag = imu_array(mag_in, "mag");
-        if (mag.shape(0) != n) {
-            throw py::value_error("mag must have as many samples as gyr (" + std::to_string(n) + "); got " +
-                                  std::to_string(mag.shape(0)));
+        in.mag = imu_array(mag_in, "mag");
+        if (in.mag.shape(0) != in.n) {
+            throw py::value_error("mag must have as many samples as gyr (" + std::to_string(in.n) + "); got " +
+                                  std::to_string(in.mag.shape(0)));
         }
-        mp = mag.data();
+        in.mag_ptr = in.mag.data();
     }
+    return in;
+}
+
+/// Run `fn(gyr, acc, mag, n, q, bias, flags)` into fresh (q, bias, flags) arrays, without the GIL
+/// when the call is long enough to matter.
+template <class Fn>
+py::tuple run_filter(const ImuInputs& in, Fn&& fn) {
+    const py::ssize_t n = in.n;
     py::array_t<double> q({n, py::ssize_t{4}});
     py::array_t<double> bias({n, py::ssize_t{3}});
     py::array_t<std::uint8_t> flags(n);
-    const double* gp = gyr.data();
-    const double* ap = acc.data();
+    const double* gp = in.gyr.data();
+    const double* ap = in.acc.data();
     double* qp = q.mutable_data();
     double* bp = bias.mutable_data();
     std::uint8_t* fp = flags.mutable_data();
     if (n > 256) {
-        py::gil_scoped_release release;  // the filter touches only these buffers and its own state
-        f.update(gp, ap, mp, static_cast<std::size_t>(n), qp, bp, fp);
+        py::gil_scoped_release release;  // the core touches only these buffers and its own state
+        fn(gp, ap, in.mag_ptr, static_cast<std::size_t>(n), qp, bp, fp);
     } else {
-        f.update(gp, ap, mp, static_cast<std::size_t>(n), qp, bp, fp);
+        fn(gp, ap, in.mag_ptr, static_cast<std::size_t>(n), qp, bp, fp);
     }
     return py::make_tuple(q, bias, flags);
+}
+
+py::tuple update(OrientationFilter& f, py::handle gyr_in, py::handle acc_in, py::handle mag_in) {
+    UseGuard use(f);
+    const ImuInputs in = imu_inputs(gyr_in, acc_in, mag_in);
+    return run_filter(in, [&f](const double* g, const double* a, const double* m, std::size_t n, double* q, double* b,
+                               std::uint8_t* fl) { f.update(g, a, m, n, q, b, fl); });
 }
 
 }  // namespace
@@ -104,36 +124,9 @@ void register_fusion(py::module_& m) {
     m.def("robust_offline", [](const py::dict& d, py::handle gyr_in, py::handle acc_in, py::handle mag_in) {
         const RobustParams p = robust_params(d);
         RobustAhrs check(p);  // validates the parameters before any data is touched
-        auto gyr = imu_array(gyr_in, "gyr");
-        auto acc = imu_array(acc_in, "acc");
-        const py::ssize_t n = gyr.shape(0);
-        if (acc.shape(0) != n) {
-            throw py::value_error("acc must have as many samples as gyr (" + std::to_string(n) + "); got " +
-                                  std::to_string(acc.shape(0)));
-        }
-        py::array_t<double, py::array::c_style> mag;
-        const double* mp = nullptr;
-        if (!mag_in.is_none()) {
-            mag = imu_array(mag_in, "mag");
-            if (mag.shape(0) != n) {
-                throw py::value_error("mag must have as many samples as gyr (" + std::to_string(n) + "); got " +
-                                      std::to_string(mag.shape(0)));
-            }
-            mp = mag.data();
-        }
-        py::array_t<double> q({n, py::ssize_t{4}});
-        py::array_t<double> bias({n, py::ssize_t{3}});
-        py::array_t<std::uint8_t> flags(n);
-        const double* gp = gyr.data();
-        const double* ap = acc.data();
-        double* qp = q.mutable_data();
-        double* bp = bias.mutable_data();
-        std::uint8_t* fp = flags.mutable_data();
-        {
-            py::gil_scoped_release release;  // touches only these buffers
-            robust_offline(p, gp, ap, mp, static_cast<std::size_t>(n), qp, bp, fp);
-        }
-        return py::make_tuple(q, bias, flags);
+        const ImuInputs in = imu_inputs(gyr_in, acc_in, mag_in);
+        return run_filter(in, [&p](const double* g, const double* a, const double* m, std::size_t n, double* q,
+                                   double* b, std::uint8_t* fl) { robust_offline(p, g, a, m, n, q, b, fl); });
     }, py::arg("params"), py::arg("gyr"), py::arg("acc"), py::arg("mag") = py::none());
 }
 
