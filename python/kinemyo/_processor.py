@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Processor"]
+__all__ = ["Processor", "StatefulCore"]
 
 _FORMAT = 1
 
@@ -29,7 +29,50 @@ def _suffix(dtype: np.dtype[Any]) -> str:
     return "_f32" if dtype == np.float32 else "_f64"
 
 
-class Processor:
+class StatefulCore:
+    """What every wrapper of a stateful core object shares: ``reset``, ``params``, the ``state``
+    property and the versioned pickling record ``{"format": 1, "class", "params", "state"}``
+    (unpickling calls ``__init__(**params)`` and then restores the state)."""
+
+    _core: Any
+    _params: dict[str, Any]
+
+    def reset(self) -> None:
+        """Return to the state right after construction."""
+        self._core.reset()
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The constructor parameters (a copy)."""
+        return dict(self._params)
+
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        """A copy of the full evolving state, as named float64 arrays. Assigning a dict taken from
+        an object with the same parameters restores it (validated: a wrong field or size is a
+        ``ValueError``)."""
+        return dict(self._core.get_state())
+
+    @state.setter
+    def state(self, value: dict[str, Any]) -> None:
+        if not isinstance(value, dict):
+            raise TypeError(f"state must be a dict; got {type(value).__name__}")
+        self._core.set_state(value)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"format": _FORMAT, "class": type(self).__name__, "params": self._params,
+                "state": self.state}
+
+    def __setstate__(self, record: dict[str, Any]) -> None:
+        fmt = record.get("format")
+        if fmt != _FORMAT:
+            raise ValueError(f"unsupported pickle format {fmt!r} for {type(self).__name__}; "
+                             f"this version reads format {_FORMAT}")
+        self.__init__(**record["params"])  # type: ignore[misc]
+        self.state = record["state"]
+
+
+class Processor(StatefulCore):
     """Common behaviour of streaming processors.
 
     Streaming contract: ``process(chunk)`` (also ``p(chunk)``) takes any number of samples,
@@ -62,10 +105,6 @@ class Processor:
     def __call__(self, x: npt.ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         return self._core.process(x, out)
 
-    def reset(self) -> None:
-        """Return to the state right after construction."""
-        self._core.reset()
-
     @property
     def n_channels(self) -> int:
         """Number of channels, fixed at construction."""
@@ -75,36 +114,6 @@ class Processor:
     def dtype(self) -> np.dtype[Any]:
         """Sample dtype of input and output (float32 or float64)."""
         return self._dtype
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The constructor parameters (a copy)."""
-        return dict(self._params)
-
-    @property
-    def state(self) -> dict[str, np.ndarray]:
-        """A copy of the full evolving state, as named float64 arrays. Assigning a dict taken from
-        an object with the same parameters restores it (validated: a wrong field or size is a
-        ``ValueError``)."""
-        return dict(self._core.get_state())
-
-    @state.setter
-    def state(self, value: dict[str, Any]) -> None:
-        if not isinstance(value, dict):
-            raise TypeError(f"state must be a dict; got {type(value).__name__}")
-        self._core.set_state(value)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"format": _FORMAT, "class": type(self).__name__, "params": self._params,
-                "state": self.state}
-
-    def __setstate__(self, record: dict[str, Any]) -> None:
-        fmt = record.get("format")
-        if fmt != _FORMAT:
-            raise ValueError(f"unsupported pickle format {fmt!r} for {type(self).__name__}; "
-                             f"this version reads format {_FORMAT}")
-        self.__init__(**record["params"])  # type: ignore[misc]
-        self.state = record["state"]
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._params.items() if k not in ("sos", "stages"))

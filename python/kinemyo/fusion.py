@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._processor import StatefulCore
 
 __all__ = [
     "FLAG_ACC_SKIPPED", "FLAG_GYR_SKIPPED", "FLAG_MAG_DISTURBED", "FLAG_MAG_SKIPPED", "FLAG_REST",
@@ -83,9 +84,8 @@ def _q0(q0: npt.ArrayLike | None) -> list[float]:
     return (a / np.linalg.norm(a)).tolist()
 
 
-class _Filter:
-    _core: Any
-    _params: dict[str, Any]
+class _Filter(StatefulCore):
+    """Shared behaviour of the orientation filters (state and pickling from StatefulCore)."""
 
     def update(self, gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None = None, *,
                return_all: bool = False) -> Any:
@@ -96,37 +96,10 @@ class _Filter:
 
     __call__ = update
 
-    def reset(self) -> None:
-        """Return to the initial state."""
-        self._core.reset()
-
     @property
     def fs(self) -> float:
+        """Sampling rate in Hz."""
         return float(self._core.fs)
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
-
-    @property
-    def state(self) -> dict[str, np.ndarray]:
-        """Copy of the evolving state (assignable, validated)."""
-        return dict(self._core.get_state())
-
-    @state.setter
-    def state(self, value: dict[str, Any]) -> None:
-        if not isinstance(value, dict):
-            raise TypeError(f"state must be a dict; got {type(value).__name__}")
-        self._core.set_state(value)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"format": 1, "params": self._params, "state": self.state}
-
-    def __setstate__(self, record: dict[str, Any]) -> None:
-        if record.get("format") != 1:
-            raise ValueError(f"unsupported pickle format {record.get('format')!r} for {type(self).__name__}")
-        self.__init__(**record["params"])  # type: ignore[misc]
-        self.state = record["state"]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._params.items())})"
