@@ -9,7 +9,7 @@ file extension:
 format          extensions                    library (extra)           read / write
 ==============  ============================  ========================  ======================
 CSV / TSV       .csv .tsv .txt                csv module                :func:`read_csv` / :func:`write_csv`
-EDF / BDF       .edf .bdf                     pyedflib (``io``)         :func:`read_edf`
+EDF / BDF       .edf .bdf                     pyedflib (``io``)         :func:`read_edf` / :func:`write_edf`
 C3D             .c3d                          ezc3d (``io``)            :func:`read_c3d`
 XDF (LSL)       .xdf .xdfz                    pyxdf (``io``)            :func:`read_xdf`
 HDF5            .h5 .hdf5 .hdf                h5py (``io``)             :func:`read_hdf5` / :func:`write_hdf5`
@@ -44,7 +44,7 @@ from typing import Any
 
 from ._align import Gap, align, find_gaps, resample
 from ._csv import read_csv, write_csv
-from ._formats import read_c3d, read_edf, read_parquet, read_xdf, write_parquet
+from ._formats import read_c3d, read_edf, read_parquet, read_xdf, write_edf, write_parquet
 from ._hdf5 import read_hdf5, write_hdf5
 from ._model import MissingDependencyError, ReadError, Recording, Stream, WriteError, _jsonable
 from ._util import atomic_path, check_input
@@ -70,6 +70,7 @@ __all__ = [
     "resample",
     "write",
     "write_csv",
+    "write_edf",
     "write_hdf5",
     "write_parquet",
     "write_summary",
@@ -134,6 +135,7 @@ def write_summary(recording: Recording, path: str | os.PathLike[str], *, gaps: b
 _WRITERS: dict[str, Callable[..., list[str]]] = {
     ".csv": write_csv, ".tsv": write_csv,
     ".h5": write_hdf5, ".hdf5": write_hdf5, ".hdf": write_hdf5,
+    ".edf": write_edf, ".bdf": write_edf,
     ".parquet": write_parquet, ".pq": write_parquet,
     ".json": write_summary,
 }
@@ -142,7 +144,8 @@ _WRITERS: dict[str, Callable[..., list[str]]] = {
 def write(recording: Recording, path: str | os.PathLike[str], **options: Any) -> list[str]:
     """Write a recording, choosing the writer from the extension; returns the files written.
 
-    ``.h5``/``.hdf5`` -> :func:`write_hdf5` (everything, one file); ``.csv``/``.tsv`` ->
+    ``.h5``/``.hdf5`` -> :func:`write_hdf5` (everything, one file); ``.edf``/``.bdf`` ->
+    :func:`write_edf` (everything, one file, quantised to 16/24 bits); ``.csv``/``.tsv`` ->
     :func:`write_csv` and ``.parquet`` -> :func:`write_parquet` (one file per stream when there
     are several); ``.json`` -> :func:`write_summary`. All atomic.
     """

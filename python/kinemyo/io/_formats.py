@@ -21,7 +21,7 @@ from ._csv import infer_fs, per_stream_paths
 from ._model import ReadError, Recording, Stream, WriteError, _jsonable
 from ._util import atomic_path, check_input, require
 
-__all__ = ["read_c3d", "read_edf", "read_parquet", "read_xdf", "write_parquet"]
+__all__ = ["read_c3d", "read_edf", "read_parquet", "read_xdf", "write_edf", "write_parquet"]
 
 
 def _unique(names: Sequence[str]) -> list[str]:
@@ -55,7 +55,9 @@ def read_edf(path: str | os.PathLike[str], *,
     """Read an EDF/EDF+/BDF/BDF+ file (pyedflib; ``kinemyo[io]``).
 
     Signals are read in physical units (the header's physical dimension becomes the unit). EDF
-    allows a different rate per signal; a stream needs one rate, so signals are grouped by rate.
+    allows a different rate per signal; a stream needs one rate, so signals are grouped by rate --
+    unless every label follows kinemyo's convention ``<stream>:<channel>`` (what :func:`write_edf`
+    writes) with one rate per stream: then the streams are those prefixes and the channels the rest.
 
     Parameters
     ----------
@@ -102,14 +104,17 @@ def read_edf(path: str | os.PathLike[str], *,
         f.close()
     if n == 0:
         raise ReadError(p, "the file has no signals")
+    groups: dict[str, list[int]] = {}
     if streams is None:
-        groups: dict[str, list[int]] = {}
+        groups = _groups_from_labels(labels, rates)
+    if streams is None and groups:
+        labels = [lab.split(":", 1)[1].strip() for lab in labels]
+    elif streams is None:
         distinct = sorted(set(rates), reverse=True)
         for r in distinct:
             name = stream_name if len(distinct) == 1 else f"{stream_name}_{r:g}hz"
             groups[name] = [i for i in range(n) if rates[i] == r]
     else:
-        groups = {}
         for name, labs in streams.items():
             idx = []
             for lab in ([labs] if isinstance(labs, str) else labs):
@@ -130,6 +135,145 @@ def read_edf(path: str | os.PathLike[str], *,
         rec.add(name, _stream(p, name, data, rates[idx[0]], channel_names=[labels[i] for i in idx],
                               units=[units[i] for i in idx]))
     return rec
+
+
+def _groups_from_labels(labels: Sequence[str], rates: Sequence[float]) -> dict[str, list[int]]:
+    """kinemyo's label convention ``<stream>:<channel>`` (what :func:`write_edf` writes): one stream per
+    prefix, in order of first appearance. Empty when any label does not follow it or a prefix mixes rates."""
+    groups: dict[str, list[int]] = {}
+    for i, lab in enumerate(labels):
+        stream, sep, chan = lab.partition(":")
+        if not sep or not stream.strip() or not chan.strip() or ":" in chan:
+            return {}
+        groups.setdefault(stream.strip(), []).append(i)
+    if any(len({rates[i] for i in idx}) > 1 for idx in groups.values()):
+        return {}
+    return groups
+
+
+def _edf_bounds(lo: float, hi: float) -> tuple[float, float]:
+    """Physical minimum and maximum for the 8-character EDF header fields: ``[lo, hi]`` rounded outward
+    to three significant digits of the larger magnitude, so no sample is clipped by the rounding."""
+    m = max(abs(lo), abs(hi))
+    if m == 0.0:
+        return -1.0, 1.0
+    step = 10.0 ** (np.floor(np.log10(m)) - 2)
+    plo = float(np.floor(lo / step) * step)
+    phi = float(np.ceil(hi / step) * step)
+    if phi <= plo:
+        phi = plo + float(step)
+    return float(f"{plo:.6g}"), float(f"{phi:.6g}")
+
+
+def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_duration: float = 1.0,
+              annotations: Sequence[Mapping[str, Any]] | None = None,
+              start: Any = None) -> list[str]:
+    """Write a recording to EDF+ (16-bit) or BDF+ (24-bit, ``.bdf``) with pyedflib, atomically.
+
+    Each channel becomes one EDF signal labelled ``<stream>:<channel>`` (at most 16 characters, the
+    format's limit), so :func:`read_edf` gives back the same streams and channel names. Every channel
+    is quantised over its own range: the physical minimum and maximum are the channel's extremes
+    rounded outward to three significant digits, so the quantisation step is about 1/65,000 (EDF) or
+    1/16,000,000 (BDF) of the channel's range and nothing is clipped.
+
+    Parameters
+    ----------
+    recording : Recording
+        Regular streams (``fs`` set) that start at the same time and last the same whole number of
+        data records.
+    path : path-like
+        ``.edf`` or ``.bdf`` file; replaced atomically if it exists.
+    record_duration : float
+        Duration of one EDF data record in s; ``fs * record_duration`` must be an integer for every
+        stream.
+    annotations : sequence of mappings, optional
+        EDF+ annotations (``onset_s``, ``duration_s`` (``-1`` or absent: none), ``text``). Default: the
+        recording's ``metadata["annotations"]`` (what :func:`read_edf` fills in).
+    start : datetime.datetime, optional
+        Start date and time written to the header (default: 2000-01-01 00:00:00, so that the same
+        recording always gives the same bytes).
+
+    Raises
+    ------
+    WriteError
+        Non-finite samples, irregular streams, streams of different start or duration, a duration
+        that is not a whole number of records, labels or units too long for the format.
+    """
+    import datetime
+
+    target = os.fspath(path)
+    ext = os.path.splitext(target)[1].lower()
+    if ext not in (".edf", ".bdf"):
+        raise WriteError(path, f"EDF/BDF files end with .edf or .bdf, not {ext!r}")
+    pyedflib = require("pyedflib", "writing EDF/BDF files", "io")
+    bdf = ext == ".bdf"
+    if len(recording) == 0:
+        raise WriteError(path, "the recording has no streams")
+    headers: list[dict[str, Any]] = []
+    signals: list[np.ndarray] = []
+    n_records: int | None = None
+    t0: float | None = None
+    for name in recording:
+        s = recording[name]
+        if s.fs is None:
+            raise WriteError(path, f"stream {name!r} is irregular; EDF holds regularly sampled signals only")
+        if s.n_samples and np.abs(s.time - (s.start + np.arange(s.n_samples) / s.fs)).max() > 0.5 / s.fs:
+            raise WriteError(path, f"stream {name!r} has gaps in its timestamps, which EDF cannot hold; "
+                                   "fill or split it first (see kinemyo.io.find_gaps)")
+        spr = s.fs * record_duration
+        if abs(spr - round(spr)) > 1e-9 or round(spr) < 1:
+            raise WriteError(path, f"stream {name!r}: {s.fs:g} Hz x record_duration {record_duration:g} s is "
+                                   "not a whole number of samples; choose another record_duration")
+        spr = round(spr)
+        if s.n_samples % spr:
+            raise WriteError(path, f"stream {name!r}: {s.n_samples} samples are not a whole number of "
+                                   f"{record_duration:g}-s records ({spr} samples each); crop or pad it first")
+        if n_records is None:
+            n_records, t0 = s.n_samples // spr, s.start
+        elif s.n_samples // spr != n_records or abs(s.start - (t0 or 0.0)) > 0.5 / s.fs:
+            raise WriteError(path, f"stream {name!r} does not cover the same time as the first stream; EDF "
+                                   "signals share one start and one number of records")
+        data = np.asarray(s.data, dtype=np.float64)
+        if not np.isfinite(data).all():
+            raise WriteError(path, f"stream {name!r} has NaN or infinite samples, which EDF cannot hold")
+        for c, chan in enumerate(s.channel_names):
+            label = f"{name}:{chan}"
+            if len(label) > 16:
+                raise WriteError(path, f"label {label!r} is longer than the 16 characters EDF allows; "
+                                       "rename the stream or the channel")
+            unit = s.units[c] if c < len(s.units) else ""
+            if len(unit) > 8:
+                raise WriteError(path, f"unit {unit!r} of {label!r} is longer than the 8 characters EDF allows")
+            col = data[:, c]
+            lo, hi = _edf_bounds(float(col.min()), float(col.max()))
+            dmax = 8388607 if bdf else 32767
+            headers.append({"label": label, "dimension": unit, "sample_frequency": float(s.fs),
+                            "physical_min": lo, "physical_max": hi, "digital_min": -dmax - 1,
+                            "digital_max": dmax, "transducer": "", "prefilter": ""})
+            signals.append(np.ascontiguousarray(col))
+    notes = list(recording.metadata.get("annotations", []) if annotations is None else annotations)
+    with atomic_path(target) as tmp:
+        ftype = pyedflib.FILETYPE_BDFPLUS if bdf else pyedflib.FILETYPE_EDFPLUS
+        try:
+            w = pyedflib.EdfWriter(str(tmp), len(signals), file_type=ftype)
+            try:
+                w.setSignalHeaders(headers)
+                if record_duration != 1.0:  # pyedflib's default; it warns about rounding, checked above
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", UserWarning)
+                        w.setDatarecordDuration(record_duration)
+                w.setStartdatetime(start if start is not None else datetime.datetime(2000, 1, 1))
+                for a in notes:
+                    dur = a.get("duration_s", -1.0)
+                    w.writeAnnotation(float(a["onset_s"]), -1.0 if dur is None else float(dur), str(a["text"]))
+                w.writeSamples(signals)
+            finally:
+                w.close()
+        except WriteError:
+            raise
+        except Exception as e:
+            raise WriteError(path, f"pyedflib could not write the file: {e}") from None
+    return [target]
 
 
 # ------------------------------------------------------------------------------------------------ C3D

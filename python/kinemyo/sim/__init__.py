@@ -18,10 +18,12 @@ from .imu import (
     simulate_imu,
     trunk_motion,
 )
-from .session import DEMO_CONFIG, DemoSession, make_demo_session
+from .session import DEMO_CONFIG, DEMO_FILE, DEMO_SEED, DemoSession, load_demo_session, make_demo_session
 
 __all__ = [
     "DEMO_CONFIG",
+    "DEMO_FILE",
+    "DEMO_SEED",
     "FUSION_SCENARIOS",
     "DemoSession",
     "ImuRecording",
@@ -29,6 +31,7 @@ __all__ = [
     "TrunkMotion",
     "emg_spectrum",
     "fusion_scenario",
+    "load_demo_session",
     "make_demo_session",
     "orientation_errors",
     "random_rotation",

@@ -2,17 +2,22 @@
 
 Two trunk IMUs (upper over L1, lower over S1) at 100 Hz with gyroscope, accelerometer and
 magnetometer, and four trunk EMG channels at 2 kHz (erector spinae left/right, multifidus,
-external oblique) with ECG contamination and power-line hum. Script (about 2.5 minutes):
+external oblique) with ECG contamination and power-line hum. Script (3 min 16 s):
 neutral standing (calibration), one functional forward flexion, five forward bends with
 feed-forward activation (the oblique switches on 60 ms and the multifidus 40 ms before the
-movement; Hodges & Richardson, Spine 21, 1996), Cat-Cow cycles, a 35-s static hold at 35° of
-flexion, standing. The erector spinae show flexion-relaxation at full flexion (Floyd & Silver,
-J. Physiol. 129, 1955). Seeded and reproducible; the truth comes with it.
+movement; Hodges & Richardson, Spine 21, 1996), six Cat-Cow cycles, a 35-s static hold at 35° of
+flexion, three lateral-bending cycles (±25°, the erector spinae opposite the bend active), three
+axial-rotation cycles (±20°, the oblique active in one direction), standing. The erector spinae
+show flexion-relaxation at full flexion (Floyd & Silver, J. Physiol. 129, 1955). Seeded and
+reproducible; the truth comes with it. The package ships this session (seed ``DEMO_SEED``) as an
+EDF+ file, :data:`DEMO_FILE`, read by :func:`load_demo_session`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,12 +25,20 @@ import numpy as np
 from ._scripted_emg import scripted_emg
 from .imu import simulate_imu, trunk_motion
 
-__all__ = ["DEMO_CONFIG", "DemoSession", "SimStream", "make_demo_session"]
+__all__ = ["DEMO_CONFIG", "DEMO_FILE", "DEMO_SEED", "DemoSession", "SimStream", "load_demo_session",
+           "make_demo_session"]
+
+#: The seed of the shipped demo file.
+DEMO_SEED = 2024
+#: The demo session shipped with the package: EDF+ (16 bit), written by ``tools/make_demo_data.py``
+#: from ``make_demo_session(DEMO_SEED).to_recording()``.
+DEMO_FILE = Path(__file__).resolve().parent.parent / "data" / "demo_session.edf"
 
 EMG_CHANNELS = ["ES_L", "ES_R", "MF", "OBL"]
 
 #: The pipeline configuration of the demo (TOML-equivalent mapping).
 DEMO_CONFIG: dict[str, Any] = {
+    "fusion": {"magnetometer": True},
     "kinematics": {"neutral_s": [1.0, 9.0], "flexion_s": [10.0, 16.0]},
     "onset": {"rest_s": [1.0, 9.0]},
     "emg": {"notch_hz": 50.0},
@@ -49,6 +62,7 @@ class DemoSession:
     streams: dict[str, SimStream]
     truth: dict[str, Any]
     source: str = "kinemyo demo session"
+    seed: int = DEMO_SEED
 
     def __contains__(self, name: object) -> bool:
         return name in self.streams
@@ -56,13 +70,60 @@ class DemoSession:
     def __getitem__(self, name: str) -> SimStream:
         return self.streams[name]
 
+    def to_recording(self) -> Any:
+        """The session as a :class:`kinemyo.io.Recording`, the truth included.
 
-def make_demo_session(seed: int = 2024) -> DemoSession:
+        Streams ``emg``, ``imu_upper``, ``imu_lower`` and ``truth`` (the true lumbar angles in degrees:
+        flexion, lateral bending, axial rotation, at the IMU rate). EDF+-style annotations in
+        ``metadata["annotations"]`` (``onset_s``, ``duration_s``, ``text``): ``phase <name>`` for every
+        scripted phase, ``movement onset`` for every forward bend, and ``truth <channel> active`` for
+        every simulated EMG burst.
+        """
+        from .. import io as kio
+
+        rec = kio.Recording(metadata={"generator": "kinemyo.sim.make_demo_session", "seed": self.seed},
+                            source=self.source)
+        for name, st in self.streams.items():
+            rec.add(name, kio.Stream(st.data, st.fs, channel_names=st.channel_names, units=st.units))
+        fs_imu = self.streams["imu_upper"].fs
+        rec.add("truth", kio.Stream(np.asarray(self.truth["angles"], dtype=np.float32), fs_imu,
+                                    channel_names=["flexion", "lateral", "axial"], units=["deg"] * 3))
+        notes: list[dict[str, Any]] = []
+        for name, t0, t1 in self.truth["phases"]:
+            notes.append({"onset_s": float(t0), "duration_s": float(t1 - t0), "text": f"phase {name}"})
+        for t in self.truth["movement_onsets_s"]:
+            notes.append({"onset_s": float(t), "duration_s": -1.0, "text": "movement onset"})
+        fs_emg = self.streams["emg"].fs
+        for chan, events in zip(self.streams["emg"].channel_names, self.truth["emg_events"], strict=True):
+            for on, off in np.asarray(events).reshape(-1, 2):
+                notes.append({"onset_s": on / fs_emg, "duration_s": (off - on) / fs_emg,
+                              "text": f"truth {chan} active"})
+        rec.metadata["annotations"] = sorted(notes, key=lambda a: a["onset_s"])
+        return rec
+
+
+def load_demo_session(path: str | os.PathLike[str] | None = None) -> Any:
+    """Read the demo session shipped with the package (a :class:`kinemyo.io.Recording`).
+
+    The file is EDF+ (``kinemyo/data/demo_session.edf``, about 3 MB): 4 EMG channels at 2 kHz and two
+    9-axis IMUs at 100 Hz, quantised to 16 bits per channel, with the true lumbar angles as the
+    ``truth`` stream and the script and the true EMG bursts as annotations (see
+    :meth:`DemoSession.to_recording`). Reading it needs pyedflib (``pip install 'kinemyo[io]'``);
+    without it, :func:`make_demo_session` generates the same session (before quantisation) in about
+    0.3 s.
+    """
+    from .. import io as kio
+
+    return kio.read_edf(DEMO_FILE if path is None else path)
+
+
+def make_demo_session(seed: int = DEMO_SEED) -> DemoSession:
     """Generate the demo session (about 1 s)."""
     fs_imu, fs_emg = 100.0, 2000.0
     bend_t, n_bends = 6.0, 5
     script = [("stand", 10.0), ("flexion", 45.0, 6.0), ("stand", 4.0), ("flexion", 50.0, bend_t, n_bends),
-              ("stand", 5.0), ("catcow", 20.0, 6.0, 6), ("stand", 5.0), ("hold", 35.0, 35.0), ("stand", 10.0)]
+              ("stand", 5.0), ("catcow", 20.0, 6.0, 6), ("stand", 5.0), ("hold", 35.0, 35.0), ("stand", 10.0),
+              ("lateral", 25.0, 6.0, 3), ("stand", 5.0), ("rotation", 20.0, 6.0, 3), ("stand", 10.0)]
     motion = trunk_motion(script, fs_imu, seed=seed)
     qu, ql, _, _ = motion.sensors(misalign_deg=10.0, seed=seed)
     rng = np.random.default_rng(seed)
@@ -95,9 +156,17 @@ def make_demo_session(seed: int = 2024) -> DemoSession:
             bursts[ch].append((t0 + 0.55 * period, 0.4 * period, 0.6))  # extension (cow): back extensors
     for ch in (0, 1, 2):
         bursts[ch].append((hold[1] + 2.0, hold[2] - hold[1] - 4.0, 0.35))
+    for c in range(3):
+        t0 = motion.phases[9][1] + c * period
+        bursts[0].append((t0 + 0.05 * period, 0.4 * period, 0.5))     # bend right: left erector spinae controls it
+        bursts[1].append((t0 + 0.55 * period, 0.4 * period, 0.5))     # bend left: right erector spinae
+        t0 = motion.phases[11][1] + c * period
+        bursts[3].append((t0 + 0.05 * period, 0.4 * period, 0.45))    # rotation: the oblique, one direction
+    for ch in range(4):
+        bursts[ch].sort()
     emg = scripted_emg(duration, fs_emg, 4, bursts=bursts, snr_db=15.0, rise_s=(0.01, 0.05), ecg_amplitude=0.25,
                        hum_amplitude=0.08, hum_hz=50.0, wander_amplitude=0.05, seed=seed + 7)
     streams = {"emg": SimStream(emg.x.astype(np.float32), fs_emg, list(EMG_CHANNELS), ["mV"] * 4), **imu}
     truth = {"angles": motion.angles, "phases": motion.phases, "emg_events": emg.events,
              "movement_onsets_s": movement_onsets, "phase_table": phases}
-    return DemoSession(streams, truth)
+    return DemoSession(streams, truth, seed=seed)

@@ -1,0 +1,162 @@
+"""The demo session shipped in the package (EDF+) and the EDF writer that makes it."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kinemyo import io as kio
+from kinemyo.cli import main
+from kinemyo.pipeline import parse_config, run
+from kinemyo.sim import DEMO_CONFIG, DEMO_FILE, DEMO_SEED, load_demo_session, make_demo_session
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_file_is_shipped_small_and_real_edf() -> None:
+    assert DEMO_FILE.is_file(), "the demo session must be installed with the package"
+    assert DEMO_FILE.stat().st_size <= 5_000_000
+    assert DEMO_FILE.read_bytes()[:8] == b"0       "  # the EDF header's version field
+    pyedflib = pytest.importorskip("pyedflib")
+    with pyedflib.EdfReader(str(DEMO_FILE)) as f:  # readable by the format's own library, not just by us
+        rates = set(f.getSampleFrequencies())
+        assert rates == {2000.0, 100.0}
+        assert f.file_duration >= 180
+
+
+def test_demo_file_matches_the_generator() -> None:
+    """The shipped bytes are what tools/make_demo_data.py writes today (no stale file)."""
+    pytest.importorskip("pyedflib")
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "make_demo_data.py"), "--check"],
+                          capture_output=True, text=True, check=False)
+    if "differs" in proc.stdout and not filecmp.cmp(DEMO_FILE, ROOT / "python/kinemyo/data/demo_session.edf",
+                                                    shallow=False):
+        pytest.skip("the installed package is older than the checkout")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_demo_file_content_matches_the_simulated_session() -> None:
+    pytest.importorskip("pyedflib")
+    rec = load_demo_session()
+    ref = make_demo_session(DEMO_SEED)
+    assert list(rec) == ["emg", "imu_upper", "imu_lower", "truth"]
+    for name in ("emg", "imu_upper", "imu_lower"):
+        s, r = rec[name], ref[name]
+        assert s.fs == r.fs and list(s.channel_names) == r.channel_names and list(s.units) == r.units
+        x = np.asarray(r.data, dtype=np.float64)
+        step = (x.max(0) - x.min(0)) / 65535  # 16-bit quantisation over each channel's range
+        assert np.all(np.abs(s.data - x) <= 1.02 * step + 1e-6)
+    np.testing.assert_allclose(rec["truth"].data, ref.truth["angles"], atol=0.01)
+    texts = [a["text"] for a in rec.metadata["annotations"]]
+    assert texts.count("movement onset") == len(ref.truth["movement_onsets_s"])
+    assert "phase hold" in texts and "phase lateral" in texts and "phase rotation" in texts
+    n_bursts = sum(len(np.asarray(e).reshape(-1, 2)) for e in ref.truth["emg_events"])
+    assert sum(t.startswith("truth ") for t in texts) == n_bursts
+
+
+def test_pipeline_on_the_file_equals_the_generated_session() -> None:
+    pytest.importorskip("pyedflib")
+    cfg = parse_config(DEMO_CONFIG, "demo")
+    a = run(load_demo_session(), cfg)
+    b = run(make_demo_session(DEMO_SEED), cfg)
+    assert a.metrics["n_repetitions"] == b.metrics["n_repetitions"] == 12
+    assert a.metrics["peak_flexion_deg"] == pytest.approx(b.metrics["peak_flexion_deg"], abs=0.05)
+    assert a.metrics["emg_activations"] == b.metrics["emg_activations"]
+    truth = load_demo_session()["truth"].data
+    rmse = np.sqrt(np.mean((np.asarray(a.signals["angles"]) - truth) ** 2, axis=0))
+    assert np.all(rmse < 1.0), rmse  # 9D demo config: flexion, lateral bending and axial rotation
+
+
+def test_demo_cli_reads_the_shipped_file(tmp_path: Path) -> None:
+    pytest.importorskip("pyedflib")
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "read from demo_session.edf" in res.output
+    assert filecmp.cmp(tmp_path / "demo_session.edf", DEMO_FILE, shallow=False)
+    out = tmp_path / "batch"
+    res = CliRunner().invoke(main, ["process", str(tmp_path / "demo_session.edf"), "--config",
+                                    str(tmp_path / "demo_pipeline.toml"), "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+
+
+def test_demo_cli_generates_without_pyedflib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kinemyo.sim.session as session
+
+    def missing(path: object = None) -> object:
+        raise kio.MissingDependencyError("reading EDF/BDF files needs pyedflib: pip install 'kinemyo[io]'")
+
+    monkeypatch.setattr(session, "load_demo_session", missing)
+    monkeypatch.setattr("kinemyo.sim.load_demo_session", missing)
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "generating the same session instead" in res.output and "(generated)" in res.output
+
+
+# ------------------------------------------------------------------------------------------- write_edf
+def _rec(rng: np.random.Generator, n_s: int = 3) -> kio.Recording:
+    return kio.Recording({
+        "emg": kio.Stream(rng.normal(0, 0.3, (2000 * n_s, 2)), 2000.0, channel_names=["a", "b"], units="mV"),
+        "imu": kio.Stream(rng.normal(0, 5, (100 * n_s, 3)), 100.0, units="m/s^2"),
+    }, metadata={"annotations": [{"onset_s": 1.25, "duration_s": 0.5, "text": "bend"}]})
+
+
+@pytest.mark.parametrize(("ext", "bits"), [(".edf", 16), (".bdf", 24)])
+def test_write_edf_round_trip(tmp_path: Path, rng: np.random.Generator, ext: str, bits: int) -> None:
+    pytest.importorskip("pyedflib")
+    rec = _rec(rng)
+    path = tmp_path / f"r{ext}"
+    assert kio.write(rec, path) == [str(path)]
+    back = kio.read(path)
+    assert list(back) == ["emg", "imu"]
+    for name in rec:
+        x, y = rec[name], back[name]
+        assert y.fs == x.fs and list(y.channel_names) == list(x.channel_names) and list(y.units) == list(x.units)
+        rng_ = x.data.max(0) - x.data.min(0)
+        err = np.abs(y.data - x.data).max(0)
+        assert np.all(err <= 1.05 * rng_ / (2**bits - 1) + 1e-12), (err, rng_)
+    assert back.metadata["annotations"] == [{"onset_s": 1.25, "duration_s": 0.5, "text": "bend"}]
+
+
+def test_write_edf_refuses_what_edf_cannot_hold(tmp_path: Path, rng: np.random.Generator) -> None:
+    pytest.importorskip("pyedflib")
+    rec = _rec(rng)
+    with pytest.raises(kio.WriteError, match=r"\.edf or \.bdf"):
+        kio.write_edf(rec, tmp_path / "x.dat")
+    bad = _rec(rng)
+    bad["emg"].data[10, 1] = np.nan
+    with pytest.raises(kio.WriteError, match="NaN"):
+        kio.write_edf(bad, tmp_path / "x.edf")
+    long_name = kio.Recording({"a_very_long_stream": kio.Stream(np.zeros((100, 1)), 100.0,
+                                                                channel_names=["channel"])})
+    with pytest.raises(kio.WriteError, match="16 characters"):
+        kio.write_edf(long_name, tmp_path / "x.edf")
+    partial = kio.Recording({"s": kio.Stream(np.zeros((150, 1)), 100.0)})
+    with pytest.raises(kio.WriteError, match="whole number"):
+        kio.write_edf(partial, tmp_path / "x.edf")
+    gappy = kio.Recording({"s": kio.Stream(np.zeros((100, 1)), 100.0,
+                                           time=np.r_[np.arange(50), np.arange(60, 110)] / 100.0)})
+    with pytest.raises(kio.WriteError, match="gaps"):
+        kio.write_edf(gappy, tmp_path / "x.edf")
+    uneven = kio.Recording({"a": kio.Stream(np.zeros((200, 1)), 100.0), "b": kio.Stream(np.zeros((100, 1)), 100.0)})
+    with pytest.raises(kio.WriteError, match="same time"):
+        kio.write_edf(uneven, tmp_path / "x.edf")
+    assert not list(tmp_path.glob("*.edf")) and not list(tmp_path.glob(".*"))  # nothing half-written
+
+
+def test_read_edf_label_convention_falls_back_to_rates(tmp_path: Path, rng: np.random.Generator) -> None:
+    """Labels that only look like ``stream:channel`` but mix rates in one prefix keep the rate grouping."""
+    pyedflib = pytest.importorskip("pyedflib")
+    path = tmp_path / "m.edf"
+    w = pyedflib.EdfWriter(str(path), 2, file_type=pyedflib.FILETYPE_EDFPLUS)
+    w.setSignalHeaders([{"label": lab, "dimension": "uV", "sample_frequency": r, "physical_max": 10.0,
+                         "physical_min": -10.0, "digital_max": 32767, "digital_min": -32768,
+                         "transducer": "", "prefilter": ""} for lab, r in (("x:a", 200), ("x:b", 100))])
+    w.writeSamples([rng.uniform(-9, 9, 400), rng.uniform(-9, 9, 200)])
+    w.close()
+    assert list(kio.read(path)) == ["signals_200hz", "signals_100hz"]
