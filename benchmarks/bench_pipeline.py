@@ -15,7 +15,7 @@ from kinemyo.sim.session import DemoSession, SimStream
 @pytest.fixture(scope="module")
 def hour() -> DemoSession:
     s = make_demo_session()
-    reps = int(np.ceil(3600 / 145))
+    reps = int(np.ceil(3600 / (s["emg"].data.shape[0] / s["emg"].fs)))
     streams = {k: SimStream(np.tile(v.data, (reps, 1)), v.fs, v.channel_names, v.units) for k, v in s.streams.items()}
     return DemoSession(streams, {})
 
