@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+# Lab Streaming Layer stays on this machine in the tests: no multicast or broadcast to the network
+# (tests/lsl_api.cfg). Set before anything imports pylsl (liblsl reads it once, at load).
+os.environ.setdefault("LSLAPICFG", str(Path(__file__).resolve().parent / "lsl_api.cfg"))
 
 
 @pytest.fixture

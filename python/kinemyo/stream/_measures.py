@@ -190,6 +190,7 @@ class OnlineRepetitions:
         self._trough: tuple[float, int] | None = None
         self._peak: tuple[float, int] | None = None
         self._settle = 0
+        self._settle_ref = 0.0
         self.count = 0
 
     def update(self, a: float, holds: list[tuple[float, float]] | None = None, t0: float = 0.0) -> list[Event]:
@@ -215,11 +216,15 @@ class OnlineRepetitions:
                 self._hi = (a, i)
             if a <= self._hi[0] - h:
                 self._peak, self._dir, self._lo, self._settle = self._hi, -1, (a, i), 0
+                self._settle_ref = a
             return []
         # falling: track the trough; confirm it by a rise or by settling at rest
         if a < self._lo[0]:
             self._lo = (a, i)
-        self._settle = self._settle + 1 if abs(a - self._lo[0]) <= h / 2 else 0
+        if abs(a - self._settle_ref) <= h / 2:  # still within h/2 of where it came to rest
+            self._settle += 1
+        else:
+            self._settle_ref, self._settle = a, 0
         if a >= self._lo[0] + h or self._settle >= self.n_settle:
             out = self._cycle(holds or [], t0)
             self._trough, self._dir, self._hi = self._lo, 1, (a, i)

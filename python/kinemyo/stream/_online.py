@@ -228,7 +228,9 @@ class OnlinePipeline:
         m = self.config["metrics"]
         fs = self.imu_fs
         self._holds = OnlineHolds(fs, m["hold_tolerance_deg"], m["hold_min_s"], m["hold_limit_s"])
+        count = self._reps.count if keep_calibration else 0  # counts go on across a restart
         self._reps = OnlineRepetitions(fs, m["rep_min_amplitude_deg"] / 2, m["rep_min_amplitude_deg"])
+        self._reps.count = count
         self._moves = OnlineMovementOnsets(fs, m["movement_threshold_deg_s"] or 10.0)
         self._hold_spans: list[tuple[float, float]] = []
         self._angles_proc: kinematics.LumbarAngles | None = None

@@ -1,0 +1,189 @@
+"""kinemyo.stream: the online pipeline (no LSL) against the offline pipeline, gaps, bad input,
+and the online measures against their offline definitions."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from kinemyo import metrics
+from kinemyo.pipeline import parse_config, run
+from kinemyo.sim import DEMO_CONFIG, make_demo_session
+from kinemyo.stream import OnlineHolds, OnlinePipeline, OnlineRepetitions
+
+
+@pytest.fixture(scope="module")
+def session():
+    return make_demo_session()
+
+
+@pytest.fixture(scope="module")
+def offline(session):
+    return run(session, parse_config(DEMO_CONFIG, "demo"))
+
+
+def stream_session(session, emg_chunk: int = 40, imu_chunk: int = 2, cfg=None, n_s: float | None = None,
+                   **kw):
+    p = OnlinePipeline(DEMO_CONFIG if cfg is None else cfg, emg_fs=2000.0, n_emg=4, imu_fs=100.0,
+                       emg_channels=list(session["emg"].channel_names), **kw)
+    emg, up, lo = session["emg"].data, session["imu_upper"].data, session["imu_lower"].data
+    if n_s is not None:
+        emg, up, lo = emg[: round(n_s * 2000)], up[: round(n_s * 100)], lo[: round(n_s * 100)]
+    events, angles, ang_t, env = [], [], [], []
+    ie = ii = 0
+    while ie < len(emg) or ii < len(up):  # interleave the streams as they would arrive
+        if ie < len(emg) and (ie / 2000.0 <= ii / 100.0 or ii >= len(up)):
+            o = p.push_emg(emg[ie: ie + emg_chunk])
+            ie += emg_chunk
+        else:
+            o = p.push_imu(up[ii: ii + imu_chunk], lo[ii: ii + imu_chunk])
+            ii += imu_chunk
+        events += o.events
+        angles.append(o.angles)
+        ang_t.append(o.angles_t)
+        env.append(o.envelope)
+    events += p.finish().events
+    return p, events, np.concatenate(angles), np.concatenate(ang_t), np.concatenate(env)
+
+
+def of_type(events, t):
+    return [e for e in events if e["type"] == t]
+
+
+def test_online_matches_offline_on_the_demo_session(session, offline) -> None:
+    p, events, angles, ang_t, env = stream_session(session)
+    n = len(session["imu_upper"].data)
+    assert angles.shape == (n, 3) and np.allclose(ang_t, np.arange(n) / 100.0)  # nothing lost
+    assert env.shape[1] == 4 and abs(len(env) - len(offline.signals["envelope"])) <= 1
+    # real-time vs offline (forward-backward) fusion: both within a degree of the truth
+    truth = session.truth["angles"]
+    rmse = np.sqrt(np.mean((angles - truth) ** 2, axis=0))
+    assert np.all(rmse < 1.0), rmse
+    # the same repetitions, holds and movements as offline
+    reps = of_type(events, "repetition")
+    assert len(reps) == offline.metrics["n_repetitions"] == 12
+    holds = of_type(events, "hold_end")
+    assert len(holds) == len(offline.events["holds"]) == 1
+    assert holds[0]["start_s"] == pytest.approx(offline.events["holds"][0]["start_s"], abs=0.6)
+    assert holds[0]["end_s"] == pytest.approx(offline.events["holds"][0]["end_s"], abs=0.6)
+    assert holds[0]["over_limit"] and len(of_type(events, "hold_over_limit")) == 1
+    moves = of_type(events, "movement_onset")
+    off_moves = offline.events["movement_onsets"]
+    assert len(moves) == len(off_moves)
+    d = np.array([m["onset_s"] for m in moves]) - np.array([m["onset_s"] for m in off_moves])
+    assert np.median(np.abs(d)) < 0.05, d
+    # EMG onsets: >= 80 % of the offline onsets found online within 30 ms (causal vs zero-phase
+    # filters; the causal detector may merge two bursts that the offline one separates)
+    for ch in session["emg"].channel_names:
+        on = np.array([e["onset_s"] for e in of_type(events, "emg_onset") if e["channel"] == ch])
+        off = np.array([e["onset_s"] for e in offline.events["emg_onsets"] if e["channel"] == ch])
+        assert abs(len(on) - len(off)) <= 1, (ch, len(on), len(off))
+        near = [np.min(np.abs(on - t)) for t in off]
+        assert np.mean(np.array(near) < 0.03) >= 0.8, (ch, near)
+    # feed-forward: the oblique and multifidus switch on before the forward bends
+    lat = [e for e in of_type(events, "latency") if e["latency_ms"] is not None]
+    ff = [e["latency_ms"] for e in lat if e["channel"] in ("OBL", "MF") and e["direction"] == "flexion"]
+    assert len(ff) >= 8 and np.median(ff) < 0
+    assert len(of_type(events, "calibrated")) == 1 and p.calibration is not None
+
+
+def test_online_results_do_not_depend_on_chunking(session) -> None:
+    def strip(ev):
+        return [{k: v for k, v in e.items() if k != "time_s"} for e in ev
+                if e["type"] not in ("latency", "calibrated")]
+
+    _, ev1, a1, _, env1 = stream_session(session, 40, 2, n_s=60.0)
+    _, ev2, a2, _, env2 = stream_session(session, 333, 7, n_s=60.0)
+    np.testing.assert_array_equal(a1, a2)
+    np.testing.assert_array_equal(env1, env2)
+    assert strip(ev1) == strip(ev2)
+
+
+def test_saved_calibration_gives_angles_at_once(session) -> None:
+    p, *_ = stream_session(session, n_s=20.0)
+    cal = p.calibration
+    q = OnlinePipeline(DEMO_CONFIG, imu_fs=100.0, calibration=cal)
+    out = q.push_imu(session["imu_upper"].data[:5], session["imu_lower"].data[:5])
+    assert out.angles.shape == (5, 3) and not of_type(out.events, "calibrated")
+
+
+def test_gaps_are_filled_or_restart(session) -> None:
+    emg = session["emg"].data[:20000]
+    t = np.arange(len(emg)) / 2000.0 + 100.0
+    cfg = copy.deepcopy(DEMO_CONFIG)
+    p = OnlinePipeline(cfg, emg_fs=2000.0, n_emg=4)
+    short = (t < 3.0 + 100) | (t >= 3.1 + 100)            # 100 ms lost: filled
+    long_ = short & ((t < 6.0 + 100) | (t >= 7.0 + 100))   # 1 s lost: processors restarted
+    ev, env_t = [], []
+    for k in range(0, len(emg), 400):
+        m = long_[k:k + 400]
+        o = p.push_emg(emg[k:k + 400][m], t[k:k + 400][m])
+        ev += o.events
+        env_t.append(o.envelope_t)
+    gaps = of_type(ev, "gap")
+    assert [g["filled"] for g in gaps] == [True, False]
+    assert gaps[0]["missing_samples"] == 200 and gaps[0]["start_s"] == pytest.approx(3.0, abs=1e-6)
+    assert gaps[1]["duration_s"] == pytest.approx(1.0, abs=1e-6)
+    et = np.concatenate(env_t)
+    assert np.all(np.diff(et) > 0) and not np.any((et > 6.0 + 0.011) & (et < 7.0 - 0.011))
+    assert p.status()["gaps"] == 2
+    # out-of-order and repeated timestamps are dropped and reported
+    o = p.push_emg(emg[:3], np.array([50.0, 50.0, 50.0]))
+    assert of_type(o.events, "dropped")[0]["n_samples"] == 3
+
+
+def test_bad_input_is_reported() -> None:
+    with pytest.raises(ValueError, match="emg_fs"):
+        OnlinePipeline(DEMO_CONFIG, n_emg=4)
+    p = OnlinePipeline(DEMO_CONFIG, emg_fs=2000.0, n_emg=2, imu_fs=100.0)
+    with pytest.raises(ValueError, match=r"\(n_samples, 2\)"):
+        p.push_emg(np.zeros((10, 3)))
+    with pytest.raises(ValueError, match="6 or 9"):
+        p.push("imu_upper", np.zeros((10, 4)))
+    with pytest.raises(ValueError, match="unknown stream"):
+        p.push("ecg", np.zeros((10, 2)))
+    with pytest.raises(ValueError, match="timestamps"):
+        p.push_emg(np.zeros((10, 2)), np.zeros(9))
+    with pytest.raises(ValueError, match="no IMUs"):
+        OnlinePipeline(DEMO_CONFIG, emg_fs=2000.0, n_emg=2).push_imu(np.zeros((2, 6)), np.zeros((2, 6)))
+    with pytest.raises(ValueError, match="no EMG"):
+        OnlinePipeline(DEMO_CONFIG, imu_fs=100.0).push_emg(np.zeros((2, 2)))
+    empty = p.push_emg(np.zeros((0, 2)))
+    assert empty.envelope.shape == (0, 2) and empty.events == []
+
+
+def test_online_holds_match_offline_definition(rng: np.random.Generator) -> None:
+    fs = 100.0
+    t = np.arange(0, 60, 1 / fs)
+    a = np.interp(t, [0, 5, 7, 20, 22, 30, 32, 41, 43, 60], [0, 0, 30, 30, 0, 0, -25, -25, 0, 0])
+    a = a + 0.4 * rng.standard_normal(t.size)
+    h = OnlineHolds(fs, 3.0, 2.0, 10.0)
+    ev = [e for x in a for e in h.update(float(x))] + h.finish()
+    ends = of_type(ev, "hold_end")
+    off = metrics.holds(a, fs, 3.0, 2.0, 10.0)
+    keep = np.abs(off.mean_deg) >= 10
+    assert len(ends) == int(keep.sum()) == 2
+    np.testing.assert_allclose([e["start_s"] for e in ends], off.start_s[keep], atol=0.6)
+    np.testing.assert_allclose([e["end_s"] for e in ends], off.end_s[keep], atol=0.6)
+    assert [e["over_limit"] for e in ends] == [True, False]
+
+
+def test_online_repetitions_count_like_offline(rng: np.random.Generator) -> None:
+    fs = 100.0
+    t = np.arange(0, 80, 1 / fs)
+    a = 20 * np.sin(2 * np.pi * t / 6) * (t < 60) + 0.5 * rng.standard_normal(t.size)
+    r = OnlineRepetitions(fs, 5.0, 10.0)
+    ev = [e for x in a for e in r.update(float(x))]
+    off = metrics.repetitions(a, fs, 5.0)
+    assert len(ev) == r.count == off.count == 10
+    np.testing.assert_allclose([e["peak_s"] for e in ev], off.peak_s, atol=0.15)
+    # extremes picked on noisy data (sd 0.5 deg) may differ by a few noise sds
+    np.testing.assert_allclose([e["amplitude_deg"] for e in ev], off.amplitude_deg, atol=2.5)
+
+
+def test_callbacks_receive_every_event(session) -> None:
+    got = []
+    _, events, *_ = stream_session(session, n_s=30.0, on_event=got.append)
+    assert got == events and len(got) > 10
