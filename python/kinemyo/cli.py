@@ -1,4 +1,4 @@
-"""The ``kinemyo`` command line: ``demo``, ``process``, ``config``."""
+"""The ``kinemyo`` command line: ``demo``, ``process``, ``config``, ``info``, ``stream``, ``replay``."""
 
 from __future__ import annotations
 
@@ -227,6 +227,117 @@ def info(file: str, as_json: bool, gaps: bool, fs: float | None, time_column: st
             click.echo(f"  gap in {g.stream}: {g.n_missing} {what}, {g.start:.4f} s to {g.end:.4f} s")
         if len(found) > 20:
             click.echo(f"  ... and {len(found) - 20} more (use --json for all)")
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Pipeline TOML file; its [streams] names are the LSL stream names looked for.")
+@click.option("--duration", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Stop after this many seconds (default: until Ctrl-C).")
+@click.option("--emg", default=None, help="LSL name of the EMG stream (overrides the config; '' disables).")
+@click.option("--imu-upper", default=None, help="LSL name of the upper-trunk IMU stream.")
+@click.option("--imu-lower", default=None, help="LSL name of the lower-trunk IMU stream.")
+@click.option("--prefix", default="kinemyo", show_default=True, help="Name prefix of the output LSL streams.")
+@click.option("--calibration", "calibration_path", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="A saved kinematics.Calibration (JSON) instead of the neutral/flexion windows.")
+@click.option("--resolve-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.0),
+              help="Seconds to wait for each input stream.")
+@click.option("--events-out", type=click.Path(dir_okay=False), default=None,
+              help="Also write every event as a JSON line to this file.")
+@click.option("--quiet", is_flag=True, help="No live status line.")
+def stream(config_path: str | None, duration: float | None, emg: str | None, imu_upper: str | None,
+           imu_lower: str | None, prefix: str, calibration_path: str | None, resolve_timeout: float,
+           events_out: str | None, quiet: bool) -> None:
+    """Live processing of Lab Streaming Layer streams (needs pylsl: kinemyo[stream]).
+
+    Pulls the EMG and the two IMU streams, runs the online pipeline (causal filters, real-time
+    fusion, calibration from the config's neutral/flexion windows, lumbar angles, onsets, holds,
+    repetitions, EMG-movement latencies) and pushes <prefix>-envelope, <prefix>-angles and the event
+    markers <prefix>-events. Try it without hardware: `kinemyo replay --demo` in another terminal.
+    """
+    import signal
+
+    from .stream._lsl import LSLRunner, _event_json, format_status
+
+    cal = None
+    if calibration_path:
+        from .kinematics import Calibration
+
+        cal = Calibration.load(calibration_path)
+    sink = open(events_out, "a", encoding="utf-8") if events_out else None
+
+    def on_event(e: dict[str, object]) -> None:
+        if sink is not None:
+            sink.write(_event_json(e) + "\n")
+            sink.flush()
+
+    try:
+        runner = LSLRunner(config_path, emg=emg, imu_upper=imu_upper, imu_lower=imu_lower, prefix=prefix,
+                           resolve_timeout=resolve_timeout, calibration=cal, on_event=on_event)
+    except (TimeoutError, ValueError, ImportError) as exc:
+        if sink is not None:
+            sink.close()
+        raise click.ClickException(str(exc)) from None
+    for inlet in runner.inlets.values():
+        click.echo(f"  {inlet.role:9s} <- {inlet.source}", err=True)
+    click.echo(f"  outputs   -> {', '.join(f'{prefix}-{k}' for k in runner.outlets)}", err=True)
+    previous = signal.signal(signal.SIGINT, lambda *_: runner.stop())
+
+    def status(st: dict[str, object]) -> None:
+        if not quiet:
+            click.echo("\r" + format_status(st) + "  ", nl=False, err=True)
+
+    try:
+        st = runner.run(duration, status=status)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if sink is not None:
+            sink.close()
+    if not quiet:
+        click.echo("", err=True)
+    click.echo(f"processed {st['wall_s']:.1f} s: {st['events']} events, {st['repetitions']} repetitions, "
+               f"{st['gaps']} gaps; latency per chunk median {st['latency_ms_median']:.3f} ms, "
+               f"95 % {st['latency_ms_p95']:.3f} ms, max {st['latency_ms_max']:.2f} ms; CPU {st['cpu_percent']:.1f} %")
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True))
+@click.option("--demo", is_flag=True, help="Replay the demo session shipped with kinemyo.")
+@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0.0, min_open=True),
+              help="Playback speed (1 = real time).")
+@click.option("--prefix", default="", help="Prepended to the LSL stream names.")
+def replay(file: str | None, demo: bool, speed: float, prefix: str) -> None:
+    """Play a recording (or --demo) to LSL outlets at its real rate, one outlet per stream.
+
+    The outlets are named after the streams (e.g. emg, imu_upper, imu_lower), typed EMG/IMU.
+    """
+    from .stream._lsl import replay as play
+
+    if (file is None) == (not demo):
+        raise click.UsageError("give a FILE or --demo (one of them)")
+    if demo:
+        from .sim import load_demo_session, make_demo_session
+
+        try:
+            rec: object = load_demo_session()
+        except ImportError:
+            rec = make_demo_session()
+    else:
+        from .pipeline.files import read_recording
+
+        try:
+            rec = read_recording(file)  # type: ignore[arg-type]
+        except (ValueError, OSError) as exc:
+            raise click.ClickException(str(exc)) from None
+    try:
+        rp = play(rec, speed=speed, prefix=prefix)
+    except (ImportError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"replaying {', '.join(prefix + n for n in rp.streams)} at {speed:g}x; Ctrl-C to stop", err=True)
+    try:
+        rp.join()
+    except KeyboardInterrupt:
+        rp.stop()
 
 
 if __name__ == "__main__":  # pragma: no cover

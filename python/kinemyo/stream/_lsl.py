@@ -89,8 +89,11 @@ class Replay:
         return self
 
     def stop(self) -> None:
+        """Stop playing and close the outlets (they disappear from the network)."""
         self._stop.set()
-        self._thread.join(timeout=5.0)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5.0)
+        self._outlets = dict.fromkeys(self._outlets)
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -219,8 +222,9 @@ class _Inlet:
         pylsl = _pylsl()
         info = self._resolve(timeout)
         if info is None:
-            raise TimeoutError(f"no LSL stream named {self.name!r}" + (f" or typed {self.stype!r}" if self.stype else "")
-                               + f" found within {timeout:g} s (is the outlet running on this network?)")
+            typed = f" or typed {self.stype!r}" if self.stype else ""
+            raise TimeoutError(f"no LSL stream named {self.name!r}{typed} found within {timeout:g} s "
+                               "(is the outlet running on this network?)")
         self.inlet = pylsl.StreamInlet(info, max_buflen=60, recover=True,
                                        processing_flags=pylsl.proc_clocksync | pylsl.proc_threadsafe)
         full = self.inlet.info(timeout=max(timeout, 1.0))
@@ -228,7 +232,7 @@ class _Inlet:
         self.n_channels = int(full.channel_count())
         if self.fs <= 0:
             raise ValueError(f"LSL stream {full.name()!r} is irregular; kinemyo needs a nominal rate")
-        labels = []
+        labels: list[str] = []
         ch = full.desc().child("channels").child("channel")
         while not ch.empty() and len(labels) < self.n_channels:
             labels.append(ch.child_value("label"))

@@ -61,7 +61,8 @@ class _Timeline:
         self.n_missing = 0
         self.n_dropped = 0
 
-    def feed(self, x: np.ndarray, ts: np.ndarray | None) -> tuple[list[tuple[bool, np.ndarray, np.ndarray]], list[Event]]:
+    def feed(self, x: np.ndarray,
+             ts: np.ndarray | None) -> tuple[list[tuple[bool, np.ndarray, np.ndarray]], list[Event]]:
         """Blocks ``(restart, data, times)`` in order; ``restart`` asks for fresh processors."""
         dt = 1.0 / self.fs
         events: list[Event] = []
@@ -154,6 +155,8 @@ class OnlinePipeline:
     samples are taken as contiguous.
     """
 
+    _reps: OnlineRepetitions
+
     def __init__(self, config: PipelineConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None, *,
                  emg_fs: float | None = None, n_emg: int = 0, imu_fs: float | None = None,
                  emg_channels: list[str] | None = None, calibration: kinematics.Calibration | None = None,
@@ -228,7 +231,7 @@ class OnlinePipeline:
         m = self.config["metrics"]
         fs = self.imu_fs
         self._holds = OnlineHolds(fs, m["hold_tolerance_deg"], m["hold_min_s"], m["hold_limit_s"])
-        count = self._reps.count if keep_calibration else 0  # counts go on across a restart
+        count: int = self._reps.count if keep_calibration else 0  # counts go on across a restart
         self._reps = OnlineRepetitions(fs, m["rep_min_amplitude_deg"] / 2, m["rep_min_amplitude_deg"])
         self._reps.count = count
         self._moves = OnlineMovementOnsets(fs, m["movement_threshold_deg_s"] or 10.0)
