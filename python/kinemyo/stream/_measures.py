@@ -107,12 +107,7 @@ class OnlineHolds:
             self._minq.pop()
         self._minq.append((i, a))
         while self._maxq[0][1] - self._minq[0][1] > self.tol:
-            j, v = self._win.popleft()
-            self._win_sum -= v
-            if self._maxq[0][0] == j:
-                self._maxq.popleft()
-            if self._minq[0][0] == j:
-                self._minq.popleft()
+            self._drop_oldest()
         if len(self._win) >= self.n_min:
             mean = self._win_sum / len(self._win)
             if abs(mean) >= self.min_abs:
@@ -126,13 +121,16 @@ class OnlineHolds:
                 out.append({"type": "hold_start", "time_s": t0 + i / self.fs, "start_s": t0 + self._start / self.fs,
                             "mean_deg": self._sum / self._count})
             else:  # a long quiet stretch at neutral: keep the window bounded
-                j, v = self._win.popleft()
-                self._win_sum -= v
-                if self._maxq[0][0] == j:
-                    self._maxq.popleft()
-                if self._minq[0][0] == j:
-                    self._minq.popleft()
+                self._drop_oldest()
         return out
+
+    def _drop_oldest(self) -> None:
+        j, v = self._win.popleft()
+        self._win_sum -= v
+        if self._maxq[0][0] == j:
+            self._maxq.popleft()
+        if self._minq[0][0] == j:
+            self._minq.popleft()
 
     def finish(self, t0: float = 0.0) -> list[Event]:
         """End of stream: close a hold that is going on."""
