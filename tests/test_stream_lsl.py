@@ -123,7 +123,8 @@ def test_cli_stream_and_replay(tmp_path) -> None:
 
     prefix = f"kc{uuid.uuid4().hex[:6]}-"
     toml = tmp_path / "p.toml"
-    toml.write_text(f'[streams]\nemg = "{prefix}emg"\nimu_upper = "{prefix}imu_upper"\nimu_lower = "{prefix}imu_lower"\n'
+    toml.write_text(f'[streams]\nemg = "{prefix}emg"\nimu_upper = "{prefix}imu_upper"\n'
+                    f'imu_lower = "{prefix}imu_lower"\n'
                     "[kinematics]\nneutral_s = [1.0, 9.0]\n[onset]\nrest_s = [1.0, 9.0]\n")
     rp = replay(_Cut(make_demo_session(), 40.0), prefix=prefix, speed=8.0, start_delay_s=0.5)
     events = tmp_path / "events.jsonl"
