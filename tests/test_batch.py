@@ -112,7 +112,7 @@ def test_dask_local_cluster(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     inputs = make_inputs(tmp_path / "in", 6, {4: "raise"})
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, host="127.0.0.1") as cluster:
+                                  dashboard_address=":0", host="127.0.0.1") as cluster:
         rep = batch.run_batch(inputs, copy_task, tmp_path / "out", scheduler=cluster.scheduler_address,
                               progress=False)
     assert rep.n_ok == 5 and rep.n_failed == 1
