@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -80,8 +81,9 @@ def read_recording(path: str | os.PathLike[str]) -> Any:
                 return rec
         except ValueError as exc:
             raise ValueError(f"{p}: not a kinemyo .npz recording ({exc})") from None
-        except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
-            raise ValueError(f"{p}: unreadable or corrupt .npz file ({exc})") from None
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError,
+                struct.error, TypeError, IndexError) as exc:  # what numpy/zipfile raise on mangled archives
+            raise ValueError(f"{p}: unreadable or corrupt .npz file ({type(exc).__name__}: {exc})") from None
     try:
         import kinemyo.io as kio
     except ImportError:
