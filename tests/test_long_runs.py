@@ -312,3 +312,55 @@ def test_online_measures_do_not_drift(name: str) -> None:
            window_sum_rel_deviation=win_dev)
     assert not bad, (bad[:5], ref, per[bad[0]] if bad else None)
     assert win_dev < 1e-9
+
+
+# ---------------------------------------------------------------------------------------------
+# no memory growth over many create / process / pickle / destroy cycles of the processors that
+# tests/test_memory.py leaves out (orientation filters, onset detection, lumbar angles)
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4
+
+
+def test_no_memory_growth_fusion_onset_cycles() -> None:
+    import copy
+    import gc
+    import pickle
+
+    rng = np.random.default_rng(0)
+    g = rng.normal(0, 0.1, (64, 3))
+    a = np.tile([0.0, 0.0, 9.81], (64, 1))
+    m = np.tile([0.0, 20.0, -40.0], (64, 1))
+    x = rng.standard_normal((256, 2))
+    qi = np.tile([1.0, 0.0, 0.0, 0.0], (8, 1))
+
+    def cycle() -> None:
+        for f in (kfu.Madgwick(100.0), kfu.Mahony(100.0), kfu.Complementary(100.0), kfu.RobustAHRS(100.0)):
+            f.update(g, a, m, return_all=True)
+            pickle.loads(pickle.dumps(f)).update(g, a, None)
+            copy.deepcopy(f).reset()
+            _ = f.state
+            with pytest.raises(ValueError):
+                f.update(g[:3], a, m)
+        kfu.estimate(g, a, m, fs=100.0, offline=True)
+        d = onset.OnlineDetector(FS, 2, rest=(0.0, 0.1))
+        d.process(x)
+        d.finish()
+        onset.detect(x, FS, rest=(0.0, 0.1))
+        with pytest.raises(ValueError):
+            d.process(x[:, :1])
+        km.LumbarAngles()(qi, qi)
+
+    n = 10_000 if LONG else 1_000
+    for _ in range(200):
+        cycle()
+    gc.collect()
+    before = _rss_kb()
+    for _ in range(n):
+        cycle()
+    gc.collect()
+    grown = _rss_kb() - before
+    print(f"\nLONG-RUN memory: {n} fusion/onset/lumbar cycles, RSS grew {grown} kB")
+    assert grown < (4096 if LONG else 1024), grown
