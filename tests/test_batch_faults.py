@@ -293,7 +293,6 @@ def kill_midway(paths: list[str], out: Path, config: Path, *, jobs: int, at: int
             proc.wait(10)
         if proc.stderr is not None:
             proc.stderr.close()
-    done_at_kill = _done_count(out)
     # orphaned pool workers notice that their parent is gone and exit
     t_end = time.monotonic() + 10
     while time.monotonic() < t_end and any(_alive(w) for w in workers):
@@ -301,7 +300,7 @@ def kill_midway(paths: list[str], out: Path, config: Path, *, jobs: int, at: int
     survivors = [w for w in workers if _alive(w)]
     for w in survivors:  # our own children's children: ended by pid, then reported by the caller
         os.kill(w, signal.SIGKILL)
-    return done_at_kill, survivors
+    return _done_count(out), survivors
 
 
 @pytest.fixture(scope="module")
