@@ -20,7 +20,9 @@ with atheris.instrument_imports():
     import numpy as np
 
     from kinemyo import filters as kf
+    from kinemyo import fusion as kfu
     from kinemyo import kinematics as km
+    from kinemyo import onset
 
 DOCUMENTED = (ValueError, TypeError)
 DTYPES = [np.float64, np.float32, np.int16, np.int64, np.uint8, np.bool_, np.complex64, object, "U3"]
@@ -55,7 +57,7 @@ def make_array(fdp: atheris.FuzzedDataProvider) -> np.ndarray:
 
 def one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
-    which = fdp.ConsumeIntInRange(0, 9)
+    which = fdp.ConsumeIntInRange(0, 13)
     try:
         if which == 0:
             btype = ["lowpass", "highpass", "bandpass", "bandstop", "x"][fdp.ConsumeIntInRange(0, 4)]
@@ -88,6 +90,38 @@ def one_input(data: bytes) -> None:
             n = fdp.ConsumeIntInRange(0, 300)
             q = np.array(fdp.ConsumeFloatListInRange(4 * n, -2, 2) + [1.0] * 4 * n)[: 4 * n].reshape(n, 4)
             km.calibrate(q, q, fdp.ConsumeFloat(), neutral=(fdp.ConsumeFloat(), fdp.ConsumeFloat()))
+        elif which == 10:  # orientation filters: random arrays, parameters and states
+            kind = fdp.ConsumeIntInRange(0, 3)
+            fs = fdp.ConsumeFloat() if fdp.ConsumeBool() else 100.0
+            f = [lambda: kfu.Madgwick(fs, beta=fdp.ConsumeFloat()), lambda: kfu.Mahony(fs, fdp.ConsumeFloat()),
+                 lambda: kfu.Complementary(fs, fdp.ConsumeFloat()),
+                 lambda: kfu.RobustAHRS(fs, tau_acc=fdp.ConsumeFloat())][kind]()
+            for _ in range(fdp.ConsumeIntInRange(1, 3)):
+                f.update(make_array(fdp), make_array(fdp), make_array(fdp) if fdp.ConsumeBool() else None,
+                         return_all=fdp.ConsumeBool())
+            if fdp.ConsumeBool():
+                f.state = {k: make_array(fdp) for k in f.state}
+                f.update(make_array(fdp), make_array(fdp))
+        elif which == 11:
+            kfu.estimate(make_array(fdp), make_array(fdp), make_array(fdp) if fdp.ConsumeBool() else None,
+                         fs=fdp.ConsumeFloat() if fdp.ConsumeBool() else 100.0, offline=fdp.ConsumeBool())
+        elif which == 12:  # offline onset detection
+            method = ["default", "cusum", "hodges_bui", "bonato", "tkeo", "x"][fdp.ConsumeIntInRange(0, 5)]
+            rest = (fdp.ConsumeFloat(), fdp.ConsumeFloat()) if fdp.ConsumeBool() else None
+            fs = fdp.ConsumeFloat() if fdp.ConsumeBool() else 2000.0
+            if rest is not None and not all(np.isfinite(np.float64(v) * np.float64(fs)) for v in rest):
+                return  # KNOWN open finding (docs/reliability.md): rest * fs overflowing -> OverflowError
+            onset.detect(make_array(fdp), fs, method=method, rest=rest,
+                         ecg=["none", "highpass"][fdp.ConsumeIntInRange(0, 1)])
+        elif which == 13:  # streaming onset detection
+            c = fdp.ConsumeIntInRange(1, 3)
+            d = onset.OnlineDetector(2000.0, c, ["cusum", "hodges_bui", "bonato", "tkeo"][fdp.ConsumeIntInRange(0, 3)],
+                                     rest=(0.0, 0.1), dtype=np.float32 if fdp.ConsumeBool() else np.float64)
+            if fdp.ConsumeBool():
+                d.set_baseline(*(fdp.ConsumeFloatList(c) for _ in range(3)))
+            for _ in range(fdp.ConsumeIntInRange(1, 4)):
+                d.process(make_array(fdp))
+            d.finish()
         else:
             state = {k: make_array(fdp) for k in ("z", "primed", "n_nonfinite")}
             f = kf.SosFilter(kf.butter(2, 0.1, 1.0), fdp.ConsumeIntInRange(1, 3))

@@ -238,6 +238,37 @@ class _Progress:
 # executors
 
 
+def _die_with_parent(parent: int) -> None:
+    """Pool worker initializer: end this worker when the batch process dies (e.g. SIGKILL), instead
+    of leaving it orphaned, blocked on its task queue, or finishing a task that a restarted batch
+    is also running. Linux: the kernel sends SIGKILL at the parent's death (PR_SET_PDEATHSIG);
+    elsewhere a daemon thread polls the parent's pid."""
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        import threading
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="kinemyo-batch-parent-watch", daemon=True).start()
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
 def _run_local_pool(task, todo: list[str], out_dir: str, fingerprint: str, jobs: int,
                     on_result: Callable[[FileResult], None]) -> None:
     """Process pool with crash isolation. At most ``jobs`` inputs are in flight; when a worker dies
@@ -248,7 +279,7 @@ def _run_local_pool(task, todo: list[str], out_dir: str, fingerprint: str, jobs:
     while queue or suspects:
         while suspects:
             path = suspects.pop(0)
-            with ProcessPoolExecutor(max_workers=1) as solo:
+            with _pool(1) as solo:
                 try:
                     on_result(solo.submit(_run_one, task, path, out_dir, fingerprint).result())
                 except BrokenProcessPool:
@@ -257,7 +288,7 @@ def _run_local_pool(task, todo: list[str], out_dir: str, fingerprint: str, jobs:
                                          "file (crash, os._exit or out of memory)"))
         if not queue:
             break
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with _pool(jobs) as pool:
             inflight: dict[Future[FileResult], str] = {}
             broken = False
             while (queue or inflight) and not broken:

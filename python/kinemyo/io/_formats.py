@@ -436,50 +436,56 @@ def read_xdf(path: str | os.PathLike[str], *, dejitter: bool = True, synchronize
             gc.collect()  # a handle held in a reference cycle is closed here, under the filter
     if reason is not None:
         raise ReadError(p, f"not a readable XDF file (truncated or corrupt?): {reason}")
-    firsts = [float(np.asarray(s["time_stamps"])[0]) for s in xstreams if len(s["time_stamps"])]
-    origin = min(firsts) if (relative_time and firsts) else 0.0
-    names = _unique([_xdf_text(s["info"], "name", f"stream{i}").replace("/", "_") for i, s in enumerate(xstreams)])
-    markers: dict[str, list[list[Any]]] = {}
-    empty: list[str] = []
-    rec = Recording(source=str(p), metadata={"format": "xdf", "time_origin_s": origin,
-                                             "header": _jsonable(header.get("info", {}))})
-    for name, s in zip(names, xstreams, strict=True):
-        info = s["info"]
-        ts = np.asarray(s["time_stamps"], dtype=np.float64) - origin
-        fmt = _xdf_text(info, "channel_format", "float32")
-        if fmt == "string":
-            markers[name] = [[float(t), str(v[0] if isinstance(v, (list, tuple)) else v)]
-                             for t, v in zip(ts, s["time_series"], strict=True)]
-            continue
-        if ts.shape[0] == 0:
-            empty.append(name)
-            continue
-        x = np.asarray(s["time_series"])
-        if x.ndim == 1:
-            x = x[:, None]
-        n_ch = x.shape[1]
-        labels: list[str] = []
-        units: list[str] = []
-        try:
-            chans = info["desc"][0]["channels"][0]["channel"]
-            labels = [_xdf_text(ch, "label") for ch in chans]
-            units = [_xdf_text(ch, "unit") for ch in chans]
-        except (KeyError, IndexError, TypeError):
-            pass
-        if len(labels) != n_ch:
-            labels, units = [f"ch{i}" for i in range(n_ch)], [""] * n_ch
-        srate = float(_xdf_text(info, "nominal_srate", "0") or 0)
-        meta = {"type": _xdf_text(info, "type"), "source_id": _xdf_text(info, "source_id"),
-                "hostname": _xdf_text(info, "hostname")}
-        rec.add(name, _stream(p, name, x, srate if srate > 0 else None, time=ts,
-                              channel_names=_unique(labels), units=units, metadata=meta))
-    if markers:
-        rec.metadata["markers"] = markers
-    if empty:
-        rec.metadata["empty_streams"] = empty
-    if len(rec) == 0:
-        raise ReadError(p, "no numeric stream with samples (zero-length streams)")
-    return rec
+    try:  # pyxdf passes malformed chunks through as odd values: map whatever they break to ReadError
+        firsts = [float(np.asarray(s["time_stamps"])[0]) for s in xstreams if len(s["time_stamps"])]
+        origin = min(firsts) if (relative_time and firsts) else 0.0
+        names = _unique([_xdf_text(s["info"], "name", f"stream{i}").replace("/", "_") for i, s in enumerate(xstreams)])
+        markers: dict[str, list[list[Any]]] = {}
+        empty: list[str] = []
+        rec = Recording(source=str(p), metadata={"format": "xdf", "time_origin_s": origin,
+                                                 "header": _jsonable(header.get("info", {}) if isinstance(header, dict)
+                                                                     else {})})
+        for name, s in zip(names, xstreams, strict=True):
+            info = s["info"]
+            ts = np.asarray(s["time_stamps"], dtype=np.float64) - origin
+            fmt = _xdf_text(info, "channel_format", "float32")
+            if fmt == "string":
+                markers[name] = [[float(t), str(v[0] if isinstance(v, (list, tuple)) else v)]
+                                 for t, v in zip(ts, s["time_series"], strict=True)]
+                continue
+            if ts.shape[0] == 0:
+                empty.append(name)
+                continue
+            x = np.asarray(s["time_series"])
+            if x.ndim == 1:
+                x = x[:, None]
+            n_ch = x.shape[1]
+            labels: list[str] = []
+            units: list[str] = []
+            try:
+                chans = info["desc"][0]["channels"][0]["channel"]
+                labels = [_xdf_text(ch, "label") for ch in chans]
+                units = [_xdf_text(ch, "unit") for ch in chans]
+            except (KeyError, IndexError, TypeError):
+                pass
+            if len(labels) != n_ch:
+                labels, units = [f"ch{i}" for i in range(n_ch)], [""] * n_ch
+            srate = float(_xdf_text(info, "nominal_srate", "0") or 0)
+            meta = {"type": _xdf_text(info, "type"), "source_id": _xdf_text(info, "source_id"),
+                    "hostname": _xdf_text(info, "hostname")}
+            rec.add(name, _stream(p, name, x, srate if srate > 0 else None, time=ts,
+                                  channel_names=_unique(labels), units=units, metadata=meta))
+        if markers:
+            rec.metadata["markers"] = markers
+        if empty:
+            rec.metadata["empty_streams"] = empty
+        if len(rec) == 0:
+            raise ReadError(p, "no numeric stream with samples (zero-length streams)")
+        return rec
+    except ReadError:
+        raise
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError, OverflowError) as e:
+        raise ReadError(p, f"malformed XDF content: {type(e).__name__}: {e}") from None
 
 
 # -------------------------------------------------------------------------------------------- Parquet
@@ -534,32 +540,37 @@ def read_parquet(path: str | os.PathLike[str], *, time_column: str | None = "tim
         table = pq.read_table(p)
     except Exception as e:
         raise ReadError(p, f"not a readable Parquet file (truncated or corrupt?): {e}") from None
-    raw = (table.schema.metadata or {}).get(_PQ_KEY)
-    meta: dict[str, Any] = json.loads(raw) if raw else {}
-    names = list(table.column_names)
-    if time_column is not None and time_column not in names:
-        raise ReadError(p, f"missing time column {time_column!r}; columns are {names}")
-    chans = [c for c in names if c != time_column]
-    if not chans:
-        raise ReadError(p, "no data columns")
-    try:
-        data = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in chans])
-        time = None if time_column is None else table.column(time_column).to_numpy(zero_copy_only=False)
-    except Exception as e:
-        raise ReadError(p, f"cannot convert columns to numbers: {e}") from None
-    if data.dtype.kind not in "fiub":
-        raise ReadError(p, f"non-numeric columns (dtype {data.dtype})")
-    rate = fs if fs is not None else meta.get("fs")
-    if rate is None and time is not None and not meta:
-        rate = infer_fs(np.asarray(time, dtype=np.float64))
-    if time is None and rate is None:
-        raise ReadError(p, "no time column; pass fs= (Hz) or time_column=")
-    name = stream_name or meta.get("stream") or "data"
-    units = meta.get("units") if meta.get("units") and len(meta["units"]) == len(chans) else None
-    rec = Recording(source=str(p), metadata=dict(meta.get("recording_metadata") or {"format": "parquet"}))
-    rec.add(name, _stream(p, name, data, rate, time=time, channel_names=chans, units=units,
-                          metadata=meta.get("metadata") or {}))
-    return rec
+    try:  # a mangled file can still parse: bad kinemyo metadata or columns are a ReadError
+        raw = (table.schema.metadata or {}).get(_PQ_KEY)
+        meta: dict[str, Any] = json.loads(raw) if raw else {}
+        names = list(table.column_names)
+        if time_column is not None and time_column not in names:
+            raise ReadError(p, f"missing time column {time_column!r}; columns are {names}")
+        chans = [c for c in names if c != time_column]
+        if not chans:
+            raise ReadError(p, "no data columns")
+        try:
+            data = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in chans])
+            time = None if time_column is None else table.column(time_column).to_numpy(zero_copy_only=False)
+        except Exception as e:
+            raise ReadError(p, f"cannot convert columns to numbers: {e}") from None
+        if data.dtype.kind not in "fiub":
+            raise ReadError(p, f"non-numeric columns (dtype {data.dtype})")
+        rate = fs if fs is not None else meta.get("fs")
+        if rate is None and time is not None and not meta:
+            rate = infer_fs(np.asarray(time, dtype=np.float64))
+        if time is None and rate is None:
+            raise ReadError(p, "no time column; pass fs= (Hz) or time_column=")
+        name = stream_name or meta.get("stream") or "data"
+        units = meta.get("units") if meta.get("units") and len(meta["units"]) == len(chans) else None
+        rec = Recording(source=str(p), metadata=dict(meta.get("recording_metadata") or {"format": "parquet"}))
+        rec.add(name, _stream(p, name, data, rate, time=time, channel_names=chans, units=units,
+                              metadata=meta.get("metadata") or {}))
+        return rec
+    except ReadError:
+        raise
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError, OverflowError) as e:
+        raise ReadError(p, f"malformed Parquet content: {type(e).__name__}: {e}") from None
 
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +73,17 @@ def read_recording(path: str | os.PathLike[str]) -> Any:
                         data = data[:, None]
                     if data.shape[0] == 0:
                         raise ValueError(f"stream {n!r} has zero samples")
-                    rec[n] = _NpzStream(data, float(z[f"{n}.fs"]), chans)
+                    fs = float(z[f"{n}.fs"])
+                    if not (np.isfinite(fs) and fs > 0):
+                        raise ValueError(f"stream {n!r} has sampling rate {fs}; must be finite and > 0 Hz")
+                    rec[n] = _NpzStream(data, fs, chans)
                 rec.source = str(p)
                 return rec
         except ValueError as exc:
             raise ValueError(f"{p}: not a kinemyo .npz recording ({exc})") from None
-        except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{p}: unreadable or corrupt .npz file ({exc})") from None
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError,
+                struct.error, TypeError, IndexError) as exc:  # what numpy/zipfile raise on mangled archives
+            raise ValueError(f"{p}: unreadable or corrupt .npz file ({type(exc).__name__}: {exc})") from None
     try:
         import kinemyo.io as kio
     except ImportError:
