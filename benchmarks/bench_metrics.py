@@ -21,8 +21,8 @@ CYCLE_S = 12.0  # stand 3 s, bend 2 s, hold 2 s, return 2 s, stand 3 s
 N_CYCLES = int(T / CYCLE_S)
 
 
-@pytest.fixture(scope="module")
-def session() -> dict[str, np.ndarray]:
+def make_session() -> dict[str, np.ndarray]:
+    """One hour: flexion with a 12-s forward-bend cycle, a second angle, 8 float32 EMG channels."""
     rng = np.random.default_rng(0)
     t = np.arange(int(T * FS_A)) / FS_A
     ph = t % CYCLE_S
@@ -38,6 +38,11 @@ def session() -> dict[str, np.ndarray]:
     gain = np.where((phe >= 3) & (phe < 5), 3.0, np.where((phe >= 5) & (phe < 7), 0.3, 1.0))
     emg[:, :2] *= gain.astype(np.float32)[:, None]
     return {"flex": flex, "lat": lat, "emg": emg}
+
+
+@pytest.fixture(scope="module")
+def session() -> dict[str, np.ndarray]:
+    return make_session()
 
 
 def all_measures(s: dict[str, np.ndarray]) -> dict[str, object]:

@@ -1030,24 +1030,25 @@ def emg_amplitude(
 
 def _block_rms(x2: np.ndarray, fs: float, window_s: float, d: int) -> np.ndarray:
     n, c = x2.shape
-    nf = n // d
-    xb = x2[: nf * d].reshape(nf, d, c)
-    ss = np.einsum("ijk,ijk->ik", xb, xb).astype(np.float64)  # per-block sum of squares
-    cnt = np.full(nf, float(d))
-    if n > nf * d:
-        tail = x2[nf * d :].astype(np.float64)
-        ss = np.concatenate([ss, (tail * tail).sum(axis=0, keepdims=True)])
-        cnt = np.append(cnt, float(n - nf * d))
+    ss = _core.block_sum_squares(x2, d)  # (ceil(n / d), c) float64, one pass over the EMG (C++)
     nb = ss.shape[0]
     wb = max(1, round(window_s * fs / d))
     hb = (wb - 1) // 2
-    cs = np.concatenate([np.zeros((1, c)), np.cumsum(ss, axis=0)])
-    cn = np.concatenate([[0.0], np.cumsum(cnt)])
+    cs = np.empty((nb + 1, c))
+    cs[0] = 0.0
+    np.cumsum(ss, axis=0, out=cs[1:])
+    # centred window of wb blocks [j - hb, j - hb + wb), clipped to the recording
     j = np.arange(nb)
     lo = np.clip(j - hb, 0, nb)
     hi = np.clip(j - hb + wb, 0, nb)
-    ms = (cs[hi] - cs[lo]) / (cn[hi] - cn[lo])[:, None]
-    return np.sqrt(np.maximum(ms, 0.0)).astype(x2.dtype)
+    cnt = (hi - lo) * float(d)
+    if n % d:  # the last block is short
+        cnt -= np.where(hi == nb, d - n % d, 0)
+    ms = cs[hi]
+    ms -= cs[lo]
+    ms /= cnt[:, None]
+    np.maximum(ms, 0.0, out=ms)
+    return np.sqrt(ms, out=ms).astype(x2.dtype, copy=False)
 
 
 def mvc_reference(
@@ -1617,6 +1618,37 @@ class SpectralFatigue(Result):
     mdf_slope_pct_s: np.ndarray
 
 
+_FATIGUE_BLOCK_VALUES = 1 << 20  # values per block of windows (4-8 MB of frames)
+_RFFT: tuple[Any, bool] | None = None
+
+
+def _rfft_impl() -> tuple[Any, bool]:
+    """The real FFT along axis 1 of (windows, samples, channels) used by :func:`spectral_fatigue`, and whether float32
+    windows stay float32 for it.
+
+    ``scipy.fft`` when SciPy is installed: its pocketfft computes float32 in single precision and
+    runs several transforms at once with SIMD (measured: 3.3x faster than ``numpy.fft`` in
+    float32 and 2x faster than either in float64, on 8 x 450 windows of 2000 samples).
+    Otherwise ``numpy.fft`` on float64 windows (NumPy < 2 computes float32 FFTs in double anyway,
+    and NumPy 2.4's float32 transform measured 1.5x slower than its float64 one)."""
+    global _RFFT
+    if _RFFT is None:
+        try:
+            import scipy.fft as sfft
+
+            def rfft(a: np.ndarray) -> np.ndarray:
+                return sfft.rfft(a, axis=1)
+
+            _RFFT = (rfft, True)
+        except ImportError:  # pragma: no cover - SciPy is in the test extras
+
+            def rfft(a: np.ndarray) -> np.ndarray:
+                return np.fft.rfft(a, axis=1)
+
+            _RFFT = (rfft, False)
+    return _RFFT
+
+
 def _linfit(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares slope and value at t[0] per column, over finite entries (NaN if < 2)."""
     m = np.isfinite(y)
@@ -1708,42 +1740,21 @@ def spectral_fatigue(
             f"band_hz {band_hz} holds fewer than 2 frequency bins at this window length"
         )
     b0, b1 = int(band[0]), int(band[-1]) + 1
-    fb = freqs[b0:b1].astype(dt)
-    taper = np.hanning(nw).astype(dt)
-    mnf = np.full((n_win, c), np.nan)
-    mdf = np.full((n_win, c), np.nan)
-    frames_all = np.lib.stride_tricks.as_strided(
-        x2,
-        shape=(n_win, nw, c),
-        strides=(st * x2.strides[0], x2.strides[0], x2.strides[1]),
-        writeable=False,
-    )
-    blk = max(1, int(max_block_values) // max(1, nw * c))
+    fb = np.ascontiguousarray(freqs[b0:b1])
     df = float(fb[1] - fb[0])
+    taper = np.hanning(nw)
+    rfft, keep_f32 = _rfft_impl()
+    mnf = np.empty((n_win, c))
+    mdf = np.empty((n_win, c))
+    # Blocks of windows small enough to stay in cache between the three passes below.
+    blk = max(1, min(int(max_block_values), _FATIGUE_BLOCK_VALUES) // max(1, nw * c))
     for w0 in range(0, n_win, blk):
-        # (w, c, nw) contiguous: the FFT runs along the last axis (4x faster than a strided axis)
-        fr = frames_all[w0 : w0 + blk].transpose(0, 2, 1).copy(order="C")
-        fr -= fr.mean(axis=2, keepdims=True)
-        fr *= taper
-        spec = np.fft.rfft(fr, axis=2)[:, :, b0:b1]
-        p = spec.real * spec.real
-        p += spec.imag * spec.imag  # (w, c, bins)
-        tot = p.sum(axis=2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mnf_b = (p @ fb) / tot
-            cum = np.cumsum(p, axis=2, out=p)  # p is not needed any more: reuse its memory
-            half = 0.5 * tot
-            j = np.argmax(cum >= half[:, :, None], axis=2)  # first bin reaching half the power
-            cj = np.take_along_axis(cum, j[:, :, None], axis=2)[:, :, 0]
-            cjm = np.where(
-                j > 0, np.take_along_axis(cum, np.maximum(j - 1, 0)[:, :, None], axis=2)[:, :, 0], 0
-            )
-            frac = np.where(cj > cjm, (half - cjm) / (cj - cjm), 0.0)
-            # bin j's power spreads over [f_j - df/2, f_j + df/2]: interpolate linearly inside it
-            mdf_b = fb[j] - 0.5 * df + frac * df
-        ok = np.isfinite(tot) & (tot > 0)
-        mnf[w0 : w0 + blk] = np.where(ok, mnf_b, np.nan)
-        mdf[w0 : w0 + blk] = np.where(ok, mdf_b, np.nan)
+        k = min(blk, n_win - w0)
+        # (k, nw, c): mean removed, Hann taper, time-major like the signal (C++)
+        fr = _core.spectral_frames(x2, nw, st, w0, k, taper, not keep_f32)
+        spec = rfft(fr)  # (k, n_bins, c)
+        # |X|^2 over the band, MNF and MDF per (window, channel), sums in double (C++)
+        mnf[w0 : w0 + k], mdf[w0 : w0 + k] = _core.spectral_moments(spec, b0, b1, fb, df)
     t = (np.arange(n_win) * st + nw / 2) / fs
     s_mnf, i_mnf = _linfit(t, mnf)
     s_mdf, i_mdf = _linfit(t, mdf)

@@ -1,0 +1,148 @@
+// EMG passes of kinemyo::metrics: periodogram windows, spectral moments, block sums of squares.
+
+#include "kinemyo/metrics/emg.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kinemyo/common/checks.hpp"
+
+namespace kinemyo::metrics {
+
+template <class T, class U>
+void spectral_frames(const T* x, std::size_t n, std::size_t c, std::size_t nw, std::size_t step,
+                     std::size_t w0, std::size_t n_frames, const double* taper, U* out) {
+    detail::check_positive_count("nw", nw);
+    detail::check_positive_count("step", step);
+    detail::check_positive_count("c", c);
+    if (n_frames == 0) return;
+    const std::size_t last_end = (w0 + n_frames - 1) * step + nw;
+    if (last_end > n) {
+        detail::fail_param("w0 + n_frames", "such that every frame ends within the signal (n = " +
+                                               detail::to_str(n) + ")", last_end);
+    }
+    std::vector<double> sum(c);
+    std::vector<double> mean(c);
+    const double inv = 1.0 / static_cast<double>(nw);
+    for (std::size_t w = 0; w < n_frames; ++w) {
+        const T* src = x + (w0 + w) * step * c;
+        U* dst = out + w * nw * c;
+        // 1) per-channel sums: one accumulator per channel, the inner loop runs along a row
+        std::fill(sum.begin(), sum.end(), 0.0);
+        for (std::size_t i = 0; i < nw; ++i) {
+            const T* r = src + i * c;
+            for (std::size_t ch = 0; ch < c; ++ch) sum[ch] += static_cast<double>(r[ch]);
+        }
+        for (std::size_t ch = 0; ch < c; ++ch) mean[ch] = sum[ch] * inv;
+        // 2) mean removed, taper applied; same layout as the input (contiguous reads and writes)
+        for (std::size_t i = 0; i < nw; ++i) {
+            const T* r = src + i * c;
+            U* o = dst + i * c;
+            const double tp = taper[i];
+            for (std::size_t ch = 0; ch < c; ++ch) {
+                o[ch] = static_cast<U>((static_cast<double>(r[ch]) - mean[ch]) * tp);
+            }
+        }
+        // a non-finite mean (a NaN/inf sample in the window): the whole channel of the frame is NaN
+        for (std::size_t ch = 0; ch < c; ++ch) {
+            if (std::isfinite(mean[ch])) continue;
+            for (std::size_t i = 0; i < nw; ++i) dst[i * c + ch] = std::numeric_limits<U>::quiet_NaN();
+        }
+    }
+}
+
+template <class T>
+void spectral_moments(const std::complex<T>* spec, const SpectraLayout& L, std::size_t b0, std::size_t b1,
+                      const double* freqs, double df, double* mnf, double* mdf) {
+    if (!(b1 > b0 && b1 <= L.n_bins)) {
+        detail::fail_param("b1", "in (b0, n_bins] = (" + detail::to_str(b0) + ", " + detail::to_str(L.n_bins) + "]",
+                           b1);
+    }
+    const std::size_t nb = b1 - b0;
+    const std::size_t c = L.n_channels;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> p(nb * c);  // power, [bin][channel]
+    std::vector<double> tot(c);
+    std::vector<double> fm(c);
+    for (std::size_t w = 0; w < L.n_frames; ++w) {
+        const std::complex<T>* sw = spec + static_cast<std::ptrdiff_t>(w) * L.frame_stride;
+        std::fill(tot.begin(), tot.end(), 0.0);
+        std::fill(fm.begin(), fm.end(), 0.0);
+        // power and its first two moments; the channels are independent accumulators
+        for (std::size_t k = 0; k < nb; ++k) {
+            const std::complex<T>* sk = sw + static_cast<std::ptrdiff_t>(b0 + k) * L.bin_stride;
+            const double f = freqs[k];
+            double* pk = p.data() + k * c;
+            for (std::size_t ch = 0; ch < c; ++ch) {
+                const std::complex<T> z = sk[static_cast<std::ptrdiff_t>(ch) * L.channel_stride];
+                const double re = static_cast<double>(z.real());
+                const double im = static_cast<double>(z.imag());
+                const double v = re * re + im * im;
+                pk[ch] = v;
+                tot[ch] += v;
+                fm[ch] += f * v;
+            }
+        }
+        for (std::size_t ch = 0; ch < c; ++ch) {
+            const std::size_t o = w * c + ch;
+            const double t = tot[ch];
+            if (!(std::isfinite(t) && t > 0.0)) {
+                mnf[o] = nan;
+                mdf[o] = nan;
+                continue;
+            }
+            mnf[o] = fm[ch] / t;
+            // first bin at which the cumulative power reaches half the total
+            const double half = 0.5 * t;
+            double cum = 0.0, prev = 0.0;
+            std::size_t j = 0;
+            for (; j < nb; ++j) {
+                prev = cum;
+                cum += p[j * c + ch];
+                if (cum >= half) break;
+            }
+            if (j == nb) {  // unreachable in exact arithmetic: the last bin completes the total
+                j = nb - 1;
+                cum = half;
+            }
+            const double frac = cum > prev ? (half - prev) / (cum - prev) : 0.0;
+            mdf[o] = freqs[j] - 0.5 * df + frac * df;
+        }
+    }
+}
+
+template <class T>
+void block_sum_squares(const T* x, std::size_t n, std::size_t c, std::size_t d, double* out) {
+    detail::check_positive_count("d", d);
+    detail::check_positive_count("c", c);
+    const std::size_t nb = (n + d - 1) / d;
+    for (std::size_t j = 0; j < nb; ++j) {
+        double* o = out + j * c;
+        for (std::size_t ch = 0; ch < c; ++ch) o[ch] = 0.0;
+        const std::size_t i1 = std::min(n, (j + 1) * d);
+        for (std::size_t i = j * d; i < i1; ++i) {
+            const T* row = x + i * c;
+            for (std::size_t ch = 0; ch < c; ++ch) {
+                const double v = static_cast<double>(row[ch]);
+                o[ch] += v * v;
+            }
+        }
+    }
+}
+
+template void spectral_frames<float, float>(const float*, std::size_t, std::size_t, std::size_t, std::size_t,
+                                            std::size_t, std::size_t, const double*, float*);
+template void spectral_frames<float, double>(const float*, std::size_t, std::size_t, std::size_t, std::size_t,
+                                             std::size_t, std::size_t, const double*, double*);
+template void spectral_frames<double, double>(const double*, std::size_t, std::size_t, std::size_t, std::size_t,
+                                              std::size_t, std::size_t, const double*, double*);
+template void spectral_moments<float>(const std::complex<float>*, const SpectraLayout&, std::size_t, std::size_t,
+                                      const double*, double, double*, double*);
+template void spectral_moments<double>(const std::complex<double>*, const SpectraLayout&, std::size_t, std::size_t,
+                                       const double*, double, double*, double*);
+template void block_sum_squares<float>(const float*, std::size_t, std::size_t, std::size_t, double*);
+template void block_sum_squares<double>(const double*, std::size_t, std::size_t, std::size_t, double*);
+
+}  // namespace kinemyo::metrics
