@@ -177,6 +177,92 @@ py::array_t<double> block_ss_t(py::handle x_in, std::size_t d) {
     return out;
 }
 
+template <class T>
+py::array_t<T> dec_rms_t(py::handle x_in, std::size_t d, std::size_t wb) {
+    py::ssize_t n = 0, c = 0;
+    auto x = signal_2d<T>(x_in, n, c);
+    if (d == 0 || wb == 0) throw py::value_error("d and wb must be >= 1; got " + std::to_string(d) + ", " + std::to_string(wb));
+    const auto nb = static_cast<py::ssize_t>((static_cast<std::size_t>(n) + d - 1) / d);
+    py::array_t<T> out({nb, c});
+    const T* px = x.data();
+    T* po = out.mutable_data();
+    {
+        py::gil_scoped_release release;  // reads px (kept alive by x), writes the fresh array po
+        decimated_moving_rms<T>(px, static_cast<std::size_t>(n), static_cast<std::size_t>(c), d, wb, po);
+    }
+    return out;
+}
+
+std::vector<Segment> segments_from(py::handle segs_in) {
+    auto sg = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(segs_in);
+    if (!sg || sg.ndim() != 2 || sg.shape(1) != 2) {
+        throw py::value_error("segments must be an integer array of shape (k, 2)");
+    }
+    std::vector<Segment> segs(static_cast<std::size_t>(sg.shape(0)));
+    auto r = sg.unchecked<2>();
+    for (py::ssize_t i = 0; i < sg.shape(0); ++i) segs[static_cast<std::size_t>(i)] = {r(i, 0), r(i, 1)};
+    return segs;
+}
+
+template <class T>
+py::dict seg_stats_t(py::handle x_in, py::handle segs_in) {
+    py::ssize_t n = 0, c = 0;
+    auto x = signal_2d<T>(x_in, n, c);
+    const bool one_d = x.ndim() == 1;
+    const std::vector<Segment> segs = segments_from(segs_in);
+    const auto k = static_cast<py::ssize_t>(segs.size());
+    std::vector<py::ssize_t> shape = one_d ? std::vector<py::ssize_t>{k} : std::vector<py::ssize_t>{k, c};
+    py::array_t<double> mn(shape), mx(shape), me(shape);
+    py::array_t<std::int64_t> am(shape), cnt(shape);
+    const T* px = x.data();
+    double* pmn = mn.mutable_data();
+    double* pmx = mx.mutable_data();
+    double* pme = me.mutable_data();
+    std::int64_t* pam = am.mutable_data();
+    std::int64_t* pcn = cnt.mutable_data();
+    {
+        py::gil_scoped_release release;  // reads px (kept alive by x), writes the fresh arrays
+        for (py::ssize_t ch = 0; ch < c; ++ch) {
+            const auto st = segment_stats<T>(px + ch, static_cast<std::size_t>(n), static_cast<std::size_t>(c), segs);
+            for (py::ssize_t i = 0; i < k; ++i) {
+                const auto& s = st[static_cast<std::size_t>(i)];
+                const py::ssize_t o = i * c + ch;
+                pmn[o] = s.min;
+                pmx[o] = s.max;
+                pme[o] = s.mean;
+                pam[o] = s.argmax;
+                pcn[o] = s.count;
+            }
+        }
+    }
+    py::dict d;
+    d["min"] = mn;
+    d["max"] = mx;
+    d["mean"] = me;
+    d["argmax"] = am;
+    d["count"] = cnt;
+    return d;
+}
+
+template <class T>
+py::array_t<std::int64_t> trim_t(py::handle x_in, py::handle segs_in, py::handle centres_in, double band) {
+    auto x = signal_1d<T>(x_in);
+    const std::vector<Segment> segs = segments_from(segs_in);
+    auto centres = as_array<double>(centres_in, "centres");
+    if (centres.ndim() != 1 || static_cast<std::size_t>(centres.shape(0)) != segs.size()) {
+        throw py::value_error("centres must have shape (" + std::to_string(segs.size()) + ",); got " + shape_str(centres));
+    }
+    const T* px = x.data();
+    const auto n = static_cast<std::size_t>(x.shape(0));
+    const double* pc = centres.data();
+    std::vector<Segment> out;
+    {
+        py::gil_scoped_release release;  // reads px/pc (kept alive), segs is local
+        out = trim_to_band<T>(px, n, segs, pc, band);
+    }
+    return segments_to_array(out);
+}
+
 }  // namespace
 
 void register_metrics(py::module_& m) {
@@ -192,6 +278,16 @@ void register_metrics(py::module_& m) {
         return is_f32(x) ? active_t<float>(x, high, low, min_on, min_off) : active_t<double>(x, high, low, min_on, min_off);
     }, py::arg("x"), py::arg("high"), py::arg("low"), py::arg("min_on"), py::arg("min_off"),
        "Hysteresis threshold segments: (k, 2) int64 [start, end) runs of x > low containing x > high.");
+    m.def("trim_to_band", [](py::handle x, py::handle segments, py::handle centres, double band) {
+        return is_f32(x) ? trim_t<float>(x, segments, centres, band) : trim_t<double>(x, segments, centres, band);
+    }, py::arg("x"), py::arg("segments"), py::arg("centres"), py::arg("band"),
+       "Each [start, end) segment trimmed to its first..last sample within band of its centre: (k, 2) int64 "
+       "(empty segments start == end when none).");
+    m.def("segment_stats", [](py::handle x, py::handle segments) {
+        return is_f32(x) ? seg_stats_t<float>(x, segments) : seg_stats_t<double>(x, segments);
+    }, py::arg("x"), py::arg("segments"),
+       "Per [start, end) segment (and channel of a 2-D x): dict of min, max, mean (NaN if no finite sample), "
+       "argmax (-1 if none) and count of the finite samples.");
     m.def("spectral_frames", [](py::handle x, std::size_t nw, std::size_t step, std::size_t w0, std::size_t n_frames,
                                 py::handle taper, bool wide) -> py::array {
         if (is_f32(x)) {
@@ -214,6 +310,11 @@ void register_metrics(py::module_& m) {
         return is_f32(x) ? block_ss_t<float>(x, d) : block_ss_t<double>(x, d);
     }, py::arg("x"), py::arg("d"),
        "Sums of squares per block of d samples and channel of an (n, c) signal: (ceil(n/d), c) float64.");
+    m.def("decimated_moving_rms", [](py::handle x, std::size_t d, std::size_t wb) -> py::array {
+        if (is_f32(x)) return dec_rms_t<float>(x, d, wb);
+        return dec_rms_t<double>(x, d, wb);
+    }, py::arg("x"), py::arg("d"), py::arg("wb"),
+       "Centred moving RMS over wb blocks of d samples, one value per block: (ceil(n/d), c), dtype of x.");
 }
 
 }  // namespace kinemyo::py_bind

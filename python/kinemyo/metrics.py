@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -319,15 +318,8 @@ def range_of_motion(
             )
     lo = np.where(fin, a, np.inf)
     hi = np.where(fin, a, -np.inf)
-    k = seg.shape[0]
-    mn = np.full(k, np.nan)
-    mx = np.full(k, np.nan)
-    pk = np.full(k, -1, np.int64)
-    for i, (s, e) in enumerate(seg):  # one reduction per movement (a handful), not per sample
-        if np.isfinite(lo[s:e]).any():
-            mn[i] = lo[s:e].min()
-            pk[i] = s + int(np.argmax(hi[s:e]))
-            mx[i] = hi[pk[i]]
+    st = _core.segment_stats(a, seg)  # per movement: finite min, max and where (C++)
+    mn, mx, pk = st["min"], st["max"], st["argmax"]
     p = int(np.argmax(hi))
     return RangeOfMotion(
         min_deg=float(lo.min()),
@@ -458,7 +450,7 @@ def holds(
     def means(sg: np.ndarray) -> np.ndarray:
         return (c[sg[:, 1]] - c[sg[:, 0]]) / np.maximum(cn[sg[:, 1]] - cn[sg[:, 0]], 1)
 
-    segs: list[tuple[int, int]] = []
+    seg = np.zeros((0, 2), np.int64)
     if runs.shape[0]:
         # 2) join neighbouring runs at the same level (a noise peak must not cut a long hold)
         m = means(runs)
@@ -467,13 +459,10 @@ def holds(
         last = np.concatenate([first[1:] - 1, [runs.shape[0] - 1]])
         cand = np.stack([runs[first, 0], runs[last, 1]], axis=1)
         cand = cand[cand[:, 1] - cand[:, 0] >= min_len]
-        # 3) trim ramp ends: keep from the first to the last sample within tol/2 of the mean
-        for (s0, e0), mu in zip(cand.tolist(), means(cand).tolist(), strict=True):
-            near = np.flatnonzero(np.abs(a[s0:e0] - mu) <= tol / 2)
-            if near.size and near[-1] + 1 - near[0] >= min_len:
-                segs.append((s0 + int(near[0]), s0 + int(near[-1]) + 1))
-    seg = np.asarray(segs, dtype=np.int64).reshape(-1, 2)
-    mean = means(seg) if seg.shape[0] else np.zeros(0)
+        # 3) trim ramp ends: keep from the first to the last sample within tol/2 of the mean (C++)
+        seg = _core.trim_to_band(a, cand, means(cand), tol / 2)
+        seg = seg[seg[:, 1] - seg[:, 0] >= min_len]
+    mean = means(seg)
     s_s, e_s = _segments_to_s(seg, fs)
     dur = (seg[:, 1] - seg[:, 0]) / fs
     over = np.maximum(dur - lim, 0.0)
@@ -764,8 +753,7 @@ def movement_phases(
     pv = np.zeros(k)
     ex = np.zeros(k)
     if k:
-        vv = np.where(np.isfinite(v), v, 0.0)
-        pv = np.array([np.abs(vv[s:e]).max() for s, e in zip(st, en, strict=True)])  # one per phase
+        pv = _core.segment_stats(sp, allseg[:, :2])["max"]  # peak speed per phase (C++)
         ex = a[np.minimum(en, a.size - 1)] - a[st]
     return MovementPhases(
         fs=fs,
@@ -1029,26 +1017,8 @@ def emg_amplitude(
 
 
 def _block_rms(x2: np.ndarray, fs: float, window_s: float, d: int) -> np.ndarray:
-    n, c = x2.shape
-    ss = _core.block_sum_squares(x2, d)  # (ceil(n / d), c) float64, one pass over the EMG (C++)
-    nb = ss.shape[0]
-    wb = max(1, round(window_s * fs / d))
-    hb = (wb - 1) // 2
-    cs = np.empty((nb + 1, c))
-    cs[0] = 0.0
-    np.cumsum(ss, axis=0, out=cs[1:])
-    # centred window of wb blocks [j - hb, j - hb + wb), clipped to the recording
-    j = np.arange(nb)
-    lo = np.clip(j - hb, 0, nb)
-    hi = np.clip(j - hb + wb, 0, nb)
-    cnt = (hi - lo) * float(d)
-    if n % d:  # the last block is short
-        cnt -= np.where(hi == nb, d - n % d, 0)
-    ms = cs[hi]
-    ms -= cs[lo]
-    ms /= cnt[:, None]
-    np.maximum(ms, 0.0, out=ms)
-    return np.sqrt(ms, out=ms).astype(x2.dtype, copy=False)
+    # block sums of squares, centred window of whole blocks, one pass over the EMG (C++)
+    return _core.decimated_moving_rms(x2, d, max(1, round(window_s * fs / d)))
 
 
 def mvc_reference(
@@ -1355,21 +1325,13 @@ def flexion_relaxation(
         reps.peak_last_index[keep],
         reps.move_end_index[keep],
     )
-    n_e, c = e2.shape
-    k = ms.size
-    fmax = np.full((k, c), np.nan)
-    fmean = np.full((k, c), np.nan)
-    emax = np.full((k, c), np.nan)
+    n_e, _ = e2.shape
     ems, efs, efe, eme = (_emg_index(v, fs_a, fs_e, n_e) for v in (ms, fs_i, fe_i + 1, me + 1))
-    with warnings.catch_warnings():  # a phase lost in a NaN run gives NaN, silently
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for i in range(k):  # a handful of bends: three reductions each over the EMG channels
-            if efs[i] > ems[i]:
-                fmax[i] = np.nanmax(e2[ems[i] : efs[i]], axis=0)
-            if efe[i] > efs[i]:
-                fmean[i] = np.nanmean(e2[efs[i] : efe[i]], axis=0)
-            if eme[i] > efe[i]:
-                emax[i] = np.nanmax(e2[efe[i] : eme[i]], axis=0)
+    # per bend and channel, over the finite samples (NaN for a phase that is empty or lost in a
+    # NaN run); one C++ pass per phase
+    fmax = _core.segment_stats(e2, np.column_stack([ems, np.maximum(efs, ems)]))["max"]
+    fmean = _core.segment_stats(e2, np.column_stack([efs, np.maximum(efe, efs)]))["mean"]
+    emax = _core.segment_stats(e2, np.column_stack([efe, np.maximum(eme, efe)]))["max"]
     with np.errstate(divide="ignore", invalid="ignore"):
         frr, err = fmax / fmean, emax / fmean
     sq = (lambda v: v[:, 0]) if was_1d else (lambda v: v)

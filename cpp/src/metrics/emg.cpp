@@ -132,6 +132,47 @@ void block_sum_squares(const T* x, std::size_t n, std::size_t c, std::size_t d, 
     }
 }
 
+template <class T>
+void decimated_moving_rms(const T* x, std::size_t n, std::size_t c, std::size_t d, std::size_t wb, T* out) {
+    detail::check_positive_count("d", d);
+    detail::check_positive_count("c", c);
+    detail::check_positive_count("wb", wb);
+    const std::size_t nb = (n + d - 1) / d;
+    if (nb == 0) return;
+    std::vector<double> ss(nb * c);
+    block_sum_squares<T>(x, n, c, d, ss.data());
+    // prefix sums of the finite block sums and prefix counts of the non-finite ones
+    std::vector<double> cs((nb + 1) * c, 0.0);
+    std::vector<std::size_t> bad((nb + 1) * c, 0);
+    for (std::size_t j = 0; j < nb; ++j) {
+        for (std::size_t ch = 0; ch < c; ++ch) {
+            const double v = ss[j * c + ch];
+            const bool ok = std::isfinite(v);
+            cs[(j + 1) * c + ch] = cs[j * c + ch] + (ok ? v : 0.0);
+            bad[(j + 1) * c + ch] = bad[j * c + ch] + (ok ? 0 : 1);
+        }
+    }
+    const std::size_t hb = (wb - 1) / 2;
+    const std::size_t short_last = n % d == 0 ? 0 : d - n % d;  // samples missing from the last block
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    for (std::size_t j = 0; j < nb; ++j) {
+        const std::size_t lo = j > hb ? j - hb : 0;
+        const std::size_t hi = std::min(nb, j + wb - hb);
+        const double cnt = static_cast<double>((hi - lo) * d - (hi == nb ? short_last : 0));
+        for (std::size_t ch = 0; ch < c; ++ch) {
+            if (bad[hi * c + ch] != bad[lo * c + ch]) {
+                out[j * c + ch] = nan;
+                continue;
+            }
+            const double ms = (cs[hi * c + ch] - cs[lo * c + ch]) / cnt;
+            out[j * c + ch] = static_cast<T>(std::sqrt(ms > 0.0 ? ms : 0.0));
+        }
+    }
+}
+
+template void decimated_moving_rms<float>(const float*, std::size_t, std::size_t, std::size_t, std::size_t, float*);
+template void decimated_moving_rms<double>(const double*, std::size_t, std::size_t, std::size_t, std::size_t,
+                                           double*);
 template void spectral_frames<float, float>(const float*, std::size_t, std::size_t, std::size_t, std::size_t,
                                             std::size_t, std::size_t, const double*, float*);
 template void spectral_frames<float, double>(const float*, std::size_t, std::size_t, std::size_t, std::size_t,

@@ -57,4 +57,14 @@ void spectral_moments(const std::complex<T>* spec, const SpectraLayout& layout, 
 template <class T>
 void block_sum_squares(const T* x, std::size_t n, std::size_t c, std::size_t d, double* out);
 
+/// Centred moving RMS at a decimated rate: with block sums of squares S_j over blocks of d samples
+/// (block_sum_squares), output j (for input sample j*d) is sqrt(sum of S over the `wb` blocks
+/// [j - (wb-1)/2, j - (wb-1)/2 + wb) clipped to the signal / number of samples in them), for
+/// j = 0 .. ceil(n/d)-1, written to out[j * c + ch]. A block holding a non-finite sample makes the
+/// windows that contain it NaN and no other (window sums come from prefix sums of the finite
+/// blocks and a prefix count of the non-finite ones, in double).
+/// @throws std::invalid_argument if d == 0, c == 0 or wb == 0.
+template <class T>
+void decimated_moving_rms(const T* x, std::size_t n, std::size_t c, std::size_t d, std::size_t wb, T* out);
+
 }  // namespace kinemyo::metrics
