@@ -5,11 +5,108 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "kinemyo/common/checks.hpp"
 
 namespace kinemyo::metrics {
+
+namespace {
+
+// The per-sample kernels are templated on the channel count CC (0 = known only at run time): with a
+// compile-time count the inner channel loop is unrolled into SIMD code with per-channel
+// accumulators in registers. dispatch_channels() picks the instance for the usual counts.
+template <class F>
+void dispatch_channels(std::size_t c, F&& f) {
+    switch (c) {
+        case 1: f(std::integral_constant<std::size_t, 1>{}); break;
+        case 2: f(std::integral_constant<std::size_t, 2>{}); break;
+        case 4: f(std::integral_constant<std::size_t, 4>{}); break;
+        case 8: f(std::integral_constant<std::size_t, 8>{}); break;
+        case 16: f(std::integral_constant<std::size_t, 16>{}); break;
+        default: f(std::integral_constant<std::size_t, 0>{}); break;
+    }
+}
+
+constexpr std::size_t kMaxStackChannels = 16;
+
+template <std::size_t CC, class T, class U>
+void frames_kernel(const T* __restrict x, std::size_t c_rt, std::size_t nw, std::size_t step, std::size_t w0,
+                   std::size_t n_frames, const double* __restrict taper, U* __restrict out) {
+    const std::size_t c = CC ? CC : c_rt;
+    std::vector<double> heap(CC ? 0 : 2 * c);
+    double stack[2 * kMaxStackChannels];
+    double* sum = CC ? stack : heap.data();
+    double* mean = sum + c;
+    const double inv = 1.0 / static_cast<double>(nw);
+    std::vector<float> taperf(std::is_same_v<U, float> ? nw : 0);
+    for (std::size_t i = 0; i < taperf.size(); ++i) taperf[i] = static_cast<float>(taper[i]);
+    for (std::size_t w = 0; w < n_frames; ++w) {
+        const T* __restrict src = x + (w0 + w) * step * c;
+        U* __restrict dst = out + w * nw * c;
+        // 1) per-channel sums (in double), one accumulator per channel along the rows
+        for (std::size_t ch = 0; ch < c; ++ch) sum[ch] = 0.0;
+        for (std::size_t i = 0; i < nw; ++i) {
+            const T* r = src + i * c;
+            for (std::size_t ch = 0; ch < c; ++ch) sum[ch] += static_cast<double>(r[ch]);
+        }
+        for (std::size_t ch = 0; ch < c; ++ch) mean[ch] = sum[ch] * inv;
+        // 2) mean removed, taper applied; same layout as the input (contiguous reads and writes).
+        //    float output: computed in float (4 lanes per SSE op; one rounding more than in double,
+        //    below the float32 resolution of the output anyway).
+        if constexpr (std::is_same_v<U, float> && std::is_same_v<T, float>) {
+            float meanf[CC ? CC : 1];
+            std::vector<float> heapf(CC ? 0 : c);
+            float* mf = CC ? meanf : heapf.data();
+            for (std::size_t ch = 0; ch < c; ++ch) mf[ch] = static_cast<float>(mean[ch]);
+            for (std::size_t i = 0; i < nw; ++i) {
+                const T* r = src + i * c;
+                U* o = dst + i * c;
+                const float tp = taperf[i];
+                for (std::size_t ch = 0; ch < c; ++ch) o[ch] = (r[ch] - mf[ch]) * tp;
+            }
+        } else {
+            for (std::size_t i = 0; i < nw; ++i) {
+                const T* r = src + i * c;
+                U* o = dst + i * c;
+                const double tp = taper[i];
+                for (std::size_t ch = 0; ch < c; ++ch) {
+                    o[ch] = static_cast<U>((static_cast<double>(r[ch]) - mean[ch]) * tp);
+                }
+            }
+        }
+        // a non-finite mean (a NaN/inf sample in the window): the whole channel of the frame is NaN
+        for (std::size_t ch = 0; ch < c; ++ch) {
+            if (std::isfinite(mean[ch])) continue;
+            for (std::size_t i = 0; i < nw; ++i) dst[i * c + ch] = std::numeric_limits<U>::quiet_NaN();
+        }
+    }
+}
+
+template <std::size_t CC, class T>
+void block_ss_kernel(const T* __restrict x, std::size_t n, std::size_t c_rt, std::size_t d, double* __restrict out) {
+    const std::size_t c = CC ? CC : c_rt;
+    const std::size_t nb = (n + d - 1) / d;
+    std::vector<double> heap(CC ? 0 : c);
+    double stack[kMaxStackChannels];
+    double* acc = CC ? stack : heap.data();
+    for (std::size_t j = 0; j < nb; ++j) {
+        for (std::size_t ch = 0; ch < c; ++ch) acc[ch] = 0.0;
+        const std::size_t i1 = std::min(n, (j + 1) * d);
+        for (std::size_t i = j * d; i < i1; ++i) {
+            const T* row = x + i * c;
+            for (std::size_t ch = 0; ch < c; ++ch) {
+                const double v = static_cast<double>(row[ch]);
+                acc[ch] += v * v;
+            }
+        }
+        double* o = out + j * c;
+        for (std::size_t ch = 0; ch < c; ++ch) o[ch] = acc[ch];
+    }
+}
+
+}  // namespace
 
 template <class T, class U>
 void spectral_frames(const T* x, std::size_t n, std::size_t c, std::size_t nw, std::size_t step,
@@ -23,34 +120,9 @@ void spectral_frames(const T* x, std::size_t n, std::size_t c, std::size_t nw, s
         detail::fail_param("w0 + n_frames", "such that every frame ends within the signal (n = " +
                                                detail::to_str(n) + ")", last_end);
     }
-    std::vector<double> sum(c);
-    std::vector<double> mean(c);
-    const double inv = 1.0 / static_cast<double>(nw);
-    for (std::size_t w = 0; w < n_frames; ++w) {
-        const T* src = x + (w0 + w) * step * c;
-        U* dst = out + w * nw * c;
-        // 1) per-channel sums: one accumulator per channel, the inner loop runs along a row
-        std::fill(sum.begin(), sum.end(), 0.0);
-        for (std::size_t i = 0; i < nw; ++i) {
-            const T* r = src + i * c;
-            for (std::size_t ch = 0; ch < c; ++ch) sum[ch] += static_cast<double>(r[ch]);
-        }
-        for (std::size_t ch = 0; ch < c; ++ch) mean[ch] = sum[ch] * inv;
-        // 2) mean removed, taper applied; same layout as the input (contiguous reads and writes)
-        for (std::size_t i = 0; i < nw; ++i) {
-            const T* r = src + i * c;
-            U* o = dst + i * c;
-            const double tp = taper[i];
-            for (std::size_t ch = 0; ch < c; ++ch) {
-                o[ch] = static_cast<U>((static_cast<double>(r[ch]) - mean[ch]) * tp);
-            }
-        }
-        // a non-finite mean (a NaN/inf sample in the window): the whole channel of the frame is NaN
-        for (std::size_t ch = 0; ch < c; ++ch) {
-            if (std::isfinite(mean[ch])) continue;
-            for (std::size_t i = 0; i < nw; ++i) dst[i * c + ch] = std::numeric_limits<U>::quiet_NaN();
-        }
-    }
+    dispatch_channels(c, [&](auto cc) {
+        frames_kernel<decltype(cc)::value, T, U>(x, c, nw, step, w0, n_frames, taper, out);
+    });
 }
 
 template <class T>
@@ -117,57 +189,60 @@ template <class T>
 void block_sum_squares(const T* x, std::size_t n, std::size_t c, std::size_t d, double* out) {
     detail::check_positive_count("d", d);
     detail::check_positive_count("c", c);
+    dispatch_channels(c, [&](auto cc) { block_ss_kernel<decltype(cc)::value, T>(x, n, c, d, out); });
+}
+
+namespace {
+
+template <std::size_t CC, class T>
+void dec_rms_kernel(const T* x, std::size_t n, std::size_t c_rt, std::size_t d, std::size_t wb, T* __restrict out) {
+    const std::size_t c = CC ? CC : c_rt;
     const std::size_t nb = (n + d - 1) / d;
+    std::vector<double> ss(nb * c);
+    block_ss_kernel<CC, T>(x, n, c, d, ss.data());
+    // prefix sums of the finite block sums and prefix counts of the non-finite ones
+    std::vector<double> cs((nb + 1) * c, 0.0);
+    std::vector<double> bad((nb + 1) * c, 0.0);
     for (std::size_t j = 0; j < nb; ++j) {
-        double* o = out + j * c;
-        for (std::size_t ch = 0; ch < c; ++ch) o[ch] = 0.0;
-        const std::size_t i1 = std::min(n, (j + 1) * d);
-        for (std::size_t i = j * d; i < i1; ++i) {
-            const T* row = x + i * c;
-            for (std::size_t ch = 0; ch < c; ++ch) {
-                const double v = static_cast<double>(row[ch]);
-                o[ch] += v * v;
-            }
+        const double* v = ss.data() + j * c;
+        const double* c0 = cs.data() + j * c;
+        const double* b0 = bad.data() + j * c;
+        double* c1 = cs.data() + (j + 1) * c;
+        double* b1 = bad.data() + (j + 1) * c;
+        for (std::size_t ch = 0; ch < c; ++ch) {
+            const bool ok = std::isfinite(v[ch]);
+            c1[ch] = c0[ch] + (ok ? v[ch] : 0.0);
+            b1[ch] = b0[ch] + (ok ? 0.0 : 1.0);
+        }
+    }
+    const std::size_t hb = (wb - 1) / 2;
+    const std::size_t short_last = n % d == 0 ? 0 : d - n % d;  // samples missing from the last block
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    for (std::size_t j = 0; j < nb; ++j) {
+        const std::size_t lo = j > hb ? j - hb : 0;
+        const std::size_t hi = std::min(nb, j + wb - hb);
+        const double inv = 1.0 / static_cast<double>((hi - lo) * d - (hi == nb ? short_last : 0));
+        const double* ch_hi = cs.data() + hi * c;
+        const double* ch_lo = cs.data() + lo * c;
+        const double* bd_hi = bad.data() + hi * c;
+        const double* bd_lo = bad.data() + lo * c;
+        T* o = out + j * c;
+        for (std::size_t ch = 0; ch < c; ++ch) {
+            const double ms = std::max((ch_hi[ch] - ch_lo[ch]) * inv, 0.0);
+            o[ch] = static_cast<T>(bd_hi[ch] != bd_lo[ch] ? nan : std::sqrt(ms));
         }
     }
 }
+
+}  // namespace
 
 template <class T>
 void decimated_moving_rms(const T* x, std::size_t n, std::size_t c, std::size_t d, std::size_t wb, T* out) {
     detail::check_positive_count("d", d);
     detail::check_positive_count("c", c);
     detail::check_positive_count("wb", wb);
-    const std::size_t nb = (n + d - 1) / d;
-    if (nb == 0) return;
-    std::vector<double> ss(nb * c);
-    block_sum_squares<T>(x, n, c, d, ss.data());
-    // prefix sums of the finite block sums and prefix counts of the non-finite ones
-    std::vector<double> cs((nb + 1) * c, 0.0);
-    std::vector<std::size_t> bad((nb + 1) * c, 0);
-    for (std::size_t j = 0; j < nb; ++j) {
-        for (std::size_t ch = 0; ch < c; ++ch) {
-            const double v = ss[j * c + ch];
-            const bool ok = std::isfinite(v);
-            cs[(j + 1) * c + ch] = cs[j * c + ch] + (ok ? v : 0.0);
-            bad[(j + 1) * c + ch] = bad[j * c + ch] + (ok ? 0 : 1);
-        }
-    }
-    const std::size_t hb = (wb - 1) / 2;
-    const std::size_t short_last = n % d == 0 ? 0 : d - n % d;  // samples missing from the last block
-    const T nan = std::numeric_limits<T>::quiet_NaN();
-    for (std::size_t j = 0; j < nb; ++j) {
-        const std::size_t lo = j > hb ? j - hb : 0;
-        const std::size_t hi = std::min(nb, j + wb - hb);
-        const double cnt = static_cast<double>((hi - lo) * d - (hi == nb ? short_last : 0));
-        for (std::size_t ch = 0; ch < c; ++ch) {
-            if (bad[hi * c + ch] != bad[lo * c + ch]) {
-                out[j * c + ch] = nan;
-                continue;
-            }
-            const double ms = (cs[hi * c + ch] - cs[lo * c + ch]) / cnt;
-            out[j * c + ch] = static_cast<T>(std::sqrt(ms > 0.0 ? ms : 0.0));
-        }
-    }
+    if (n == 0) return;
+    dispatch_channels(c, [&](auto cc) { dec_rms_kernel<decltype(cc)::value, T>(x, n, c, d, wb, out); });
 }
 
 template void decimated_moving_rms<float>(const float*, std::size_t, std::size_t, std::size_t, std::size_t, float*);
