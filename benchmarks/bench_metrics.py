@@ -7,6 +7,10 @@ the kinemyo call: repetitions vs ``scipy.signal.find_peaks`` (prominence), spect
 
 Run: ``python -m pytest benchmarks/bench_metrics.py --benchmark-columns=median,iqr,rounds``
 (``-p no:randomly`` not needed); ``--benchmark-disable`` runs each once as a test.
+
+``python benchmarks/bench_metrics.py [rounds]`` prints the median (and min) of ``all_measures`` and
+of the spectral-fatigue step over ``rounds`` runs (default 9) after one warm-up run, for side-by-side
+comparisons of two builds on a shared machine (run each interpreter in turn, twice).
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ def check(out: dict[str, object]) -> None:
 
 @pytest.mark.benchmark(group="metrics 1 h session (2 angles @100 Hz + 8 EMG @2 kHz)")
 def test_all_measures(benchmark, session) -> None:
-    out = benchmark.pedantic(all_measures, args=(session,), rounds=3, iterations=1)
+    out = benchmark.pedantic(all_measures, args=(session,), rounds=9, iterations=1, warmup_rounds=1)
     check(out)
 
 
@@ -132,7 +136,7 @@ def test_parts(benchmark, session, part: str) -> None:
         r = benchmark(run2)
         assert r[1].count >= N_CYCLES - 1
     else:
-        r = benchmark.pedantic(km.spectral_fatigue, args=(emg, FS_E), rounds=3, iterations=1)
+        r = benchmark.pedantic(km.spectral_fatigue, args=(emg, FS_E), rounds=9, iterations=1, warmup_rounds=1)
         assert r.mdf_hz.shape == (int(T), 8)
 
 
@@ -177,3 +181,30 @@ def test_fatigue_vs_scipy(benchmark, session, impl: str) -> None:
     else:
         mdf = benchmark(scipy_mdf)
         assert mdf.shape == (8, 600)
+
+
+def _main(rounds: int = 9) -> None:
+    import sys
+    import time
+
+    s = make_session()
+    for name, fn in (
+        ("all measures, 1 h", lambda: all_measures(s)),
+        ("spectral fatigue, 8 x 1 h", lambda: km.spectral_fatigue(s["emg"], FS_E)),
+    ):
+        out = fn()  # warm-up (imports, allocator)
+        if name.startswith("all"):
+            check(out)  # type: ignore[arg-type]
+        ts = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+        print(f"{name}: median {1e3 * np.median(ts):.0f} ms, min {1e3 * min(ts):.0f} ms "
+              f"({rounds} rounds, {sys.executable})")
+
+
+if __name__ == "__main__":
+    import sys
+
+    _main(int(sys.argv[1]) if len(sys.argv) > 1 else 9)

@@ -45,6 +45,12 @@ def test_9d_recorded_within_1_deg_and_axial_within_2_deg(seed: int) -> None:
     assert flex <= 1.0 and lat <= 1.0 and axial <= 2.0, (flex, lat, axial)
 
 
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_9d_realtime_within_1_deg_and_axial_within_2_deg(seed: int) -> None:
+    flex, lat, axial = run(seed, mag=True, offline=False)
+    assert flex <= 1.0 and lat <= 1.0 and axial <= 2.0, (flex, lat, axial)
+
 def band_truth(clean: np.ndarray, static: list[tuple[float, float, float]], band: float) -> np.ndarray:
     """Hold boundaries of the noise-free scripted angle: each static stretch (t0, t1, level) grown
     to the instants the smooth ramps around it enter / leave the ±band around the level (a hold is
