@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -198,38 +199,41 @@ template <std::size_t CC, class T>
 void dec_rms_kernel(const T* x, std::size_t n, std::size_t c_rt, std::size_t d, std::size_t wb, T* __restrict out) {
     const std::size_t c = CC ? CC : c_rt;
     const std::size_t nb = (n + d - 1) / d;
-    std::vector<double> ss(nb * c);
-    block_ss_kernel<CC, T>(x, n, c, d, ss.data());
-    // prefix sums of the finite block sums and prefix counts of the non-finite ones
-    std::vector<double> cs((nb + 1) * c, 0.0);
-    std::vector<double> bad((nb + 1) * c, 0.0);
-    for (std::size_t j = 0; j < nb; ++j) {
-        const double* v = ss.data() + j * c;
-        const double* c0 = cs.data() + j * c;
-        const double* b0 = bad.data() + j * c;
-        double* c1 = cs.data() + (j + 1) * c;
-        double* b1 = bad.data() + (j + 1) * c;
-        for (std::size_t ch = 0; ch < c; ++ch) {
-            const bool ok = std::isfinite(v[ch]);
-            c1[ch] = c0[ch] + (ok ? v[ch] : 0.0);
-            b1[ch] = b0[ch] + (ok ? 0.0 : 1.0);
-        }
+    // cs[j * c + ch]: sum of the finite block sums of squares of blocks [0, j) (one array, built in
+    // place: block sums first, then their prefix sums)
+    std::vector<double> cs((nb + 1) * c);
+    for (std::size_t ch = 0; ch < c; ++ch) cs[ch] = 0.0;
+    block_ss_kernel<CC, T>(x, n, c, d, cs.data() + c);
+    // non-finite blocks (rare): counted in a second prefix array, left out of the sums
+    std::vector<std::uint32_t> bad;
+    for (std::size_t i = c; i < cs.size(); ++i) {
+        if (std::isfinite(cs[i])) continue;
+        if (bad.empty()) bad.assign(cs.size(), 0);
+        bad[i] = 1;
+        cs[i] = 0.0;
     }
+    for (std::size_t j = 1; j <= nb; ++j) {
+        double* c1 = cs.data() + j * c;
+        const double* c0 = c1 - c;
+        for (std::size_t ch = 0; ch < c; ++ch) c1[ch] += c0[ch];
+    }
+    for (std::size_t i = c; i < bad.size(); ++i) bad[i] += bad[i - c];
     const std::size_t hb = (wb - 1) / 2;
     const std::size_t short_last = n % d == 0 ? 0 : d - n % d;  // samples missing from the last block
-    const double nan = std::numeric_limits<double>::quiet_NaN();
     for (std::size_t j = 0; j < nb; ++j) {
         const std::size_t lo = j > hb ? j - hb : 0;
         const std::size_t hi = std::min(nb, j + wb - hb);
         const double inv = 1.0 / static_cast<double>((hi - lo) * d - (hi == nb ? short_last : 0));
         const double* ch_hi = cs.data() + hi * c;
         const double* ch_lo = cs.data() + lo * c;
-        const double* bd_hi = bad.data() + hi * c;
-        const double* bd_lo = bad.data() + lo * c;
         T* o = out + j * c;
         for (std::size_t ch = 0; ch < c; ++ch) {
-            const double ms = std::max((ch_hi[ch] - ch_lo[ch]) * inv, 0.0);
-            o[ch] = static_cast<T>(bd_hi[ch] != bd_lo[ch] ? nan : std::sqrt(ms));
+            o[ch] = static_cast<T>(std::sqrt(std::max((ch_hi[ch] - ch_lo[ch]) * inv, 0.0)));
+        }
+        if (!bad.empty()) {
+            for (std::size_t ch = 0; ch < c; ++ch) {
+                if (bad[hi * c + ch] != bad[lo * c + ch]) o[ch] = std::numeric_limits<T>::quiet_NaN();
+            }
         }
     }
 }
