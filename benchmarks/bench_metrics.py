@@ -7,6 +7,11 @@ the kinemyo call: repetitions vs ``scipy.signal.find_peaks`` (prominence), spect
 
 Run: ``python -m pytest benchmarks/bench_metrics.py --benchmark-columns=median,iqr,rounds``
 (``-p no:randomly`` not needed); ``--benchmark-disable`` runs each once as a test.
+
+``python benchmarks/bench_metrics.py [rounds]`` prints the median (and min) wall time and the
+median CPU time of ``all_measures`` and of the spectral-fatigue step over ``rounds`` runs (default 9)
+after one warm-up run, for side-by-side comparisons of two builds on a shared machine (run each
+interpreter in turn, twice; CPU time leaves out the waits for a core).
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ CYCLE_S = 12.0  # stand 3 s, bend 2 s, hold 2 s, return 2 s, stand 3 s
 N_CYCLES = int(T / CYCLE_S)
 
 
-@pytest.fixture(scope="module")
-def session() -> dict[str, np.ndarray]:
+def make_session() -> dict[str, np.ndarray]:
+    """One hour: flexion with a 12-s forward-bend cycle, a second angle, 8 float32 EMG channels."""
     rng = np.random.default_rng(0)
     t = np.arange(int(T * FS_A)) / FS_A
     ph = t % CYCLE_S
@@ -38,6 +43,11 @@ def session() -> dict[str, np.ndarray]:
     gain = np.where((phe >= 3) & (phe < 5), 3.0, np.where((phe >= 5) & (phe < 7), 0.3, 1.0))
     emg[:, :2] *= gain.astype(np.float32)[:, None]
     return {"flex": flex, "lat": lat, "emg": emg}
+
+
+@pytest.fixture(scope="module")
+def session() -> dict[str, np.ndarray]:
+    return make_session()
 
 
 def all_measures(s: dict[str, np.ndarray]) -> dict[str, object]:
@@ -84,7 +94,7 @@ def check(out: dict[str, object]) -> None:
 
 @pytest.mark.benchmark(group="metrics 1 h session (2 angles @100 Hz + 8 EMG @2 kHz)")
 def test_all_measures(benchmark, session) -> None:
-    out = benchmark.pedantic(all_measures, args=(session,), rounds=3, iterations=1)
+    out = benchmark.pedantic(all_measures, args=(session,), rounds=9, iterations=1, warmup_rounds=1)
     check(out)
 
 
@@ -127,7 +137,7 @@ def test_parts(benchmark, session, part: str) -> None:
         r = benchmark(run2)
         assert r[1].count >= N_CYCLES - 1
     else:
-        r = benchmark.pedantic(km.spectral_fatigue, args=(emg, FS_E), rounds=3, iterations=1)
+        r = benchmark.pedantic(km.spectral_fatigue, args=(emg, FS_E), rounds=9, iterations=1, warmup_rounds=1)
         assert r.mdf_hz.shape == (int(T), 8)
 
 
@@ -172,3 +182,32 @@ def test_fatigue_vs_scipy(benchmark, session, impl: str) -> None:
     else:
         mdf = benchmark(scipy_mdf)
         assert mdf.shape == (8, 600)
+
+
+def _main(rounds: int = 9) -> None:
+    import sys
+    import time
+
+    s = make_session()
+    for name, fn in (
+        ("all measures, 1 h", lambda: all_measures(s)),
+        ("spectral fatigue, 8 x 1 h", lambda: km.spectral_fatigue(s["emg"], FS_E)),
+    ):
+        out = fn()  # warm-up (imports, allocator)
+        if name.startswith("all"):
+            check(out)  # type: ignore[arg-type]
+        ts, cpu = [], []
+        for _ in range(rounds):
+            t0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            ts.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        # CPU time excludes the time spent waiting for a core on a shared machine
+        print(f"{name}: median {1e3 * np.median(ts):.0f} ms, min {1e3 * min(ts):.0f} ms; "
+              f"CPU time median {1e3 * np.median(cpu):.0f} ms ({rounds} rounds, {sys.executable})")
+
+
+if __name__ == "__main__":
+    import sys
+
+    _main(int(sys.argv[1]) if len(sys.argv) > 1 else 9)

@@ -211,3 +211,34 @@ def test_calibration_save_load_and_streaming(tmp_path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"bad\.json"):
         km.Calibration.load(tmp_path / "bad.json")
+
+
+def test_bad_input_missing_calibration_period_no_movement_and_nan() -> None:
+    """The issue's bad-input cases for the kinematics: a missing or broken neutral period, a
+    functional flexion window without movement, sensors of different lengths."""
+    rng = np.random.default_rng(4)
+    qu, ql, _, _ = session(rng)
+    with pytest.raises(ValueError, match="neutral"):
+        km.calibrate(qu, ql, FS, neutral=None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        km.calibrate(qu, ql, FS)  # type: ignore[call-arg]
+    bad = qu.copy()
+    bad[100:110] = np.nan  # a drop-out inside the neutral stand
+    with pytest.raises(ValueError, match="non-finite"):
+        km.calibrate(bad, ql, FS, neutral=(0.0, 3.0))
+    # a drop-out outside the neutral period only blanks those samples
+    bad = qu.copy()
+    bad[2000:2050] = np.nan
+    cal = km.calibrate(bad, ql, FS, neutral=(0.0, 3.0), flexion=(3.0, 9.0))
+    ang = km.lumbar_angles(bad, ql, cal)
+    assert np.isnan(ang[2000:2050, :2]).all() and np.isfinite(ang[2050:, :2]).all()
+    # "flexion" window in which nobody moves: nominal axes kept and reported, angles still ~0
+    still_u, still_l = qu[:300], ql[:300]  # the 3-s neutral stand only
+    cal = km.calibrate(still_u, still_l, FS, neutral=(0.0, 1.5), flexion=(1.5, 3.0))
+    assert cal.functional == (False, False)
+    np.testing.assert_allclose(km.lumbar_angles(still_u, still_l, cal)[:, :2], 0.0, atol=1e-6)
+    # sensors of different lengths (e.g. different rates): an error naming both lengths
+    with pytest.raises(ValueError, match=r"same length; got 7200 and 3600"):
+        km.calibrate(qu, ql[::2], FS, neutral=(0.0, 3.0))
+    with pytest.raises(ValueError, match="same number"):
+        km.LumbarAngles(cal)(qu, ql[::2])

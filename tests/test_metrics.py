@@ -678,3 +678,58 @@ def test_docstring_examples_run() -> None:
 
     res = doctest.testmod(km, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted >= 10 and res.failed == 0
+
+
+# ------------------------------------------------------------------------------ oracles (SciPy)
+
+
+def scipy_mnf_mdf(x: np.ndarray, fs: float, nw: int, step: int, band: tuple[float, float]):
+    """Per-window MNF/MDF from scipy.signal.periodogram (Hann taper, mean removed), MDF with the
+    same in-bin interpolation as kinemyo (each bin's power spread over +-df/2)."""
+    signal = pytest.importorskip("scipy.signal")
+    n_win = (x.shape[0] - nw) // step + 1
+    frames = np.stack([x[w * step : w * step + nw] for w in range(n_win)])  # (w, nw, c)
+    f, p = signal.periodogram(frames, fs, window=np.hanning(nw), detrend="constant", axis=1)
+    sel = (f >= band[0]) & (f <= band[1])
+    f, p = f[sel], p[:, sel]
+    tot = p.sum(axis=1)
+    mnf = (p * f[None, :, None]).sum(axis=1) / tot
+    cum = np.cumsum(p, axis=1)
+    j = np.argmax(cum >= 0.5 * tot[:, None], axis=1)
+    cj = np.take_along_axis(cum, j[:, None], axis=1)[:, 0]
+    cjm = np.where(j > 0, np.take_along_axis(cum, np.maximum(j - 1, 0)[:, None], axis=1)[:, 0], 0.0)
+    df = f[1] - f[0]
+    mdf = f[j] - df / 2 + (0.5 * tot - cjm) / (cj - cjm) * df
+    return mnf, mdf
+
+
+@pytest.mark.parametrize("backend", ["default", "numpy"])
+def test_spectral_fatigue_matches_scipy_periodogram(rng: np.random.Generator, monkeypatch, backend) -> None:
+    fs = 2000.0
+    x = np.column_stack([shifting_emg(fs, 12, 120.0, -1.0, rng), rng.standard_normal(24_000)])
+    if backend == "numpy":  # the path taken without SciPy: numpy.fft on float64 windows
+        monkeypatch.setattr(km, "_RFFT", (lambda a: np.fft.rfft(a, axis=1), False))
+    for step_s, nw, st in ((None, 2000, 2000), (0.25, 1000, 500)):
+        res = km.spectral_fatigue(x, fs, window_s=nw / fs, step_s=step_s)
+        mnf, mdf = scipy_mnf_mdf(x, fs, nw, st, (20.0, 450.0))
+        np.testing.assert_allclose(res.mnf_hz, mnf, rtol=1e-10)
+        np.testing.assert_allclose(res.mdf_hz, mdf, rtol=1e-10)
+        # float32 EMG (float32 FFT with SciPy): within 1e-3 Hz of the float64 oracle
+        r32 = km.spectral_fatigue(x.astype(np.float32), fs, window_s=nw / fs, step_s=step_s)
+        np.testing.assert_allclose(r32.mnf_hz, mnf, atol=1e-3)
+        np.testing.assert_allclose(r32.mdf_hz, mdf, atol=1e-3)
+    # several blocks of windows give the same as one
+    small = km.spectral_fatigue(x, fs, max_block_values=5000)
+    np.testing.assert_array_equal(small.mdf_hz, km.spectral_fatigue(x, fs).mdf_hz)
+
+
+def test_decimated_rms_nan_stays_local(rng: np.random.Generator) -> None:
+    fs = 2000.0
+    x = rng.standard_normal((40_000, 2))
+    x[20_000:20_010, 0] = np.nan  # 5 ms drop-out at 10 s
+    y = km.emg_amplitude(x, fs, "rms", window_s=0.5, decimate=20)
+    bad = np.flatnonzero(np.isnan(y[:, 0]))
+    assert bad.size and bad.min() >= 1000 - 26 and bad.max() <= 1000 + 26  # only windows over it
+    assert np.isfinite(y[:, 1]).all()
+    clean = km.emg_amplitude(np.nan_to_num(x), fs, "rms", window_s=0.5, decimate=20)
+    np.testing.assert_allclose(y[np.isfinite(y)], clean[np.isfinite(y)], rtol=1e-12)

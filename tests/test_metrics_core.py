@@ -126,3 +126,124 @@ def test_scan_bad_arguments() -> None:
         _core.find_active_segments(np.zeros(3), 1.0, 2.0, 1, 0)
     with pytest.raises(TypeError):
         _core.find_turning_points(np.array(["a"]), 1.0, 1.0)
+
+
+# ------------------------------------------------------------------------------ EMG passes
+
+
+@pytest.mark.parametrize("c", [1, 3, 8])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_spectral_frames_match_numpy(c: int, dtype) -> None:
+    rng = np.random.default_rng(c)
+    x = (rng.standard_normal((1000, c)) + 5.0).astype(dtype)
+    x[437, c - 1] = np.nan
+    nw, step = 100, 70
+    taper = np.hanning(nw)
+    n_win = (x.shape[0] - nw) // step + 1
+    got = _core.spectral_frames(x, nw, step, 2, n_win - 2, taper)
+    assert got.dtype == dtype and got.shape == (n_win - 2, nw, c)
+    xd = x.astype(np.float64)
+    for w in range(2, n_win):
+        seg = xd[w * step : w * step + nw]
+        ref = (seg - seg.mean(axis=0)) * taper[:, None]
+        np.testing.assert_allclose(got[w - 2], ref, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   atol=1e-5 if dtype == np.float32 else 1e-12)
+    wide = _core.spectral_frames(x, nw, step, 0, n_win, taper, True)
+    assert wide.dtype == np.float64
+    with pytest.raises(ValueError, match="w0"):
+        _core.spectral_frames(x, nw, step, 0, n_win + 1, taper)
+    with pytest.raises(ValueError, match="taper"):
+        _core.spectral_frames(x, nw, step, 0, 1, taper[:-1])
+
+
+@pytest.mark.parametrize("layout", ["bins-middle", "bins-last"])
+def test_spectral_moments_match_numpy(layout: str) -> None:
+    rng = np.random.default_rng(5)
+    k, nbins, c = 7, 51, 3
+    spec = rng.standard_normal((k, nbins, c)) + 1j * rng.standard_normal((k, nbins, c))
+    spec[3, :, 1] = 0.0  # no power: NaN
+    spec[4, 7, 2] = np.nan
+    if layout == "bins-last":  # same values, another memory layout (strided view)
+        spec = np.ascontiguousarray(spec.transpose(0, 2, 1)).transpose(0, 2, 1)
+    b0, b1 = 5, 40
+    f = np.arange(nbins) * 2.0
+    mnf, mdf = _core.spectral_moments(spec, b0, b1, f[b0:b1], 2.0)
+    p = np.abs(spec[:, b0:b1]) ** 2
+    tot = p.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        ref_mnf = (p * f[b0:b1, None]).sum(axis=1) / tot
+    cum = np.cumsum(p, axis=1)
+    for w in range(k):
+        for ch in range(c):
+            if not (np.isfinite(tot[w, ch]) and tot[w, ch] > 0):
+                assert np.isnan(mnf[w, ch]) and np.isnan(mdf[w, ch])
+                continue
+            j = int(np.argmax(cum[w, :, ch] >= 0.5 * tot[w, ch]))
+            prev = cum[w, j - 1, ch] if j else 0.0
+            frac = (0.5 * tot[w, ch] - prev) / (cum[w, j, ch] - prev)
+            assert mdf[w, ch] == pytest.approx(f[b0 + j] - 1.0 + 2.0 * frac, rel=1e-12)
+            assert mnf[w, ch] == pytest.approx(ref_mnf[w, ch], rel=1e-12)
+    m32 = _core.spectral_moments(spec.astype(np.complex64), b0, b1, f[b0:b1], 2.0)[1]
+    np.testing.assert_allclose(m32, mdf, rtol=1e-5)
+    with pytest.raises(TypeError):
+        _core.spectral_moments(spec.real.copy(), b0, b1, f[b0:b1], 2.0)
+    with pytest.raises(ValueError):
+        _core.spectral_moments(spec, b0, nbins + 1, np.zeros(nbins + 1 - b0), 2.0)
+
+
+@pytest.mark.parametrize("c", [1, 2, 5, 8])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_block_sums_and_decimated_rms(c: int, dtype) -> None:
+    rng = np.random.default_rng(c)
+    n, d, wb = 1013, 10, 7
+    x = rng.standard_normal((n, c)).astype(dtype)
+    ss = _core.block_sum_squares(x, d)
+    xd = x.astype(np.float64)
+    nb = -(-n // d)
+    ref = np.array([(xd[j * d : (j + 1) * d] ** 2).sum(axis=0) for j in range(nb)])
+    np.testing.assert_allclose(ss, ref, rtol=1e-12)
+    x[505, 0] = np.nan  # block 50: only windows that contain it become NaN
+    rms = _core.decimated_moving_rms(x, d, wb)
+    assert rms.dtype == dtype and rms.shape == (nb, c)
+    xd = x.astype(np.float64)
+    hb = (wb - 1) // 2
+    for j in range(nb):
+        lo, hi = max(0, j - hb), min(nb, j - hb + wb)
+        seg = xd[lo * d : min(n, hi * d)]
+        ref = np.sqrt((seg**2).mean(axis=0))
+        np.testing.assert_allclose(rms[j], ref, rtol=2e-6 if dtype == np.float32 else 1e-12)
+    assert np.isnan(rms[47:54, 0]).all() and np.isfinite(rms[:47, 0]).all() and np.isfinite(rms[54:, 0]).all()
+
+
+def test_trim_to_band_and_segment_stats() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-3, 3, 500)
+    x[100] = np.nan
+    segs = np.array([[0, 50], [40, 120], [200, 200], [300, 500], [90, 101]])
+    centres = np.array([0.0, 1.0, 0.0, -2.0, 10.0])
+    got = _core.trim_to_band(x, segs, centres, 0.5)
+    for (s, e), m, (gs, ge) in zip(segs, centres, got, strict=True):
+        near = np.flatnonzero(np.abs(x[s:e] - m) <= 0.5)
+        if near.size:
+            assert (gs, ge) == (s + near[0], s + near[-1] + 1)
+        else:
+            assert gs == ge == s
+    st = _core.segment_stats(x, segs)
+    for i, (s, e) in enumerate(segs):
+        v = x[s:e][np.isfinite(x[s:e])]
+        assert st["count"][i] == v.size
+        if v.size:
+            assert st["min"][i] == v.min() and st["max"][i] == v.max()
+            assert st["mean"][i] == pytest.approx(v.mean(), rel=1e-12)
+            assert st["argmax"][i] == s + int(np.nanargmax(x[s:e]))
+        else:
+            assert np.isnan(st["max"][i]) and st["argmax"][i] == -1
+    x2 = np.column_stack([x, -x])
+    st2 = _core.segment_stats(x2, segs)
+    assert st2["max"].shape == (5, 2)
+    np.testing.assert_array_equal(st2["max"][:, 0], st["max"])
+    np.testing.assert_array_equal(st2["max"][[0, 1, 3, 4], 1], -st["min"][[0, 1, 3, 4]])
+    with pytest.raises(ValueError, match="segments"):
+        _core.segment_stats(x, np.array([[0, 501]]))
+    with pytest.raises(ValueError, match="band"):
+        _core.trim_to_band(x, segs, centres, -1.0)

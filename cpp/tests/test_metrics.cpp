@@ -90,3 +90,110 @@ TEST_CASE("find_active_segments: hysteresis, gap bridging, minimum length") {
     CHECK_THROWS_AS(find_active_segments<double>(x.data(), x.size(), ActiveParams{1.0, 2.0, 1, 0}), std::invalid_argument);
     CHECK_THROWS_AS(find_active_segments<double>(x.data(), x.size(), ActiveParams{1.0, 0.5, 0, 0}), std::invalid_argument);
 }
+
+// ---------------------------------------------------------------------------------------------
+// EMG passes: periodogram windows, spectral moments, block sums, decimated RMS, segment helpers
+
+#include <complex>
+
+#include "kinemyo/metrics/emg.hpp"
+
+TEST_CASE("spectral_frames removes each window's mean and applies the taper, per channel") {
+    const std::size_t n = 40, c = 3, nw = 8, step = 5;
+    std::vector<float> x(n * c);
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t ch = 0; ch < c; ++ch) x[i * c + ch] = static_cast<float>(ch * 10 + i % 4);
+    }
+    x[22 * c + 1] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<double> taper(nw);
+    for (std::size_t i = 0; i < nw; ++i) taper[i] = 0.5 + 0.05 * static_cast<double>(i);
+    const std::size_t frames = (n - nw) / step + 1;
+    std::vector<float> out(frames * nw * c);
+    spectral_frames<float, float>(x.data(), n, c, nw, step, 0, frames, taper.data(), out.data());
+    for (std::size_t w = 0; w < frames; ++w) {
+        for (std::size_t ch = 0; ch < c; ++ch) {
+            double m = 0.0;
+            for (std::size_t i = 0; i < nw; ++i) m += static_cast<double>(x[(w * step + i) * c + ch]);
+            m /= static_cast<double>(nw);
+            for (std::size_t i = 0; i < nw; ++i) {
+                const float got = out[(w * nw + i) * c + ch];
+                if (!std::isfinite(m)) {
+                    CHECK(std::isnan(got));
+                } else {
+                    CHECK(static_cast<double>(got) ==
+                          doctest::Approx((static_cast<double>(x[(w * step + i) * c + ch]) - m) * taper[i]).epsilon(1e-6));
+                }
+            }
+        }
+    }
+    auto too_many = [&] { spectral_frames<float, float>(x.data(), n, c, nw, step, 0, frames + 1, taper.data(), out.data()); };
+    CHECK_THROWS_AS(too_many(), std::invalid_argument);
+}
+
+TEST_CASE("spectral_moments: mean and median frequency of a known spectrum") {
+    // power 1 in bins 2..5 (frequencies 20..50 Hz, df 10): MNF 35 Hz, MDF at the edge of bins 3 and 4 = 35 Hz
+    const std::size_t nb = 8;
+    std::vector<std::complex<double>> spec(nb, {0.0, 0.0});
+    for (std::size_t k = 2; k <= 5; ++k) spec[k] = {0.6, 0.8};  // |X|^2 = 1
+    std::vector<double> f(nb);
+    for (std::size_t k = 0; k < nb; ++k) f[k] = 10.0 * static_cast<double>(k);
+    SpectraLayout L;
+    L.n_frames = 1;
+    L.n_channels = 1;
+    L.n_bins = nb;
+    L.frame_stride = static_cast<std::ptrdiff_t>(nb);
+    double mnf = 0.0, mdf = 0.0;
+    spectral_moments<double>(spec.data(), L, 1, 7, f.data() + 1, 10.0, &mnf, &mdf);
+    CHECK(mnf == doctest::Approx(35.0));
+    CHECK(mdf == doctest::Approx(35.0));
+    std::fill(spec.begin(), spec.end(), std::complex<double>{0.0, 0.0});
+    spectral_moments<double>(spec.data(), L, 1, 7, f.data() + 1, 10.0, &mnf, &mdf);
+    CHECK(std::isnan(mnf));
+    CHECK(std::isnan(mdf));
+    CHECK_THROWS_AS(spectral_moments<double>(spec.data(), L, 3, 9, f.data(), 10.0, &mnf, &mdf), std::invalid_argument);
+}
+
+TEST_CASE("block_sum_squares and decimated_moving_rms; a NaN stays local") {
+    const std::size_t n = 95, c = 2, d = 10, wb = 3;
+    std::vector<double> x(n * c, 2.0);
+    for (std::size_t i = 0; i < n; ++i) x[i * c + 1] = 1.0;
+    std::vector<double> ss((n + d - 1) / d * c);
+    block_sum_squares<double>(x.data(), n, c, d, ss.data());
+    CHECK(ss[0] == 40.0);
+    CHECK(ss[1] == 10.0);
+    CHECK(ss[9 * c] == 20.0);  // the last block holds 5 samples
+    x[45 * c] = std::numeric_limits<double>::quiet_NaN();  // block 4
+    std::vector<double> rms(ss.size());
+    decimated_moving_rms<double>(x.data(), n, c, d, wb, rms.data());
+    for (std::size_t j = 0; j < 10; ++j) {
+        CHECK(rms[j * c + 1] == doctest::Approx(1.0));
+        if (j >= 3 && j <= 5) {
+            CHECK(std::isnan(rms[j * c]));
+        } else {
+            CHECK(rms[j * c] == doctest::Approx(2.0));
+        }
+    }
+    CHECK_THROWS_AS(decimated_moving_rms<double>(x.data(), n, c, 0, wb, rms.data()), std::invalid_argument);
+}
+
+TEST_CASE("trim_to_band and segment_stats skip non-finite samples") {
+    std::vector<double> x{5.0, 0.1, 0.0, std::numeric_limits<double>::quiet_NaN(), -0.2, 4.0, 3.0};
+    const std::vector<Segment> segs{{0, 7}, {5, 7}, {2, 2}};
+    const double centres[] = {0.0, 0.0, 0.0};
+    const auto t = trim_to_band<double>(x.data(), x.size(), segs, centres, 0.5);
+    CHECK(t[0].start == 1);
+    CHECK(t[0].end == 5);
+    CHECK(t[1].start == t[1].end);
+    CHECK(t[2].start == t[2].end);
+    const auto st = segment_stats<double>(x.data(), x.size(), 1, segs);
+    CHECK(st[0].count == 6);
+    CHECK(st[0].max == 5.0);
+    CHECK(st[0].argmax == 0);
+    CHECK(st[0].min == -0.2);
+    CHECK(st[1].mean == doctest::Approx(3.5));
+    CHECK(st[2].count == 0);
+    CHECK(std::isnan(st[2].max));
+    CHECK(st[2].argmax == -1);
+    const std::vector<Segment> bad{{3, 9}};
+    CHECK_THROWS_AS(segment_stats<double>(x.data(), x.size(), 1, bad), std::invalid_argument);
+}

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Chain_f32', 'Chain_f64', 'Complementary', 'Envelope_f32', 'Envelope_f64', 'Madgwick', 'Mahony', 'MovingWindow_f32', 'MovingWindow_f64', 'OnsetDetector_f32', 'OnsetDetector_f64', 'OnsetParams', 'OrientationFilter', 'Processor_f32', 'Processor_f64', 'RobustAhrs', 'SosFilter_f32', 'SosFilter_f64', 'TKEO_f32', 'TKEO_f64', 'butter', 'find_active_segments', 'find_holds', 'find_turning_points', 'lumbar_angles', 'notch', 'onset_detect_f32', 'onset_detect_f64', 'quat_angle_between', 'quat_conjugate', 'quat_from_euler', 'quat_from_matrix', 'quat_from_rotvec', 'quat_heading_inclination', 'quat_multiply', 'quat_normalize', 'quat_rotate', 'quat_slerp', 'quat_to_euler', 'quat_to_matrix', 'quat_to_rotvec', 'robust_offline', 'simd_level', 'sosfilt_f32', 'sosfilt_f64', 'sosfilt_zi', 'sosfiltfilt_f32', 'sosfiltfilt_f64', 'sosfiltfilt_padlen']
+__all__: list[str] = ['Chain_f32', 'Chain_f64', 'Complementary', 'Envelope_f32', 'Envelope_f64', 'Madgwick', 'Mahony', 'MovingWindow_f32', 'MovingWindow_f64', 'OnsetDetector_f32', 'OnsetDetector_f64', 'OnsetParams', 'OrientationFilter', 'Processor_f32', 'Processor_f64', 'RobustAhrs', 'SosFilter_f32', 'SosFilter_f64', 'TKEO_f32', 'TKEO_f64', 'block_sum_squares', 'butter', 'decimated_moving_rms', 'find_active_segments', 'find_holds', 'find_turning_points', 'lumbar_angles', 'notch', 'onset_detect_f32', 'onset_detect_f64', 'quat_angle_between', 'quat_conjugate', 'quat_from_euler', 'quat_from_matrix', 'quat_from_rotvec', 'quat_heading_inclination', 'quat_multiply', 'quat_normalize', 'quat_rotate', 'quat_slerp', 'quat_to_euler', 'quat_to_matrix', 'quat_to_rotvec', 'robust_offline', 'segment_stats', 'simd_level', 'sosfilt_f32', 'sosfilt_f64', 'sosfilt_zi', 'sosfiltfilt_f32', 'sosfiltfilt_f64', 'sosfiltfilt_padlen', 'spectral_frames', 'spectral_moments', 'trim_to_band']
 class Processor_f32:
     def clone(self) -> Processor_f32:
         ...
@@ -284,8 +284,16 @@ def _set_max_simd_level(level: typing.SupportsInt | typing.SupportsIndex) -> Non
     """
     Testing only: cap the SOS kernel's instruction set for the whole process.
     """
+def block_sum_squares(x: typing.Any, d: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    Sums of squares per block of d samples and channel of an (n, c) signal: (ceil(n/d), c) float64.
+    """
 def butter(order: typing.SupportsInt | typing.SupportsIndex, cutoff: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], fs: typing.SupportsFloat | typing.SupportsIndex, btype: str) -> numpy.typing.NDArray[numpy.float64]:
     ...
+def decimated_moving_rms(x: typing.Any, d: typing.SupportsInt | typing.SupportsIndex, wb: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    """
+    Centred moving RMS over wb blocks of d samples, one value per block: (ceil(n/d), c), dtype of x.
+    """
 def find_active_segments(x: typing.Any, high: typing.SupportsFloat | typing.SupportsIndex, low: typing.SupportsFloat | typing.SupportsIndex, min_on: typing.SupportsInt | typing.SupportsIndex, min_off: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int64]:
     """
     Hysteresis threshold segments: (k, 2) int64 [start, end) runs of x > low containing x > high.
@@ -332,8 +340,12 @@ def quat_to_matrix(q: typing.Any) -> numpy.typing.NDArray[numpy.float64]:
     ...
 def quat_to_rotvec(q: typing.Any) -> numpy.typing.NDArray[numpy.float64]:
     ...
-def robust_offline(params: dict, gyr: typing.Any, acc: typing.Any, mag: typing.Any = None) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.uint8]]:
+def robust_offline(params: dict, gyr: typing.Any, acc: typing.Any, mag: typing.Any = None) -> tuple:
     ...
+def segment_stats(x: typing.Any, segments: typing.Any) -> dict:
+    """
+    Per [start, end) segment (and channel of a 2-D x): dict of min, max, mean (NaN if no finite sample), argmax (-1 if none) and count of the finite samples.
+    """
 def simd_level() -> int:
     """
     Instruction set of the SOS kernel: 0 baseline x86-64, 1 AVX2+FMA, 2 AVX-512F.
@@ -350,4 +362,16 @@ def sosfiltfilt_f64(sos: typing.Any, x: typing.Any, padlen: typing.Any = None) -
     ...
 def sosfiltfilt_padlen(sos: typing.Any) -> int:
     ...
+def spectral_frames(x: typing.Any, nw: typing.SupportsInt | typing.SupportsIndex, step: typing.SupportsInt | typing.SupportsIndex, w0: typing.SupportsInt | typing.SupportsIndex, n_frames: typing.SupportsInt | typing.SupportsIndex, taper: typing.Any, wide: bool = False) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    """
+    Periodogram windows of an (n, c) signal: (n_frames, nw, c) array of mean-removed, tapered windows starting at (w0 + w) * step (float32 in gives float32 unless wide=True; float64 otherwise).
+    """
+def spectral_moments(spec: numpy.ndarray[typing.Any, numpy.dtype[typing.Any]], b0: typing.SupportsInt | typing.SupportsIndex, b1: typing.SupportsInt | typing.SupportsIndex, freqs: typing.Any, df: typing.SupportsFloat | typing.SupportsIndex) -> tuple:
+    """
+    Mean and median frequency, (n_frames, n_channels) float64 each, of one-sided spectra (n_frames, n_bins, n_channels), any strides, over bins [b0, b1).
+    """
+def trim_to_band(x: typing.Any, segments: typing.Any, centres: typing.Any, band: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int64]:
+    """
+    Each [start, end) segment trimmed to its first..last sample within band of its centre: (k, 2) int64 (empty segments start == end when none).
+    """
 __version__: str = '0.1.0'

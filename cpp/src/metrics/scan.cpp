@@ -3,7 +3,7 @@
 #include "kinemyo/metrics/scan.hpp"
 
 #include <cmath>
-#include <deque>
+#include <limits>
 
 #include "kinemyo/common/checks.hpp"
 
@@ -12,6 +12,26 @@ namespace kinemyo::metrics {
 namespace {
 
 inline std::int64_t i64(std::size_t v) { return static_cast<std::int64_t>(v); }
+
+/// Monotonic queue of sample indices: pushes only at the back, pops at both ends. A vector with a
+/// moving head (indices only grow, so nothing is ever pushed at the front); cheaper than std::deque.
+class IndexQueue {
+public:
+    bool empty() const { return head_ == v_.size(); }
+    std::size_t front() const { return v_[head_]; }
+    std::size_t back() const { return v_.back(); }
+    void push_back(std::size_t i) { v_.push_back(i); }
+    void pop_back() { v_.pop_back(); }
+    void pop_front() { ++head_; }
+    void clear() {
+        v_.clear();
+        head_ = 0;
+    }
+
+private:
+    std::vector<std::size_t> v_;
+    std::size_t head_ = 0;
+};
 
 }  // namespace
 
@@ -24,8 +44,8 @@ std::vector<Segment> find_holds(const T* x, std::size_t n, const HoldParams& par
     const double tol = params.tolerance;
     const std::size_t min_len = params.min_samples;
     std::vector<Segment> out;
-    std::deque<std::size_t> hi;  // indices with decreasing values: front = max of the run
-    std::deque<std::size_t> lo;  // indices with increasing values: front = min of the run
+    IndexQueue hi;  // indices with decreasing values: front = max of the run
+    IndexQueue lo;  // indices with increasing values: front = min of the run
     std::size_t s = 0;           // start of the current run
     auto emit_if_long = [&](std::size_t end) {
         if (end >= s + min_len) out.push_back({i64(s), i64(end)});
@@ -202,6 +222,81 @@ std::vector<Segment> find_active_segments(const T* x, std::size_t n, const Activ
     return out;
 }
 
+template <class T>
+std::vector<Segment> trim_to_band(const T* x, std::size_t n, const std::vector<Segment>& segments,
+                                  const double* centres, double band) {
+    if (!(band >= 0.0)) detail::fail_param("band", ">= 0", band);
+    std::vector<Segment> out;
+    out.reserve(segments.size());
+    for (std::size_t k = 0; k < segments.size(); ++k) {
+        const Segment& sg = segments[k];
+        if (sg.start < 0 || sg.end < sg.start || sg.end > i64(n)) {
+            detail::fail_param("segments", "[start, end) ranges within [0, " + detail::to_str(n) + "]",
+                               detail::to_str(sg.start) + ", " + detail::to_str(sg.end));
+        }
+        const double m = centres[k];
+        auto near = [&](std::int64_t i) {
+            const double v = static_cast<double>(x[i]);
+            return std::isfinite(v) && std::fabs(v - m) <= band;
+        };
+        std::int64_t f = sg.start;
+        while (f < sg.end && !near(f)) ++f;
+        if (f == sg.end) {
+            out.push_back({sg.start, sg.start});
+            continue;
+        }
+        std::int64_t l = sg.end - 1;
+        while (l > f && !near(l)) --l;
+        out.push_back({f, l + 1});
+    }
+    return out;
+}
+
+template <class T>
+std::vector<SegmentStats> segment_stats(const T* x, std::size_t n, std::size_t stride,
+                                        const std::vector<Segment>& segments) {
+    detail::check_positive_count("stride", stride);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::vector<SegmentStats> out(segments.size());
+    for (std::size_t k = 0; k < segments.size(); ++k) {
+        const Segment& sg = segments[k];
+        if (sg.start < 0 || sg.end < sg.start || sg.end > i64(n)) {
+            detail::fail_param("segments", "[start, end) ranges within [0, " + detail::to_str(n) + "]",
+                               detail::to_str(sg.start) + ", " + detail::to_str(sg.end));
+        }
+        double lo = std::numeric_limits<double>::infinity();
+        double hi = -std::numeric_limits<double>::infinity();
+        double sum = 0.0;
+        std::int64_t am = -1, cnt = 0;
+        for (std::int64_t i = sg.start; i < sg.end; ++i) {
+            const double v = static_cast<double>(x[static_cast<std::size_t>(i) * stride]);
+            if (!std::isfinite(v)) continue;
+            ++cnt;
+            sum += v;
+            if (v < lo) lo = v;
+            if (v > hi) {
+                hi = v;
+                am = i;
+            }
+        }
+        SegmentStats& st = out[k];
+        st.count = cnt;
+        st.argmax = am;
+        st.min = cnt ? lo : nan;
+        st.max = cnt ? hi : nan;
+        st.mean = cnt ? sum / static_cast<double>(cnt) : nan;
+    }
+    return out;
+}
+
+template std::vector<SegmentStats> segment_stats<float>(const float*, std::size_t, std::size_t,
+                                                        const std::vector<Segment>&);
+template std::vector<SegmentStats> segment_stats<double>(const double*, std::size_t, std::size_t,
+                                                         const std::vector<Segment>&);
+template std::vector<Segment> trim_to_band<float>(const float*, std::size_t, const std::vector<Segment>&,
+                                                  const double*, double);
+template std::vector<Segment> trim_to_band<double>(const double*, std::size_t, const std::vector<Segment>&,
+                                                   const double*, double);
 template std::vector<Segment> find_holds<float>(const float*, std::size_t, const HoldParams&);
 template std::vector<Segment> find_holds<double>(const double*, std::size_t, const HoldParams&);
 template std::vector<TurningPoint> find_turning_points<float>(const float*, std::size_t, const TurningParams&);

@@ -80,4 +80,28 @@ struct ActiveParams {
 template <class T>
 std::vector<Segment> find_active_segments(const T* x, std::size_t n, const ActiveParams& params);
 
+/// Trim segments to a band around a centre value: for segment i ([start, end) within the signal) and
+/// its centre `centres[i]`, the run from the first to the last sample x with |x - centre| <= band
+/// (non-finite samples never qualify); `{start, start}` (empty) when no sample does.
+/// @throws std::invalid_argument if band < 0 (or NaN) or a segment lies outside [0, n].
+template <class T>
+std::vector<Segment> trim_to_band(const T* x, std::size_t n, const std::vector<Segment>& segments,
+                                  const double* centres, double band);
+
+/// Summary of one segment of a signal (non-finite samples left out).
+struct SegmentStats {
+    double min = 0.0;            ///< smallest finite value (NaN if none)
+    double max = 0.0;            ///< largest finite value (NaN if none)
+    double mean = 0.0;           ///< mean of the finite values (NaN if none)
+    std::int64_t argmax = -1;    ///< first sample of the largest value (-1 if none)
+    std::int64_t count = 0;      ///< number of finite samples
+};
+
+/// Min, max (and where), mean and count of the finite samples of x[i * stride], i in each
+/// `[start, end)` segment (segments may overlap or be empty). One pass per segment.
+/// @throws std::invalid_argument if stride == 0 or a segment lies outside [0, n].
+template <class T>
+std::vector<SegmentStats> segment_stats(const T* x, std::size_t n, std::size_t stride,
+                                        const std::vector<Segment>& segments);
+
 }  // namespace kinemyo::metrics
