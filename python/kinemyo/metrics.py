@@ -1588,28 +1588,18 @@ _RFFT: tuple[Any, bool] | None = None
 
 def _rfft_impl() -> tuple[Any, bool]:
     """The real FFT along axis 1 of (windows, samples, channels) used by :func:`spectral_fatigue`, and whether float32
-    windows stay float32 for it.
+    windows stay float32 for it: ``numpy.fft.rfft`` on float64 windows.
 
-    ``scipy.fft`` when SciPy is installed: its pocketfft computes float32 in single precision and
-    runs several transforms at once with SIMD (measured: 3.3x faster than ``numpy.fft`` in
-    float32 and 2x faster than either in float64, on 8 x 450 windows of 2000 samples).
-    Otherwise ``numpy.fft`` on float64 windows (NumPy < 2 computes float32 FFTs in double anyway,
-    and NumPy 2.4's float32 transform measured 1.5x slower than its float64 one)."""
+    SciPy is not used at run time (numpy is kinemyo's only numeric dependency), although
+    ``scipy.fft`` measured 2x faster here; NumPy < 2 computes float32 FFTs in double anyway, and
+    NumPy 2.4's float32 transform measured 1.5x slower than its float64 one."""
     global _RFFT
     if _RFFT is None:
-        try:
-            import scipy.fft as sfft
 
-            def rfft(a: np.ndarray) -> np.ndarray:
-                return sfft.rfft(a, axis=1)
+        def rfft(a: np.ndarray) -> np.ndarray:
+            return np.fft.rfft(a, axis=1)
 
-            _RFFT = (rfft, True)
-        except ImportError:  # pragma: no cover - SciPy is in the test extras
-
-            def rfft(a: np.ndarray) -> np.ndarray:
-                return np.fft.rfft(a, axis=1)
-
-            _RFFT = (rfft, False)
+        _RFFT = (rfft, False)
     return _RFFT
 
 
@@ -1652,8 +1642,7 @@ def spectral_fatigue(
     ``MNF = sum(f P) / sum(P)``; ``MDF`` = the frequency splitting the band power in halves
     (linear interpolation of the cumulative power, each bin's power spread over +-df/2). The
     windows and the moments are computed in the C++ core (sums in double); the FFT is
-    ``scipy.fft.rfft`` when SciPy is installed (float32 EMG transformed in single precision) and
-    ``numpy.fft.rfft`` on float64 windows otherwise (see :func:`_rfft_impl`). Agreement with
+    ``numpy.fft.rfft`` on float64 windows (see :func:`_rfft_impl`). Agreement with
     ``scipy.signal.periodogram`` per window: 1e-10 relative for float64 EMG, 1e-3 Hz for float32.
 
     Parameters
