@@ -66,6 +66,55 @@ Quat initial(const double* acc, const double* mag) {
     return align(up, {0, 0, 1});
 }
 
+/// Second-order Butterworth low-pass with cutoff sqrt(2) / (2 pi tau) (the choice of VQF), bilinear
+/// transform with pre-warping; b (3) and a (2, a0 = 1) for the transposed direct form II.
+void butterworth2(double tau, double dt, double* b, double* a) {
+    const double fc = std::sqrt(2.0) / (2.0 * kPi * tau);
+    const double c = std::tan(kPi * std::min(fc * dt, 0.49));
+    const double d = c * c + std::sqrt(2.0) * c + 1.0;
+    b[0] = c * c / d;
+    b[1] = 2.0 * b[0];
+    b[2] = b[0];
+    a[0] = 2.0 * (c * c - 1.0) / d;
+    a[1] = (1.0 - std::sqrt(2.0) * c + c * c) / d;
+}
+
+/// One step of three parallel biquads (one per axis); returns the output in y.
+/// One step of nch parallel biquads. Like VQF, the filter starts as a running mean over its first
+/// `n0` samples (count = samples so far, this one included) and then switches to the biquad from
+/// its steady state at that mean, so that the start is not dominated by the first sample.
+inline void lp_step(const double* b, const double* a, double n0, double count, const double* x, double* y, double* z1,
+                    double* z2, int nch) {
+    if (count <= n0) {
+        for (int i = 0; i < nch; ++i) {
+            y[i] += (x[i] - y[i]) / count;
+            if (count == n0) {
+                z1[i] = (1.0 - b[0]) * y[i];
+                z2[i] = (b[2] - a[1]) * y[i];
+            }
+        }
+        return;
+    }
+    for (int i = 0; i < nch; ++i) {
+        y[i] = b[0] * x[i] + z1[i];
+        z1[i] = b[1] * x[i] - a[0] * y[i] + z2[i];
+        z2[i] = b[2] * x[i] - a[1] * y[i];
+    }
+}
+
+/// Rows x and y of the rotation matrix of q (sensor -> earth), then the same rows times b.
+void motion_channels(const Quat& q, const Vec3& b, double* c) {
+    const double w = q[0], x = q[1], y = q[2], z = q[3];
+    c[0] = 1.0 - 2.0 * (y * y + z * z);
+    c[1] = 2.0 * (x * y - w * z);
+    c[2] = 2.0 * (x * z + w * y);
+    c[3] = 2.0 * (x * y + w * z);
+    c[4] = 1.0 - 2.0 * (x * x + z * z);
+    c[5] = 2.0 * (y * z - w * x);
+    c[6] = c[0] * b[0] + c[1] * b[1] + c[2] * b[2];
+    c[7] = c[3] * b[0] + c[4] * b[1] + c[5] * b[2];
+}
+
 void check_pos(const char* name, double v) {
     if (!(std::isfinite(v) && v > 0)) kinemyo::detail::fail_param(name, "finite and > 0", v);
 }
@@ -78,10 +127,11 @@ void check_nonneg(const char* name, double v) {
 bool set_robust_param(RobustParams& p, const std::string& k, double v) {
     double* fields[] = {&p.fs, &p.tau_acc, &p.tau_mag, &p.tau_bias_motion, &p.tau_bias_rest, &p.bias_max,
                         &p.rest_th_gyr, &p.rest_th_acc, &p.rest_min_t, &p.mag_norm_th, &p.mag_dip_th,
-                        &p.mag_new_t, &p.mag_init_t, &p.acc_dev_scale};
+                        &p.mag_new_t, &p.mag_init_t, &p.acc_dev_scale, &p.mag_lm_t, &p.mag_az_th,
+                        &p.mag_lm_tau, &p.lin_acc_ref, &p.tau_acc_lin};
     const char* names[] = {"fs", "tau_acc", "tau_mag", "tau_bias_motion", "tau_bias_rest", "bias_max",
                            "rest_th_gyr", "rest_th_acc", "rest_min_t", "mag_norm_th", "mag_dip_th",
-                           "mag_new_t", "mag_init_t", "acc_dev_scale"};
+                           "mag_new_t", "mag_init_t", "acc_dev_scale", "mag_lm_t", "mag_az_th", "mag_lm_tau", "lin_acc_ref", "tau_acc_lin"};
     for (std::size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
         if (k == names[i]) {
             *fields[i] = v;
@@ -106,8 +156,18 @@ RobustAhrs::RobustAhrs(const RobustParams& p) : p_(p) {
     check_pos("mag_new_t", p.mag_new_t);
     check_nonneg("mag_init_t", p.mag_init_t);
     check_pos("acc_dev_scale", p.acc_dev_scale);
+    check_pos("mag_lm_t", p.mag_lm_t);
+    check_pos("mag_az_th", p.mag_az_th);
+    check_pos("mag_lm_tau", p.mag_lm_tau);
+    check_pos("lin_acc_ref", p.lin_acc_ref);
+    check_pos("tau_acc_lin", p.tau_acc_lin);
     dt_ = 1.0 / p.fs;
     k_acc_ = 1.0 - std::exp(-dt_ / p.tau_acc);
+    k_lm_ = 1.0 - std::exp(-dt_ / p.mag_lm_tau);
+    butterworth2(p.tau_acc, dt_, lp_b_, lp_a_);
+    butterworth2(p.tau_acc_lin, dt_, lp2_b_, lp2_a_);
+    lp_n_[0] = std::max(1.0, std::round(p.tau_acc / dt_));
+    lp_n_[1] = std::max(1.0, std::round(p.tau_acc_lin / dt_));
     k_mag_ = 1.0 - std::exp(-dt_ / p.tau_mag);
     k_bm_ = p.tau_bias_motion > 0 ? dt_ / p.tau_bias_motion : 0.0;
     k_br_ = p.tau_bias_rest > 0 ? 1.0 - std::exp(-dt_ / p.tau_bias_rest) : 0.0;
@@ -156,6 +216,27 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
         s.q_gyr = initial(a, nullptr);
         s.init = true;
         s.acc_lp = qn::rotate(s.q_gyr, {a[0], a[1], a[2]});
+        s.acc2_lp = s.acc_lp;
+        for (std::size_t i = 0; i < 3; ++i) {  // the low-passes start in their steady state
+            s.acc_z1[i] = (1.0 - lp_b_[0]) * s.acc_lp[i];
+            s.acc_z2[i] = (lp_b_[2] - lp_a_[1]) * s.acc_lp[i];
+            s.acc2_z1[i] = (1.0 - lp2_b_[0]) * s.acc_lp[i];
+            s.acc2_z2[i] = (lp2_b_[2] - lp2_a_[1]) * s.acc_lp[i];
+        }
+        {
+            double c[8];
+            motion_channels(s.q_gyr, s.bias, c);
+            const double* bs[2] = {lp_b_, lp2_b_};
+            const double* as[2] = {lp_a_, lp2_a_};
+            for (int f = 0; f < 2; ++f) {
+                for (int j = 0; j < 8; ++j) {
+                    s.mb[f][0][j] = c[j];
+                    s.mb[f][1][j] = (1.0 - bs[f][0]) * c[j];
+                    s.mb[f][2][j] = (bs[f][2] - as[f][1]) * c[j];
+                }
+            }
+        }
+        s.lp_n = 1.0;
         s.accs_lp = {a[0], a[1], a[2]};
         if (detail::finite3(g)) s.gyr_lp = {g[0], g[1], g[2]};
         if (mag_ok) {  // 9D starts on the magnetometer heading
@@ -201,12 +282,22 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
     // 3) inclination from the quasi-inertial low-passed accelerometer
     const bool learn_motion = k_bm_ > 0 && !s.rest;
     Vec3 corr{0, 0, 0};  // earth-frame rotation vector of this sample's corrections
+    double lin_w = 1.0;  // 1: no linear acceleration, -> 0 under strong linear acceleration
     if (acc_ok) {
         const Vec3 ai = qn::rotate(s.q_gyr, {a[0], a[1], a[2]});
         const double dev = (detail::norm3(a) - 9.81) / p_.acc_dev_scale;
-        const double kw = k_acc_ / (1.0 + dev * dev);
-        for (std::size_t i = 0; i < 3; ++i) s.acc_lp[i] += kw * (ai[i] - s.acc_lp[i]);
-        Vec3 ae = qn::rotate(s.q_acc, s.acc_lp);
+        const double kw = 1.0 / (1.0 + dev * dev);
+        const Vec3 x{s.acc_lp[0] + kw * (ai[0] - s.acc_lp[0]), s.acc_lp[1] + kw * (ai[1] - s.acc_lp[1]),
+                     s.acc_lp[2] + kw * (ai[2] - s.acc_lp[2])};
+        s.lp_n += 1.0;
+        lp_step(lp_b_, lp_a_, lp_n_[0], s.lp_n, x.data(), s.acc_lp.data(), s.acc_z1.data(), s.acc_z2.data(), 3);
+        lp_step(lp2_b_, lp2_a_, lp_n_[1], s.lp_n, x.data(), s.acc2_lp.data(), s.acc2_z1.data(), s.acc2_z2.data(), 3);
+        const Vec3 dl{ai[0] - s.acc_lp[0], ai[1] - s.acc_lp[1], ai[2] - s.acc_lp[2]};
+        s.lin_ms += k_acc_ * (dl[0] * dl[0] + dl[1] * dl[1] + dl[2] * dl[2] - s.lin_ms);
+        lin_w = 1.0 / (1.0 + s.lin_ms / (p_.lin_acc_ref * p_.lin_acc_ref));
+        const Vec3 au{lin_w * s.acc_lp[0] + (1.0 - lin_w) * s.acc2_lp[0], lin_w * s.acc_lp[1] + (1.0 - lin_w) * s.acc2_lp[1],
+                      lin_w * s.acc_lp[2] + (1.0 - lin_w) * s.acc2_lp[2]};
+        Vec3 ae = qn::rotate(s.q_acc, au);
         const double an = norm3v(ae);
         if (an > 0) {
             ae = {ae[0] / an, ae[1] / an, ae[2] / an};
@@ -216,6 +307,27 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
         }
     }
     const Quat q6 = qn::mul(s.q_acc, s.q_gyr);
+    double mbe[2] = {0.0, 0.0};  // motion-bias measurement error, earth x and y, rad/s
+    double mbr[6] = {0, 0, 0, 0, 0, 0};  // low-passed rows x, y of R
+    if (acc_ok) {
+        // VQF's motion-bias measurement: the inclination correction rate equals the low-passed
+        // earth-frame image of the bias error, -corr / dt = LP(R b) - LP(R b_hat), so
+        // e = -corr / dt + LP(R b_hat) - LP(R) b_hat = LP(R) (b - b_hat)
+        double c[8];
+        motion_channels(q6, s.bias, c);
+        const double* bs[2] = {lp_b_, lp2_b_};
+        const double* as[2] = {lp_a_, lp2_a_};
+        double out[8];
+        for (int j = 0; j < 8; ++j) out[j] = 0.0;
+        for (int f = 0; f < 2; ++f) {
+            const double wf = f == 0 ? lin_w : 1.0 - lin_w;
+            lp_step(bs[f], as[f], lp_n_[f], s.lp_n, c, s.mb[f][0], s.mb[f][1], s.mb[f][2], 8);
+            for (int j = 0; j < 8; ++j) out[j] += wf * s.mb[f][0][j];
+        }
+        for (int j = 0; j < 6; ++j) mbr[j] = out[j];
+        mbe[0] = -corr[0] / dt + out[6] - (out[0] * s.bias[0] + out[1] * s.bias[1] + out[2] * s.bias[2]);
+        mbe[1] = -corr[1] / dt + out[7] - (out[3] * s.bias[0] + out[4] * s.bias[1] + out[5] * s.bias[2]);
+    }
     // 4) heading from the magnetometer, with disturbance detection
     s.mag_dist = false;
     if (mag_ok && acc_ok) {
@@ -227,31 +339,56 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
             s.mag_ref_norm = nn;
             s.mag_ref_dip = dip;
         }
-        bool dist = std::fabs(nn / s.mag_ref_norm - 1.0) > p_.mag_norm_th || std::fabs(dip - s.mag_ref_dip) > p_.mag_dip_th;
-        if (dist) {
-            if (std::fabs(nn / s.mag_cand_norm - 1.0) < p_.mag_norm_th && std::fabs(dip - s.mag_cand_dip) < p_.mag_dip_th) {
-                s.mag_cand_t += dt;
-                s.mag_cand_norm += 0.01 * (nn - s.mag_cand_norm);
-                s.mag_cand_dip += 0.01 * (dip - s.mag_cand_dip);
-            } else {
-                s.mag_cand_norm = nn;
-                s.mag_cand_dip = dip;
-                s.mag_cand_t = 0.0;
-            }
-            if (s.mag_cand_t >= p_.mag_new_t) {
-                s.mag_ref_norm = s.mag_cand_norm;
-                s.mag_ref_dip = s.mag_cand_dip;
-                dist = false;
-            }
-        } else {
-            const double kr = dt / p_.mag_new_t;
+        const double az = me[0] != 0.0 || me[1] != 0.0 ? std::atan2(me[0], me[1]) : 0.0;  // east of north
+        // the reference is learnt over the first mag_init_t s (the inclination converges meanwhile)
+        const bool learning = s.mag_t < p_.mag_init_t;
+        const bool primary = learning || (std::fabs(nn / s.mag_ref_norm - 1.0) <= p_.mag_norm_th &&
+                                          std::fabs(dip - s.mag_ref_dip) <= p_.mag_dip_th);
+        const double az_e = wrap(az - s.delta);  // field azimuth in the estimated earth frame
+        bool use = false;
+        double ref_az = 0.0;  // azimuth the heading correction drives the field to
+        if (primary) {
+            const double kr = learning ? dt / (s.mag_t + dt) : dt / p_.mag_new_t;
             s.mag_ref_norm += kr * (nn - s.mag_ref_norm);
             s.mag_ref_dip += kr * (dip - s.mag_ref_dip);
             s.mag_cand_t = 0.0;
+            use = true;
+        } else if (s.mag_lm_set && std::fabs(nn / s.mag_lm_norm - 1.0) <= p_.mag_norm_th &&
+                   std::fabs(dip - s.mag_lm_dip) <= p_.mag_dip_th && std::fabs(wrap(az_e - s.mag_lm_az)) <= p_.mag_az_th) {
+            // a known steady disturbed field: a heading landmark whose azimuth was measured with the
+            // gyroscope-held heading; it relaxes slowly to north in case the primary reference was
+            // the disturbed one
+            s.mag_lm_norm += 0.01 * (nn - s.mag_lm_norm);
+            s.mag_lm_dip += 0.01 * (dip - s.mag_lm_dip);
+            s.mag_lm_az = wrap(s.mag_lm_az - k_lm_ * s.mag_lm_az);
+            ref_az = s.mag_lm_az;
+            s.mag_cand_t = 0.0;
+            use = true;
+        } else {
+            // disturbed: hold the heading (gyroscope), watch for a steady new field
+            if (s.mag_cand_t > 0.0 && std::fabs(nn / s.mag_cand_norm - 1.0) < 0.5 * p_.mag_norm_th &&
+                std::fabs(dip - s.mag_cand_dip) < 0.5 * p_.mag_dip_th && std::fabs(wrap(az_e - s.mag_cand_az)) < 0.5 * p_.mag_az_th) {
+                s.mag_cand_t += dt;
+                s.mag_cand_norm += 0.01 * (nn - s.mag_cand_norm);
+                s.mag_cand_dip += 0.01 * (dip - s.mag_cand_dip);
+                s.mag_cand_az = wrap(s.mag_cand_az + 0.01 * wrap(az_e - s.mag_cand_az));
+            } else {
+                s.mag_cand_norm = nn;
+                s.mag_cand_dip = dip;
+                s.mag_cand_az = az_e;
+                s.mag_cand_t = dt;
+            }
+            if (s.mag_cand_t >= p_.mag_lm_t) {
+                s.mag_lm_set = true;
+                s.mag_lm_norm = s.mag_cand_norm;
+                s.mag_lm_dip = s.mag_cand_dip;
+                s.mag_lm_az = s.mag_cand_az;
+                s.mag_cand_t = 0.0;
+            }
         }
-        s.mag_dist = dist;
-        if (!dist && (me[0] != 0.0 || me[1] != 0.0)) {
-            const double target = std::atan2(me[0], me[1]);  // field direction east of north
+        s.mag_dist = !primary;
+        if (use && (me[0] != 0.0 || me[1] != 0.0)) {
+            const double target = wrap(az - ref_az);  // heading correction that puts the field at ref_az
             if (!s.mag_init) {
                 s.delta = target;
                 s.mag_init = true;
@@ -267,8 +404,13 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
         }
     }
     // 5) bias in motion: a steady correction is the earth-frame image of a bias error
-    if (learn_motion && (corr[0] != 0.0 || corr[1] != 0.0 || corr[2] != 0.0)) {
-        const Vec3 es = qn::rotate(qn::conj(q6), corr);
+    if (learn_motion && acc_ok) {  // inclination: LMS step on e = LP(R) (b - b_hat)
+        const double bm = std::clamp(p_.bias_max, 0.0, 1e300);
+        const double e0 = std::clamp(mbe[0], -bm, bm), e1 = std::clamp(mbe[1], -bm, bm);
+        for (std::size_t i = 0; i < 3; ++i) s.bias[i] += k_bm_ * (mbr[i] * e0 + mbr[3 + i] * e1);
+    }
+    if (learn_motion && corr[2] != 0.0) {  // heading: a steady correction is the image of a bias error
+        const Vec3 es = qn::rotate(qn::conj(q6), {0.0, 0.0, corr[2]});
         for (std::size_t i = 0; i < 3; ++i) s.bias[i] -= k_bm_ / dt * es[i];
     }
     for (std::size_t i = 0; i < 3; ++i) s.bias[i] = std::clamp(s.bias[i], -p_.bias_max, p_.bias_max);
@@ -293,7 +435,12 @@ StateRecord RobustAhrs::get_state() const {
             {"accs_lp", {s.accs_lp.begin(), s.accs_lp.end()}},
             {"rest", {s.rest_t, s.rest ? 1.0 : 0.0}},
             {"mag", {s.mag_ref_set ? 1.0 : 0.0, s.mag_ref_norm, s.mag_ref_dip, s.mag_cand_norm, s.mag_cand_dip,
-                     s.mag_cand_t, s.mag_t, s.mag_init ? 1.0 : 0.0, s.mag_dist ? 1.0 : 0.0}}};
+                     s.mag_cand_t, s.mag_t, s.mag_init ? 1.0 : 0.0, s.mag_dist ? 1.0 : 0.0}},
+            {"acc_lp_state", {s.acc_z1[0], s.acc_z1[1], s.acc_z1[2], s.acc_z2[0], s.acc_z2[1], s.acc_z2[2], s.lin_ms,
+                              s.acc2_lp[0], s.acc2_lp[1], s.acc2_lp[2], s.acc2_z1[0], s.acc2_z1[1], s.acc2_z1[2],
+                              s.acc2_z2[0], s.acc2_z2[1], s.acc2_z2[2], s.lp_n}},
+            {"motion_bias_lp", std::vector<double>(&s.mb[0][0][0], &s.mb[0][0][0] + 48)},
+            {"mag_landmark", {s.mag_cand_az, s.mag_lm_set ? 1.0 : 0.0, s.mag_lm_norm, s.mag_lm_dip, s.mag_lm_az}}};
 }
 
 void RobustAhrs::set_state(const StateRecord& r) {
@@ -328,6 +475,22 @@ void RobustAhrs::set_state(const StateRecord& r) {
     s.mag_t = mg[6];
     s.mag_init = mg[7] != 0.0;
     s.mag_dist = mg[8] != 0.0;
+    const auto& lp = state_field(r, "acc_lp_state", 17);
+    s.lp_n = lp[16];
+    s.lin_ms = lp[6];
+    s.acc2_lp = {lp[7], lp[8], lp[9]};
+    s.acc2_z1 = {lp[10], lp[11], lp[12]};
+    s.acc2_z2 = {lp[13], lp[14], lp[15]};
+    s.acc_z1 = {lp[0], lp[1], lp[2]};
+    s.acc_z2 = {lp[3], lp[4], lp[5]};
+    const auto& mbv = state_field(r, "motion_bias_lp", 48);
+    std::copy(mbv.begin(), mbv.end(), &s.mb[0][0][0]);
+    const auto& lm = state_field(r, "mag_landmark", 5);
+    s.mag_cand_az = lm[0];
+    s.mag_lm_set = lm[1] != 0.0;
+    s.mag_lm_norm = lm[2];
+    s.mag_lm_dip = lm[3];
+    s.mag_lm_az = lm[4];
     s_ = s;
 }
 

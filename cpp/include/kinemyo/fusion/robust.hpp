@@ -15,7 +15,7 @@ struct RobustParams {
     double fs = 100.0;             ///< sampling rate, Hz, > 0
     double tau_acc = 1.5;          ///< low-pass time constant of the inertial-frame accelerometer [1.5]
     double tau_mag = 3.0;          ///< time constant of the heading correction [3]
-    double tau_bias_motion = 4.0;  ///< time constant of bias learning in motion [4]; <= 0 disables
+    double tau_bias_motion = 6.0;  ///< time constant of bias learning in motion [6]; <= 0 disables
     double tau_bias_rest = 0.5;    ///< time constant of bias learning at rest [0.5]; <= 0 disables
     double bias_max = 0.035;       ///< rad/s, clamp of the estimated bias per axis [0.035 = 2 deg/s]
     double rest_th_gyr = 0.01;     ///< rad/s, rest: per-sample gyro deviation from its 0.5-s low-pass [0.01];
@@ -29,6 +29,14 @@ struct RobustParams {
     double mag_init_t = 5.0;       ///< fast heading convergence after the first magnetometer sample [5]
     double acc_dev_scale = 1e9;    ///< m/s^2: accelerometer samples whose norm departs from 9.81 by d get the
                                    ///< low-pass gain scaled by 1 / (1 + (d / acc_dev_scale)^2) [1e9: off]
+    double mag_lm_t = 3.0;         ///< a disturbed field steady (norm, dip, azimuth) this long becomes a heading
+                                   ///< landmark, its azimuth measured with the gyroscope-held heading [3]
+    double mag_az_th = 0.1745;     ///< rad, azimuth tolerance of a landmark and of a landmark candidate [10 deg]
+    double mag_lm_tau = 600.0;     ///< a landmark's azimuth relaxes to 0 (north) with this time constant [600]
+    double tau_acc_lin = 4.0;      ///< low-pass time constant used under strong linear acceleration [4]: the
+                                   ///< two low-passes' outputs are blended with the weight of lin_acc_ref
+    double lin_acc_ref = 0.3;      ///< m/s^2: bias learning in motion is slowed by 1 / (1 + L^2 / lin_acc_ref^2),
+                                   ///< L = RMS linear acceleration seen by the low-pass (over tau_acc) [0.3]
 };
 
 /// Set one parameter by name (for bindings); false for an unknown name.
@@ -71,6 +79,13 @@ public:
         Quat q_acc{1, 0, 0, 0};   // inclination correction (earth frame)
         double delta = 0.0;       // heading correction, rad
         Vec3 acc_lp{0, 0, 0};     // low-passed accelerometer, quasi-inertial frame
+        Vec3 acc_z1{0, 0, 0}, acc_z2{0, 0, 0};  // second-order low-pass state (transposed direct form II)
+        Vec3 acc2_lp{0, 0, 0}, acc2_z1{0, 0, 0}, acc2_z2{0, 0, 0};  // the slower low-pass (tau_acc_lin)
+        double lin_ms = 0.0;      // mean square of the linear acceleration (inertial frame, low-passed)
+        double lp_n = 0.0;        // accelerometer samples since the start (the low-passes start as running means)
+        // motion bias (after VQF): rows x, y of R(q6) and of R(q6) b, low-passed like the accelerometer
+        // by both low-passes: [filter][y, z1, z2][channel]
+        double mb[2][3][8] = {};
         Vec3 bias{0, 0, 0};
         Vec3 gyr_lp{0, 0, 0};     // rest detection
         Vec3 accs_lp{0, 0, 0};    // rest detection (sensor frame)
@@ -80,6 +95,9 @@ public:
         double mag_ref_norm = 0.0, mag_ref_dip = 0.0;
         double mag_cand_norm = 0.0, mag_cand_dip = 0.0, mag_cand_t = 0.0;
         double mag_t = 0.0;       // time since the first heading correction
+        double mag_cand_az = 0.0;  // candidate field azimuth (estimated earth frame), rad
+        bool mag_lm_set = false;   // landmark: a steady disturbed field used as heading reference
+        double mag_lm_norm = 0.0, mag_lm_dip = 0.0, mag_lm_az = 0.0;
         bool mag_init = false;
         bool mag_dist = false;
     };
@@ -89,6 +107,10 @@ public:
 private:
     void step(const double* g, const double* a, const double* m, double* qo, double* bo, std::uint8_t* fo);
     RobustParams p_;
+    double lp_b_[3] = {0, 0, 0}, lp_a_[2] = {0, 0};  // second-order Butterworth low-pass, tau_acc
+    double lp2_b_[3] = {0, 0, 0}, lp2_a_[2] = {0, 0};  // the same for tau_acc_lin
+    double lp_n_[2] = {1, 1};  // samples of the running-mean start of each low-pass (tau in samples)
+    double k_lm_ = 0.0;
     double dt_ = 0.01, k_acc_ = 0.0, k_mag_ = 0.0, k_bm_ = 0.0, k_br_ = 0.0, k_rest_lp_ = 0.0;
     State s_;
 };
