@@ -208,7 +208,7 @@ class RobustAHRS(_Filter):
         "tau_acc": 1.5, "tau_mag": 3.0, "tau_bias_motion": 6.0, "tau_bias_rest": 0.5, "bias_max": 0.035,
         "rest_th_gyr": 0.01, "rest_th_acc": 0.5, "rest_min_t": 1.0, "mag_norm_th": 0.1, "mag_dip_th": 0.1745,
         "mag_new_t": 20.0, "mag_init_t": 5.0, "acc_dev_scale": 1e9, "mag_lm_t": 3.0, "mag_az_th": 0.1745,
-        "mag_lm_tau": 600.0, "lin_acc_ref": 0.3, "tau_acc_lin": 4.0,
+        "mag_lm_tau": 3600.0, "lin_acc_ref": 0.3, "tau_acc_lin": 4.0,
     }
 
     def __init__(self, fs: float, **params: float) -> None:

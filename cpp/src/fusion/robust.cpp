@@ -31,7 +31,7 @@ bool unit_ok(const Quat& q) {
 Vec3 cross(const Vec3& a, const Vec3& b) {
     return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
 }
-double wrap(double a) { return std::remainder(a, 2.0 * kPi); }
+double wrap(double a) { return a - 2.0 * kPi * std::floor(a * (0.5 / kPi) + 0.5); }
 
 /// Shortest rotation taking unit vector u onto unit vector v: normalise (1 + u.v, u x v).
 Quat align(const Vec3& u, const Vec3& v) {
@@ -190,7 +190,9 @@ void RobustAhrs::update(const double* gyr, const double* acc, const double* mag,
 
 void RobustAhrs::step(const double* g, const double* a, const double* m, double* qo, double* bo, std::uint8_t* fo) {
     State& s = s_;
-    const bool acc_ok = usable3(a);
+    // accelerometer norms of 1e6 m/s^2 (100,000 g) and more are beyond any sensor: skipped, which
+    // keeps every state quantity bounded
+    const bool acc_ok = usable3(a) && detail::norm3(a) < 1e6;
     const bool mag_ok = m != nullptr && usable3(m);
     const bool g_ok = gyr_ok(g);
     std::uint8_t flags = 0;
@@ -258,7 +260,6 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
         emit_nan();
         return;
     }
-    const State backup = s;
     const double dt = dt_;
     // 1) strapdown integration of the bias-corrected gyroscope
     const Vec3 gc{g[0] - s.bias[0], g[1] - s.bias[1], g[2] - s.bias[2]};
@@ -416,7 +417,7 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
     for (std::size_t i = 0; i < 3; ++i) s.bias[i] = std::clamp(s.bias[i], -p_.bias_max, p_.bias_max);
     const Quat q = quaternion();
     if (!(unit_ok(q) && detail::finite3(s.bias.data()) && detail::finite3(s.acc_lp.data()) && std::isfinite(s.delta))) {
-        s = backup;  // overflow from huge inputs: never poison the state
+        s = State{};  // unreachable with inputs in the documented ranges; restart rather than go on poisoned
         emit_nan();
         return;
     }

@@ -32,7 +32,7 @@ struct RobustParams {
     double mag_lm_t = 3.0;         ///< a disturbed field steady (norm, dip, azimuth) this long becomes a heading
                                    ///< landmark, its azimuth measured with the gyroscope-held heading [3]
     double mag_az_th = 0.1745;     ///< rad, azimuth tolerance of a landmark and of a landmark candidate [10 deg]
-    double mag_lm_tau = 600.0;     ///< a landmark's azimuth relaxes to 0 (north) with this time constant [600]
+    double mag_lm_tau = 3600.0;    ///< a landmark's azimuth relaxes to 0 (north) with this time constant [3600]
     double tau_acc_lin = 4.0;      ///< low-pass time constant used under strong linear acceleration [4]: the
                                    ///< two low-passes' outputs are blended with the weight of lin_acc_ref
     double lin_acc_ref = 0.3;      ///< m/s^2: bias learning in motion is slowed by 1 / (1 + L^2 / lin_acc_ref^2),
