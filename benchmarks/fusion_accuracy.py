@@ -55,7 +55,7 @@ def run(duration: float, seeds: int) -> None:
     print("| scenario | " + " | ".join(cols) + " | best Madgwick | best Mahony |")
     print("|---" * (len(cols) + 3) + "|")
     def fmt(v: np.ndarray, nine: bool) -> str:
-        return f"{v[0]:.2f} / {v[1]:.2f} / {v[2]:.2f}" if nine else f"{v[2]:.2f}"
+        return f"{v[0]:.3f} / {v[1]:.3f} / {v[2]:.3f}" if nine else f"{v[2]:.3f}"
 
     for label, mean, bmw, bmh, use_mag in rows:
         cells = [fmt(mean[c], use_mag) for c in cols]

@@ -16,6 +16,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kPi = 3.14159265358979323846;
+constexpr double kOfflineMagFactor = 1.0;  // offline heading smoothing time constant, in units of tau_mag  // offline heading smoothing: a longer time constant (no lag)
 
 double norm3v(const Vec3& v) { return std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]); }
 bool usable3(const double* v) {
@@ -495,12 +496,145 @@ void RobustAhrs::set_state(const StateRecord& r) {
     s_ = s;
 }
 
+namespace {
+
+/// Zero-phase low-pass of n x 3 samples (in place): the Butterworth of tau forwards, then backwards,
+/// each starting as a running mean over tau (as the real-time filter does).
+void filtfilt3(double tau, double dt, std::vector<double>& x, std::size_t n) {
+    double b[3], a[2];
+    butterworth2(tau, dt, b, a);
+    const double n0 = std::max(1.0, std::round(tau / dt));
+    for (int dir = 0; dir < 2; ++dir) {
+        double y[3] = {0, 0, 0}, z1[3] = {0, 0, 0}, z2[3] = {0, 0, 0};
+        for (std::size_t jj = 0; jj < n; ++jj) {
+            const std::size_t k = dir == 0 ? jj : n - 1 - jj;
+            lp_step(b, a, n0, static_cast<double>(jj + 1), &x[3 * k], y, z1, z2, 3);
+            for (int i = 0; i < 3; ++i) x[3 * k + i] = y[i];
+        }
+    }
+}
+
+/// Offline inclination: strapdown integration of the gyroscope corrected by the smoothed (forward-
+/// backward) bias, the accelerometer in that quasi-inertial frame low-passed without phase lag
+/// (forward-backward, fast and slow low-passes blended by the linear-acceleration level as in real
+/// time), the inclination from its direction; the heading of each sample is kept from q.
+void offline_smooth_inclination(const RobustParams& p, const double* gyr, const double* acc, std::size_t n,
+                                const double* bias, double* q, bool keep_heading) {
+    const double dt = 1.0 / p.fs;
+    std::vector<Quat> qg(n);
+    std::vector<double> ai(3 * n), lf, ls;
+    Quat cur{1, 0, 0, 0};
+    Vec3 last{0, 0, 0};
+    bool have = false;
+    std::size_t first = n;
+    for (std::size_t k = 0; k < n; ++k) {
+        const double* g = gyr + 3 * k;
+        const double* b = bias + 3 * k;
+        if (k > 0 && gyr_ok(g) && detail::finite3(b)) {
+            cur = qn::normalized(qn::mul(cur, qn::from_rotvec({(g[0] - b[0]) * dt, (g[1] - b[1]) * dt, (g[2] - b[2]) * dt})));
+        }
+        qg[k] = cur;
+        const double* a = acc + 3 * k;
+        if (usable3(a) && detail::norm3(a) < 1e6) {
+            last = qn::rotate(cur, {a[0], a[1], a[2]});
+            if (!have) first = k;
+            have = true;
+        }
+        for (int i = 0; i < 3; ++i) ai[3 * k + i] = last[i];
+    }
+    if (!have) return;
+    for (std::size_t k = 0; k < first; ++k) for (int i = 0; i < 3; ++i) ai[3 * k + i] = ai[3 * first + i];
+    lf = ai;
+    ls = ai;
+    filtfilt3(p.tau_acc, dt, lf, n);
+    filtfilt3(p.tau_acc_lin, dt, ls, n);
+    // linear-acceleration level: mean square deviation from the fast low-pass, smoothed both ways
+    std::vector<double> lm(n);
+    const double kl = 1.0 - std::exp(-dt / p.tau_acc);
+    double v = 0.0;
+    for (std::size_t k = 0; k < n; ++k) {
+        double d2 = 0.0;
+        for (int i = 0; i < 3; ++i) d2 += (ai[3 * k + i] - lf[3 * k + i]) * (ai[3 * k + i] - lf[3 * k + i]);
+        v = k == 0 ? d2 : v + kl * (d2 - v);
+        lm[k] = v;
+    }
+    for (std::size_t jj = n - 1; jj-- > 0;) lm[jj] += kl * (lm[jj + 1] - lm[jj]);
+    const double r2 = p.lin_acc_ref * p.lin_acc_ref;
+    for (std::size_t k = 0; k < n; ++k) {
+        double* qk = q + 4 * k;
+        if (!std::isfinite(qk[0])) continue;
+        const double w = 1.0 / (1.0 + lm[k] / r2);
+        Vec3 u{w * lf[3 * k] + (1 - w) * ls[3 * k], w * lf[3 * k + 1] + (1 - w) * ls[3 * k + 1],
+               w * lf[3 * k + 2] + (1 - w) * ls[3 * k + 2]};
+        const double un = norm3v(u);
+        if (!(un > 0.0) || !std::isfinite(un)) continue;
+        u = {u[0] / un, u[1] / un, u[2] / un};
+        const Quat q6 = qn::mul(align(u, {0, 0, 1}), qg[k]);
+        if (!keep_heading) {
+            for (int i = 0; i < 4; ++i) qk[i] = q6[i];
+            continue;
+        }
+        // keep the heading of q: the twist about z of q (x) q6*
+        const Quat e = qn::mul(Quat{qk[0], qk[1], qk[2], qk[3]}, qn::conj(q6));
+        const double hn = std::sqrt(e[0] * e[0] + e[3] * e[3]);
+        const Quat h = hn > 1e-12 ? Quat{e[0] / hn, 0, 0, e[3] / hn} : Quat{1, 0, 0, 0};
+        const Quat r = qn::normalized(qn::mul(h, q6));
+        for (int i = 0; i < 4; ++i) qk[i] = r[i];
+    }
+}
+
+/// Offline heading: the residual azimuth of the field (east of north) in the final frame, over the
+/// samples the forward pass found undisturbed, smoothed forwards and backwards (tau_mag) and averaged,
+/// then removed by a rotation about the vertical.
+void offline_smooth_heading(const RobustParams& p, const double* mag, std::size_t n, const std::uint8_t* fl, double* q) {
+    const double k = 1.0 - std::exp(-1.0 / (p.fs * kOfflineMagFactor * p.tau_mag));
+    std::vector<double> r(n, 0.0), sf(n, 0.0);
+    std::vector<char> ok(n, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double* qi = q + 4 * i;
+        if ((fl[i] & (kMagDisturbed | kMagSkipped | kAccSkipped | kGyrSkipped)) != 0 || !std::isfinite(qi[0])) continue;
+        const Vec3 me = qn::rotate(Quat{qi[0], qi[1], qi[2], qi[3]}, {mag[3 * i], mag[3 * i + 1], mag[3 * i + 2]});
+        if (me[0] == 0.0 && me[1] == 0.0) continue;
+        r[i] = std::atan2(me[0], me[1]);
+        ok[i] = 1;
+    }
+    double v = 0.0;
+    bool have = false;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (ok[i]) {
+            v = have ? v + k * wrap(r[i] - v) : r[i];
+            have = true;
+        }
+        sf[i] = v;
+    }
+    if (!have) return;
+    v = 0.0;
+    have = false;
+    for (std::size_t jj = n; jj-- > 0;) {
+        if (ok[jj]) {
+            v = have ? v + k * wrap(r[jj] - v) : r[jj];
+            have = true;
+        }
+        const double f = sf[jj];
+        const double s = wrap(f + 0.5 * wrap(v - f));  // mean of the two directions
+        double* qi = q + 4 * jj;
+        if (!std::isfinite(qi[0])) continue;
+        const Quat rot{std::cos(0.5 * s), 0, 0, std::sin(0.5 * s)};
+        const Quat out = qn::normalized(qn::mul(rot, Quat{qi[0], qi[1], qi[2], qi[3]}));
+        for (int i = 0; i < 4; ++i) qi[i] = out[i];
+    }
+}
+
+}  // namespace
+
 void robust_offline(const RobustParams& p, const double* gyr, const double* acc, const double* mag, std::size_t n,
                     double* q, double* bias, std::uint8_t* flags) {
     if (n == 0) return;
     RobustAhrs fwd(p);
     std::vector<double> bf(3 * n);
-    fwd.update(gyr, acc, mag, n, q, bf.data(), flags);
+    std::vector<std::uint8_t> flv(flags ? 0 : n);
+    std::uint8_t* fl = flags ? flags : flv.data();
+    fwd.update(gyr, acc, mag, n, q, bf.data(), fl);
     RobustAhrs::State st = fwd.state();
     if (!st.init) {
         if (bias) std::copy(bf.begin(), bf.end(), bias);
@@ -510,6 +644,7 @@ void robust_offline(const RobustParams& p, const double* gyr, const double* acc,
     for (double& g : st.gyr_lp) g = -g;
     RobustAhrs bwd(p);
     bwd.set_raw_state(st);
+    std::vector<double> bl(3 * n);  // blended bias
     double g[3], qb[4], bb[3];
     const double w_den = n > 1 ? static_cast<double>(n - 1) : 1.0;
     for (std::size_t jj = n; jj-- > 0;) {
@@ -531,13 +666,14 @@ void robust_offline(const RobustParams& p, const double* gyr, const double* acc,
         } else if (bok) {
             std::copy(qb, qb + 4, qf);
         }
-        if (bias) {
-            for (std::size_t i = 0; i < 3; ++i) {
-                const double f = bf[3 * jj + i], b = -bb[i];
-                bias[3 * jj + i] = std::isfinite(f) && std::isfinite(b) ? (1.0 - wb) * f + wb * b : f;
-            }
+        for (std::size_t i = 0; i < 3; ++i) {
+            const double f = bf[3 * jj + i], b = -bb[i];
+            bl[3 * jj + i] = std::isfinite(f) && std::isfinite(b) ? (1.0 - wb) * f + wb * b : f;
         }
     }
+    if (bias) std::copy(bl.begin(), bl.end(), bias);
+    offline_smooth_inclination(p, gyr, acc, n, bl.data(), q, mag == nullptr);
+    if (mag != nullptr) offline_smooth_heading(p, mag, n, fl, q);
 }
 
 }  // namespace kinemyo::fusion
