@@ -16,7 +16,8 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kPi = 3.14159265358979323846;
-constexpr double kOfflineMagFactor = 1.0;  // offline heading smoothing time constant, in units of tau_mag  // offline heading smoothing: a longer time constant (no lag)
+constexpr double kOfflineMagGuardS = 2.0;  // s, offline heading: margin around detected disturbances
+constexpr double kOfflineMagFactor = 1.0;  // offline heading smoothing time constant, in units of tau_mag
 
 double norm3v(const Vec3& v) { return std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]); }
 bool usable3(const double* v) {
@@ -587,8 +588,7 @@ void offline_smooth_inclination(const RobustParams& p, const double* gyr, const 
 /// samples the forward pass found undisturbed, smoothed forwards and backwards (tau_mag) and averaged,
 /// then removed by a rotation about the vertical.
 void offline_smooth_heading(const RobustParams& p, const double* mag, std::size_t n, const std::uint8_t* fl, double* q) {
-    const double k = 1.0 - std::exp(-1.0 / (p.fs * kOfflineMagFactor * p.tau_mag));
-    std::vector<double> r(n, 0.0), sf(n, 0.0);
+    std::vector<double> r(n, 0.0);
     std::vector<char> ok(n, 0);
     for (std::size_t i = 0; i < n; ++i) {
         const double* qi = q + 4 * i;
@@ -598,30 +598,48 @@ void offline_smooth_heading(const RobustParams& p, const double* mag, std::size_
         r[i] = std::atan2(me[0], me[1]);
         ok[i] = 1;
     }
-    double v = 0.0;
-    bool have = false;
-    for (std::size_t i = 0; i < n; ++i) {
-        if (ok[i]) {
-            v = have ? v + k * wrap(r[i] - v) : r[i];
-            have = true;
-        }
-        sf[i] = v;
+    // samples within kOfflineMagGuardS of a disturbed one are not used either (the detection lags
+    // the onset of a disturbance); the residual is unwrapped, interpolated linearly across unused
+    // samples, then low-passed without lag (Butterworth tau_mag forwards and backwards)
+    const auto guard = static_cast<std::size_t>(std::llround(kOfflineMagGuardS * p.fs));
+    std::vector<char> use(ok);
+    std::size_t since = guard + 1;
+    for (std::size_t i = 0; i < n; ++i) {  // forwards: after a disturbance
+        since = (fl[i] & kMagDisturbed) ? 0 : since + 1;
+        if (since <= guard) use[i] = 0;
     }
-    if (!have) return;
-    v = 0.0;
-    have = false;
-    for (std::size_t jj = n; jj-- > 0;) {
-        if (ok[jj]) {
-            v = have ? v + k * wrap(r[jj] - v) : r[jj];
-            have = true;
+    since = guard + 1;
+    for (std::size_t jj = n; jj-- > 0;) {  // backwards: before a disturbance
+        since = (fl[jj] & kMagDisturbed) ? 0 : since + 1;
+        if (since <= guard) use[jj] = 0;
+    }
+    std::vector<std::size_t> idx;
+    for (std::size_t i = 0; i < n; ++i) if (use[i]) idx.push_back(i);
+    if (idx.empty()) return;
+    std::vector<double> un(idx.size());
+    un[0] = r[idx[0]];
+    for (std::size_t j = 1; j < idx.size(); ++j) un[j] = un[j - 1] + wrap(r[idx[j]] - un[j - 1]);
+    std::vector<double> x(3 * n, 0.0);
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        while (j + 1 < idx.size() && idx[j + 1] <= i) ++j;
+        double v;
+        if (i <= idx[0]) v = un[0];
+        else if (j + 1 >= idx.size()) v = un.back();
+        else {
+            const double t = static_cast<double>(i - idx[j]) / static_cast<double>(idx[j + 1] - idx[j]);
+            v = un[j] + t * (un[j + 1] - un[j]);
         }
-        const double f = sf[jj];
-        const double s = wrap(f + 0.5 * wrap(v - f));  // mean of the two directions
-        double* qi = q + 4 * jj;
+        x[3 * i] = v;
+    }
+    filtfilt3(kOfflineMagFactor * p.tau_mag, 1.0 / p.fs, x, n);
+    for (std::size_t i = 0; i < n; ++i) {
+        double* qi = q + 4 * i;
         if (!std::isfinite(qi[0])) continue;
-        const Quat rot{std::cos(0.5 * s), 0, 0, std::sin(0.5 * s)};
+        const double sm = x[3 * i];
+        const Quat rot{std::cos(0.5 * sm), 0, 0, std::sin(0.5 * sm)};
         const Quat out = qn::normalized(qn::mul(rot, Quat{qi[0], qi[1], qi[2], qi[3]}));
-        for (int i = 0; i < 4; ++i) qi[i] = out[i];
+        for (int j = 0; j < 4; ++j) qi[j] = out[j];
     }
 }
 
