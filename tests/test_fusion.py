@@ -153,6 +153,13 @@ def test_heading_with_magnetometer_and_disturbance_flag() -> None:
 def test_offline_mode_runs_and_is_finite(rec) -> None:
     out = kfu.estimate(rec.gyr, rec.acc, rec.mag, fs=FS, offline=True, return_all=True)
     assert out.q.shape == (len(rec.gyr), 4) and np.isfinite(out.q).all()
+    np.testing.assert_allclose(np.linalg.norm(out.q, axis=1), 1.0, atol=1e-12)
+    # non-causal smoothing removes the low-pass lag: far better inclination under translation
+    tr = fusion_scenario("translation", FS, 120.0, 3)
+    mask = np.arange(len(tr.q)) > 10 * FS
+    rt = rmse_inclination(kfu.estimate(tr.gyr, tr.acc, fs=FS), tr.q, mask)
+    off = rmse_inclination(kfu.estimate(tr.gyr, tr.acc, fs=FS, offline=True), tr.q, mask)
+    assert off < 0.5 * rt, (off, rt)
     with pytest.raises(ValueError, match="offline"):
         kfu.estimate(rec.gyr, rec.acc, fs=FS, method="madgwick", offline=True)
 

@@ -639,7 +639,7 @@ void offline_smooth_heading(const RobustParams& p, const double* mag, std::size_
         const double sm = x[3 * i];
         const Quat rot{std::cos(0.5 * sm), 0, 0, std::sin(0.5 * sm)};
         const Quat out = qn::normalized(qn::mul(rot, Quat{qi[0], qi[1], qi[2], qi[3]}));
-        for (int j = 0; j < 4; ++j) qi[j] = out[j];
+        for (int c = 0; c < 4; ++c) qi[c] = out[c];
     }
 }
 
