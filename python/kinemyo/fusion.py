@@ -71,7 +71,8 @@ class FusionOutput:
 
     @property
     def mag_disturbed(self) -> np.ndarray:
-        """True where a magnetic disturbance was detected (heading correction skipped)."""
+        """True where the field departs from the reference (a magnetic disturbance): the heading is
+        held by the gyroscope, or corrected against a learnt landmark field (RobustAHRS)."""
         return (self.flags & FLAG_MAG_DISTURBED) != 0
 
 

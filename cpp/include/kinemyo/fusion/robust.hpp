@@ -48,16 +48,19 @@ bool set_robust_param(RobustParams& p, const std::string& name, double value);
 /// estimation with bias estimation and magnetic disturbance rejection", Information Fusion 91,
 /// 2023), implemented from that description: strapdown integration of the bias-corrected
 /// gyroscope into a quasi-inertial frame; the accelerometer rotated into that frame and low-pass
-/// filtered there (first order, tau_acc) so that linear accelerations average out, its direction
-/// correcting the inclination; gyroscope bias learnt in motion from the inclination (and, once the
-/// heading has converged, heading) corrections — a steady correction is the earth-frame image of a
-/// bias error — and at rest from the gyroscope itself; heading from the magnetometer's horizontal
-/// component with time constant tau_mag, skipped while the field's norm or dip departs from the
-/// reference (magnetic disturbance), a steady new field becoming the reference after mag_new_t.
+/// filtered there (second-order Butterworth started as a running mean) so that linear
+/// accelerations average out, its direction correcting the inclination — here two low-passes
+/// (tau_acc, tau_acc_lin) blended by the measured linear-acceleration level; gyroscope bias learnt
+/// in motion from VQF's measurement model (correction rate = low-passed earth-frame image of the
+/// bias error, e = LP(R)(b - b_hat)) and from heading corrections, and at rest from the gyroscope;
+/// heading from the magnetometer's horizontal component with time constant tau_mag, held while
+/// the field's norm or dip departs from the reference (magnetic disturbance); a disturbed field
+/// that stays steady in norm, dip and earth-frame azimuth for mag_lm_t becomes a landmark whose
+/// azimuth is measured with the gyroscope-held heading, and the heading is corrected against it.
 /// The first sample initialises the orientation from the accelerometer (heading 0) and, in 9D,
 /// the magnetometer. Non-finite or implausible gyroscope samples give NaN output for that sample
-/// with the state held; unusable accelerometer or magnetometer samples skip that correction; a
-/// step that would overflow (huge inputs) is rolled back. The state is never poisoned.
+/// with the state held; unusable accelerometer (non-finite, zero, >= 1e6 m/s^2) or magnetometer
+/// samples skip that correction. The state is never poisoned.
 class RobustAhrs final : public OrientationFilter {
 public:
     explicit RobustAhrs(const RobustParams& p);
@@ -117,9 +120,13 @@ private:
 
 /// Offline (non-causal) RobustAhrs over a whole recording: a forward pass; a backward pass over the
 /// time-reversed recording (negated gyroscope) started from the forward pass's final state (bias
-/// negated); a per-sample slerp whose backward weight falls linearly from 1 at the first sample
-/// (where the forward pass has not converged) to 0 at the last. Writes q (n x 4) and, when not
-/// null, the blended bias (n x 3, rad/s) and the forward pass's flags (n).
+/// negated); per sample, bias and orientation blended with a backward weight falling linearly from
+/// 1 at the first sample to 0 at the last. Then the gyroscope corrected by the blended bias is
+/// integrated again and the inclination taken from the zero-phase (forward-backward) low-passed
+/// accelerometer in that frame; in 9D the residual field azimuth over undisturbed samples is
+/// smoothed forwards and backwards and removed (the heading), in 6D the heading of the blend is
+/// kept. Writes q (n x 4) and, when not null, the blended bias (n x 3, rad/s) and the forward
+/// pass's flags (n).
 void robust_offline(const RobustParams& p, const double* gyr, const double* acc, const double* mag, std::size_t n,
                     double* q, double* bias, std::uint8_t* flags);
 
