@@ -178,6 +178,7 @@ RobustAhrs::RobustAhrs(const RobustParams& p) : p_(p) {
 
 Quat RobustAhrs::quaternion() const {
     if (!s_.init) return {kNaN, kNaN, kNaN, kNaN};
+    if (s_.delta == 0.0) return qn::mul(s_.q_acc, s_.q_gyr);  // 6D: no heading correction
     const Quat qd{std::cos(0.5 * s_.delta), 0, 0, std::sin(0.5 * s_.delta)};
     return qn::mul(qd, qn::mul(s_.q_acc, s_.q_gyr));
 }
