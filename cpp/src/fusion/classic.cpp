@@ -77,6 +77,7 @@ void Madgwick::update(const double* gyr, const double* acc, const double* mag, s
             const double an2 = a[0] * a[0] + a[1] * a[1] + a[2] * a[2];
             const bool acc_ok = an2 > 0.0 && an2 <= std::numeric_limits<double>::max();
             bool mag_ok = false;
+            bool stepped = false;  // the corrected step, already normalised
             if (acc_ok) {
                 const double ia = 1.0 / std::sqrt(an2);
                 const double ax = a[0] * ia, ay = a[1] * ia, az = a[2] * ia;
@@ -118,24 +119,34 @@ void Madgwick::update(const double* gyr, const double* acc, const double* mag, s
                 }
                 const double gn2 = gr0 * gr0 + gr1 * gr1 + gr2 * gr2 + gr3 * gr3;
                 if (fn2 > 0.0 && gn2 > 0.0) {
-                    const double k = beta / std::sqrt(gn2);
-                    qd0 -= k * gr0;
-                    qd1 -= k * gr1;
-                    qd2 -= k * gr2;
-                    qd3 -= k * gr3;
+                    // q + dt (qdot_gyr - k gr), k = beta / |gr|; its squared norm is
+                    // |p|^2 - 2 dt k (p . gr) + (dt beta)^2 with p = q + dt qdot_gyr, so the final
+                    // normalisation needs no second pass over the updated quaternion
+                    const double p0 = w + qd0 * dt, p1 = x + qd1 * dt, p2 = y + qd2 * dt, p3 = z + qd3 * dt;
+                    const double pp = p0 * p0 + p1 * p1 + p2 * p2 + p3 * p3;
+                    const double pg = p0 * gr0 + p1 * gr1 + p2 * gr2 + p3 * gr3;
+                    const double kdt = beta * dt / std::sqrt(gn2);
+                    const double inv = 1.0 / std::sqrt(pp - 2.0 * kdt * pg + beta * beta * dt * dt);
+                    w = (p0 - kdt * gr0) * inv;
+                    x = (p1 - kdt * gr1) * inv;
+                    y = (p2 - kdt * gr2) * inv;
+                    z = (p3 - kdt * gr3) * inv;
+                    stepped = true;
                 }
             }
             if (!acc_ok) flags |= kAccSkipped;
             if (!mag_ok) flags |= kMagSkipped;
-            w += qd0 * dt;
-            x += qd1 * dt;
-            y += qd2 * dt;
-            z += qd3 * dt;
-            const double inv = 1.0 / std::sqrt(w * w + x * x + y * y + z * z);
-            w *= inv;
-            x *= inv;
-            y *= inv;
-            z *= inv;
+            if (!stepped) {
+                w += qd0 * dt;
+                x += qd1 * dt;
+                y += qd2 * dt;
+                z += qd3 * dt;
+                const double inv = 1.0 / std::sqrt(w * w + x * x + y * y + z * z);
+                w *= inv;
+                x *= inv;
+                y *= inv;
+                z *= inv;
+            }
         } else {
             flags = kGyrSkipped | kAccSkipped | kMagSkipped;
         }
@@ -205,17 +216,16 @@ void Mahony::update(const double* gyr, const double* acc, const double* mag, std
                         const double hx = mx + w * tx + (y * tz - z * ty);
                         const double hy = my + w * ty + (z * tx - x * tz);
                         const double hz = mz + w * tz + (x * ty - y * tx);
-                        const double by = std::sqrt(hx * hx + hy * hy);
-                        // R^T (0, by, hz): rotate by q* = (w, -x, -y, -z)
-                        const double ux = 2.0 * (-y * hz + z * by), uy = 2.0 * (-z * 0.0 + x * hz),
-                                     uz = 2.0 * (-x * by + y * 0.0);
-                        double wx = 0.0 + w * ux + (-y * uz + z * uy);
-                        double wy = by + w * uy + (-z * ux + x * uz);
-                        double wz = hz + w * uz + (-x * uy + y * ux);
-                        const double iv = 1.0 / std::sqrt(wx * wx + wy * wy + wz * wz);
-                        wx *= iv;
-                        wy *= iv;
-                        wz *= iv;
+                        // (0, |h_xy|, h_z) / |h|: the rotation back preserves the norm, so the
+                        // normalisation of the predicted field is computed here, in parallel with
+                        // the horizontal norm instead of after the rotation
+                        const double iv = 1.0 / std::sqrt(hx * hx + hy * hy + hz * hz);
+                        const double by = std::sqrt(hx * hx + hy * hy) * iv, bz = hz * iv;
+                        // R^T (0, by, bz): rotate by q* = (w, -x, -y, -z)
+                        const double ux = 2.0 * (-y * bz + z * by), uy = 2.0 * (x * bz), uz = 2.0 * (-x * by);
+                        const double wx = w * ux + (-y * uz + z * uy);
+                        const double wy = by + w * uy + (-z * ux + x * uz);
+                        const double wz = bz + w * uz + (-x * uy + y * ux);
                         e0 += my * wz - mz * wy;
                         e1 += mz * wx - mx * wz;
                         e2 += mx * wy - my * wx;
