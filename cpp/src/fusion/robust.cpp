@@ -17,7 +17,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kOfflineMagGuardS = 2.0;  // s, offline heading: margin around detected disturbances
-constexpr double kOfflineMagFactor = 1.0;  // offline heading smoothing time constant, in units of tau_mag
+constexpr double kOfflineMagFactor = 2.0;  // offline heading smoothing time constant, in units of tau_mag
 
 double norm3v(const Vec3& v) { return std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]); }
 bool usable3(const double* v) {
