@@ -195,7 +195,8 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
     State& s = s_;
     // accelerometer norms of 1e6 m/s^2 (100,000 g) and more are beyond any sensor: skipped, which
     // keeps every state quantity bounded
-    const bool acc_ok = usable3(a) && detail::norm3(a) < 1e6;
+    const double a_norm = detail::finite3(a) ? detail::norm3(a) : 0.0;
+    const bool acc_ok = a_norm > 0.0 && a_norm < 1e6;
     const bool mag_ok = m != nullptr && usable3(m);
     const bool g_ok = gyr_ok(g);
     std::uint8_t flags = 0;
@@ -289,7 +290,7 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
     double lin_w = 1.0;  // 1: no linear acceleration, -> 0 under strong linear acceleration
     if (acc_ok) {
         const Vec3 ai = qn::rotate(s.q_gyr, {a[0], a[1], a[2]});
-        const double dev = (detail::norm3(a) - 9.81) / p_.acc_dev_scale;
+        const double dev = (a_norm - 9.81) / p_.acc_dev_scale;
         const double kw = 1.0 / (1.0 + dev * dev);
         const Vec3 x{s.acc_lp[0] + kw * (ai[0] - s.acc_lp[0]), s.acc_lp[1] + kw * (ai[1] - s.acc_lp[1]),
                      s.acc_lp[2] + kw * (ai[2] - s.acc_lp[2])};
