@@ -71,7 +71,8 @@ class FusionOutput:
 
     @property
     def mag_disturbed(self) -> np.ndarray:
-        """True where a magnetic disturbance was detected (heading correction skipped)."""
+        """True where the field departs from the reference (a magnetic disturbance): the heading is
+        held by the gyroscope, or corrected against a learnt landmark field (RobustAHRS)."""
         return (self.flags & FLAG_MAG_DISTURBED) != 0
 
 
@@ -182,32 +183,49 @@ class RobustAHRS(_Filter):
 
     Structure after VQF (Laidig & Seel, "VQF: Highly accurate IMU orientation estimation with bias
     estimation and magnetic disturbance rejection", Information Fusion 91, 2023), implemented from
-    the paper's description: strapdown integration of the bias-corrected gyroscope; the
-    accelerometer rotated into that quasi-inertial frame and low-pass filtered there (``tau_acc``)
-    before it corrects the inclination, so linear accelerations average out; bias learnt in motion
-    from the inclination and heading corrections (``tau_bias_motion``: a steady correction is the
-    earth-frame image of a bias error) and at rest from the gyroscope (``tau_bias_rest``; rest =
-    gyroscope within ``rest_th_gyr`` rad/s and accelerometer within ``rest_th_acc`` m/s² of their
-    0.5-s low-passes for ``rest_min_t`` s); heading from the magnetometer's horizontal component
-    (``tau_mag``), skipped while the field's norm (``mag_norm_th``) or dip (``mag_dip_th`` rad)
-    departs from the reference; a new steady field becomes the reference after ``mag_new_t`` s.
+    the paper's description, with additions:
+
+    * strapdown integration of the bias-corrected gyroscope into a quasi-inertial frame; the
+      accelerometer rotated into that frame and low-pass filtered there (second-order Butterworth,
+      started as a running mean, as VQF) before its direction corrects the inclination;
+    * two such low-passes (``tau_acc``, ``tau_acc_lin``) blended by the measured level of linear
+      acceleration ``L`` (RMS deviation from the fast low-pass) with weight
+      ``1 / (1 + L² / lin_acc_ref²)`` for the fast one: fast and lag-free in quiet movement, slow
+      under translation;
+    * bias in motion from VQF's measurement model (the inclination-correction rate equals the
+      low-passed earth-frame image of the bias error; rotation matrix and its product with the bias
+      low-passed by the same blended filters), a gradient step with time constant
+      ``tau_bias_motion``; heading corrections also feed it; at rest from the gyroscope
+      (``tau_bias_rest``; rest = gyroscope within ``rest_th_gyr`` rad/s and accelerometer within
+      ``rest_th_acc`` m/s² of their 0.5-s low-passes for ``rest_min_t`` s);
+    * heading from the magnetometer's horizontal component (``tau_mag``); disturbance = field norm
+      (``mag_norm_th``) or dip (``mag_dip_th`` rad) away from the reference learnt over the first
+      ``mag_init_t`` s and tracked slowly (``mag_new_t``); a disturbed field that stays steady in
+      norm, dip and earth-frame azimuth (``mag_az_th``) for ``mag_lm_t`` s becomes a *landmark*: its
+      azimuth is measured with the gyroscope-held heading and the heading is then corrected against
+      it (in the spirit of modelling the disturbance in the earth frame, Roetenberg et al., IEEE
+      TNSRE 13, 2005) instead of taking it for north as a new reference; the landmark's azimuth
+      relaxes to north with ``mag_lm_tau`` (in case the first reference was the disturbed one).
 
     Parameters
     ----------
     fs : float
         Sampling rate, Hz.
     **params
-        Any of (defaults): tau_acc (1.5 s), tau_mag (3 s), tau_bias_motion (4 s; <= 0 disables),
-        tau_bias_rest (0.5 s), bias_max (0.035 rad/s), rest_th_gyr (0.01 rad/s: set about 3x the
-        per-sample gyroscope noise norm of your sensor), rest_th_acc (0.5 m/s²), rest_min_t (1 s),
-        mag_norm_th (0.1), mag_dip_th (0.1745 rad), mag_new_t (20 s), mag_init_t (5 s),
-        acc_dev_scale (1e9 m/s²: off; smaller values weight down samples whose norm is far from g).
+        Any of (defaults): tau_acc (1.5 s), tau_acc_lin (4 s), lin_acc_ref (0.3 m/s²), tau_mag (3 s),
+        tau_bias_motion (6 s; <= 0 disables), tau_bias_rest (0.5 s), bias_max (0.035 rad/s),
+        rest_th_gyr (0.01 rad/s: set about 3x the per-sample gyroscope noise norm of your sensor),
+        rest_th_acc (0.5 m/s²), rest_min_t (1 s), mag_norm_th (0.1), mag_dip_th (0.1745 rad),
+        mag_new_t (20 s), mag_init_t (5 s), mag_lm_t (3 s), mag_az_th (0.1745 rad), mag_lm_tau
+        (3600 s), acc_dev_scale (1e9 m/s²: off; smaller values weight down samples whose norm is far
+        from g). Accelerometer samples of 1e6 m/s² or more are skipped as implausible.
     """
 
     DEFAULTS: ClassVar[dict[str, float]] = {
-        "tau_acc": 1.5, "tau_mag": 3.0, "tau_bias_motion": 4.0, "tau_bias_rest": 0.5, "bias_max": 0.035,
+        "tau_acc": 1.5, "tau_mag": 3.0, "tau_bias_motion": 6.0, "tau_bias_rest": 0.5, "bias_max": 0.035,
         "rest_th_gyr": 0.01, "rest_th_acc": 0.5, "rest_min_t": 1.0, "mag_norm_th": 0.1, "mag_dip_th": 0.1745,
-        "mag_new_t": 20.0, "mag_init_t": 5.0, "acc_dev_scale": 1e9,
+        "mag_new_t": 20.0, "mag_init_t": 5.0, "acc_dev_scale": 1e9, "mag_lm_t": 3.0, "mag_az_th": 0.1745,
+        "mag_lm_tau": 3600.0, "lin_acc_ref": 0.3, "tau_acc_lin": 4.0,
     }
 
     def __init__(self, fs: float, **params: float) -> None:
@@ -242,13 +260,16 @@ def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None =
         ``"default"``/``"robust"`` (:class:`RobustAHRS`), ``"madgwick"``, ``"mahony"``,
         ``"complementary"``.
     offline : bool
-        Non-causal estimation for recorded files (robust filter only): the recording is processed
-        forwards and backwards in time — the backward pass starting from the forward pass's final
-        state (converged bias, heading; bias negated with the reversed gyroscope) — and the two
-        orientations are blended per sample (slerp) with a backward weight falling linearly from 1
-        at the start, where the forward pass has not converged, to 0 at the end, where the
-        backward pass has just started. Without a magnetometer only the inclinations are
-        averaged (the heading is the forward pass's: the passes' headings drift apart).
+        Non-causal estimation for recorded files (robust filter only): a forward pass and a
+        backward pass (time-reversed recording, started from the forward pass's final state) give
+        a bias estimate per sample, blended with a backward weight falling linearly from 1 at the
+        start (forward pass not converged) to 0 at the end. The gyroscope corrected by that bias is
+        integrated once more; the accelerometer in that quasi-inertial frame is low-passed forwards
+        and backwards (no lag; the two low-passes blended by the linear-acceleration level as in
+        real time) and its direction gives the inclination. With a magnetometer, the residual
+        azimuth of the field, over the samples the forward pass found undisturbed, is smoothed
+        forwards and backwards (``tau_mag``) and removed; without one, the heading is the blend
+        (slerp, same weights) of the two passes'.
     return_all : bool
         Return a :class:`FusionOutput` (orientations, bias estimate, flags) instead of ``q``.
     **params

@@ -16,6 +16,8 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kPi = 3.14159265358979323846;
+constexpr double kOfflineMagGuardS = 2.0;  // s, offline heading: margin around detected disturbances
+constexpr double kOfflineMagFactor = 2.0;  // offline heading smoothing time constant, in units of tau_mag
 
 double norm3v(const Vec3& v) { return std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]); }
 bool usable3(const double* v) {
@@ -31,7 +33,7 @@ bool unit_ok(const Quat& q) {
 Vec3 cross(const Vec3& a, const Vec3& b) {
     return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
 }
-double wrap(double a) { return std::remainder(a, 2.0 * kPi); }
+double wrap(double a) { return a - 2.0 * kPi * std::floor(a * (0.5 / kPi) + 0.5); }
 
 /// Shortest rotation taking unit vector u onto unit vector v: normalise (1 + u.v, u x v).
 Quat align(const Vec3& u, const Vec3& v) {
@@ -66,6 +68,55 @@ Quat initial(const double* acc, const double* mag) {
     return align(up, {0, 0, 1});
 }
 
+/// Second-order Butterworth low-pass with cutoff sqrt(2) / (2 pi tau) (the choice of VQF), bilinear
+/// transform with pre-warping; b (3) and a (2, a0 = 1) for the transposed direct form II.
+void butterworth2(double tau, double dt, double* b, double* a) {
+    const double fc = std::sqrt(2.0) / (2.0 * kPi * tau);
+    const double c = std::tan(kPi * std::min(fc * dt, 0.49));
+    const double d = c * c + std::sqrt(2.0) * c + 1.0;
+    b[0] = c * c / d;
+    b[1] = 2.0 * b[0];
+    b[2] = b[0];
+    a[0] = 2.0 * (c * c - 1.0) / d;
+    a[1] = (1.0 - std::sqrt(2.0) * c + c * c) / d;
+}
+
+/// One step of three parallel biquads (one per axis); returns the output in y.
+/// One step of nch parallel biquads. Like VQF, the filter starts as a running mean over its first
+/// `n0` samples (count = samples so far, this one included) and then switches to the biquad from
+/// its steady state at that mean, so that the start is not dominated by the first sample.
+inline void lp_step(const double* b, const double* a, double n0, double count, const double* x, double* y, double* z1,
+                    double* z2, int nch) {
+    if (count <= n0) {
+        for (int i = 0; i < nch; ++i) {
+            y[i] += (x[i] - y[i]) / count;
+            if (count == n0) {
+                z1[i] = (1.0 - b[0]) * y[i];
+                z2[i] = (b[2] - a[1]) * y[i];
+            }
+        }
+        return;
+    }
+    for (int i = 0; i < nch; ++i) {
+        y[i] = b[0] * x[i] + z1[i];
+        z1[i] = b[1] * x[i] - a[0] * y[i] + z2[i];
+        z2[i] = b[2] * x[i] - a[1] * y[i];
+    }
+}
+
+/// Rows x and y of the rotation matrix of q (sensor -> earth), then the same rows times b.
+void motion_channels(const Quat& q, const Vec3& b, double* c) {
+    const double w = q[0], x = q[1], y = q[2], z = q[3];
+    c[0] = 1.0 - 2.0 * (y * y + z * z);
+    c[1] = 2.0 * (x * y - w * z);
+    c[2] = 2.0 * (x * z + w * y);
+    c[3] = 2.0 * (x * y + w * z);
+    c[4] = 1.0 - 2.0 * (x * x + z * z);
+    c[5] = 2.0 * (y * z - w * x);
+    c[6] = c[0] * b[0] + c[1] * b[1] + c[2] * b[2];
+    c[7] = c[3] * b[0] + c[4] * b[1] + c[5] * b[2];
+}
+
 void check_pos(const char* name, double v) {
     if (!(std::isfinite(v) && v > 0)) kinemyo::detail::fail_param(name, "finite and > 0", v);
 }
@@ -78,10 +129,11 @@ void check_nonneg(const char* name, double v) {
 bool set_robust_param(RobustParams& p, const std::string& k, double v) {
     double* fields[] = {&p.fs, &p.tau_acc, &p.tau_mag, &p.tau_bias_motion, &p.tau_bias_rest, &p.bias_max,
                         &p.rest_th_gyr, &p.rest_th_acc, &p.rest_min_t, &p.mag_norm_th, &p.mag_dip_th,
-                        &p.mag_new_t, &p.mag_init_t, &p.acc_dev_scale};
+                        &p.mag_new_t, &p.mag_init_t, &p.acc_dev_scale, &p.mag_lm_t, &p.mag_az_th,
+                        &p.mag_lm_tau, &p.lin_acc_ref, &p.tau_acc_lin};
     const char* names[] = {"fs", "tau_acc", "tau_mag", "tau_bias_motion", "tau_bias_rest", "bias_max",
                            "rest_th_gyr", "rest_th_acc", "rest_min_t", "mag_norm_th", "mag_dip_th",
-                           "mag_new_t", "mag_init_t", "acc_dev_scale"};
+                           "mag_new_t", "mag_init_t", "acc_dev_scale", "mag_lm_t", "mag_az_th", "mag_lm_tau", "lin_acc_ref", "tau_acc_lin"};
     for (std::size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
         if (k == names[i]) {
             *fields[i] = v;
@@ -106,8 +158,18 @@ RobustAhrs::RobustAhrs(const RobustParams& p) : p_(p) {
     check_pos("mag_new_t", p.mag_new_t);
     check_nonneg("mag_init_t", p.mag_init_t);
     check_pos("acc_dev_scale", p.acc_dev_scale);
+    check_pos("mag_lm_t", p.mag_lm_t);
+    check_pos("mag_az_th", p.mag_az_th);
+    check_pos("mag_lm_tau", p.mag_lm_tau);
+    check_pos("lin_acc_ref", p.lin_acc_ref);
+    check_pos("tau_acc_lin", p.tau_acc_lin);
     dt_ = 1.0 / p.fs;
     k_acc_ = 1.0 - std::exp(-dt_ / p.tau_acc);
+    k_lm_ = 1.0 - std::exp(-dt_ / p.mag_lm_tau);
+    butterworth2(p.tau_acc, dt_, lp_b_, lp_a_);
+    butterworth2(p.tau_acc_lin, dt_, lp2_b_, lp2_a_);
+    lp_n_[0] = std::max(1.0, std::round(p.tau_acc / dt_));
+    lp_n_[1] = std::max(1.0, std::round(p.tau_acc_lin / dt_));
     k_mag_ = 1.0 - std::exp(-dt_ / p.tau_mag);
     k_bm_ = p.tau_bias_motion > 0 ? dt_ / p.tau_bias_motion : 0.0;
     k_br_ = p.tau_bias_rest > 0 ? 1.0 - std::exp(-dt_ / p.tau_bias_rest) : 0.0;
@@ -116,6 +178,7 @@ RobustAhrs::RobustAhrs(const RobustParams& p) : p_(p) {
 
 Quat RobustAhrs::quaternion() const {
     if (!s_.init) return {kNaN, kNaN, kNaN, kNaN};
+    if (s_.delta == 0.0) return qn::mul(s_.q_acc, s_.q_gyr);  // 6D: no heading correction
     const Quat qd{std::cos(0.5 * s_.delta), 0, 0, std::sin(0.5 * s_.delta)};
     return qn::mul(qd, qn::mul(s_.q_acc, s_.q_gyr));
 }
@@ -130,7 +193,10 @@ void RobustAhrs::update(const double* gyr, const double* acc, const double* mag,
 
 void RobustAhrs::step(const double* g, const double* a, const double* m, double* qo, double* bo, std::uint8_t* fo) {
     State& s = s_;
-    const bool acc_ok = usable3(a);
+    // accelerometer norms of 1e6 m/s^2 (100,000 g) and more are beyond any sensor: skipped, which
+    // keeps every state quantity bounded
+    const double a_norm = detail::finite3(a) ? detail::norm3(a) : 0.0;
+    const bool acc_ok = a_norm > 0.0 && a_norm < 1e6;
     const bool mag_ok = m != nullptr && usable3(m);
     const bool g_ok = gyr_ok(g);
     std::uint8_t flags = 0;
@@ -156,6 +222,27 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
         s.q_gyr = initial(a, nullptr);
         s.init = true;
         s.acc_lp = qn::rotate(s.q_gyr, {a[0], a[1], a[2]});
+        s.acc2_lp = s.acc_lp;
+        for (std::size_t i = 0; i < 3; ++i) {  // the low-passes start in their steady state
+            s.acc_z1[i] = (1.0 - lp_b_[0]) * s.acc_lp[i];
+            s.acc_z2[i] = (lp_b_[2] - lp_a_[1]) * s.acc_lp[i];
+            s.acc2_z1[i] = (1.0 - lp2_b_[0]) * s.acc_lp[i];
+            s.acc2_z2[i] = (lp2_b_[2] - lp2_a_[1]) * s.acc_lp[i];
+        }
+        {
+            double c[8];
+            motion_channels(s.q_gyr, s.bias, c);
+            const double* bs[2] = {lp_b_, lp2_b_};
+            const double* as[2] = {lp_a_, lp2_a_};
+            for (int f = 0; f < 2; ++f) {
+                for (int j = 0; j < 8; ++j) {
+                    s.mb[f][0][j] = c[j];
+                    s.mb[f][1][j] = (1.0 - bs[f][0]) * c[j];
+                    s.mb[f][2][j] = (bs[f][2] - as[f][1]) * c[j];
+                }
+            }
+        }
+        s.lp_n = 1.0;
         s.accs_lp = {a[0], a[1], a[2]};
         if (detail::finite3(g)) s.gyr_lp = {g[0], g[1], g[2]};
         if (mag_ok) {  // 9D starts on the magnetometer heading
@@ -177,7 +264,6 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
         emit_nan();
         return;
     }
-    const State backup = s;
     const double dt = dt_;
     // 1) strapdown integration of the bias-corrected gyroscope
     const Vec3 gc{g[0] - s.bias[0], g[1] - s.bias[1], g[2] - s.bias[2]};
@@ -201,12 +287,22 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
     // 3) inclination from the quasi-inertial low-passed accelerometer
     const bool learn_motion = k_bm_ > 0 && !s.rest;
     Vec3 corr{0, 0, 0};  // earth-frame rotation vector of this sample's corrections
+    double lin_w = 1.0;  // 1: no linear acceleration, -> 0 under strong linear acceleration
     if (acc_ok) {
         const Vec3 ai = qn::rotate(s.q_gyr, {a[0], a[1], a[2]});
-        const double dev = (detail::norm3(a) - 9.81) / p_.acc_dev_scale;
-        const double kw = k_acc_ / (1.0 + dev * dev);
-        for (std::size_t i = 0; i < 3; ++i) s.acc_lp[i] += kw * (ai[i] - s.acc_lp[i]);
-        Vec3 ae = qn::rotate(s.q_acc, s.acc_lp);
+        const double dev = (a_norm - 9.81) / p_.acc_dev_scale;
+        const double kw = 1.0 / (1.0 + dev * dev);
+        const Vec3 x{s.acc_lp[0] + kw * (ai[0] - s.acc_lp[0]), s.acc_lp[1] + kw * (ai[1] - s.acc_lp[1]),
+                     s.acc_lp[2] + kw * (ai[2] - s.acc_lp[2])};
+        s.lp_n += 1.0;
+        lp_step(lp_b_, lp_a_, lp_n_[0], s.lp_n, x.data(), s.acc_lp.data(), s.acc_z1.data(), s.acc_z2.data(), 3);
+        lp_step(lp2_b_, lp2_a_, lp_n_[1], s.lp_n, x.data(), s.acc2_lp.data(), s.acc2_z1.data(), s.acc2_z2.data(), 3);
+        const Vec3 dl{ai[0] - s.acc_lp[0], ai[1] - s.acc_lp[1], ai[2] - s.acc_lp[2]};
+        s.lin_ms += k_acc_ * (dl[0] * dl[0] + dl[1] * dl[1] + dl[2] * dl[2] - s.lin_ms);
+        lin_w = 1.0 / (1.0 + s.lin_ms / (p_.lin_acc_ref * p_.lin_acc_ref));
+        const Vec3 au{lin_w * s.acc_lp[0] + (1.0 - lin_w) * s.acc2_lp[0], lin_w * s.acc_lp[1] + (1.0 - lin_w) * s.acc2_lp[1],
+                      lin_w * s.acc_lp[2] + (1.0 - lin_w) * s.acc2_lp[2]};
+        Vec3 ae = qn::rotate(s.q_acc, au);
         const double an = norm3v(ae);
         if (an > 0) {
             ae = {ae[0] / an, ae[1] / an, ae[2] / an};
@@ -216,6 +312,27 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
         }
     }
     const Quat q6 = qn::mul(s.q_acc, s.q_gyr);
+    double mbe[2] = {0.0, 0.0};  // motion-bias measurement error, earth x and y, rad/s
+    double mbr[6] = {0, 0, 0, 0, 0, 0};  // low-passed rows x, y of R
+    if (acc_ok) {
+        // VQF's motion-bias measurement: the inclination correction rate equals the low-passed
+        // earth-frame image of the bias error, -corr / dt = LP(R b) - LP(R b_hat), so
+        // e = -corr / dt + LP(R b_hat) - LP(R) b_hat = LP(R) (b - b_hat)
+        double c[8];
+        motion_channels(q6, s.bias, c);
+        const double* bs[2] = {lp_b_, lp2_b_};
+        const double* as[2] = {lp_a_, lp2_a_};
+        double out[8];
+        for (int j = 0; j < 8; ++j) out[j] = 0.0;
+        for (int f = 0; f < 2; ++f) {
+            const double wf = f == 0 ? lin_w : 1.0 - lin_w;
+            lp_step(bs[f], as[f], lp_n_[f], s.lp_n, c, s.mb[f][0], s.mb[f][1], s.mb[f][2], 8);
+            for (int j = 0; j < 8; ++j) out[j] += wf * s.mb[f][0][j];
+        }
+        for (int j = 0; j < 6; ++j) mbr[j] = out[j];
+        mbe[0] = -corr[0] / dt + out[6] - (out[0] * s.bias[0] + out[1] * s.bias[1] + out[2] * s.bias[2]);
+        mbe[1] = -corr[1] / dt + out[7] - (out[3] * s.bias[0] + out[4] * s.bias[1] + out[5] * s.bias[2]);
+    }
     // 4) heading from the magnetometer, with disturbance detection
     s.mag_dist = false;
     if (mag_ok && acc_ok) {
@@ -227,31 +344,56 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
             s.mag_ref_norm = nn;
             s.mag_ref_dip = dip;
         }
-        bool dist = std::fabs(nn / s.mag_ref_norm - 1.0) > p_.mag_norm_th || std::fabs(dip - s.mag_ref_dip) > p_.mag_dip_th;
-        if (dist) {
-            if (std::fabs(nn / s.mag_cand_norm - 1.0) < p_.mag_norm_th && std::fabs(dip - s.mag_cand_dip) < p_.mag_dip_th) {
-                s.mag_cand_t += dt;
-                s.mag_cand_norm += 0.01 * (nn - s.mag_cand_norm);
-                s.mag_cand_dip += 0.01 * (dip - s.mag_cand_dip);
-            } else {
-                s.mag_cand_norm = nn;
-                s.mag_cand_dip = dip;
-                s.mag_cand_t = 0.0;
-            }
-            if (s.mag_cand_t >= p_.mag_new_t) {
-                s.mag_ref_norm = s.mag_cand_norm;
-                s.mag_ref_dip = s.mag_cand_dip;
-                dist = false;
-            }
-        } else {
-            const double kr = dt / p_.mag_new_t;
+        const double az = me[0] != 0.0 || me[1] != 0.0 ? std::atan2(me[0], me[1]) : 0.0;  // east of north
+        // the reference is learnt over the first mag_init_t s (the inclination converges meanwhile)
+        const bool learning = s.mag_t < p_.mag_init_t;
+        const bool primary = learning || (std::fabs(nn / s.mag_ref_norm - 1.0) <= p_.mag_norm_th &&
+                                          std::fabs(dip - s.mag_ref_dip) <= p_.mag_dip_th);
+        const double az_e = wrap(az - s.delta);  // field azimuth in the estimated earth frame
+        bool use = false;
+        double ref_az = 0.0;  // azimuth the heading correction drives the field to
+        if (primary) {
+            const double kr = learning ? dt / (s.mag_t + dt) : dt / p_.mag_new_t;
             s.mag_ref_norm += kr * (nn - s.mag_ref_norm);
             s.mag_ref_dip += kr * (dip - s.mag_ref_dip);
             s.mag_cand_t = 0.0;
+            use = true;
+        } else if (s.mag_lm_set && std::fabs(nn / s.mag_lm_norm - 1.0) <= p_.mag_norm_th &&
+                   std::fabs(dip - s.mag_lm_dip) <= p_.mag_dip_th && std::fabs(wrap(az_e - s.mag_lm_az)) <= p_.mag_az_th) {
+            // a known steady disturbed field: a heading landmark whose azimuth was measured with the
+            // gyroscope-held heading; it relaxes slowly to north in case the primary reference was
+            // the disturbed one
+            s.mag_lm_norm += 0.01 * (nn - s.mag_lm_norm);
+            s.mag_lm_dip += 0.01 * (dip - s.mag_lm_dip);
+            s.mag_lm_az = wrap(s.mag_lm_az - k_lm_ * s.mag_lm_az);
+            ref_az = s.mag_lm_az;
+            s.mag_cand_t = 0.0;
+            use = true;
+        } else {
+            // disturbed: hold the heading (gyroscope), watch for a steady new field
+            if (s.mag_cand_t > 0.0 && std::fabs(nn / s.mag_cand_norm - 1.0) < 0.5 * p_.mag_norm_th &&
+                std::fabs(dip - s.mag_cand_dip) < 0.5 * p_.mag_dip_th && std::fabs(wrap(az_e - s.mag_cand_az)) < 0.5 * p_.mag_az_th) {
+                s.mag_cand_t += dt;
+                s.mag_cand_norm += 0.01 * (nn - s.mag_cand_norm);
+                s.mag_cand_dip += 0.01 * (dip - s.mag_cand_dip);
+                s.mag_cand_az = wrap(s.mag_cand_az + 0.01 * wrap(az_e - s.mag_cand_az));
+            } else {
+                s.mag_cand_norm = nn;
+                s.mag_cand_dip = dip;
+                s.mag_cand_az = az_e;
+                s.mag_cand_t = dt;
+            }
+            if (s.mag_cand_t >= p_.mag_lm_t) {
+                s.mag_lm_set = true;
+                s.mag_lm_norm = s.mag_cand_norm;
+                s.mag_lm_dip = s.mag_cand_dip;
+                s.mag_lm_az = s.mag_cand_az;
+                s.mag_cand_t = 0.0;
+            }
         }
-        s.mag_dist = dist;
-        if (!dist && (me[0] != 0.0 || me[1] != 0.0)) {
-            const double target = std::atan2(me[0], me[1]);  // field direction east of north
+        s.mag_dist = !primary;
+        if (use && (me[0] != 0.0 || me[1] != 0.0)) {
+            const double target = wrap(az - ref_az);  // heading correction that puts the field at ref_az
             if (!s.mag_init) {
                 s.delta = target;
                 s.mag_init = true;
@@ -267,14 +409,19 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
         }
     }
     // 5) bias in motion: a steady correction is the earth-frame image of a bias error
-    if (learn_motion && (corr[0] != 0.0 || corr[1] != 0.0 || corr[2] != 0.0)) {
-        const Vec3 es = qn::rotate(qn::conj(q6), corr);
+    if (learn_motion && acc_ok) {  // inclination: LMS step on e = LP(R) (b - b_hat)
+        const double bm = std::clamp(p_.bias_max, 0.0, 1e300);
+        const double e0 = std::clamp(mbe[0], -bm, bm), e1 = std::clamp(mbe[1], -bm, bm);
+        for (std::size_t i = 0; i < 3; ++i) s.bias[i] += k_bm_ * (mbr[i] * e0 + mbr[3 + i] * e1);
+    }
+    if (learn_motion && corr[2] != 0.0) {  // heading: a steady correction is the image of a bias error
+        const Vec3 es = qn::rotate(qn::conj(q6), {0.0, 0.0, corr[2]});
         for (std::size_t i = 0; i < 3; ++i) s.bias[i] -= k_bm_ / dt * es[i];
     }
     for (std::size_t i = 0; i < 3; ++i) s.bias[i] = std::clamp(s.bias[i], -p_.bias_max, p_.bias_max);
     const Quat q = quaternion();
     if (!(unit_ok(q) && detail::finite3(s.bias.data()) && detail::finite3(s.acc_lp.data()) && std::isfinite(s.delta))) {
-        s = backup;  // overflow from huge inputs: never poison the state
+        s = State{};  // unreachable with inputs in the documented ranges; restart rather than go on poisoned
         emit_nan();
         return;
     }
@@ -293,7 +440,12 @@ StateRecord RobustAhrs::get_state() const {
             {"accs_lp", {s.accs_lp.begin(), s.accs_lp.end()}},
             {"rest", {s.rest_t, s.rest ? 1.0 : 0.0}},
             {"mag", {s.mag_ref_set ? 1.0 : 0.0, s.mag_ref_norm, s.mag_ref_dip, s.mag_cand_norm, s.mag_cand_dip,
-                     s.mag_cand_t, s.mag_t, s.mag_init ? 1.0 : 0.0, s.mag_dist ? 1.0 : 0.0}}};
+                     s.mag_cand_t, s.mag_t, s.mag_init ? 1.0 : 0.0, s.mag_dist ? 1.0 : 0.0}},
+            {"acc_lp_state", {s.acc_z1[0], s.acc_z1[1], s.acc_z1[2], s.acc_z2[0], s.acc_z2[1], s.acc_z2[2], s.lin_ms,
+                              s.acc2_lp[0], s.acc2_lp[1], s.acc2_lp[2], s.acc2_z1[0], s.acc2_z1[1], s.acc2_z1[2],
+                              s.acc2_z2[0], s.acc2_z2[1], s.acc2_z2[2], s.lp_n}},
+            {"motion_bias_lp", std::vector<double>(&s.mb[0][0][0], &s.mb[0][0][0] + 48)},
+            {"mag_landmark", {s.mag_cand_az, s.mag_lm_set ? 1.0 : 0.0, s.mag_lm_norm, s.mag_lm_dip, s.mag_lm_az}}};
 }
 
 void RobustAhrs::set_state(const StateRecord& r) {
@@ -328,15 +480,181 @@ void RobustAhrs::set_state(const StateRecord& r) {
     s.mag_t = mg[6];
     s.mag_init = mg[7] != 0.0;
     s.mag_dist = mg[8] != 0.0;
+    const auto& lp = state_field(r, "acc_lp_state", 17);
+    s.lp_n = lp[16];
+    s.lin_ms = lp[6];
+    s.acc2_lp = {lp[7], lp[8], lp[9]};
+    s.acc2_z1 = {lp[10], lp[11], lp[12]};
+    s.acc2_z2 = {lp[13], lp[14], lp[15]};
+    s.acc_z1 = {lp[0], lp[1], lp[2]};
+    s.acc_z2 = {lp[3], lp[4], lp[5]};
+    const auto& mbv = state_field(r, "motion_bias_lp", 48);
+    std::copy(mbv.begin(), mbv.end(), &s.mb[0][0][0]);
+    const auto& lm = state_field(r, "mag_landmark", 5);
+    s.mag_cand_az = lm[0];
+    s.mag_lm_set = lm[1] != 0.0;
+    s.mag_lm_norm = lm[2];
+    s.mag_lm_dip = lm[3];
+    s.mag_lm_az = lm[4];
     s_ = s;
 }
+
+namespace {
+
+/// Zero-phase low-pass of n x 3 samples (in place): the Butterworth of tau forwards, then backwards,
+/// each starting as a running mean over tau (as the real-time filter does).
+void filtfilt3(double tau, double dt, std::vector<double>& x, std::size_t n) {
+    double b[3], a[2];
+    butterworth2(tau, dt, b, a);
+    const double n0 = std::max(1.0, std::round(tau / dt));
+    for (int dir = 0; dir < 2; ++dir) {
+        double y[3] = {0, 0, 0}, z1[3] = {0, 0, 0}, z2[3] = {0, 0, 0};
+        for (std::size_t jj = 0; jj < n; ++jj) {
+            const std::size_t k = dir == 0 ? jj : n - 1 - jj;
+            lp_step(b, a, n0, static_cast<double>(jj + 1), &x[3 * k], y, z1, z2, 3);
+            for (int i = 0; i < 3; ++i) x[3 * k + i] = y[i];
+        }
+    }
+}
+
+/// Offline inclination: strapdown integration of the gyroscope corrected by the smoothed (forward-
+/// backward) bias, the accelerometer in that quasi-inertial frame low-passed without phase lag
+/// (forward-backward, fast and slow low-passes blended by the linear-acceleration level as in real
+/// time), the inclination from its direction; the heading of each sample is kept from q.
+void offline_smooth_inclination(const RobustParams& p, const double* gyr, const double* acc, std::size_t n,
+                                const double* bias, double* q, bool keep_heading) {
+    const double dt = 1.0 / p.fs;
+    std::vector<Quat> qg(n);
+    std::vector<double> ai(3 * n), lf, ls;
+    Quat cur{1, 0, 0, 0};
+    Vec3 last{0, 0, 0};
+    bool have = false;
+    std::size_t first = n;
+    for (std::size_t k = 0; k < n; ++k) {
+        const double* g = gyr + 3 * k;
+        const double* b = bias + 3 * k;
+        if (k > 0 && gyr_ok(g) && detail::finite3(b)) {
+            cur = qn::normalized(qn::mul(cur, qn::from_rotvec({(g[0] - b[0]) * dt, (g[1] - b[1]) * dt, (g[2] - b[2]) * dt})));
+        }
+        qg[k] = cur;
+        const double* a = acc + 3 * k;
+        if (usable3(a) && detail::norm3(a) < 1e6) {
+            last = qn::rotate(cur, {a[0], a[1], a[2]});
+            if (!have) first = k;
+            have = true;
+        }
+        for (int i = 0; i < 3; ++i) ai[3 * k + i] = last[i];
+    }
+    if (!have) return;
+    for (std::size_t k = 0; k < first; ++k) for (int i = 0; i < 3; ++i) ai[3 * k + i] = ai[3 * first + i];
+    lf = ai;
+    ls = ai;
+    filtfilt3(p.tau_acc, dt, lf, n);
+    filtfilt3(p.tau_acc_lin, dt, ls, n);
+    // linear-acceleration level: mean square deviation from the fast low-pass, smoothed both ways
+    std::vector<double> lm(n);
+    const double kl = 1.0 - std::exp(-dt / p.tau_acc);
+    double v = 0.0;
+    for (std::size_t k = 0; k < n; ++k) {
+        double d2 = 0.0;
+        for (int i = 0; i < 3; ++i) d2 += (ai[3 * k + i] - lf[3 * k + i]) * (ai[3 * k + i] - lf[3 * k + i]);
+        v = k == 0 ? d2 : v + kl * (d2 - v);
+        lm[k] = v;
+    }
+    for (std::size_t jj = n - 1; jj-- > 0;) lm[jj] += kl * (lm[jj + 1] - lm[jj]);
+    const double r2 = p.lin_acc_ref * p.lin_acc_ref;
+    for (std::size_t k = 0; k < n; ++k) {
+        double* qk = q + 4 * k;
+        if (!std::isfinite(qk[0])) continue;
+        const double w = 1.0 / (1.0 + lm[k] / r2);
+        Vec3 u{w * lf[3 * k] + (1 - w) * ls[3 * k], w * lf[3 * k + 1] + (1 - w) * ls[3 * k + 1],
+               w * lf[3 * k + 2] + (1 - w) * ls[3 * k + 2]};
+        const double un = norm3v(u);
+        if (!(un > 0.0) || !std::isfinite(un)) continue;
+        u = {u[0] / un, u[1] / un, u[2] / un};
+        const Quat q6 = qn::mul(align(u, {0, 0, 1}), qg[k]);
+        if (!keep_heading) {
+            for (int i = 0; i < 4; ++i) qk[i] = q6[i];
+            continue;
+        }
+        // keep the heading of q: the twist about z of q (x) q6*
+        const Quat e = qn::mul(Quat{qk[0], qk[1], qk[2], qk[3]}, qn::conj(q6));
+        const double hn = std::sqrt(e[0] * e[0] + e[3] * e[3]);
+        const Quat h = hn > 1e-12 ? Quat{e[0] / hn, 0, 0, e[3] / hn} : Quat{1, 0, 0, 0};
+        const Quat r = qn::normalized(qn::mul(h, q6));
+        for (int i = 0; i < 4; ++i) qk[i] = r[i];
+    }
+}
+
+/// Offline heading: the residual azimuth of the field (east of north) in the final frame, over the
+/// samples the forward pass found undisturbed, smoothed forwards and backwards (tau_mag) and averaged,
+/// then removed by a rotation about the vertical.
+void offline_smooth_heading(const RobustParams& p, const double* mag, std::size_t n, const std::uint8_t* fl, double* q) {
+    std::vector<double> r(n, 0.0);
+    std::vector<char> ok(n, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double* qi = q + 4 * i;
+        if ((fl[i] & (kMagDisturbed | kMagSkipped | kAccSkipped | kGyrSkipped)) != 0 || !std::isfinite(qi[0])) continue;
+        const Vec3 me = qn::rotate(Quat{qi[0], qi[1], qi[2], qi[3]}, {mag[3 * i], mag[3 * i + 1], mag[3 * i + 2]});
+        if (me[0] == 0.0 && me[1] == 0.0) continue;
+        r[i] = std::atan2(me[0], me[1]);
+        ok[i] = 1;
+    }
+    // samples within kOfflineMagGuardS of a disturbed one are not used either (the detection lags
+    // the onset of a disturbance); the residual is unwrapped, interpolated linearly across unused
+    // samples, then low-passed without lag (Butterworth tau_mag forwards and backwards)
+    const auto guard = static_cast<std::size_t>(std::llround(kOfflineMagGuardS * p.fs));
+    std::vector<char> use(ok);
+    std::size_t since = guard + 1;
+    for (std::size_t i = 0; i < n; ++i) {  // forwards: after a disturbance
+        since = (fl[i] & kMagDisturbed) ? 0 : since + 1;
+        if (since <= guard) use[i] = 0;
+    }
+    since = guard + 1;
+    for (std::size_t jj = n; jj-- > 0;) {  // backwards: before a disturbance
+        since = (fl[jj] & kMagDisturbed) ? 0 : since + 1;
+        if (since <= guard) use[jj] = 0;
+    }
+    std::vector<std::size_t> idx;
+    for (std::size_t i = 0; i < n; ++i) if (use[i]) idx.push_back(i);
+    if (idx.empty()) return;
+    std::vector<double> un(idx.size());
+    un[0] = r[idx[0]];
+    for (std::size_t j = 1; j < idx.size(); ++j) un[j] = un[j - 1] + wrap(r[idx[j]] - un[j - 1]);
+    std::vector<double> x(3 * n, 0.0);
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        while (j + 1 < idx.size() && idx[j + 1] <= i) ++j;
+        double v;
+        if (i <= idx[0]) v = un[0];
+        else if (j + 1 >= idx.size()) v = un.back();
+        else {
+            const double t = static_cast<double>(i - idx[j]) / static_cast<double>(idx[j + 1] - idx[j]);
+            v = un[j] + t * (un[j + 1] - un[j]);
+        }
+        x[3 * i] = v;
+    }
+    filtfilt3(kOfflineMagFactor * p.tau_mag, 1.0 / p.fs, x, n);
+    for (std::size_t i = 0; i < n; ++i) {
+        double* qi = q + 4 * i;
+        if (!std::isfinite(qi[0])) continue;
+        const double sm = x[3 * i];
+        const Quat rot{std::cos(0.5 * sm), 0, 0, std::sin(0.5 * sm)};
+        const Quat out = qn::normalized(qn::mul(rot, Quat{qi[0], qi[1], qi[2], qi[3]}));
+        for (int c = 0; c < 4; ++c) qi[c] = out[c];
+    }
+}
+
+}  // namespace
 
 void robust_offline(const RobustParams& p, const double* gyr, const double* acc, const double* mag, std::size_t n,
                     double* q, double* bias, std::uint8_t* flags) {
     if (n == 0) return;
     RobustAhrs fwd(p);
     std::vector<double> bf(3 * n);
-    fwd.update(gyr, acc, mag, n, q, bf.data(), flags);
+    std::vector<std::uint8_t> flv(flags ? 0 : n);
+    std::uint8_t* fl = flags ? flags : flv.data();
+    fwd.update(gyr, acc, mag, n, q, bf.data(), fl);
     RobustAhrs::State st = fwd.state();
     if (!st.init) {
         if (bias) std::copy(bf.begin(), bf.end(), bias);
@@ -346,6 +664,7 @@ void robust_offline(const RobustParams& p, const double* gyr, const double* acc,
     for (double& g : st.gyr_lp) g = -g;
     RobustAhrs bwd(p);
     bwd.set_raw_state(st);
+    std::vector<double> bl(3 * n);  // blended bias
     double g[3], qb[4], bb[3];
     const double w_den = n > 1 ? static_cast<double>(n - 1) : 1.0;
     for (std::size_t jj = n; jj-- > 0;) {
@@ -367,13 +686,14 @@ void robust_offline(const RobustParams& p, const double* gyr, const double* acc,
         } else if (bok) {
             std::copy(qb, qb + 4, qf);
         }
-        if (bias) {
-            for (std::size_t i = 0; i < 3; ++i) {
-                const double f = bf[3 * jj + i], b = -bb[i];
-                bias[3 * jj + i] = std::isfinite(f) && std::isfinite(b) ? (1.0 - wb) * f + wb * b : f;
-            }
+        for (std::size_t i = 0; i < 3; ++i) {
+            const double f = bf[3 * jj + i], b = -bb[i];
+            bl[3 * jj + i] = std::isfinite(f) && std::isfinite(b) ? (1.0 - wb) * f + wb * b : f;
         }
     }
+    if (bias) std::copy(bl.begin(), bl.end(), bias);
+    offline_smooth_inclination(p, gyr, acc, n, bl.data(), q, mag == nullptr);
+    if (mag != nullptr) offline_smooth_heading(p, mag, n, fl, q);
 }
 
 }  // namespace kinemyo::fusion

@@ -350,12 +350,42 @@ def trunk_motion(script: Sequence[tuple[Any, ...]] | None = None, fs: float = 10
 FUSION_SCENARIOS = ("slow", "fast", "translation", "rests", "magnetic disturbance")
 
 
+def _displacement_acc(rng: np.random.Generator, n: int, fs: float, cutoff_hz: float) -> np.ndarray:
+    """Acceleration (per unit displacement RMS) of a random displacement band-limited to cutoff_hz:
+    the exact second derivative of the (periodic) displacement, taken in the frequency domain."""
+    x = rng.standard_normal((n, 3))
+    spec = np.fft.rfft(x, axis=0)
+    f = np.fft.rfftfreq(n, 1.0 / fs)
+    spec[f > cutoff_hz] = 0.0
+    spec[0] = 0.0
+    p = np.fft.irfft(spec, n=n, axis=0)
+    scale = 1.0 / np.maximum(p.std(axis=0, keepdims=True), 1e-12)
+    return np.fft.irfft(spec * (-(2 * np.pi * f) ** 2)[:, None], n=n, axis=0) * scale
+
+
+def _translation_acc(rng: np.random.Generator, n: int, fs: float, rms: float = 3.0) -> np.ndarray:
+    """Linear acceleration (earth frame) of a body that moves about a room: the second derivative of
+    a bounded displacement — a slow wander (0.5 m RMS, below 0.2 Hz) plus vigorous movement (below
+    2 Hz) scaled so that the total is ``rms`` m/s² per axis. Being a derivative of a bounded
+    velocity, it has zero mean and little power at low frequencies, as any real movement has."""
+    slow = _displacement_acc(rng, n, fs, 0.2) * 0.5
+    fast = _displacement_acc(rng, n, fs, 2.0)
+    s2, f2 = (slow ** 2).mean(axis=0), (fast ** 2).mean(axis=0)
+    k = np.sqrt(np.maximum(rms ** 2 - s2, 0.0) / np.maximum(f2, 1e-24))
+    return slow + fast * k
+
+
 def fusion_scenario(name: str, fs: float = 100.0, duration_s: float = 300.0, seed: int = 0) -> ImuRecording:
     """The orientation-accuracy scenarios of the benchmarks (seeded):
 
     * ``slow``: smooth random rotation, 30 °/s RMS per axis, 0.5 Hz bandwidth;
     * ``fast``: 200 °/s RMS, 2 Hz bandwidth;
-    * ``translation``: slow rotation plus 3 m/s² RMS linear acceleration (2 Hz bandwidth);
+    * ``translation``: slow rotation plus 3 m/s² RMS linear acceleration per axis, the second
+      derivative of a bounded displacement (0.5 m RMS wander below 0.2 Hz plus vigorous movement
+      below 2 Hz). Until 2026-11-29 this was band-limited white acceleration (flat spectrum down to
+      0 Hz), whose integral — the velocity — random-walks to tens of m/s over 300 s: not a movement
+      any body-worn sensor makes, and its sub-0.05-Hz content is indistinguishable from tilt for
+      every filter;
     * ``rests``: 60 °/s RMS with a 10 s rest every 25 s;
     * ``magnetic disturbance``: slow rotation with three disturbed segments (30 s, 40° and ×1.3;
       50 s, 70° and ×0.7; 20 s, 30° and ×1.5).
@@ -370,7 +400,7 @@ def fusion_scenario(name: str, fs: float = 100.0, duration_s: float = 300.0, see
         lin, dist = None, ()
     elif name == "translation":
         q, rest = random_rotation(duration_s, fs, rate_dps=40, bandwidth_hz=0.5, seed=seed)
-        lin = _smooth_noise(np.random.default_rng(seed + 100), len(q), fs, 2.0) * 3.0
+        lin = _translation_acc(np.random.default_rng(seed + 100), len(q), fs)
         dist = ()
     elif name == "rests":
         q, rest = random_rotation(duration_s, fs, rate_dps=60, bandwidth_hz=1.0, rest_every_s=25, rest_s=10,

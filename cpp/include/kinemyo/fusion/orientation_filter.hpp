@@ -22,7 +22,7 @@ using quaternion::Vec3;
 /// Bits of the per-sample flags.
 enum FusionFlags : std::uint8_t {
     kRest = 1,             ///< rest detected (gyro and accelerometer steady)
-    kMagDisturbed = 2,     ///< magnetic disturbance detected: heading correction skipped
+    kMagDisturbed = 2,     ///< field departs from the reference: heading held, or corrected against a landmark
     kAccSkipped = 4,       ///< accelerometer sample unusable (zero norm or non-finite): no tilt correction
     kMagSkipped = 8,       ///< magnetometer sample unusable or absent for this sample
     kGyrSkipped = 16,      ///< gyroscope sample non-finite: orientation held
