@@ -286,10 +286,7 @@ def test_fusion_chunk_invariance(name: str, use_mag: bool, seed: int, n: int, fr
 
 
 @pytest.mark.parametrize("name", [
-    "madgwick", "mahony", "complementary",
-    pytest.param("robust", marks=pytest.mark.xfail(strict=True, reason=(
-        "RobustAHRS emits a NaN quaternion for a non-finite gyroscope sample (robust.cpp, "
-        "`if (!g_ok) emit_nan()`) where docs/fusion.md promises the held orientation"))),
+    "madgwick", "mahony", "complementary", "robust",
 ])
 def test_fusion_bad_gyroscope_sample_holds_the_orientation(name: str) -> None:
     """docs/fusion.md: 'a non-finite or implausible (> 1000 rad/s) gyroscope sample holds the

@@ -260,8 +260,9 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
         emit(quaternion());
         return;
     }
-    if (!g_ok) {
-        emit_nan();
+    if (!g_ok) {  // nothing to integrate: hold the orientation (documented), flag the sample
+        flags |= kGyrSkipped;
+        emit(quaternion());
         return;
     }
     const double dt = dt_;
