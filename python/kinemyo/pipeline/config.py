@@ -95,7 +95,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "bandpass_hz": Key((list,), [20.0, 450.0], "band-pass of the raw EMG in Hz", _band),
         "bandpass_order": Key((int,), 4, "Butterworth order of the band-pass", _int_range(1, 10)),
         "envelope_cutoff_hz": Key(NUM, 6.0, "low-pass cut-off of the linear envelope", _positive),
-        "rms_window_s": Key(NUM, 0.1, "moving-RMS window", _positive),
+        "rms_window_s": Key(NUM, 0.1, "moving-RMS window (its peak, evaluated at ~100 Hz, is emg_rms_max)", _positive),
         "zero_phase": Key((bool,), True, "offline zero-phase filtering (sosfiltfilt) instead of causal"),
     },
     "onset": {
