@@ -127,14 +127,16 @@ def _records(minutes: float, snr: float, ecg: bool, seed0: int, chunk_min: float
         yield simulate_emg(60.0 * minutes / k, FS, None, snr_db=snr, seed=seed0 + s, ecg=ecg)
 
 
-def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=None) -> str:
+def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=None,
+             kinemyo: bool = True, with_peers: bool = True, ecgs=(False, True)) -> str:
     lines = ["| SNR dB | ECG | detector | threshold | MAE ms | detected % | FP/min |",
              "|---|---|---|---|---|---|---|"]
-    for ecg in (False, True):
+    for ecg in ecgs:
         for snr in snrs:
             seed_base = int(1000 * snr + (500 if ecg else 0))
-            cal = [(_condition(r.signal, FS, ecg), r.events[0], r.signal.size / FS)
-                   for r in _records(calib_minutes, snr, ecg, 10**6 + seed_base)]
+            cal = ([(_condition(r.signal, FS, ecg), r.events[0], r.signal.size / FS)
+                    for r in _records(calib_minutes, snr, ecg, 10**6 + seed_base)]
+                   if with_peers else [])
             test = list(_records(minutes, snr, ecg, seed_base))
             rows = []
             # kinemyo (defaults, untuned)
@@ -142,6 +144,8 @@ def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=Non
                              ("kinemyo hodges_bui", {"method": "hodges_bui"}),
                              ("kinemyo bonato", {"method": "bonato"}),
                              ("kinemyo tkeo", {"method": "tkeo"})):
+                if not kinemyo:
+                    break
                 if ecg and name != "kinemyo default":
                     kw = {**kw, "ecg": "highpass"}
                 tot = [0.0, 0, 0, 0]
@@ -151,6 +155,8 @@ def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=Non
                     tot = [a + b for a, b in zip(tot, res, strict=False)]
                 rows.append((name, "default", tot))
             for name, (fn, grid) in peers(FS).items():
+                if not with_peers:
+                    break
                 if only and not any(o in name for o in only):
                     continue
                 best, best_thr = np.inf, grid[0]
@@ -257,7 +263,12 @@ if __name__ == "__main__":
     ap.add_argument("--calib-minutes", type=float, default=2.0)
     ap.add_argument("--snr", type=float, nargs="*", default=[3, 6, 10, 20])
     ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--no-kinemyo", action="store_true", help="peers only")
+    ap.add_argument("--no-peers", action="store_true", help="kinemyo only")
+    ap.add_argument("--ecg", choices=["both", "no", "yes"], default="both")
     a = ap.parse_args()
     t0 = time.time()
-    print(accuracy(a.minutes, a.calib_minutes, tuple(a.snr), a.only))
+    ecgs = {"both": (False, True), "no": (False,), "yes": (True,)}[a.ecg]
+    print(accuracy(a.minutes, a.calib_minutes, tuple(a.snr), a.only, kinemyo=not a.no_kinemyo,
+                   with_peers=not a.no_peers, ecgs=ecgs))
     print(f"\n_{time.time() - t0:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}_")

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 #include "kinemyo/common/checks.hpp"
 #include "kinemyo/filters/design.hpp"
@@ -27,6 +29,24 @@ constexpr double kTiny = 1e-300;
 #endif
 constexpr double kBinDof = KINEMYO_BIN_DOF;  // effective chi-square dof of a 2 ms energy bin
 constexpr double kRelFloor = 1e-12;  // sigma0^2 >= 1e-12 x the raw mean square (rounding level)
+// Natural log for the likelihood sums of the onset refinement: x = m 2^e with m in [sqrt(1/2),
+// sqrt(2)), log m = 2 atanh(s), s = (m - 1)/(m + 1), |s| <= 0.172, odd series to s^11 (relative
+// error < 1e-10). For finite normal x > 0 (the ramp levels m0 + dm r^2 >= 1); branch free,
+// so the ramp sums vectorise.
+inline double fast_log(double x) {
+    std::uint64_t b;
+    std::memcpy(&b, &x, sizeof b);
+    auto ex = static_cast<std::int64_t>(b >> 52) - 1023;  // x > 0, normal
+    const std::uint64_t mb = (b & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+    double m;
+    std::memcpy(&m, &mb, sizeof m);  // [1, 2)
+    const bool big = m > 1.4142135623730951;
+    m = big ? 0.5 * m : m;
+    ex += big ? 1 : 0;
+    const double sv = (m - 1.0) / (m + 1.0), s2 = sv * sv;
+    const double poly = 1.0 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 * (1.0 / 11)))));
+    return 2.0 * sv * poly + static_cast<double>(ex) * 0.6931471805599453;
+}
 double or_default(double v, double d) { return std::isnan(v) ? d : v; }
 std::int64_t to_samples(double s, double fs) { return static_cast<std::int64_t>(std::llround(s * fs)); }
 }  // namespace
@@ -41,9 +61,19 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
         const double lo = p_.ecg == EcgMode::highpass ? p_.ecg_highpass : p_.band_low;
         const double hi = std::min(p_.band_high, 0.45 * fs);
         if (!(lo > 0 && lo < hi)) detail::fail_param("band_low", "in (0, min(band_high, 0.45 fs))", lo);
-        band_ = std::make_unique<filters::SosFilter<T>>(filters::SosFilterParams{
-            filters::butter(p_.band_order, {lo, hi}, fs, filters::BandType::bandpass), p_.n_channels,
-            filters::InitMode::steady});
+        if (!(p_.band_order >= 1 && p_.band_order <= internal::kMaxSections))
+            detail::fail_param("band_order", "in 1..10", static_cast<double>(p_.band_order));
+        const filters::Sos sos = filters::butter(p_.band_order, {lo, hi}, fs, filters::BandType::bandpass);
+        nsec_ = static_cast<int>(sos.size());
+        if (nsec_ > internal::kMaxSections) detail::fail_param("band_order", "in 1..10", static_cast<double>(p_.band_order));
+        for (const auto& q : sos) {
+            const double a0 = q[3];
+            for (int k : {0, 1, 2, 4, 5}) sos_.push_back(q[static_cast<std::size_t>(k)] / a0);
+        }
+        for (const auto& z : filters::sosfilt_zi(sos)) {
+            zi_.push_back(z[0]);
+            zi_.push_back(z[1]);
+        }
     }
     const bool is_c = p_.method == Method::cusum;
     h_ = or_default(p_.threshold, p_.method == Method::hodges_bui ? 3.0
@@ -88,7 +118,6 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
 
 template <class T>
 void OnsetDetector<T>::reset() {
-    if (band_) band_->reset();
     if (lp_) lp_->reset();
     if (tk_) tk_->reset();
     ch_.assign(p_.n_channels, Chan{});
@@ -104,6 +133,7 @@ void OnsetDetector<T>::reset() {
         bsd_.assign(p_.n_channels, 1.0);
         benergy_.assign(p_.n_channels, 1.0);
     }
+    for (auto& c : ch_) c.based = given_base_;
     t_ = 0;
 }
 
@@ -131,6 +161,96 @@ void OnsetDetector<T>::set_baseline(const std::vector<double>& mean, const std::
         benergy_[c] = std::max(benergy_[c], kTiny);
     }
     have_base_ = given_base_ = true;
+    for (auto& c : ch_) c.based = true;
+}
+
+namespace {
+// One sample through NS second-order sections (transposed direct form II), delays in z.
+// The fused CUSUM kernel runs with FMA (AVX2 + FMA instruction set) when the CPU has it, decided
+// once per process like the SOS kernels (so a process always takes the same path and offline and
+// online stay bit-identical).
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define KINEMYO_ONSET_X86 1
+#define KINEMYO_ONSET_INLINE inline __attribute__((always_inline))
+bool cpu_has_fma() {
+    static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return has;
+}
+#else
+#define KINEMYO_ONSET_X86 0
+#define KINEMYO_ONSET_INLINE inline
+bool cpu_has_fma() { return false; }
+#endif
+
+template <int NS, bool FMA>
+KINEMYO_ONSET_INLINE double biquads(const double* co, double* z, double v) {
+    for (int k = 0; k < NS; ++k) {
+        const double* b = co + 5 * k;
+        if constexpr (FMA) {
+            const double y = std::fma(b[0], v, z[2 * k]);
+            z[2 * k] = std::fma(b[1], v, std::fma(-b[3], y, z[2 * k + 1]));
+            z[2 * k + 1] = std::fma(b[2], v, -b[4] * y);
+            v = y;
+        } else {
+            const double y = b[0] * v + z[2 * k];
+            z[2 * k] = b[1] * v - b[3] * y + z[2 * k + 1];
+            z[2 * k + 1] = b[2] * v - b[4] * y;
+            v = y;
+        }
+    }
+    return v;
+}
+
+
+// Dispatch on the number of band-pass sections (0 = no preprocessing) to a kernel with the delays
+// in registers.
+template <class F>
+void with_sections(int ns, F&& f) {
+    switch (ns) {
+        case 1: f(std::integral_constant<int, 1>{}); break;
+        case 2: f(std::integral_constant<int, 2>{}); break;
+        case 3: f(std::integral_constant<int, 3>{}); break;
+        case 4: f(std::integral_constant<int, 4>{}); break;
+        case 5: f(std::integral_constant<int, 5>{}); break;
+        case 6: f(std::integral_constant<int, 6>{}); break;
+        case 7: f(std::integral_constant<int, 7>{}); break;
+        case 8: f(std::integral_constant<int, 8>{}); break;
+        case 9: f(std::integral_constant<int, 9>{}); break;
+        case 10: f(std::integral_constant<int, 10>{}); break;
+        default: f(std::integral_constant<int, 0>{}); break;
+    }
+}
+}  // namespace
+
+// Band-pass one channel (stride n_channels) into y (contiguous, n values). Non-finite input gives
+// NaN and leaves the delays untouched ("hold"); the delays start in the steady state of the first
+// finite sample (no start transient for a constant offset).
+template <class T>
+template <int NS>
+void OnsetDetector<T>::band_channel(std::size_t c, const T* x, std::size_t n, double* y) {
+    Chan& s = ch_[c];
+    const std::size_t C = p_.n_channels;
+    if constexpr (NS == 0) {
+        for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<double>(x[i * C + c]);
+    } else {
+        double z[2 * NS];
+        for (int k = 0; k < 2 * NS; ++k) z[k] = s.bz[static_cast<std::size_t>(k)];
+        const double* co = sos_.data();
+        for (std::size_t i = 0; i < n; ++i) {
+            const double v = static_cast<double>(x[i * C + c]);
+            if (!std::isfinite(v)) {
+                y[i] = std::numeric_limits<double>::quiet_NaN();
+                ++s.nonfinite;
+                continue;
+            }
+            if (!s.primed) {
+                for (int k = 0; k < 2 * NS; ++k) z[k] = zi_[static_cast<std::size_t>(k)] * v;
+                s.primed = true;
+            }
+            y[i] = biquads<NS, false>(co, z, v);
+        }
+        for (int k = 0; k < 2 * NS; ++k) s.bz[static_cast<std::size_t>(k)] = z[k];
+    }
 }
 
 template <class T>
@@ -138,13 +258,10 @@ void OnsetDetector<T>::condition(const T* x, std::size_t n) {
     const std::size_t C = p_.n_channels, N = n * C;
     xs_.resize(N);
     us_.resize(N);
-    if (band_) {
-        // filter in T, widen to double
-        ybuf_.resize(N);
-        band_->process(x, ybuf_.data(), n);
-        for (std::size_t i = 0; i < N; ++i) xs_[i] = static_cast<double>(ybuf_[i]);
-    } else {
-        for (std::size_t i = 0; i < N; ++i) xs_[i] = static_cast<double>(x[i]);
+    col_.resize(n);
+    for (std::size_t c = 0; c < C; ++c) {
+        with_sections(nsec_, [&](auto ns) { band_channel<decltype(ns)::value>(c, x, n, col_.data()); });
+        for (std::size_t i = 0; i < n; ++i) xs_[i * C + c] = col_[i];
     }
     switch (p_.method) {
         case Method::hodges_bui:
@@ -162,21 +279,185 @@ void OnsetDetector<T>::condition(const T* x, std::size_t n) {
 }
 
 template <class T>
+template <int NS>
+void OnsetDetector<T>::energy_channel(std::size_t c, const T* x, std::size_t n, double* stat, double* energy) {
+    const std::size_t C = p_.n_channels;
+    col_.resize(n);
+    band_channel<NS>(c, x, n, col_.data());
+    for (std::size_t i = 0; i < n; ++i) {
+        const double e = col_[i] * col_[i];
+        stat[i * C + c] = e;
+        energy[i * C + c] = e;
+    }
+}
+
+template <class T>
 void OnsetDetector<T>::statistic(const T* x, std::size_t n, double* stat, double* energy) {
-    condition(x, n);
-    const std::size_t N = n * p_.n_channels;
-    for (std::size_t i = 0; i < N; ++i) {
-        stat[i] = us_[i];
-        energy[i] = xs_[i] * xs_[i];
+    const std::size_t C = p_.n_channels;
+    if (p_.method == Method::cusum) {
+        for (std::size_t c = 0; c < C; ++c)
+            with_sections(nsec_, [&](auto ns) { energy_channel<decltype(ns)::value>(c, x, n, stat, energy); });
+    } else {
+        condition(x, n);
+        const std::size_t N = n * C;
+        for (std::size_t i = 0; i < N; ++i) {
+            stat[i] = us_[i];
+            energy[i] = xs_[i] * xs_[i];
+        }
     }
     t_ += static_cast<std::int64_t>(n);
 }
 
 template <class T>
+void OnsetDetector<T>::finalize_rest(std::size_t c) {
+    Chan& s = ch_[c];
+    const double nn = std::max(s.rn, 1.0);
+    const double m = s.rs / nn;
+    bmean_[c] = m;
+    bsd_[c] = std::max(std::sqrt(std::max(s.rss / nn - m * m, 0.0)), 1e-12 * std::max(1.0, std::fabs(m)));
+    // numerically silent rest (e.g. a constant signal after the band-pass): floor
+    benergy_[c] = std::max({s.re / nn, kRelFloor * s.rraw / nn, kTiny});
+    s.based = true;
+}
+
+// The CUSUM detector on one channel, fused with its conditioning: one pass, delays in registers,
+// the inactive state (almost all samples) handled inline.
+template <class T>
+template <int NS, bool FMA>
+KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out) {
+    Chan& s = ch_[c];
+    const std::size_t C = p_.n_channels;
+    const bool learn = !given_base_ && p_.rest_end > 0;
+    double z[2 * NS + 1];
+    for (int k = 0; k < 2 * NS; ++k) z[k] = s.bz[static_cast<std::size_t>(k)];
+    const double* co = sos_.data();
+    const auto NB = static_cast<std::int64_t>(s.bins.size());
+    std::int64_t t = t_;
+    std::int64_t ph = t % bin_;
+    std::size_t slot = static_cast<std::size_t>((t / bin_) % NB);
+    double* bins = s.bins.data();
+    double inv = 1.0 / benergy_[c];
+    const double k = k_, h = h_;
+    // the hot state in registers (written back around the rare calls that use it)
+    double S = s.S, bacc = s.bin_acc;
+    std::int64_t bn = s.bin_n, tau = s.tau;
+    for (std::size_t i = 0; i < n; ++i, ++t) {
+        const double v = static_cast<double>(x[i * C + c]);
+        double y;
+        const bool vfin = std::isfinite(v);
+        if constexpr (NS == 0) {
+            y = v;
+        } else {
+            if (!vfin) {
+                y = std::numeric_limits<double>::quiet_NaN();
+                ++s.nonfinite;
+            } else {
+                if (!s.primed) {
+                    for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v;
+                    s.primed = true;
+                }
+                y = biquads<NS, FMA>(co, z, v);
+            }
+        }
+        const double e = y * y;
+        const bool fin = std::isfinite(e);  // NaN input, or a square that overflows
+        const bool bin_end = ph == bin_ - 1;
+        ph = bin_end ? 0 : ph + 1;
+        if (!s.based) {
+            if (learn && t >= p_.rest_begin && t < p_.rest_end && fin && vfin) {
+                s.rraw += v * v;
+                s.rn += 1;
+                s.rs += e;
+                s.rss += e * e;
+                s.re += e;
+            }
+            if (learn && t == p_.rest_end - 1) {
+                finalize_rest(c);
+                inv = 1.0 / benergy_[c];
+            }
+            if (bin_end) slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;
+            continue;
+        }
+        const double zz = e * inv;
+        if (fin) {
+            bacc += zz;
+            ++bn;
+        }
+        if (bin_end) {
+            // 2 ms mean-energy bins (units of sigma0^2) for the onset refinement
+            const double le = bn > 0 ? bacc / static_cast<double>(bn) : s.last_le;
+            bins[slot] = le;
+            slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;
+            s.last_le = le;
+            bacc = 0;
+            bn = 0;
+        }
+        if (fin) {
+            if (!s.active && s.alarm < 0) {
+                S = std::max(0.0, S + zz - k);
+                // branch free: S sits at 0 about half of the time at rest (unpredictable)
+                tau += static_cast<std::int64_t>(S == 0.0) * (t + 1 - tau);
+                if (tau < 0) tau = t;
+                if (S > h) {
+                    s.alarm = t;
+                    s.alarm_tau = tau;
+                    s.D = 0;
+                    s.tau_off = t + 1;
+                }
+            } else {
+                const double D = std::max(0.0, s.D + k - zz);
+                if (s.alarm >= 0 || D > h) {  // pending onset, or offset alarm: the full step
+                    s.S = S;
+                    s.tau = tau;
+                    cusum_active(c, t, zz, out);
+                    S = s.S;
+                    tau = s.tau;
+                } else {  // active, no change (inline copy of the first lines of cusum_active)
+                    s.D = D;
+                    if (D == 0.0) s.tau_off = t + 1;
+                }
+            }
+        }
+        if (s.ev_open && (s.close_pending || !s.announced)) tick(c, t, out);
+    }
+    s.S = S;
+    s.tau = tau;
+    s.bin_acc = bacc;
+    s.bin_n = bn;
+    for (int q = 0; q < 2 * NS; ++q) s.bz[static_cast<std::size_t>(q)] = z[q];
+}
+
+template <class T>
+template <int NS>
+#if KINEMYO_ONSET_X86
+__attribute__((target("avx2,fma")))
+#endif
+void OnsetDetector<T>::run_cusum_fma(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out) {
+#if KINEMYO_ONSET_X86
+    run_cusum<NS, true>(c, x, n, out);
+#else
+    run_cusum<NS, false>(c, x, n, out);
+#endif
+}
+
+template <class T>
 void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& out) {
     if (n == 0) return;
-    condition(x, n);
     const std::size_t C = p_.n_channels;
+    if (p_.method == Method::cusum) {
+        for (std::size_t c = 0; c < C; ++c)
+            with_sections(nsec_, [&](auto ns) {
+                constexpr int NS = decltype(ns)::value;
+                if (cpu_has_fma()) run_cusum_fma<NS>(c, x, n, out);
+                else run_cusum<NS, false>(c, x, n, out);
+            });
+        t_ += static_cast<std::int64_t>(n);
+        bool all = true;
+        for (const auto& s : ch_) all = all && s.based;
+        have_base_ = all;
+        return;
+    }
+    condition(x, n);
     const bool learn = !given_base_ && p_.rest_end > 0;
     for (std::size_t i = 0; i < n; ++i) {
         const std::int64_t t = t_ + static_cast<std::int64_t>(i);
@@ -195,15 +476,7 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
                 }
             }
             if (t == p_.rest_end - 1) {
-                for (std::size_t c = 0; c < C; ++c) {
-                    Chan& s = ch_[c];
-                    const double nn = std::max(s.rn, 1.0);
-                    const double m = s.rs / nn;
-                    bmean_[c] = m;
-                    bsd_[c] = std::max(std::sqrt(std::max(s.rss / nn - m * m, 0.0)), 1e-12 * std::max(1.0, std::fabs(m)));
-                    // numerically silent rest (e.g. a constant signal after the band-pass): floor
-                    benergy_[c] = std::max({s.re / nn, kRelFloor * s.rraw / nn, kTiny});
-                }
+                for (std::size_t c = 0; c < C; ++c) finalize_rest(c);
                 have_base_ = true;
             }
             continue;
@@ -334,48 +607,30 @@ void OnsetDetector<T>::decide(std::size_t c, std::int64_t t, double u, double e,
             }
             break;
         }
-        case Method::cusum: {
-            const double z = e / benergy_[c];
-            // 2 ms log-energy bins for the onset refinement
-            s.bin_acc += z;
-            ++s.bin_n;
-            if ((t + 1) % bin_ == 0) {
-                const double le = s.bin_acc / static_cast<double>(s.bin_n);
-                s.bins[static_cast<std::size_t>((t / bin_) % static_cast<std::int64_t>(s.bins.size()))] = le;
-                s.last_le = le;
-                s.bin_acc = 0;
-                s.bin_n = 0;
-            }
-            const bool pending = s.alarm >= 0;
-            if (!s.active && !pending) {
-                s.S = std::max(0.0, s.S + z - k_);
-                if (s.S == 0.0) s.tau = t + 1;
-                if (s.tau < 0) s.tau = t;
-                if (s.S > h_) {
-                    s.alarm = t;
-                    s.alarm_tau = s.tau;
-                    s.D = 0;
-                    s.tau_off = t + 1;
-                }
-                return;
-            }
-            s.D = std::max(0.0, s.D + k_ - z);
-            if (s.D == 0.0) s.tau_off = t + 1;
-            const bool off_alarm = s.D > h_;
-            if (pending && (t >= s.alarm + n_refine_delay_ || off_alarm)) {
-                const std::int64_t on = p_.refine ? refine_onset(c, s.alarm_tau, t) : s.alarm_tau;
-                s.alarm = -1;
-                s.active = true;
-                raw_on(c, on, t, out);
-            }
-            if (off_alarm && s.active) {
-                raw_off(c, s.tau_off, out);
-                s.active = false;
-                s.S = 0;
-                s.tau = t + 1;
-            }
+        case Method::cusum:
+            cusum_active(c, t, e / benergy_[c], out);
             break;
-        }
+    }
+}
+
+template <class T>
+void OnsetDetector<T>::cusum_active(std::size_t c, std::int64_t t, double z, std::vector<Event>& out) {
+    Chan& s = ch_[c];
+    const bool pending = s.alarm >= 0;
+    s.D = std::max(0.0, s.D + k_ - z);
+    if (s.D == 0.0) s.tau_off = t + 1;
+    const bool off_alarm = s.D > h_;
+    if (pending && (t >= s.alarm + n_refine_delay_ || off_alarm)) {
+        const std::int64_t on = p_.refine ? refine_onset(c, s.alarm_tau, t) : s.alarm_tau;
+        s.alarm = -1;
+        s.active = true;
+        raw_on(c, on, t, out);
+    }
+    if (off_alarm && s.active) {
+        raw_off(c, s.tau_off, out);
+        s.active = false;
+        s.S = 0;
+        s.tau = t + 1;
     }
 }
 
@@ -397,7 +652,8 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
         const double v = s.bins[static_cast<std::size_t>((gA + static_cast<std::int64_t>(j)) % NB)];
         fit_le_[j] = v;
         fit_p1_[j + 1] = fit_p1_[j] + v;
-        fit_p2_[j + 1] = fit_p2_[j] + v * v;
+        // lower bound of a ramp bin's cost: min over m >= 1 of log m + v / m
+        fit_p2_[j + 1] = fit_p2_[j] + (v >= 1.0 ? fast_log(v) + 1.0 : v);
     }
     // Maximum likelihood (scale family: each bin's mean energy ~ m_j * chi2_nu / nu, so
     // -log L = nu/2 * sum(log m_j + e_j / m_j) + const) of: rest level m0 on [0, c), a linear
@@ -410,6 +666,32 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     std::int64_t best_c = gT - gA;
     best_R_ = 0;
     const std::int64_t c_hi = Lz - 4;
+    // -log L of the ramp bins [cc, cc + R): levels 1 + dm r^2, r = (j + 1/2) / R
+    // (stops early, returning a value > budget, once the sum exceeds budget: every term is > 0)
+    auto ramp_cost = [&](std::int64_t cc, std::int64_t R, double dm, double budget) {
+        const double invR = 1.0 / static_cast<double>(R);
+        const double* le = fit_le_.data() + cc;
+        double acc = 0;
+        for (std::int64_t j0 = 0; j0 < R; j0 += 8) {
+            const std::int64_t j1 = std::min(R, j0 + 8);
+            double a0 = 0, a1 = 0;
+            std::int64_t j = j0;
+            for (; j + 1 < j1; j += 2) {
+                const double r0 = (static_cast<double>(j) + 0.5) * invR, r1 = r0 + invR;
+                const double m0 = 1.0 + dm * r0 * r0, m1 = 1.0 + dm * r1 * r1;
+                a0 += fast_log(m0) + le[j] / m0;
+                a1 += fast_log(m1) + le[j + 1] / m1;
+            }
+            if (j < j1) {
+                const double r0 = (static_cast<double>(j) + 0.5) * invR;
+                const double m0 = 1.0 + dm * r0 * r0;
+                a0 += fast_log(m0) + le[j] / m0;
+            }
+            acc += a0 + a1;
+            if (acc > budget) return acc;
+        }
+        return acc;
+    };
     auto eval_c = [&](std::int64_t cc) {
         const double n0 = static_cast<double>(cc);
         // rest level known from the baseline (bins hold x^2 / sigma0^2): m0 = 1
@@ -423,16 +705,9 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
             const double n1 = static_cast<double>(Lz - e0);
             const double m1 = (fit_p1_[L] - fit_p1_[static_cast<std::size_t>(e0)]) / n1;
             if (m1 <= m0) continue;
-            double cost = cost0 + n1 * (std::log(m1) + 1.0);
-            if (cost >= best) continue;
-            if (R > 0) {
-                const double dm = m1 - m0, invR = 1.0 / static_cast<double>(R);
-                for (std::int64_t j = 0; j < R && cost < best; ++j) {
-                    const double r = (static_cast<double>(j) + 0.5) * invR;
-                    const double m = m0 + dm * r * r;
-                    cost += std::log(m) + fit_le_[static_cast<std::size_t>(cc + j)] / m;
-                }
-            }
+            double cost = cost0 + n1 * (fast_log(m1) + 1.0);
+            if (cost + (fit_p2_[static_cast<std::size_t>(e0)] - fit_p2_[static_cast<std::size_t>(cc)]) >= best) continue;
+            if (R > 0) cost += ramp_cost(cc, R, m1 - m0, best - cost);
             if (cost < best) {
                 best = cost;
                 best_c = cc;
@@ -440,7 +715,9 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
             }
         }
     };
+    // start at the CUSUM change time (a tight bound early prunes most of the grid), then a
     // coarse pass every 3rd bin, then every bin around the best
+    if (gT - gA >= 3 && gT - gA <= c_hi) eval_c(gT - gA);
     for (std::int64_t cc = 3; cc <= c_hi; cc += 3) eval_c(cc);
     const std::int64_t coarse = best_c;
     for (std::int64_t cc = std::max<std::int64_t>(3, coarse - 2); cc <= std::min(c_hi, coarse + 2); ++cc)
@@ -459,13 +736,8 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
             const double m0 = 1.0;
             const double m1 = (fit_p1_[L] - fit_p1_[static_cast<std::size_t>(e0)]) / n1;
             if (m1 <= m0) continue;
-            double cost = fit_p1_[static_cast<std::size_t>(cc)] + n1 * (std::log(m1) + 1.0);
-            const double dm = m1 - m0, invR = R > 0 ? 1.0 / static_cast<double>(R) : 0.0;
-            for (std::int64_t j = 0; j < R; ++j) {
-                const double r = (static_cast<double>(j) + 0.5) * invR;
-                const double m = m0 + dm * r * r;
-                cost += std::log(m) + fit_le_[static_cast<std::size_t>(cc + j)] / m;
-            }
+            double cost = fit_p1_[static_cast<std::size_t>(cc)] + n1 * (fast_log(m1) + 1.0);
+            if (R > 0) cost += ramp_cost(cc, R, m1 - m0, best + 60.0 / nu2 - cost);
             const double w = std::exp(-nu2 * (cost - best));
             wsum += w;
             csum += w * static_cast<double>(cc);
@@ -530,47 +802,63 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
     OnsetDetector<T> det(p);
     std::vector<Event> ev;
     if (p.rest_end <= 0 && n > 0) {
-        // automatic baseline from the quietest 100 ms windows
-        std::vector<double> u(n * C), e(n * C);
-        {
-            OnsetDetector<T> pre(p);
-            pre.statistic(xp, n, u.data(), e.data());
-        }
+        // automatic baseline from the quietest 100 ms windows: a first pass keeps per-window sums
+        // only (no copy of the signal), in blocks
         const std::size_t W = std::max<std::size_t>(8, static_cast<std::size_t>(std::llround(0.1 * p.fs)));
         const std::size_t nw = std::max<std::size_t>(1, n / W);
+        const std::size_t used = std::min(n, nw * W);
+        std::vector<double> wsu(nw * C, 0.0), wsc(nw * C, 0.0), su(nw * C, 0.0), suu(nw * C, 0.0),
+            se(nw * C, 0.0), sc(nw * C, 0.0), raw(C, 0.0), nraw(C, 0.0);
+        {
+            OnsetDetector<T> pre(p);
+            const std::size_t blk = W * std::max<std::size_t>(1, 8192 / W + 1);
+            std::vector<double> u(blk * C), e(blk * C);
+            for (std::size_t i0 = 0; i0 < used; i0 += blk) {
+                const std::size_t m = std::min(blk, used - i0);
+                pre.statistic(xp + i0 * C, m, u.data(), e.data());
+                for (std::size_t i = 0; i < m; ++i) {
+                    const std::size_t w = (i0 + i) / W;
+                    for (std::size_t c = 0; c < C; ++c) {
+                        const double v = u[i * C + c], ee = e[i * C + c];
+                        if (!std::isfinite(v)) continue;
+                        wsu[w * C + c] += v;
+                        wsc[w * C + c] += 1;
+                        if (!std::isfinite(ee)) continue;
+                        su[w * C + c] += v;
+                        suu[w * C + c] += v * v;
+                        se[w * C + c] += ee;
+                        sc[w * C + c] += 1;
+                    }
+                }
+            }
+        }
+        for (std::size_t i = 0; i < n * C; ++i) {
+            const double v = static_cast<double>(xp[i]);
+            if (std::isfinite(v)) {
+                raw[i % C] += v * v;
+                nraw[i % C] += 1;
+            }
+        }
         std::vector<double> mean(C), sd(C), en(C), wm(nw), wm2;
         for (std::size_t c = 0; c < C; ++c) {
-            for (std::size_t w = 0; w < nw; ++w) {
-                double sum = 0;
-                std::size_t cnt = 0;
-                for (std::size_t i = w * W; i < std::min(n, (w + 1) * W); ++i) {
-                    const double v = u[i * C + c];
-                    if (std::isfinite(v)) { sum += v; ++cnt; }
-                }
-                wm[w] = cnt ? sum / static_cast<double>(cnt) : std::numeric_limits<double>::infinity();
-            }
+            for (std::size_t w = 0; w < nw; ++w)
+                wm[w] = wsc[w * C + c] > 0 ? wsu[w * C + c] / wsc[w * C + c] : std::numeric_limits<double>::infinity();
             wm2 = wm;
             const std::size_t q = nw / 5;
             std::nth_element(wm2.begin(), wm2.begin() + static_cast<std::ptrdiff_t>(q), wm2.end());
             const double lim = 1.5 * wm2[q];
-            double su = 0, suu = 0, se = 0, cnt = 0;
+            double tu = 0, tuu = 0, te = 0, cnt = 0;
             for (std::size_t w = 0; w < nw; ++w) {
                 if (!(wm[w] <= lim)) continue;
-                for (std::size_t i = w * W; i < std::min(n, (w + 1) * W); ++i) {
-                    const double v = u[i * C + c], ee = e[i * C + c];
-                    if (!std::isfinite(v) || !std::isfinite(ee)) continue;
-                    su += v; suu += v * v; se += ee; cnt += 1;
-                }
+                tu += su[w * C + c];
+                tuu += suu[w * C + c];
+                te += se[w * C + c];
+                cnt += sc[w * C + c];
             }
             if (cnt == 0) { mean[c] = 0; sd[c] = 0; en[c] = 0; continue; }
-            mean[c] = su / cnt;
-            sd[c] = std::sqrt(std::max(suu / cnt - mean[c] * mean[c], 0.0));
-            double raw = 0, nraw = 0;
-            for (std::size_t i = 0; i < n; ++i) {
-                const double v = static_cast<double>(xp[i * C + c]);
-                if (std::isfinite(v)) { raw += v * v; nraw += 1; }
-            }
-            en[c] = std::max(se / cnt, nraw > 0 ? kRelFloor * raw / nraw : 0.0);
+            mean[c] = tu / cnt;
+            sd[c] = std::sqrt(std::max(tuu / cnt - mean[c] * mean[c], 0.0));
+            en[c] = std::max(te / cnt, nraw[c] > 0 ? kRelFloor * raw[c] / nraw[c] : 0.0);
         }
         det.set_baseline(mean, sd, en);
     }

@@ -2,6 +2,7 @@
 /// @file detector.hpp
 /// Muscle-activation onset/offset detection on surface EMG: literature detectors and the kinemyo
 /// CUSUM detector, one streaming engine shared by the offline `detect` and the online detector.
+#include <array>
 #include <cstddef>
 #include <cmath>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "kinemyo/common/processor.hpp"
 #include "kinemyo/filters/sos_filter.hpp"
 #include "kinemyo/filters/tkeo.hpp"
 
@@ -68,8 +70,15 @@ struct OnsetParams {
 };
 
 namespace internal {
+/// Most second-order sections of the conditioning band-pass (band_order <= 10).
+constexpr int kMaxSections = 10;
 /// Per-channel state of an OnsetDetector (internal).
 struct ChannelState {
+    // conditioning band-pass (transposed direct form II delays) and its steady-state priming
+    std::array<double, 2 * kMaxSections> bz{};
+    bool primed = false;
+    bool based = false;  // baseline known for this channel
+    std::int64_t nonfinite = 0;
     // rest-window accumulation
     double rn = 0, rs = 0, rss = 0, re = 0, rraw = 0;
     // hodges moving mean
@@ -145,12 +154,28 @@ public:
     [[nodiscard]] std::vector<double> baseline_energy() const { return benergy_; }
     /// Global index of the next sample.
     [[nodiscard]] std::int64_t position() const noexcept { return t_; }
+    /// Copy of the full evolving state (filters, baseline, decision state, refinement bins), so a
+    /// stream can be checkpointed and resumed bit for bit by an object with the same parameters.
+    [[nodiscard]] StateRecord get_state() const;
+    /// Restore a state from get_state() of a detector with the same parameters.
+    /// @throws std::invalid_argument when a field is missing or has the wrong size.
+    void set_state(const StateRecord& state);
     /// Worst-case decision latency in samples after the activation is established (see class doc).
     [[nodiscard]] std::int64_t latency_samples() const noexcept;
 
 private:
     using Chan = internal::ChannelState;
     void condition(const T* x, std::size_t n);
+    template <int NS>
+    void band_channel(std::size_t c, const T* x, std::size_t n, double* y);
+    template <int NS, bool FMA>
+    void run_cusum(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out);
+    template <int NS>
+    void run_cusum_fma(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out);
+    template <int NS>
+    void energy_channel(std::size_t c, const T* x, std::size_t n, double* stat, double* energy);
+    void cusum_active(std::size_t c, std::int64_t t, double z, std::vector<Event>& out);
+    void finalize_rest(std::size_t c);
     void decide(std::size_t c, std::int64_t t, double u, double e, std::vector<Event>& out);
     void raw_on(std::size_t c, std::int64_t on, std::int64_t t, std::vector<Event>& out);
     void raw_off(std::size_t c, std::int64_t off, std::vector<Event>& out);
@@ -160,11 +185,12 @@ private:
     OnsetParams p_;
     double h_, k_, win_, min_active_, min_gap_;
     std::int64_t n_win_, n_min_active_, n_min_gap_, n_refine_delay_, bin_;
-    std::unique_ptr<filters::SosFilter<T>> band_;
+    int nsec_ = -1;                 // band-pass sections; -1 without preprocessing
+    std::vector<double> sos_;       // [section][b0 b1 b2 a1 a2]
+    std::vector<double> zi_;        // [section][2]: steady-state delays per unit input
     std::unique_ptr<filters::SosFilter<double>> lp_;
     std::unique_ptr<filters::TKEO<double>> tk_;
-    std::vector<double> xs_, us_;  // scratch: conditioned x, statistic
-    std::vector<T> ybuf_;          // scratch: band-passed input
+    std::vector<double> xs_, us_, col_;  // scratch: conditioned x, statistic, one column
     std::vector<Chan> ch_;
     std::vector<double> bmean_, bsd_, benergy_;
     bool have_base_ = false, given_base_ = false;
