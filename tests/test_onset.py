@@ -181,3 +181,62 @@ def test_movement_onsets_and_latency_table():
     assert lat[(0, "MF")] == pytest.approx(50.0)
     with pytest.raises(ValueError, match="rest"):
         onset.movement_onsets(gyro, fs, rest=(0.0, 100.0))
+
+
+@pytest.mark.parametrize("method", ["default", "hodges_bui", "bonato", "tkeo"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_online_pickle_and_deepcopy_mid_stream(method, dtype):
+    """A copy taken mid-stream (inside a burst, with a pending onset) continues exactly like the
+    uninterrupted run: same events, same later state."""
+    import copy
+    import pickle
+    rec = simulate_emg(20.0, FS, 2, snr_db=8, seed=21)
+    x = rec.signal.astype(dtype)
+    ref = onset.OnlineDetector(FS, 2, method, rest=(0.0, 1.5), dtype=dtype)
+    full = [ref.process(x[i:i + 333]) for i in range(0, len(x), 333)] + [ref.finish()]
+    full_rows = np.concatenate(full)
+    b = rec.events[0][3]
+    for cut in (1000, int(b[0]) + 30, int(b[0]) + 700):  # in the rest window, rising, inside
+        det = onset.OnlineDetector(FS, 2, method, rest=(0.0, 1.5), dtype=dtype)
+        head = [det.process(x[i:min(i + 333, cut)]) for i in range(0, cut, 333)]
+        for clone in (pickle.loads(pickle.dumps(det)), copy.deepcopy(det)):
+            assert clone.position == det.position == cut
+            assert clone.params == det.params
+            tail = [clone.process(x[i:i + 333]) for i in range(cut, len(x), 333)] + [clone.finish()]
+            rows = np.concatenate(head + tail)
+            # the events (and their order per channel) are those of the uninterrupted run
+            for c in range(2):
+                np.testing.assert_array_equal(rows[rows[:, 0] == c], full_rows[full_rows[:, 0] == c])
+        # the original is untouched by the copies
+        rest_rows = np.concatenate(head + [det.process(x[cut:]), det.finish()])
+        for c in range(2):
+            np.testing.assert_array_equal(np.unique(rest_rows[rest_rows[:, 0] == c], axis=0),
+                                          np.unique(full_rows[full_rows[:, 0] == c], axis=0))
+
+
+def test_online_state_roundtrip_and_validation():
+    det = onset.OnlineDetector(FS, 3, rest=(0.0, 0.5))
+    det.set_baseline([0, 0, 0], [1, 1, 1], [1.0, 2.0, 3.0])
+    x = np.random.default_rng(3).standard_normal((5000, 3))
+    det.process(x)
+    st = det.state
+    assert all(isinstance(v, np.ndarray) for v in st.values())
+    other = onset.OnlineDetector(FS, 3, rest=(0.0, 0.5))
+    other.state = st
+    np.testing.assert_array_equal(other.process(x), det.process(x))
+    for k, v in other.state.items():
+        np.testing.assert_array_equal(v, det.state[k])
+    bad = dict(st)
+    bad["channels"] = bad["channels"][:-1]
+    with pytest.raises(ValueError, match="channels"):
+        other.state = bad
+    with pytest.raises(ValueError, match="missing"):
+        other.state = {k: v for k, v in st.items() if k != "bins" and k != "rings"}
+    with pytest.raises(TypeError):
+        other.state = [1, 2]
+    # the record is versioned
+    rec = det.__getstate__()
+    assert rec["format"] == 1 and rec["class"] == "OnlineDetector"
+    rec["format"] = 99
+    with pytest.raises(ValueError, match="format"):
+        onset.OnlineDetector.__new__(onset.OnlineDetector).__setstate__(rec)

@@ -776,6 +776,103 @@ void OnsetDetector<T>::finish(std::vector<Event>& out) {
     }
 }
 
+namespace {
+// Every per-channel value of the decision state, in a fixed order (get_state/set_state).
+template <class S, class F>
+void visit_channel(S& s, F&& f) {
+    for (auto& v : s.bz) f(v);
+    f(s.primed); f(s.based); f(s.nonfinite);
+    f(s.rn); f(s.rs); f(s.rss); f(s.re); f(s.rraw);
+    f(s.rpos); f(s.rfill); f(s.rsum);
+    f(s.active); f(s.run_start); f(s.run_len);
+    f(s.pair_first); f(s.have_first); f(s.above_count); f(s.last_above_start); f(s.ppos);
+    f(s.S); f(s.D); f(s.tau); f(s.tau_off); f(s.alarm); f(s.alarm_tau);
+    f(s.bin_acc); f(s.bin_n); f(s.last_le); f(s.last_raw_off);
+    f(s.ev_open); f(s.announced); f(s.close_pending); f(s.ev_on); f(s.ev_off);
+}
+struct Count {
+    std::size_t n = 0;
+    template <class V>
+    void operator()(const V&) { ++n; }
+};
+struct Pack {
+    std::vector<double>* out;
+    template <class V>
+    void operator()(const V& v) { out->push_back(static_cast<double>(v)); }
+};
+struct Unpack {
+    const double* p;
+    template <class V>
+    void operator()(V& v) {
+        if constexpr (std::is_same_v<V, bool>) v = *p++ != 0.0;
+        else v = static_cast<V>(*p++);
+    }
+};
+}  // namespace
+
+template <class T>
+StateRecord OnsetDetector<T>::get_state() const {
+    StateRecord r;
+    r["position"] = {static_cast<double>(t_)};
+    r["flags"] = {have_base_ ? 1.0 : 0.0, given_base_ ? 1.0 : 0.0};
+    auto& b = r["baseline"];
+    b.insert(b.end(), bmean_.begin(), bmean_.end());
+    b.insert(b.end(), bsd_.begin(), bsd_.end());
+    b.insert(b.end(), benergy_.begin(), benergy_.end());
+    auto& ch = r["channels"];
+    auto& rings = r["rings"];
+    for (const auto& s : ch_) {
+        visit_channel(s, Pack{&ch});
+        rings.insert(rings.end(), s.ring.begin(), s.ring.end());
+        for (auto v : s.pair_ring) rings.push_back(static_cast<double>(v));
+        rings.insert(rings.end(), s.bins.begin(), s.bins.end());
+    }
+    if (lp_)
+        for (auto& [k, v] : lp_->get_state()) r["lowpass." + k] = v;
+    if (tk_)
+        for (auto& [k, v] : tk_->get_state()) r["tkeo." + k] = v;
+    return r;
+}
+
+template <class T>
+void OnsetDetector<T>::set_state(const StateRecord& st) {
+    const std::size_t C = p_.n_channels;
+    Count cnt;
+    visit_channel(ch_[0], cnt);
+    std::size_t nring = 0;
+    for (const auto& s : ch_) nring += s.ring.size() + s.pair_ring.size() + s.bins.size();
+    const auto& pos = detail::state_field(st, "position", 1);
+    const auto& fl = detail::state_field(st, "flags", 2);
+    const auto& b = detail::state_field(st, "baseline", 3 * C);
+    const auto& ch = detail::state_field(st, "channels", cnt.n * C);
+    const auto& rings = detail::state_field(st, "rings", nring);
+    auto sub = [&](const std::string& prefix) {
+        StateRecord s;
+        for (const auto& [k, v] : st)
+            if (k.rfind(prefix, 0) == 0) s[k.substr(prefix.size())] = v;
+        return s;
+    };
+    // validate the sub-filters first (they throw on a bad record), then commit
+    if (lp_) lp_->set_state(sub("lowpass."));
+    if (tk_) tk_->set_state(sub("tkeo."));
+    t_ = static_cast<std::int64_t>(pos[0]);
+    have_base_ = fl[0] != 0.0;
+    given_base_ = fl[1] != 0.0;
+    std::copy(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(C), bmean_.begin());
+    std::copy(b.begin() + static_cast<std::ptrdiff_t>(C), b.begin() + static_cast<std::ptrdiff_t>(2 * C), bsd_.begin());
+    std::copy(b.begin() + static_cast<std::ptrdiff_t>(2 * C), b.end(), benergy_.begin());
+    const double* q = ch.data();
+    const double* rr = rings.data();
+    for (auto& s : ch_) {
+        Unpack u{q};
+        visit_channel(s, u);
+        q = u.p;
+        for (auto& v : s.ring) v = *rr++;
+        for (auto& v : s.pair_ring) v = static_cast<std::int64_t>(*rr++);
+        for (auto& v : s.bins) v = *rr++;
+    }
+}
+
 template <class T>
 std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetParams& params) {
     const std::size_t C = params.n_channels;
