@@ -171,6 +171,7 @@ namespace {
 // online stay bit-identical).
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #define KINEMYO_ONSET_X86 1
+#include <immintrin.h>
 #define KINEMYO_ONSET_INLINE inline __attribute__((always_inline))
 bool cpu_has_fma() {
     static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -182,18 +183,86 @@ bool cpu_has_fma() {
 bool cpu_has_fma() { return false; }
 #endif
 
+// max(a, 0) without a branch (a CUSUM sits at 0 about half of the time at rest: a branch there
+// is mispredicted all the time). a is finite here.
+KINEMYO_ONSET_INLINE double pos_part(double a) {
+#if KINEMYO_ONSET_X86
+    return _mm_cvtsd_f64(_mm_max_sd(_mm_set_sd(a), _mm_setzero_pd()));
+#else
+    return a > 0.0 ? a : 0.0;
+#endif
+}
+
+// -log L of the ramp bins le[0..R) of the onset refinement: levels m_j = 1 + dm r_j^2,
+// r_j = (j + 1/2) / R, cost sum_j log m_j + le_j / m_j; four bins at a time (GCC/Clang vector
+// extensions; AVX2 when the CPU has it). Stops early, returning a value > budget, once the sum
+// exceeds budget (every term is >= 0). le must be readable up to R rounded up to 4.
+typedef double v4d __attribute__((vector_size(32)));
+typedef long long v4l __attribute__((vector_size(32)));
+
+// fast_log, lane-wise (by pointer: no vector values cross a function boundary, whatever the ABI)
+KINEMYO_ONSET_INLINE void vlog(const v4d* xp, v4d* out) {
+    v4l b;
+    std::memcpy(&b, xp, sizeof b);
+    v4l ex = (b >> 52) - 1023;
+    v4l mb = (b & 0x000fffffffffffffLL) | 0x3ff0000000000000LL;
+    v4d m;
+    std::memcpy(&m, &mb, sizeof m);
+    const v4l big = m > 1.4142135623730951;  // -1 where true
+    m = big ? m * 0.5 : m;
+    ex -= big;
+    const v4d sv = (m - 1.0) / (m + 1.0), s2 = sv * sv;
+    const v4d poly = 1.0 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 * (1.0 / 11)))));
+    *out = 2.0 * sv * poly + __builtin_convertvector(ex, v4d) * 0.6931471805599453;
+}
+
+KINEMYO_ONSET_INLINE double ramp_cost_impl(const double* le, std::int64_t R, double dm, double budget) {
+    const double invR = 1.0 / static_cast<double>(R);
+    v4d acc = {0, 0, 0, 0};
+    const v4d lane = {0.5, 1.5, 2.5, 3.5};
+    double total = 0;
+    for (std::int64_t j = 0; j < R; j += 4) {
+        const v4d jj = lane + static_cast<double>(j);
+        const v4d r = jj * invR;
+        v4d m = 1.0 + dm * r * r;
+        v4d l;
+        std::memcpy(&l, le + j, sizeof l);
+        const v4l live = jj < static_cast<double>(R);
+        m = live ? m : 1.0;  // lanes past the ramp contribute log 1 + 0 / 1 = 0
+        l = live ? l : 0.0;
+        v4d lm;
+        vlog(&m, &lm);
+        acc += lm + l / m;
+        if ((j & 15) == 12) {
+            total = acc[0] + acc[1] + acc[2] + acc[3];
+            if (total > budget) return total;
+        }
+    }
+    return acc[0] + acc[1] + acc[2] + acc[3];
+}
+
+#if KINEMYO_ONSET_X86
+__attribute__((target("avx2,fma"))) double ramp_cost_avx2(const double* le, std::int64_t R, double dm, double budget) {
+    return ramp_cost_impl(le, R, dm, budget);
+}
+#endif
+double ramp_cost_base(const double* le, std::int64_t R, double dm, double budget) {
+    return ramp_cost_impl(le, R, dm, budget);
+}
+
 template <int NS, bool FMA>
 KINEMYO_ONSET_INLINE double biquads(const double* co, double* z, double v) {
     for (int k = 0; k < NS; ++k) {
         const double* b = co + 5 * k;
         if constexpr (FMA) {
+            // the y-independent parts first: two FMAs on the loop-carried chain z1 -> y -> z1
             const double y = std::fma(b[0], v, z[2 * k]);
-            z[2 * k] = std::fma(b[1], v, std::fma(-b[3], y, z[2 * k + 1]));
-            z[2 * k + 1] = std::fma(b[2], v, -b[4] * y);
+            z[2 * k] = std::fma(-b[3], y, std::fma(b[1], v, z[2 * k + 1]));
+            z[2 * k + 1] = std::fma(-b[4], y, b[2] * v);
             v = y;
         } else {
             const double y = b[0] * v + z[2 * k];
-            z[2 * k] = b[1] * v - b[3] * y + z[2 * k + 1];
+            z[2 * k] = (b[1] * v + z[2 * k + 1]) - b[3] * y;
             z[2 * k + 1] = b[2] * v - b[4] * y;
             v = y;
         }
@@ -291,6 +360,69 @@ void OnsetDetector<T>::energy_channel(std::size_t c, const T* x, std::size_t n, 
     }
 }
 
+// Per-window sums of the CUSUM statistic (the conditioned energy) of one channel, for the
+// automatic baseline: windows of W samples, [w W, (w + 1) W) for w < nw. Fused with the
+// conditioning, no copy of the signal.
+template <class T>
+template <int NS, bool FMA>
+KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T* x, std::size_t W, std::size_t nw,
+                                                          double* wsum, double* wsq, double* wcnt) {
+    Chan& s = ch_[c];
+    const std::size_t C = p_.n_channels;
+    double z[2 * NS + 1];
+    for (int k = 0; k < 2 * NS; ++k) z[k] = s.bz[static_cast<std::size_t>(k)];
+    const double* co = sos_.data();
+    for (std::size_t w = 0; w < nw; ++w) {
+        double a = 0, a2 = 0, cnt = 0;
+        for (std::size_t i = w * W; i < (w + 1) * W; ++i) {
+            const double v = static_cast<double>(x[i * C + c]);
+            if (!std::isfinite(v)) continue;
+            double y = v;
+            if constexpr (NS > 0) {
+                if (!s.primed) {
+                    for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v;
+                    s.primed = true;
+                }
+                y = biquads<NS, FMA>(co, z, v);
+            }
+            const double e = y * y;
+            if (!std::isfinite(e)) continue;
+            a += e;
+            a2 += e * e;
+            cnt += 1;
+        }
+        wsum[w * C + c] = a;
+        wsq[w * C + c] = a2;
+        wcnt[w * C + c] = cnt;
+    }
+    for (int q = 0; q < 2 * NS; ++q) s.bz[static_cast<std::size_t>(q)] = z[q];
+}
+
+template <class T>
+template <int NS>
+#if KINEMYO_ONSET_X86
+__attribute__((target("avx2,fma")))
+#endif
+void OnsetDetector<T>::window_energy_fma(std::size_t c, const T* x, std::size_t W, std::size_t nw, double* wsum,
+                                         double* wsq, double* wcnt) {
+#if KINEMYO_ONSET_X86
+    window_energy<NS, true>(c, x, W, nw, wsum, wsq, wcnt);
+#else
+    window_energy<NS, false>(c, x, W, nw, wsum, wsq, wcnt);
+#endif
+}
+
+template <class T>
+void OnsetDetector<T>::window_stats(const T* x, std::size_t W, std::size_t nw, double* wsum, double* wsq,
+                                    double* wcnt) {
+    for (std::size_t c = 0; c < p_.n_channels; ++c)
+        with_sections(nsec_, [&](auto ns) {
+            constexpr int NS = decltype(ns)::value;
+            if (cpu_has_fma()) window_energy_fma<NS>(c, x, W, nw, wsum, wsq, wcnt);
+            else window_energy<NS, false>(c, x, W, nw, wsum, wsq, wcnt);
+        });
+}
+
 template <class T>
 void OnsetDetector<T>::statistic(const T* x, std::size_t n, double* stat, double* energy) {
     const std::size_t C = p_.n_channels;
@@ -341,6 +473,12 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
     // the hot state in registers (written back around the rare calls that use it)
     double S = s.S, bacc = s.bin_acc;
     std::int64_t bn = s.bin_n, tau = s.tau;
+    auto mode_of = [&]() {
+        if (!s.based || s.alarm >= 0 || tau < 0) return 0;
+        if (!s.active) return s.ev_open ? 0 : 1;
+        return s.ev_open && s.announced && !s.close_pending ? 2 : 0;
+    };
+    int mode = mode_of();
     for (std::size_t i = 0; i < n; ++i, ++t) {
         const double v = static_cast<double>(x[i * C + c]);
         double y;
@@ -363,6 +501,47 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
         const bool fin = std::isfinite(e);  // NaN input, or a square that overflows
         const bool bin_end = ph == bin_ - 1;
         ph = bin_end ? 0 : ph + 1;
+        if (mode != 0 && fin) {
+            // the two common states, with their whole step inline: quiet (mode 1) and an
+            // announced activation without a pending offset (mode 2)
+            const double zz = e * inv;
+            bacc += zz;
+            ++bn;
+            if (bin_end) {
+                const double le = bacc / static_cast<double>(bn);
+                bins[slot] = le;
+                slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;
+                s.last_le = le;
+                bacc = 0;
+                bn = 0;
+            }
+            if (mode == 1) {
+                S = pos_part(S + (zz - k));
+                tau += static_cast<std::int64_t>(S == 0.0) * (t + 1 - tau);
+                if (S > h) {
+                    s.alarm = t;
+                    s.alarm_tau = tau;
+                    s.D = 0;
+                    s.tau_off = t + 1;
+                    mode = 0;
+                }
+            } else {
+                const double D = pos_part(s.D + (k - zz));
+                if (D > h) {
+                    s.S = S;
+                    s.tau = tau;
+                    cusum_active(c, t, zz, out);
+                    S = s.S;
+                    tau = s.tau;
+                    if (s.ev_open && (s.close_pending || !s.announced)) tick(c, t, out);
+                    mode = mode_of();
+                } else {
+                    s.D = D;
+                    if (D == 0.0) s.tau_off = t + 1;
+                }
+            }
+            continue;
+        }
         if (!s.based) {
             if (learn && t >= p_.rest_begin && t < p_.rest_end && fin && vfin) {
                 s.rraw += v * v;
@@ -394,7 +573,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
         }
         if (fin) {
             if (!s.active && s.alarm < 0) {
-                S = std::max(0.0, S + zz - k);
+                S = pos_part(S + (zz - k));  // one add on the loop-carried chain
                 // branch free: S sits at 0 about half of the time at rest (unpredictable)
                 tau += static_cast<std::int64_t>(S == 0.0) * (t + 1 - tau);
                 if (tau < 0) tau = t;
@@ -405,7 +584,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
                     s.tau_off = t + 1;
                 }
             } else {
-                const double D = std::max(0.0, s.D + k - zz);
+                const double D = pos_part(s.D + (k - zz));
                 if (s.alarm >= 0 || D > h) {  // pending onset, or offset alarm: the full step
                     s.S = S;
                     s.tau = tau;
@@ -419,6 +598,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
             }
         }
         if (s.ev_open && (s.close_pending || !s.announced)) tick(c, t, out);
+        mode = mode_of();
     }
     s.S = S;
     s.tau = tau;
@@ -617,7 +797,7 @@ template <class T>
 void OnsetDetector<T>::cusum_active(std::size_t c, std::int64_t t, double z, std::vector<Event>& out) {
     Chan& s = ch_[c];
     const bool pending = s.alarm >= 0;
-    s.D = std::max(0.0, s.D + k_ - z);
+    s.D = pos_part(s.D + (k_ - z));
     if (s.D == 0.0) s.tau_off = t + 1;
     const bool off_alarm = s.D > h_;
     if (pending && (t >= s.alarm + n_refine_delay_ || off_alarm)) {
@@ -645,7 +825,7 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
                                 (std::max<std::int64_t>(p_.rest_end, 0) + bin_ - 1) / bin_, std::int64_t{0}});
     if (gE - gA < 10 || gT < gA) return tau;
     const auto L = static_cast<std::size_t>(gE - gA);
-    fit_le_.resize(L);
+    fit_le_.assign(L + 4, 0.0);  // + 4: the ramp sums read whole groups of four
     fit_p1_.assign(L + 1, 0.0);
     fit_p2_.assign(L + 1, 0.0);
     for (std::size_t j = 0; j < L; ++j) {
@@ -668,29 +848,13 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     const std::int64_t c_hi = Lz - 4;
     // -log L of the ramp bins [cc, cc + R): levels 1 + dm r^2, r = (j + 1/2) / R
     // (stops early, returning a value > budget, once the sum exceeds budget: every term is > 0)
+#if KINEMYO_ONSET_X86
+    const auto rc = cpu_has_fma() ? &ramp_cost_avx2 : &ramp_cost_base;
+#else
+    const auto rc = &ramp_cost_base;
+#endif
     auto ramp_cost = [&](std::int64_t cc, std::int64_t R, double dm, double budget) {
-        const double invR = 1.0 / static_cast<double>(R);
-        const double* le = fit_le_.data() + cc;
-        double acc = 0;
-        for (std::int64_t j0 = 0; j0 < R; j0 += 8) {
-            const std::int64_t j1 = std::min(R, j0 + 8);
-            double a0 = 0, a1 = 0;
-            std::int64_t j = j0;
-            for (; j + 1 < j1; j += 2) {
-                const double r0 = (static_cast<double>(j) + 0.5) * invR, r1 = r0 + invR;
-                const double m0 = 1.0 + dm * r0 * r0, m1 = 1.0 + dm * r1 * r1;
-                a0 += fast_log(m0) + le[j] / m0;
-                a1 += fast_log(m1) + le[j + 1] / m1;
-            }
-            if (j < j1) {
-                const double r0 = (static_cast<double>(j) + 0.5) * invR;
-                const double m0 = 1.0 + dm * r0 * r0;
-                a0 += fast_log(m0) + le[j] / m0;
-            }
-            acc += a0 + a1;
-            if (acc > budget) return acc;
-        }
-        return acc;
+        return rc(fit_le_.data() + cc, R, dm, budget);
     };
     auto eval_c = [&](std::int64_t cc) {
         const double n0 = static_cast<double>(cc);
@@ -906,7 +1070,14 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
         const std::size_t used = std::min(n, nw * W);
         std::vector<double> wsu(nw * C, 0.0), wsc(nw * C, 0.0), su(nw * C, 0.0), suu(nw * C, 0.0),
             se(nw * C, 0.0), sc(nw * C, 0.0), raw(C, 0.0), nraw(C, 0.0);
-        {
+        if (p.method == Method::cusum) {
+            // statistic = energy, fused with the conditioning (same kernel as the detection)
+            OnsetDetector<T> pre(p);
+            pre.window_stats(xp, W, nw, su.data(), suu.data(), sc.data());
+            wsu = su;
+            se = su;
+            wsc = sc;
+        } else {
             OnsetDetector<T> pre(p);
             const std::size_t blk = W * std::max<std::size_t>(1, 8192 / W + 1);
             std::vector<double> u(blk * C), e(blk * C);
@@ -929,11 +1100,13 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
                 }
             }
         }
-        for (std::size_t i = 0; i < n * C; ++i) {
-            const double v = static_cast<double>(xp[i]);
-            if (std::isfinite(v)) {
-                raw[i % C] += v * v;
-                nraw[i % C] += 1;
+        for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t c = 0; c < C; ++c) {
+                const double v = static_cast<double>(xp[i * C + c]);
+                if (std::isfinite(v)) {
+                    raw[c] += v * v;
+                    nraw[c] += 1;
+                }
             }
         }
         std::vector<double> mean(C), sd(C), en(C), wm(nw), wm2;

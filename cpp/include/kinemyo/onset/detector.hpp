@@ -146,6 +146,9 @@ public:
     void statistic(const T* x, std::size_t n_samples, double* stat, double* energy);
     /// Set the baseline per channel: mean and SD of the statistic, and sigma0^2 (mean of x^2 of the
     /// conditioned signal). Values <= 0 are floored at a tiny positive number.
+    /// cusum only: per channel and window of W samples (w < nw), the sum, sum of squares and
+    /// count of the finite conditioned energies, (nw, C) each (for the automatic baseline).
+    void window_stats(const T* x, std::size_t W, std::size_t nw, double* wsum, double* wsq, double* wcnt);
     void set_baseline(const std::vector<double>& mean, const std::vector<double>& sd,
                       const std::vector<double>& energy);
     [[nodiscard]] bool has_baseline() const noexcept { return have_base_; }
@@ -174,6 +177,12 @@ private:
     void run_cusum_fma(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out);
     template <int NS>
     void energy_channel(std::size_t c, const T* x, std::size_t n, double* stat, double* energy);
+    template <int NS, bool FMA>
+    void window_energy(std::size_t c, const T* x, std::size_t W, std::size_t nw, double* wsum, double* wsq,
+                       double* wcnt);
+    template <int NS>
+    void window_energy_fma(std::size_t c, const T* x, std::size_t W, std::size_t nw, double* wsum, double* wsq,
+                           double* wcnt);
     void cusum_active(std::size_t c, std::int64_t t, double z, std::vector<Event>& out);
     void finalize_rest(std::size_t c);
     void decide(std::size_t c, std::int64_t t, double u, double e, std::vector<Event>& out);
