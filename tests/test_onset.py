@@ -208,7 +208,7 @@ def test_online_pickle_and_deepcopy_mid_stream(method, dtype):
             for c in range(2):
                 np.testing.assert_array_equal(rows[rows[:, 0] == c], full_rows[full_rows[:, 0] == c])
         # the original is untouched by the copies
-        rest_rows = np.concatenate(head + [det.process(x[cut:]), det.finish()])
+        rest_rows = np.concatenate([*head, det.process(x[cut:]), det.finish()])
         for c in range(2):
             np.testing.assert_array_equal(np.unique(rest_rows[rest_rows[:, 0] == c], axis=0),
                                           np.unique(full_rows[full_rows[:, 0] == c], axis=0))

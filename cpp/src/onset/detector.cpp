@@ -887,26 +887,50 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     for (std::int64_t cc = std::max<std::int64_t>(3, coarse - 2); cc <= std::min(c_hi, coarse + 2); ++cc)
         if (cc != coarse) eval_c(cc);
     best_R_ = std::max<std::int64_t>(best_R_, 0);
-    // Posterior mean of the start over c at the best rise length (flat prior): at low SNR the
-    // likelihood of the start has a long, flat early tail that the maximum ignores.
+    // Bayes estimate of the start: the median (the estimate that minimises the expected absolute
+    // error) of its marginal posterior, the rise length R summed out over the grid kR (each grid
+    // point one hypothesis of equal prior weight: a prior that favours short rises, as the grid is
+    // denser there), flat prior over the start in [best - 80 ms, best + 20 ms]. At low SNR the
+    // likelihood of the start has a long, flat early tail (the foot of a ramp is below the noise)
+    // and several rise lengths fit about equally: the maximum over (c, R) is then biased late.
     {
-        const std::int64_t R = best_R_;
-        double wsum = 0, csum = 0;
         const double nu2 = 0.5 * kBinDof;
-        for (std::int64_t cc = std::max<std::int64_t>(3, best_c - 40); cc <= std::min(c_hi, best_c + 10); ++cc) {
-            const std::int64_t e0 = cc + R;
-            if (e0 > Lz - 3) break;
-            const double n1 = static_cast<double>(Lz - e0);
-            const double m0 = 1.0;
-            const double m1 = (fit_p1_[L] - fit_p1_[static_cast<std::size_t>(e0)]) / n1;
-            if (m1 <= m0) continue;
-            double cost = fit_p1_[static_cast<std::size_t>(cc)] + n1 * (fast_log(m1) + 1.0);
-            if (R > 0) cost += ramp_cost(cc, R, m1 - m0, best + 60.0 / nu2 - cost);
-            const double w = std::exp(-nu2 * (cost - best));
-            wsum += w;
-            csum += w * static_cast<double>(cc);
+        const double cut = 14.0 / nu2;  // weights below exp(-14) (< 1e-6) of the best are dropped
+        const std::int64_t c_lo = std::max<std::int64_t>(3, best_c - 40), c_top = std::min(c_hi, best_c + 10);
+        fit_w_.assign(static_cast<std::size_t>(std::max<std::int64_t>(0, c_top - c_lo + 1)), 0.0);
+        auto& wc = fit_w_;
+        for (std::int64_t R : kR) {
+            if (R > maxR) break;
+            for (std::int64_t cc = c_lo; cc <= c_top; ++cc) {
+                const std::int64_t e0 = cc + R;
+                if (e0 > Lz - 3) break;
+                const double n1 = static_cast<double>(Lz - e0);
+                const double m1 = (fit_p1_[L] - fit_p1_[static_cast<std::size_t>(e0)]) / n1;
+                if (m1 <= 1.0) continue;
+                double cost = fit_p1_[static_cast<std::size_t>(cc)] + n1 * (fast_log(m1) + 1.0);
+                // lower bound of the ramp part first (prefix sums), then the ramp itself
+                if (cost + (fit_p2_[static_cast<std::size_t>(e0)] - fit_p2_[static_cast<std::size_t>(cc)]) - best > cut)
+                    continue;
+                if (R > 0) cost += ramp_cost(cc, R, m1 - 1.0, best + cut - cost);
+                if (cost - best > cut) continue;
+                wc[static_cast<std::size_t>(cc - c_lo)] += std::exp(-nu2 * (cost - best));
+            }
         }
-        if (wsum > 0) best_c = static_cast<std::int64_t>(std::llround(csum / wsum));
+        double wsum = 0;
+        for (double w : wc) wsum += w;
+        if (wsum > 0) {
+            // median, linear within the bin where the cumulative weight crosses one half
+            double acc = 0, cpos = static_cast<double>(wc.size()) - 1.0;
+            for (std::size_t i = 0; i < wc.size(); ++i) {
+                if (acc + wc[i] >= 0.5 * wsum) {
+                    cpos = static_cast<double>(i) - 0.5 + (0.5 * wsum - acc) / wc[i];
+                    break;
+                }
+                acc += wc[i];
+            }
+            const double frac = static_cast<double>(c_lo) + cpos;
+            return gA * bin_ + static_cast<std::int64_t>(std::llround(frac * static_cast<double>(bin_)));
+        }
     }
     return (gA + best_c) * bin_;
 }

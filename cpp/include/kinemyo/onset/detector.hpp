@@ -204,7 +204,7 @@ private:
     std::vector<double> bmean_, bsd_, benergy_;
     bool have_base_ = false, given_base_ = false;
     std::int64_t t_ = 0;
-    std::vector<double> fit_p1_, fit_p2_, fit_le_;
+    std::vector<double> fit_p1_, fit_p2_, fit_le_, fit_w_;
     std::int64_t best_R_ = 0;
 };
 
