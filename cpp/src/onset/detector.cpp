@@ -365,14 +365,14 @@ void OnsetDetector<T>::energy_channel(std::size_t c, const T* x, std::size_t n, 
 // conditioning, no copy of the signal.
 template <class T>
 template <int NS, bool FMA>
-KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T* x, std::size_t W, std::size_t nw,
-                                                          double* wsum, double* wsq, double* wcnt) {
+KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T* x, std::size_t W, std::size_t w0,
+                                                          std::size_t nw, double* wsum, double* wsq, double* wcnt) {
     Chan& s = ch_[c];
     const std::size_t C = p_.n_channels;
     double z[2 * NS + 1];
     for (int k = 0; k < 2 * NS; ++k) z[k] = s.bz[static_cast<std::size_t>(k)];
     const double* co = sos_.data();
-    for (std::size_t w = 0; w < nw; ++w) {
+    for (std::size_t w = w0; w < nw; ++w) {
         double a = 0, a2 = 0, cnt = 0;
         for (std::size_t i = w * W; i < (w + 1) * W; ++i) {
             const double v = static_cast<double>(x[i * C + c]);
@@ -403,24 +403,29 @@ template <int NS>
 #if KINEMYO_ONSET_X86
 __attribute__((target("avx2,fma")))
 #endif
-void OnsetDetector<T>::window_energy_fma(std::size_t c, const T* x, std::size_t W, std::size_t nw, double* wsum,
-                                         double* wsq, double* wcnt) {
+void OnsetDetector<T>::window_energy_fma(std::size_t c, const T* x, std::size_t W, std::size_t w0, std::size_t nw,
+                                         double* wsum, double* wsq, double* wcnt) {
 #if KINEMYO_ONSET_X86
-    window_energy<NS, true>(c, x, W, nw, wsum, wsq, wcnt);
+    window_energy<NS, true>(c, x, W, w0, nw, wsum, wsq, wcnt);
 #else
-    window_energy<NS, false>(c, x, W, nw, wsum, wsq, wcnt);
+    window_energy<NS, false>(c, x, W, w0, nw, wsum, wsq, wcnt);
 #endif
 }
 
 template <class T>
 void OnsetDetector<T>::window_stats(const T* x, std::size_t W, std::size_t nw, double* wsum, double* wsq,
                                     double* wcnt) {
-    for (std::size_t c = 0; c < p_.n_channels; ++c)
-        with_sections(nsec_, [&](auto ns) {
-            constexpr int NS = decltype(ns)::value;
-            if (cpu_has_fma()) window_energy_fma<NS>(c, x, W, nw, wsum, wsq, wcnt);
-            else window_energy<NS, false>(c, x, W, nw, wsum, wsq, wcnt);
-        });
+    // blocks of windows, all channels per block (the block stays in cache)
+    const std::size_t kW = std::max<std::size_t>(1, 2048 / W);
+    for (std::size_t w0 = 0; w0 < nw; w0 += kW) {
+        const std::size_t w1 = std::min(nw, w0 + kW);
+        for (std::size_t c = 0; c < p_.n_channels; ++c)
+            with_sections(nsec_, [&](auto ns) {
+                constexpr int NS = decltype(ns)::value;
+                if (cpu_has_fma()) window_energy_fma<NS>(c, x, W, w0, w1, wsum, wsq, wcnt);
+                else window_energy<NS, false>(c, x, W, w0, w1, wsum, wsq, wcnt);
+            });
+    }
 }
 
 template <class T>
@@ -465,8 +470,8 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
     const double* co = sos_.data();
     const auto NB = static_cast<std::int64_t>(s.bins.size());
     std::int64_t t = t_;
-    std::int64_t ph = t % bin_;
-    std::size_t slot = static_cast<std::size_t>((t / bin_) % NB);
+    std::int64_t ph = s.bin_phase;  // == t % bin_, kept in the state (no division per call)
+    std::size_t slot = s.bin_slot;  // == (t / bin_) % NB
     double* bins = s.bins.data();
     double inv = 1.0 / benergy_[c];
     const double k = k_, h = h_;
@@ -604,6 +609,8 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
     s.tau = tau;
     s.bin_acc = bacc;
     s.bin_n = bn;
+    s.bin_phase = ph;
+    s.bin_slot = slot;
     for (int q = 0; q < 2 * NS; ++q) s.bz[static_cast<std::size_t>(q)] = z[q];
 }
 
@@ -625,13 +632,19 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
     if (n == 0) return;
     const std::size_t C = p_.n_channels;
     if (p_.method == Method::cusum) {
-        for (std::size_t c = 0; c < C; ++c)
-            with_sections(nsec_, [&](auto ns) {
-                constexpr int NS = decltype(ns)::value;
-                if (cpu_has_fma()) run_cusum_fma<NS>(c, x, n, out);
-                else run_cusum<NS, false>(c, x, n, out);
-            });
-        t_ += static_cast<std::int64_t>(n);
+        // blocks of rows, all channels per block: the block stays in cache while each channel
+        // walks it (one pass over memory for many channels)
+        constexpr std::size_t kRows = 2048;
+        for (std::size_t i0 = 0; i0 < n; i0 += kRows) {
+            const std::size_t m = std::min(kRows, n - i0);
+            for (std::size_t c = 0; c < C; ++c)
+                with_sections(nsec_, [&](auto ns) {
+                    constexpr int NS = decltype(ns)::value;
+                    if (cpu_has_fma()) run_cusum_fma<NS>(c, x + i0 * C, m, out);
+                    else run_cusum<NS, false>(c, x + i0 * C, m, out);
+                });
+            t_ += static_cast<std::int64_t>(m);
+        }
         bool all = true;
         for (const auto& s : ch_) all = all && s.based;
         have_base_ = all;
@@ -975,7 +988,7 @@ void visit_channel(S& s, F&& f) {
     f(s.active); f(s.run_start); f(s.run_len);
     f(s.pair_first); f(s.have_first); f(s.above_count); f(s.last_above_start); f(s.ppos);
     f(s.S); f(s.D); f(s.tau); f(s.tau_off); f(s.alarm); f(s.alarm_tau);
-    f(s.bin_acc); f(s.bin_n); f(s.last_le); f(s.last_raw_off);
+    f(s.bin_acc); f(s.bin_n); f(s.bin_phase); f(s.bin_slot); f(s.last_le); f(s.last_raw_off);
     f(s.ev_open); f(s.announced); f(s.close_pending); f(s.ev_on); f(s.ev_off);
 }
 struct Count {

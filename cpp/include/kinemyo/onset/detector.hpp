@@ -102,6 +102,8 @@ struct ChannelState {
     std::vector<double> bins;
     double bin_acc = 0;
     std::int64_t bin_n = 0;
+    std::int64_t bin_phase = 0;  // position in the current bin (t % bin)
+    std::size_t bin_slot = 0;    // ring slot of the current bin ((t / bin) % size)
     double last_le = 0;
     std::int64_t last_raw_off = std::numeric_limits<std::int64_t>::min() / 4;
     // events
@@ -178,11 +180,11 @@ private:
     template <int NS>
     void energy_channel(std::size_t c, const T* x, std::size_t n, double* stat, double* energy);
     template <int NS, bool FMA>
-    void window_energy(std::size_t c, const T* x, std::size_t W, std::size_t nw, double* wsum, double* wsq,
-                       double* wcnt);
+    void window_energy(std::size_t c, const T* x, std::size_t W, std::size_t w0, std::size_t nw, double* wsum,
+                       double* wsq, double* wcnt);
     template <int NS>
-    void window_energy_fma(std::size_t c, const T* x, std::size_t W, std::size_t nw, double* wsum, double* wsq,
-                           double* wcnt);
+    void window_energy_fma(std::size_t c, const T* x, std::size_t W, std::size_t w0, std::size_t nw, double* wsum,
+                           double* wsq, double* wcnt);
     void cusum_active(std::size_t c, std::int64_t t, double z, std::vector<Event>& out);
     void finalize_rest(std::size_t c);
     void decide(std::size_t c, std::int64_t t, double u, double e, std::vector<Event>& out);
