@@ -135,6 +135,8 @@ void OnsetDetector<T>::reset() {
     }
     for (auto& c : ch_) c.based = given_base_;
     t_ = 0;
+    binv_.resize(benergy_.size());
+    for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
 }
 
 template <class T>
@@ -162,6 +164,8 @@ void OnsetDetector<T>::set_baseline(const std::vector<double>& mean, const std::
     }
     have_base_ = given_base_ = true;
     for (auto& c : ch_) c.based = true;
+    binv_.resize(benergy_.size());
+    for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
 }
 
 namespace {
@@ -454,6 +458,7 @@ void OnsetDetector<T>::finalize_rest(std::size_t c) {
     bsd_[c] = std::max(std::sqrt(std::max(s.rss / nn - m * m, 0.0)), 1e-12 * std::max(1.0, std::fabs(m)));
     // numerically silent rest (e.g. a constant signal after the band-pass): floor
     benergy_[c] = std::max({s.re / nn, kRelFloor * s.rraw / nn, kTiny});
+    binv_[c] = 1.0 / benergy_[c];
     s.based = true;
 }
 
@@ -473,7 +478,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
     std::int64_t ph = s.bin_phase;  // == t % bin_, kept in the state (no division per call)
     std::size_t slot = s.bin_slot;  // == (t / bin_) % NB
     double* bins = s.bins.data();
-    double inv = 1.0 / benergy_[c];
+    double inv = binv_[c];
     const double k = k_, h = h_;
     // the hot state in registers (written back around the rare calls that use it)
     double S = s.S, bacc = s.bin_acc;
@@ -557,7 +562,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
             }
             if (learn && t == p_.rest_end - 1) {
                 finalize_rest(c);
-                inv = 1.0 / benergy_[c];
+                inv = binv_[c];
             }
             if (bin_end) slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;
             continue;
@@ -619,12 +624,15 @@ template <int NS>
 #if KINEMYO_ONSET_X86
 __attribute__((target("avx2,fma")))
 #endif
-void OnsetDetector<T>::run_cusum_fma(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out) {
+void OnsetDetector<T>::run_cusum_fma(const T* x, std::size_t n, std::vector<Event>& out) {
+    // all channels in this one function (the per-channel kernel inlined): one call per block
+    for (std::size_t c = 0; c < p_.n_channels; ++c) {
 #if KINEMYO_ONSET_X86
-    run_cusum<NS, true>(c, x, n, out);
+        run_cusum<NS, true>(c, x, n, out);
 #else
-    run_cusum<NS, false>(c, x, n, out);
+        run_cusum<NS, false>(c, x, n, out);
 #endif
+    }
 }
 
 template <class T>
@@ -637,12 +645,14 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
         constexpr std::size_t kRows = 2048;
         for (std::size_t i0 = 0; i0 < n; i0 += kRows) {
             const std::size_t m = std::min(kRows, n - i0);
-            for (std::size_t c = 0; c < C; ++c)
-                with_sections(nsec_, [&](auto ns) {
-                    constexpr int NS = decltype(ns)::value;
-                    if (cpu_has_fma()) run_cusum_fma<NS>(c, x + i0 * C, m, out);
-                    else run_cusum<NS, false>(c, x + i0 * C, m, out);
-                });
+            with_sections(nsec_, [&](auto ns) {
+                constexpr int NS = decltype(ns)::value;
+                if (cpu_has_fma()) {
+                    run_cusum_fma<NS>(x + i0 * C, m, out);
+                } else {
+                    for (std::size_t c = 0; c < C; ++c) run_cusum<NS, false>(c, x + i0 * C, m, out);
+                }
+            });
             t_ += static_cast<std::int64_t>(m);
         }
         bool all = true;
@@ -974,6 +984,9 @@ void OnsetDetector<T>::finish(std::vector<Event>& out) {
         benergy_ = en;
         have_base_ = true;
         given_base_ = given;
+        for (auto& c : ch_) c.based = true;
+        binv_.resize(benergy_.size());
+        for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
     }
 }
 
@@ -1062,6 +1075,8 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
     std::copy(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(C), bmean_.begin());
     std::copy(b.begin() + static_cast<std::ptrdiff_t>(C), b.begin() + static_cast<std::ptrdiff_t>(2 * C), bsd_.begin());
     std::copy(b.begin() + static_cast<std::ptrdiff_t>(2 * C), b.end(), benergy_.begin());
+    binv_.resize(benergy_.size());
+    for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
     const double* q = ch.data();
     const double* rr = rings.data();
     for (auto& s : ch_) {

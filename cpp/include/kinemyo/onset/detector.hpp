@@ -176,7 +176,7 @@ private:
     template <int NS, bool FMA>
     void run_cusum(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out);
     template <int NS>
-    void run_cusum_fma(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out);
+    void run_cusum_fma(const T* x, std::size_t n, std::vector<Event>& out);
     template <int NS>
     void energy_channel(std::size_t c, const T* x, std::size_t n, double* stat, double* energy);
     template <int NS, bool FMA>
@@ -203,7 +203,7 @@ private:
     std::unique_ptr<filters::TKEO<double>> tk_;
     std::vector<double> xs_, us_, col_;  // scratch: conditioned x, statistic, one column
     std::vector<Chan> ch_;
-    std::vector<double> bmean_, bsd_, benergy_;
+    std::vector<double> bmean_, bsd_, benergy_, binv_;  // binv_ = 1 / benergy_
     bool have_base_ = false, given_base_ = false;
     std::int64_t t_ = 0;
     std::vector<double> fit_p1_, fit_p2_, fit_le_, fit_w_;
