@@ -273,3 +273,16 @@ def test_online_finish_keeps_baseline_for_the_next_stream():
     expect = np.concatenate([ref.process(x2), ref.finish()])
     np.testing.assert_array_equal(second, expect)
     assert len(first) > 0 and len(second) > 0
+
+
+@pytest.mark.parametrize("method", ["default", "bonato"])
+def test_online_rows_and_their_order_do_not_depend_on_chunking(method):
+    """Rows come in decision order (time, then channel) whatever the chunking."""
+    rec = simulate_emg(30.0, FS, 4, snr_db=8, seed=13)
+    outs = []
+    for step in (1, 37, 5000, 60000):
+        det = onset.OnlineDetector(FS, 4, method, rest=(0.0, 1.5))
+        rows = [det.process(rec.signal[i:i + step]) for i in range(0, len(rec.signal), step)]
+        outs.append(np.concatenate([*rows, det.finish()]))
+    for o in outs[1:]:
+        np.testing.assert_array_equal(o, outs[0])

@@ -640,6 +640,9 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
     if (n == 0) return;
     const std::size_t C = p_.n_channels;
     if (p_.method == Method::cusum) {
+        const std::size_t first = out.size();
+        dec_first_ = first;
+        dec_t_.clear();
         // blocks of rows, all channels per block: the block stays in cache while each channel
         // walks it (one pass over memory for many channels)
         constexpr std::size_t kRows = 2048;
@@ -658,6 +661,18 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
         bool all = true;
         for (const auto& s : ch_) all = all && s.based;
         have_base_ = all;
+        // the events in the order of their decision (time, then channel), as a row-wise run
+        // gives them: the output then does not depend on the chunking or the blocks
+        if (C > 1 && out.size() - first > 1) {
+            order_.resize(out.size() - first);
+            for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+            std::stable_sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
+                const std::size_t ia = first + a, ib = first + b;
+                return dec_t_[a] != dec_t_[b] ? dec_t_[a] < dec_t_[b] : out[ia].channel < out[ib].channel;
+            });
+            std::vector<Event> tmp(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+            for (std::size_t i = 0; i < order_.size(); ++i) out[first + i] = tmp[order_[i]];
+        }
         return;
     }
     condition(x, n);
@@ -694,16 +709,23 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
 }
 
 template <class T>
+void OnsetDetector<T>::emit(std::vector<Event>& out, std::int64_t t, const Event& e) {
+    // decision time of each event of the current process() call (for the ordering); events
+    // appended by other paths (finish) are not reordered
+    if (out.size() >= dec_first_ && dec_t_.size() == out.size() - dec_first_) dec_t_.push_back(t);
+    out.push_back(e);
+}
+
+template <class T>
 void OnsetDetector<T>::raw_on(std::size_t c, std::int64_t on, std::int64_t t, std::vector<Event>& out) {
     Chan& s = ch_[c];
-    (void)t;
     if (s.ev_open && s.close_pending) {
         if (on - s.ev_off < n_min_gap_) {
             s.close_pending = false;  // merge
             return;
         }
         if (s.announced || s.ev_off - s.ev_on >= n_min_active_)
-            out.push_back({static_cast<std::int64_t>(c), s.ev_on, s.ev_off});
+            emit(out, t, Event{static_cast<std::int64_t>(c), s.ev_on, s.ev_off});
         s.ev_open = false;
     }
     s.ev_open = true;
@@ -727,12 +749,12 @@ void OnsetDetector<T>::tick(std::size_t c, std::int64_t t, std::vector<Event>& o
     if (!s.ev_open) return;
     if (!s.close_pending) {
         if (!s.announced && t - s.ev_on + 1 >= n_min_active_) {
-            out.push_back({static_cast<std::int64_t>(c), s.ev_on, -1});
+            emit(out, t, Event{static_cast<std::int64_t>(c), s.ev_on, -1});
             s.announced = true;
         }
     } else if (t + 1 >= s.ev_off + n_min_gap_) {
         if (s.announced || s.ev_off - s.ev_on >= n_min_active_)
-            out.push_back({static_cast<std::int64_t>(c), s.ev_on, s.ev_off});
+            emit(out, t, Event{static_cast<std::int64_t>(c), s.ev_on, s.ev_off});
         s.ev_open = false;
     }
 }

@@ -187,6 +187,7 @@ private:
                            double* wsq, double* wcnt);
     void cusum_active(std::size_t c, std::int64_t t, double z, std::vector<Event>& out);
     void finalize_rest(std::size_t c);
+    void emit(std::vector<Event>& out, std::int64_t t, const Event& e);
     void decide(std::size_t c, std::int64_t t, double u, double e, std::vector<Event>& out);
     void raw_on(std::size_t c, std::int64_t on, std::int64_t t, std::vector<Event>& out);
     void raw_off(std::size_t c, std::int64_t off, std::vector<Event>& out);
@@ -207,6 +208,9 @@ private:
     bool have_base_ = false, given_base_ = false;
     std::int64_t t_ = 0;
     std::vector<double> fit_p1_, fit_p2_, fit_le_, fit_w_;
+    std::vector<std::int64_t> dec_t_;  // decision time of the events of the current process() call
+    std::vector<std::size_t> order_;
+    std::size_t dec_first_ = 0;
     std::int64_t best_R_ = 0;
 };
 
