@@ -2,7 +2,10 @@
 
 Speed:     pytest benchmarks/bench_onset.py --benchmark-only
            (also passes with --benchmark-disable)
+Speed side by side with ratios: python benchmarks/bench_onset.py --speed
 Accuracy:  python benchmarks/bench_onset.py --minutes 20 --calib-minutes 2 > table.md
+           (--no-peers / --no-kinemyo / --snr 6 3 / --ecg no|yes to split the run; the peers need
+           the `bench-onset` extra: pip install kinemyo[bench-onset]; they are skipped if missing)
            (the numbers in docs/onset.md give the command actually used)
 
 Scoring (per SNR, with/without ECG): truth onset = first sample of the rise; a detected onset
@@ -115,6 +118,16 @@ def peers(fs: float) -> dict[str, tuple[Callable, list]]:
     }
 
 
+def _available(module: str) -> bool:
+    """Is the peer package installed (the `bench-onset` extra)? Missing peers are skipped."""
+    import importlib.util
+    ok = importlib.util.find_spec(module) is not None
+    if not ok:
+        print(f"# {module} not installed (pip install kinemyo[bench-onset]): its rows are skipped",
+              file=sys.stderr)
+    return ok
+
+
 def _j(res: tuple[float, int, int, int], minutes: float) -> float:
     err, m, n, fp = res
     mae = err / m if m else 200.0
@@ -127,14 +140,16 @@ def _records(minutes: float, snr: float, ecg: bool, seed0: int, chunk_min: float
         yield simulate_emg(60.0 * minutes / k, FS, None, snr_db=snr, seed=seed0 + s, ecg=ecg)
 
 
-def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=None) -> str:
+def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=None,
+             kinemyo: bool = True, with_peers: bool = True, ecgs=(False, True)) -> str:
     lines = ["| SNR dB | ECG | detector | threshold | MAE ms | detected % | FP/min |",
              "|---|---|---|---|---|---|---|"]
-    for ecg in (False, True):
+    for ecg in ecgs:
         for snr in snrs:
             seed_base = int(1000 * snr + (500 if ecg else 0))
-            cal = [(_condition(r.signal, FS, ecg), r.events[0], r.signal.size / FS)
-                   for r in _records(calib_minutes, snr, ecg, 10**6 + seed_base)]
+            cal = ([(_condition(r.signal, FS, ecg), r.events[0], r.signal.size / FS)
+                    for r in _records(calib_minutes, snr, ecg, 10**6 + seed_base)]
+                   if with_peers else [])
             test = list(_records(minutes, snr, ecg, seed_base))
             rows = []
             # kinemyo (defaults, untuned)
@@ -142,6 +157,8 @@ def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=Non
                              ("kinemyo hodges_bui", {"method": "hodges_bui"}),
                              ("kinemyo bonato", {"method": "bonato"}),
                              ("kinemyo tkeo", {"method": "tkeo"})):
+                if not kinemyo:
+                    break
                 if ecg and name != "kinemyo default":
                     kw = {**kw, "ecg": "highpass"}
                 tot = [0.0, 0, 0, 0]
@@ -151,6 +168,10 @@ def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=Non
                     tot = [a + b for a, b in zip(tot, res, strict=False)]
                 rows.append((name, "default", tot))
             for name, (fn, grid) in peers(FS).items():
+                if not with_peers:
+                    break
+                if not _available(name.split()[0]):
+                    continue
                 if only and not any(o in name for o in only):
                     continue
                 best, best_thr = np.inf, grid[0]
@@ -251,13 +272,80 @@ def test_speed_online_core_call(benchmark):
     assert out.shape[1] == 3
 
 
+def speed_table(rounds: int = 7) -> str:
+    """Side-by-side timing (median of `rounds`, interleaved) of one channel-minute at 2 kHz, and
+    the ratios peer / kinemyo; also 8 channels x 1 h through kinemyo.onset.detect."""
+    x = simulate_emg(60.0, FS, None, snr_db=10.0, seed=1).signal
+    y = _condition(x, FS, False)
+    runs: dict[str, Callable[[], object]] = {
+        "kinemyo detect (rest window)": lambda: onset.detect(x, FS, rest=REST),
+        "kinemyo detect (automatic baseline)": lambda: onset.detect(x, FS),
+    }
+    try:
+        import biosppy  # noqa: F401
+        runs["biosppy hodges_bui (conditioned input)"] = lambda: _biosppy("hodges_bui", size=50)(y, FS, 5.0)
+        runs["biosppy lidierth (conditioned input)"] = lambda: _biosppy(
+            "lidierth", size=50, active_state_duration=60, fail_size=20)(y, FS, 3.0)
+    except ImportError:
+        print("# biosppy not installed: pip install kinemyo[bench-onset]", file=sys.stderr)
+    try:
+        import neurokit2  # noqa: F401
+        runs["neurokit2 emg_activation threshold (conditioned input)"] = lambda: _neurokit("threshold")(y, FS, 1.0)
+    except ImportError:
+        print("# neurokit2 not installed: pip install kinemyo[bench-onset]", file=sys.stderr)
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for f in runs.values():
+        f()  # warm up
+    for _ in range(rounds):
+        for k, f in runs.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    ref = float(np.median(times["kinemyo detect (rest window)"]))
+    lines = ["| 1 channel x 1 min @ 2 kHz | median ms | min ms | / kinemyo (rest) |", "|---|---|---|---|"]
+    for k, v in times.items():
+        med = float(np.median(v))
+        lines.append(f"| {k} | {1e3 * med:.2f} | {1e3 * min(v):.2f} | {med / ref:.1f} |")
+    big = simulate_emg(600.0, FS, 8, snr_db=10.0, seed=2).signal
+    big = np.concatenate([big] * 6)  # 1 h x 8 channels
+    tb = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        onset.detect(big, FS, rest=REST)
+        tb.append(time.perf_counter() - t0)
+    lines.append(f"| kinemyo detect, 8 channels x 1 h (rest window) | {1e3 * float(np.median(tb)):.0f} | "
+                 f"{1e3 * min(tb):.0f} | |")
+    det = onset.OnlineDetector(FS, 16, rest=(0.0, 0.5))
+    one = np.random.default_rng(0).standard_normal((1, 16))
+    for _ in range(1200):
+        det.process(one)
+    ts = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(20000):
+            det.process(one)
+        ts.append((time.perf_counter() - t0) / 20000)
+    lines.append(f"| OnlineDetector.process, 16 channels x 1 sample (per call) | {1e3 * float(np.median(ts)):.5f} | "
+                 f"{1e3 * min(ts):.5f} | |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=20.0)
     ap.add_argument("--calib-minutes", type=float, default=2.0)
     ap.add_argument("--snr", type=float, nargs="*", default=[3, 6, 10, 20])
     ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--no-kinemyo", action="store_true", help="peers only")
+    ap.add_argument("--no-peers", action="store_true", help="kinemyo only")
+    ap.add_argument("--ecg", choices=["both", "no", "yes"], default="both")
+    ap.add_argument("--speed", action="store_true", help="speed table (side by side, ratios) only")
     a = ap.parse_args()
     t0 = time.time()
-    print(accuracy(a.minutes, a.calib_minutes, tuple(a.snr), a.only))
+    if a.speed:
+        print(speed_table())
+        sys.exit(0)
+    ecgs = {"both": (False, True), "no": (False,), "yes": (True,)}[a.ecg]
+    print(accuracy(a.minutes, a.calib_minutes, tuple(a.snr), a.only, kinemyo=not a.no_kinemyo,
+                   with_peers=not a.no_peers, ecgs=ecgs))
     print(f"\n_{time.time() - t0:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}_")

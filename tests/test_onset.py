@@ -29,8 +29,8 @@ def score(ev: np.ndarray, truth: np.ndarray, fs: float, dur_s: float) -> tuple[f
 
 
 @pytest.mark.parametrize(("snr", "mae_max", "det_min", "fp_max"),
-                         [(3, 24, 0.9, 1.0), (6, 17, 0.98, 0.5), (10, 11, 0.99, 0.5),
-                          (20, 6, 0.99, 0.5)])
+                         [(3, 16, 0.9, 1.0), (6, 12.5, 0.98, 0.5), (10, 9, 0.99, 0.5),
+                          (20, 5, 0.99, 0.5)])
 def test_default_accuracy(snr, mae_max, det_min, fp_max):
     """Short version of the benchmark (bounds = measured values + margin; see docs/onset.md)."""
     res = []
@@ -48,7 +48,7 @@ def test_ecg_template_and_highpass():
     ev = onset.detect(rec.signal, FS, rest=(0, 1.5), ecg="template")
     tmpl = score(ev, rec.events[0], FS, 120.0)
     assert plain[2] > 5  # ECG makes false positives without handling
-    assert tmpl[2] <= 1.0 and tmpl[1] >= 0.98 and tmpl[0] <= 8.0
+    assert tmpl[2] <= 1.0 and tmpl[1] >= 0.98 and tmpl[0] <= 6.0
     hp = onset.detect(rec.signal, FS, rest=(0, 1.5), ecg="highpass")
     assert len(hp) > 0
 
@@ -92,7 +92,7 @@ def test_auto_baseline_and_online_with_given_baseline():
     rec = simulate_emg(60.0, FS, None, snr_db=10, seed=8)
     ev = onset.detect(rec.signal, FS)  # automatic baseline
     mae, det, fp = score(ev, rec.events[0], FS, 60.0)
-    assert det >= 0.95 and fp <= 1.0 and mae < 15
+    assert det >= 0.95 and fp <= 1.0 and mae < 9
 
 
 def test_dtypes_and_layouts():
@@ -181,3 +181,108 @@ def test_movement_onsets_and_latency_table():
     assert lat[(0, "MF")] == pytest.approx(50.0)
     with pytest.raises(ValueError, match="rest"):
         onset.movement_onsets(gyro, fs, rest=(0.0, 100.0))
+
+
+@pytest.mark.parametrize("method", ["default", "hodges_bui", "bonato", "tkeo"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_online_pickle_and_deepcopy_mid_stream(method, dtype):
+    """A copy taken mid-stream (inside a burst, with a pending onset) continues exactly like the
+    uninterrupted run: same events, same later state."""
+    import copy
+    import pickle
+    rec = simulate_emg(20.0, FS, 2, snr_db=8, seed=21)
+    x = rec.signal.astype(dtype)
+    ref = onset.OnlineDetector(FS, 2, method, rest=(0.0, 1.5), dtype=dtype)
+    full = [ref.process(x[i:i + 333]) for i in range(0, len(x), 333)] + [ref.finish()]
+    full_rows = np.concatenate(full)
+    b = rec.events[0][3]
+    for cut in (1000, int(b[0]) + 30, int(b[0]) + 700):  # in the rest window, rising, inside
+        det = onset.OnlineDetector(FS, 2, method, rest=(0.0, 1.5), dtype=dtype)
+        head = [det.process(x[i:min(i + 333, cut)]) for i in range(0, cut, 333)]
+        for clone in (pickle.loads(pickle.dumps(det)), copy.deepcopy(det)):
+            assert clone.position == det.position == cut
+            assert clone.params == det.params
+            tail = [clone.process(x[i:i + 333]) for i in range(cut, len(x), 333)] + [clone.finish()]
+            rows = np.concatenate(head + tail)
+            # the events (and their order per channel) are those of the uninterrupted run
+            for c in range(2):
+                np.testing.assert_array_equal(rows[rows[:, 0] == c], full_rows[full_rows[:, 0] == c])
+        # the original is untouched by the copies
+        rest_rows = np.concatenate([*head, det.process(x[cut:]), det.finish()])
+        for c in range(2):
+            np.testing.assert_array_equal(np.unique(rest_rows[rest_rows[:, 0] == c], axis=0),
+                                          np.unique(full_rows[full_rows[:, 0] == c], axis=0))
+
+
+def test_online_state_roundtrip_and_validation():
+    det = onset.OnlineDetector(FS, 3, rest=(0.0, 0.5))
+    det.set_baseline([0, 0, 0], [1, 1, 1], [1.0, 2.0, 3.0])
+    x = np.random.default_rng(3).standard_normal((5000, 3))
+    det.process(x)
+    st = det.state
+    assert all(isinstance(v, np.ndarray) for v in st.values())
+    other = onset.OnlineDetector(FS, 3, rest=(0.0, 0.5))
+    other.state = st
+    np.testing.assert_array_equal(other.process(x), det.process(x))
+    for k, v in other.state.items():
+        np.testing.assert_array_equal(v, det.state[k])
+    bad = dict(st)
+    bad["channels"] = bad["channels"][:-1]
+    with pytest.raises(ValueError, match="channels"):
+        other.state = bad
+    with pytest.raises(ValueError, match="missing"):
+        other.state = {k: v for k, v in st.items() if k != "bins" and k != "rings"}
+    with pytest.raises(TypeError):
+        other.state = [1, 2]
+    # the record is versioned
+    rec = det.__getstate__()
+    assert rec["format"] == 1 and rec["class"] == "OnlineDetector"
+    rec["format"] = 99
+    with pytest.raises(ValueError, match="format"):
+        onset.OnlineDetector.__new__(onset.OnlineDetector).__setstate__(rec)
+
+
+@pytest.mark.parametrize(("name", "kw", "mae_max", "fp_max"), [
+    ("hum", {"hum_hz": 50.0, "hum_amplitude": 1.0}, 11, 0.5),
+    ("wander", {"wander_amplitude": 20.0}, 10, 0.5),
+    ("amplitudes 0.5-2", {"amplitude_range": (0.5, 2.0)}, 10, 0.5),
+    ("ramps 0-150 ms", {"rise_s": (0.0, 0.15)}, 16, 0.5),
+    # movement-artefact spikes (20x the noise, 6/min) are not rejected: about half of them give
+    # a false activation (documented in docs/onset.md)
+    ("spikes", {"spikes_per_min": 6.0}, 11, 4.0),
+])
+def test_default_accuracy_varied_simulator(name, kw, mae_max, fp_max):
+    """10 dB, 3 seeds x 2 min per setting (bounds = measured values + margin, docs/onset.md)."""
+    res = []
+    for seed in range(3):
+        rec = simulate_emg(120.0, FS, None, snr_db=10, seed=300 + seed, **kw)
+        res.append(score(onset.detect(rec.signal, FS, rest=(0.0, 1.5)), rec.events[0], FS, 120.0))
+    mae, det, fp = np.mean(res, axis=0)
+    assert mae <= mae_max and det >= 0.99 and fp <= fp_max, (name, mae, det, fp)
+
+
+def test_online_finish_keeps_baseline_for_the_next_stream():
+    rec = simulate_emg(20.0, FS, 2, snr_db=10, seed=4)
+    det = onset.OnlineDetector(FS, 2, rest=(0.0, 1.5))
+    first = np.concatenate([det.process(rec.signal), det.finish()])
+    # the next stream starts at sample 0 with the baseline learnt, so decisions start at once
+    x2 = rec.signal[20000:]
+    second = np.concatenate([det.process(x2), det.finish()])
+    ref = onset.OnlineDetector(FS, 2, rest=(0.0, 1.5))
+    ref.set_baseline(*(getattr(det._core, f"baseline_{k}") for k in ("mean", "sd", "energy")))
+    expect = np.concatenate([ref.process(x2), ref.finish()])
+    np.testing.assert_array_equal(second, expect)
+    assert len(first) > 0 and len(second) > 0
+
+
+@pytest.mark.parametrize("method", ["default", "bonato"])
+def test_online_rows_and_their_order_do_not_depend_on_chunking(method):
+    """Rows come in decision order (time, then channel) whatever the chunking."""
+    rec = simulate_emg(30.0, FS, 4, snr_db=8, seed=13)
+    outs = []
+    for step in (1, 37, 5000, 60000):
+        det = onset.OnlineDetector(FS, 4, method, rest=(0.0, 1.5))
+        rows = [det.process(rec.signal[i:i + step]) for i in range(0, len(rec.signal), step)]
+        outs.append(np.concatenate([*rows, det.finish()]))
+    for o in outs[1:]:
+        np.testing.assert_array_equal(o, outs[0])

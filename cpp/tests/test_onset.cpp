@@ -112,3 +112,31 @@ TEST_CASE("onset: NaN run inside a burst does not split it; float32 works") {
     auto rf = detect(xf.data(), 16000, params(Method::cusum));
     REQUIRE(rf[0].size() == 1);
 }
+
+TEST_CASE("onset: a state copied mid-stream continues like the uninterrupted run") {
+    const auto x = make_signal(16000, {{5000, 7000}, {9000, 12000}}, 3.0, 3);
+    for (Method m : {Method::cusum, Method::hodges_bui, Method::bonato, Method::tkeo}) {
+        const auto p = params(m);
+        OnsetDetector<double> ref(p), head(p);
+        std::vector<Event> a, b;
+        ref.process(x.data(), 16000, a);
+        ref.finish(a);
+        for (std::size_t cut : {std::size_t{1500}, std::size_t{5030}, std::size_t{9600}}) {
+            OnsetDetector<double> first(p), second(p);
+            b.clear();
+            first.process(x.data(), cut, b);
+            second.set_state(first.get_state());
+            second.process(x.data() + 2 * cut, 16000 - cut, b);
+            second.finish(b);
+            REQUIRE(a.size() == b.size());
+            for (std::size_t k = 0; k < a.size(); ++k) {
+                CHECK(a[k].channel == b[k].channel);
+                CHECK(a[k].onset == b[k].onset);
+                CHECK(a[k].offset == b[k].offset);
+            }
+        }
+        auto st = head.get_state();
+        st["channels"].pop_back();
+        CHECK_THROWS_AS(head.set_state(st), std::invalid_argument);
+    }
+}

@@ -74,6 +74,8 @@ void bind_typed(py::module_& m) {
                  return events_to_array(ev);
              })
         .def("reset", &OnsetDetector<T>::reset)
+        .def("get_state", [](const OnsetDetector<T>& d) { return state_to_dict(d.get_state()); })
+        .def("set_state", [](OnsetDetector<T>& d, const py::dict& s) { d.set_state(state_from_dict(s)); })
         .def("set_baseline", &OnsetDetector<T>::set_baseline)
         .def_property_readonly("has_baseline", &OnsetDetector<T>::has_baseline)
         .def_property_readonly("baseline_mean", &OnsetDetector<T>::baseline_mean)

@@ -52,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._processor import StatefulCore
 
 __all__ = ["METHODS", "OnlineDetector", "detect", "latency_table", "movement_onsets",
            "remove_ecg"]
@@ -170,7 +171,7 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
     return out[0] if one else out
 
 
-class OnlineDetector:
+class OnlineDetector(StatefulCore):
     """Streaming onset detector: feed chunks, get the events that became certain.
 
     Parameters
@@ -215,6 +216,10 @@ class OnlineDetector:
         self._dtype = np.dtype(dtype)
         if self._dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"dtype must be float32 or float64; got {self._dtype}")
+        self._params = {"fs": float(fs), "n_channels": int(n_channels), "method": method,
+                        "rest": None if rest is None else (float(rest[0]), float(rest[1])),
+                        "preprocess": bool(preprocess), "ecg": ecg, "dtype": self._dtype.name,
+                        **params}
         self._rest_default = rest is None
         self._p = _params(fs, int(n_channels), method, preprocess, ecg,
                           (0.0, 1.0) if rest is None else rest, None, params)
@@ -254,8 +259,8 @@ class OnlineDetector:
         """Global index of the next sample."""
         return int(self._core.position)
 
-    def __getstate__(self) -> dict[str, Any]:
-        raise TypeError("OnlineDetector cannot be pickled yet (state export not implemented)")
+    # reset, params, state and pickling (versioned record; a copy continues the stream exactly
+    # where the original was, bit for bit): StatefulCore.
 
 
 def remove_ecg(x: npt.ArrayLike, fs: float, *, qrs_band: tuple[float, float] = (5.0, 25.0),

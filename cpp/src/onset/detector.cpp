@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 #include "kinemyo/common/checks.hpp"
 #include "kinemyo/filters/design.hpp"
@@ -27,6 +29,24 @@ constexpr double kTiny = 1e-300;
 #endif
 constexpr double kBinDof = KINEMYO_BIN_DOF;  // effective chi-square dof of a 2 ms energy bin
 constexpr double kRelFloor = 1e-12;  // sigma0^2 >= 1e-12 x the raw mean square (rounding level)
+// Natural log for the likelihood sums of the onset refinement: x = m 2^e with m in [sqrt(1/2),
+// sqrt(2)), log m = 2 atanh(s), s = (m - 1)/(m + 1), |s| <= 0.172, odd series to s^11 (relative
+// error < 1e-10). For finite normal x > 0 (the ramp levels m0 + dm r^2 >= 1); branch free,
+// so the ramp sums vectorise.
+inline double fast_log(double x) {
+    std::uint64_t b;
+    std::memcpy(&b, &x, sizeof b);
+    auto ex = static_cast<std::int64_t>(b >> 52) - 1023;  // x > 0, normal
+    const std::uint64_t mb = (b & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+    double m;
+    std::memcpy(&m, &mb, sizeof m);  // [1, 2)
+    const bool big = m > 1.4142135623730951;
+    m = big ? 0.5 * m : m;
+    ex += big ? 1 : 0;
+    const double sv = (m - 1.0) / (m + 1.0), s2 = sv * sv;
+    const double poly = 1.0 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 * (1.0 / 11)))));
+    return 2.0 * sv * poly + static_cast<double>(ex) * 0.6931471805599453;
+}
 double or_default(double v, double d) { return std::isnan(v) ? d : v; }
 std::int64_t to_samples(double s, double fs) { return static_cast<std::int64_t>(std::llround(s * fs)); }
 }  // namespace
@@ -41,9 +61,19 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
         const double lo = p_.ecg == EcgMode::highpass ? p_.ecg_highpass : p_.band_low;
         const double hi = std::min(p_.band_high, 0.45 * fs);
         if (!(lo > 0 && lo < hi)) detail::fail_param("band_low", "in (0, min(band_high, 0.45 fs))", lo);
-        band_ = std::make_unique<filters::SosFilter<T>>(filters::SosFilterParams{
-            filters::butter(p_.band_order, {lo, hi}, fs, filters::BandType::bandpass), p_.n_channels,
-            filters::InitMode::steady});
+        if (!(p_.band_order >= 1 && p_.band_order <= internal::kMaxSections))
+            detail::fail_param("band_order", "in 1..10", static_cast<double>(p_.band_order));
+        const filters::Sos sos = filters::butter(p_.band_order, {lo, hi}, fs, filters::BandType::bandpass);
+        nsec_ = static_cast<int>(sos.size());
+        if (nsec_ > internal::kMaxSections) detail::fail_param("band_order", "in 1..10", static_cast<double>(p_.band_order));
+        for (const auto& q : sos) {
+            const double a0 = q[3];
+            for (int k : {0, 1, 2, 4, 5}) sos_.push_back(q[static_cast<std::size_t>(k)] / a0);
+        }
+        for (const auto& z : filters::sosfilt_zi(sos)) {
+            zi_.push_back(z[0]);
+            zi_.push_back(z[1]);
+        }
     }
     const bool is_c = p_.method == Method::cusum;
     h_ = or_default(p_.threshold, p_.method == Method::hodges_bui ? 3.0
@@ -88,7 +118,6 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
 
 template <class T>
 void OnsetDetector<T>::reset() {
-    if (band_) band_->reset();
     if (lp_) lp_->reset();
     if (tk_) tk_->reset();
     ch_.assign(p_.n_channels, Chan{});
@@ -104,7 +133,10 @@ void OnsetDetector<T>::reset() {
         bsd_.assign(p_.n_channels, 1.0);
         benergy_.assign(p_.n_channels, 1.0);
     }
+    for (auto& c : ch_) c.based = given_base_;
     t_ = 0;
+    binv_.resize(benergy_.size());
+    for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
 }
 
 template <class T>
@@ -131,6 +163,167 @@ void OnsetDetector<T>::set_baseline(const std::vector<double>& mean, const std::
         benergy_[c] = std::max(benergy_[c], kTiny);
     }
     have_base_ = given_base_ = true;
+    for (auto& c : ch_) c.based = true;
+    binv_.resize(benergy_.size());
+    for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
+}
+
+namespace {
+// One sample through NS second-order sections (transposed direct form II), delays in z.
+// The fused CUSUM kernel runs with FMA (AVX2 + FMA instruction set) when the CPU has it, decided
+// once per process like the SOS kernels (so a process always takes the same path and offline and
+// online stay bit-identical).
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define KINEMYO_ONSET_X86 1
+#include <immintrin.h>
+#define KINEMYO_ONSET_INLINE inline __attribute__((always_inline))
+bool cpu_has_fma() {
+    static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return has;
+}
+#else
+#define KINEMYO_ONSET_X86 0
+#define KINEMYO_ONSET_INLINE inline
+bool cpu_has_fma() { return false; }
+#endif
+
+// max(a, 0) without a branch (a CUSUM sits at 0 about half of the time at rest: a branch there
+// is mispredicted all the time). a is finite here.
+KINEMYO_ONSET_INLINE double pos_part(double a) {
+#if KINEMYO_ONSET_X86
+    return _mm_cvtsd_f64(_mm_max_sd(_mm_set_sd(a), _mm_setzero_pd()));
+#else
+    return a > 0.0 ? a : 0.0;
+#endif
+}
+
+// -log L of the ramp bins le[0..R) of the onset refinement: levels m_j = 1 + dm r_j^2,
+// r_j = (j + 1/2) / R, cost sum_j log m_j + le_j / m_j; four bins at a time (GCC/Clang vector
+// extensions; AVX2 when the CPU has it). Stops early, returning a value > budget, once the sum
+// exceeds budget (every term is >= 0). le must be readable up to R rounded up to 4.
+typedef double v4d __attribute__((vector_size(32)));
+typedef long long v4l __attribute__((vector_size(32)));
+
+// fast_log, lane-wise (by pointer: no vector values cross a function boundary, whatever the ABI)
+KINEMYO_ONSET_INLINE void vlog(const v4d* xp, v4d* out) {
+    v4l b;
+    std::memcpy(&b, xp, sizeof b);
+    v4l ex = (b >> 52) - 1023;
+    v4l mb = (b & 0x000fffffffffffffLL) | 0x3ff0000000000000LL;
+    v4d m;
+    std::memcpy(&m, &mb, sizeof m);
+    const v4l big = m > 1.4142135623730951;  // -1 where true
+    m = big ? m * 0.5 : m;
+    ex -= big;
+    const v4d sv = (m - 1.0) / (m + 1.0), s2 = sv * sv;
+    const v4d poly = 1.0 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 * (1.0 / 11)))));
+    *out = 2.0 * sv * poly + __builtin_convertvector(ex, v4d) * 0.6931471805599453;
+}
+
+KINEMYO_ONSET_INLINE double ramp_cost_impl(const double* le, std::int64_t R, double dm, double budget) {
+    const double invR = 1.0 / static_cast<double>(R);
+    v4d acc = {0, 0, 0, 0};
+    const v4d lane = {0.5, 1.5, 2.5, 3.5};
+    double total = 0;
+    for (std::int64_t j = 0; j < R; j += 4) {
+        const v4d jj = lane + static_cast<double>(j);
+        const v4d r = jj * invR;
+        v4d m = 1.0 + dm * r * r;
+        v4d l;
+        std::memcpy(&l, le + j, sizeof l);
+        const v4l live = jj < static_cast<double>(R);
+        m = live ? m : 1.0;  // lanes past the ramp contribute log 1 + 0 / 1 = 0
+        l = live ? l : 0.0;
+        v4d lm;
+        vlog(&m, &lm);
+        acc += lm + l / m;
+        if ((j & 15) == 12) {
+            total = acc[0] + acc[1] + acc[2] + acc[3];
+            if (total > budget) return total;
+        }
+    }
+    return acc[0] + acc[1] + acc[2] + acc[3];
+}
+
+#if KINEMYO_ONSET_X86
+__attribute__((target("avx2,fma"))) double ramp_cost_avx2(const double* le, std::int64_t R, double dm, double budget) {
+    return ramp_cost_impl(le, R, dm, budget);
+}
+#endif
+double ramp_cost_base(const double* le, std::int64_t R, double dm, double budget) {
+    return ramp_cost_impl(le, R, dm, budget);
+}
+
+template <int NS, bool FMA>
+KINEMYO_ONSET_INLINE double biquads(const double* co, double* z, double v) {
+    for (int k = 0; k < NS; ++k) {
+        const double* b = co + 5 * k;
+        if constexpr (FMA) {
+            // the y-independent parts first: two FMAs on the loop-carried chain z1 -> y -> z1
+            const double y = std::fma(b[0], v, z[2 * k]);
+            z[2 * k] = std::fma(-b[3], y, std::fma(b[1], v, z[2 * k + 1]));
+            z[2 * k + 1] = std::fma(-b[4], y, b[2] * v);
+            v = y;
+        } else {
+            const double y = b[0] * v + z[2 * k];
+            z[2 * k] = (b[1] * v + z[2 * k + 1]) - b[3] * y;
+            z[2 * k + 1] = b[2] * v - b[4] * y;
+            v = y;
+        }
+    }
+    return v;
+}
+
+
+// Dispatch on the number of band-pass sections (0 = no preprocessing) to a kernel with the delays
+// in registers.
+template <class F>
+void with_sections(int ns, F&& f) {
+    switch (ns) {
+        case 1: f(std::integral_constant<int, 1>{}); break;
+        case 2: f(std::integral_constant<int, 2>{}); break;
+        case 3: f(std::integral_constant<int, 3>{}); break;
+        case 4: f(std::integral_constant<int, 4>{}); break;
+        case 5: f(std::integral_constant<int, 5>{}); break;
+        case 6: f(std::integral_constant<int, 6>{}); break;
+        case 7: f(std::integral_constant<int, 7>{}); break;
+        case 8: f(std::integral_constant<int, 8>{}); break;
+        case 9: f(std::integral_constant<int, 9>{}); break;
+        case 10: f(std::integral_constant<int, 10>{}); break;
+        default: f(std::integral_constant<int, 0>{}); break;
+    }
+}
+}  // namespace
+
+// Band-pass one channel (stride n_channels) into y (contiguous, n values). Non-finite input gives
+// NaN and leaves the delays untouched ("hold"); the delays start in the steady state of the first
+// finite sample (no start transient for a constant offset).
+template <class T>
+template <int NS>
+void OnsetDetector<T>::band_channel(std::size_t c, const T* x, std::size_t n, double* y) {
+    Chan& s = ch_[c];
+    const std::size_t C = p_.n_channels;
+    if constexpr (NS == 0) {
+        for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<double>(x[i * C + c]);
+    } else {
+        double z[2 * NS];
+        for (int k = 0; k < 2 * NS; ++k) z[k] = s.bz[static_cast<std::size_t>(k)];
+        const double* co = sos_.data();
+        for (std::size_t i = 0; i < n; ++i) {
+            const double v = static_cast<double>(x[i * C + c]);
+            if (!std::isfinite(v)) {
+                y[i] = std::numeric_limits<double>::quiet_NaN();
+                ++s.nonfinite;
+                continue;
+            }
+            if (!s.primed) {
+                for (int k = 0; k < 2 * NS; ++k) z[k] = zi_[static_cast<std::size_t>(k)] * v;
+                s.primed = true;
+            }
+            y[i] = biquads<NS, false>(co, z, v);
+        }
+        for (int k = 0; k < 2 * NS; ++k) s.bz[static_cast<std::size_t>(k)] = z[k];
+    }
 }
 
 template <class T>
@@ -138,13 +331,10 @@ void OnsetDetector<T>::condition(const T* x, std::size_t n) {
     const std::size_t C = p_.n_channels, N = n * C;
     xs_.resize(N);
     us_.resize(N);
-    if (band_) {
-        // filter in T, widen to double
-        ybuf_.resize(N);
-        band_->process(x, ybuf_.data(), n);
-        for (std::size_t i = 0; i < N; ++i) xs_[i] = static_cast<double>(ybuf_[i]);
-    } else {
-        for (std::size_t i = 0; i < N; ++i) xs_[i] = static_cast<double>(x[i]);
+    col_.resize(n);
+    for (std::size_t c = 0; c < C; ++c) {
+        with_sections(nsec_, [&](auto ns) { band_channel<decltype(ns)::value>(c, x, n, col_.data()); });
+        for (std::size_t i = 0; i < n; ++i) xs_[i * C + c] = col_[i];
     }
     switch (p_.method) {
         case Method::hodges_bui:
@@ -162,21 +352,330 @@ void OnsetDetector<T>::condition(const T* x, std::size_t n) {
 }
 
 template <class T>
+template <int NS>
+void OnsetDetector<T>::energy_channel(std::size_t c, const T* x, std::size_t n, double* stat, double* energy) {
+    const std::size_t C = p_.n_channels;
+    col_.resize(n);
+    band_channel<NS>(c, x, n, col_.data());
+    for (std::size_t i = 0; i < n; ++i) {
+        const double e = col_[i] * col_[i];
+        stat[i * C + c] = e;
+        energy[i * C + c] = e;
+    }
+}
+
+// Per-window sums of the CUSUM statistic (the conditioned energy) of one channel, for the
+// automatic baseline: windows of W samples, [w W, (w + 1) W) for w < nw. Fused with the
+// conditioning, no copy of the signal.
+template <class T>
+template <int NS, bool FMA>
+KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T* x, std::size_t W, std::size_t w0,
+                                                          std::size_t nw, double* wsum, double* wsq, double* wcnt) {
+    Chan& s = ch_[c];
+    const std::size_t C = p_.n_channels;
+    double z[2 * NS + 1];
+    for (int k = 0; k < 2 * NS; ++k) z[k] = s.bz[static_cast<std::size_t>(k)];
+    const double* co = sos_.data();
+    for (std::size_t w = w0; w < nw; ++w) {
+        double a = 0, a2 = 0, cnt = 0;
+        for (std::size_t i = w * W; i < (w + 1) * W; ++i) {
+            const double v = static_cast<double>(x[i * C + c]);
+            if (!std::isfinite(v)) continue;
+            double y = v;
+            if constexpr (NS > 0) {
+                if (!s.primed) {
+                    for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v;
+                    s.primed = true;
+                }
+                y = biquads<NS, FMA>(co, z, v);
+            }
+            const double e = y * y;
+            if (!std::isfinite(e)) continue;
+            a += e;
+            a2 += e * e;
+            cnt += 1;
+        }
+        wsum[w * C + c] = a;
+        wsq[w * C + c] = a2;
+        wcnt[w * C + c] = cnt;
+    }
+    for (int q = 0; q < 2 * NS; ++q) s.bz[static_cast<std::size_t>(q)] = z[q];
+}
+
+template <class T>
+template <int NS>
+#if KINEMYO_ONSET_X86
+__attribute__((target("avx2,fma")))
+#endif
+void OnsetDetector<T>::window_energy_fma(std::size_t c, const T* x, std::size_t W, std::size_t w0, std::size_t nw,
+                                         double* wsum, double* wsq, double* wcnt) {
+#if KINEMYO_ONSET_X86
+    window_energy<NS, true>(c, x, W, w0, nw, wsum, wsq, wcnt);
+#else
+    window_energy<NS, false>(c, x, W, w0, nw, wsum, wsq, wcnt);
+#endif
+}
+
+template <class T>
+void OnsetDetector<T>::window_stats(const T* x, std::size_t W, std::size_t nw, double* wsum, double* wsq,
+                                    double* wcnt) {
+    // blocks of windows, all channels per block (the block stays in cache)
+    const std::size_t kW = std::max<std::size_t>(1, 2048 / W);
+    for (std::size_t w0 = 0; w0 < nw; w0 += kW) {
+        const std::size_t w1 = std::min(nw, w0 + kW);
+        for (std::size_t c = 0; c < p_.n_channels; ++c)
+            with_sections(nsec_, [&](auto ns) {
+                constexpr int NS = decltype(ns)::value;
+                if (cpu_has_fma()) window_energy_fma<NS>(c, x, W, w0, w1, wsum, wsq, wcnt);
+                else window_energy<NS, false>(c, x, W, w0, w1, wsum, wsq, wcnt);
+            });
+    }
+}
+
+template <class T>
 void OnsetDetector<T>::statistic(const T* x, std::size_t n, double* stat, double* energy) {
-    condition(x, n);
-    const std::size_t N = n * p_.n_channels;
-    for (std::size_t i = 0; i < N; ++i) {
-        stat[i] = us_[i];
-        energy[i] = xs_[i] * xs_[i];
+    const std::size_t C = p_.n_channels;
+    if (p_.method == Method::cusum) {
+        for (std::size_t c = 0; c < C; ++c)
+            with_sections(nsec_, [&](auto ns) { energy_channel<decltype(ns)::value>(c, x, n, stat, energy); });
+    } else {
+        condition(x, n);
+        const std::size_t N = n * C;
+        for (std::size_t i = 0; i < N; ++i) {
+            stat[i] = us_[i];
+            energy[i] = xs_[i] * xs_[i];
+        }
     }
     t_ += static_cast<std::int64_t>(n);
 }
 
 template <class T>
+void OnsetDetector<T>::finalize_rest(std::size_t c) {
+    Chan& s = ch_[c];
+    const double nn = std::max(s.rn, 1.0);
+    const double m = s.rs / nn;
+    bmean_[c] = m;
+    bsd_[c] = std::max(std::sqrt(std::max(s.rss / nn - m * m, 0.0)), 1e-12 * std::max(1.0, std::fabs(m)));
+    // numerically silent rest (e.g. a constant signal after the band-pass): floor
+    benergy_[c] = std::max({s.re / nn, kRelFloor * s.rraw / nn, kTiny});
+    binv_[c] = 1.0 / benergy_[c];
+    s.based = true;
+}
+
+// The CUSUM detector on one channel, fused with its conditioning: one pass, delays in registers,
+// the inactive state (almost all samples) handled inline.
+template <class T>
+template <int NS, bool FMA>
+KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out) {
+    Chan& s = ch_[c];
+    const std::size_t C = p_.n_channels;
+    const bool learn = !given_base_ && p_.rest_end > 0;
+    double z[2 * NS + 1];
+    for (int k = 0; k < 2 * NS; ++k) z[k] = s.bz[static_cast<std::size_t>(k)];
+    const double* co = sos_.data();
+    const auto NB = static_cast<std::int64_t>(s.bins.size());
+    std::int64_t t = t_;
+    std::int64_t ph = s.bin_phase;  // == t % bin_, kept in the state (no division per call)
+    std::size_t slot = s.bin_slot;  // == (t / bin_) % NB
+    double* bins = s.bins.data();
+    double inv = binv_[c];
+    const double k = k_, h = h_;
+    // the hot state in registers (written back around the rare calls that use it)
+    double S = s.S, bacc = s.bin_acc;
+    std::int64_t bn = s.bin_n, tau = s.tau;
+    auto mode_of = [&]() {
+        if (!s.based || s.alarm >= 0 || tau < 0) return 0;
+        if (!s.active) return s.ev_open ? 0 : 1;
+        return s.ev_open && s.announced && !s.close_pending ? 2 : 0;
+    };
+    int mode = mode_of();
+    for (std::size_t i = 0; i < n; ++i, ++t) {
+        const double v = static_cast<double>(x[i * C + c]);
+        double y;
+        const bool vfin = std::isfinite(v);
+        if constexpr (NS == 0) {
+            y = v;
+        } else {
+            if (!vfin) {
+                y = std::numeric_limits<double>::quiet_NaN();
+                ++s.nonfinite;
+            } else {
+                if (!s.primed) {
+                    for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v;
+                    s.primed = true;
+                }
+                y = biquads<NS, FMA>(co, z, v);
+            }
+        }
+        const double e = y * y;
+        const bool fin = std::isfinite(e);  // NaN input, or a square that overflows
+        const bool bin_end = ph == bin_ - 1;
+        ph = bin_end ? 0 : ph + 1;
+        if (mode != 0 && fin) {
+            // the two common states, with their whole step inline: quiet (mode 1) and an
+            // announced activation without a pending offset (mode 2)
+            const double zz = e * inv;
+            bacc += zz;
+            ++bn;
+            if (bin_end) {
+                const double le = bacc / static_cast<double>(bn);
+                bins[slot] = le;
+                slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;
+                s.last_le = le;
+                bacc = 0;
+                bn = 0;
+            }
+            if (mode == 1) {
+                S = pos_part(S + (zz - k));
+                tau += static_cast<std::int64_t>(S == 0.0) * (t + 1 - tau);
+                if (S > h) {
+                    s.alarm = t;
+                    s.alarm_tau = tau;
+                    s.D = 0;
+                    s.tau_off = t + 1;
+                    mode = 0;
+                }
+            } else {
+                const double D = pos_part(s.D + (k - zz));
+                if (D > h) {
+                    s.S = S;
+                    s.tau = tau;
+                    cusum_active(c, t, zz, out);
+                    S = s.S;
+                    tau = s.tau;
+                    if (s.ev_open && (s.close_pending || !s.announced)) tick(c, t, out);
+                    mode = mode_of();
+                } else {
+                    s.D = D;
+                    if (D == 0.0) s.tau_off = t + 1;
+                }
+            }
+            continue;
+        }
+        if (!s.based) {
+            if (learn && t >= p_.rest_begin && t < p_.rest_end && fin && vfin) {
+                s.rraw += v * v;
+                s.rn += 1;
+                s.rs += e;
+                s.rss += e * e;
+                s.re += e;
+            }
+            if (learn && t == p_.rest_end - 1) {
+                finalize_rest(c);
+                inv = binv_[c];
+            }
+            if (bin_end) slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;
+            continue;
+        }
+        const double zz = e * inv;
+        if (fin) {
+            bacc += zz;
+            ++bn;
+        }
+        if (bin_end) {
+            // 2 ms mean-energy bins (units of sigma0^2) for the onset refinement
+            const double le = bn > 0 ? bacc / static_cast<double>(bn) : s.last_le;
+            bins[slot] = le;
+            slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;
+            s.last_le = le;
+            bacc = 0;
+            bn = 0;
+        }
+        if (fin) {
+            if (!s.active && s.alarm < 0) {
+                S = pos_part(S + (zz - k));  // one add on the loop-carried chain
+                // branch free: S sits at 0 about half of the time at rest (unpredictable)
+                tau += static_cast<std::int64_t>(S == 0.0) * (t + 1 - tau);
+                if (tau < 0) tau = t;
+                if (S > h) {
+                    s.alarm = t;
+                    s.alarm_tau = tau;
+                    s.D = 0;
+                    s.tau_off = t + 1;
+                }
+            } else {
+                const double D = pos_part(s.D + (k - zz));
+                if (s.alarm >= 0 || D > h) {  // pending onset, or offset alarm: the full step
+                    s.S = S;
+                    s.tau = tau;
+                    cusum_active(c, t, zz, out);
+                    S = s.S;
+                    tau = s.tau;
+                } else {  // active, no change (inline copy of the first lines of cusum_active)
+                    s.D = D;
+                    if (D == 0.0) s.tau_off = t + 1;
+                }
+            }
+        }
+        if (s.ev_open && (s.close_pending || !s.announced)) tick(c, t, out);
+        mode = mode_of();
+    }
+    s.S = S;
+    s.tau = tau;
+    s.bin_acc = bacc;
+    s.bin_n = bn;
+    s.bin_phase = ph;
+    s.bin_slot = slot;
+    for (int q = 0; q < 2 * NS; ++q) s.bz[static_cast<std::size_t>(q)] = z[q];
+}
+
+template <class T>
+template <int NS>
+#if KINEMYO_ONSET_X86
+__attribute__((target("avx2,fma")))
+#endif
+void OnsetDetector<T>::run_cusum_fma(const T* x, std::size_t n, std::vector<Event>& out) {
+    // all channels in this one function (the per-channel kernel inlined): one call per block
+    for (std::size_t c = 0; c < p_.n_channels; ++c) {
+#if KINEMYO_ONSET_X86
+        run_cusum<NS, true>(c, x, n, out);
+#else
+        run_cusum<NS, false>(c, x, n, out);
+#endif
+    }
+}
+
+template <class T>
 void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& out) {
     if (n == 0) return;
-    condition(x, n);
     const std::size_t C = p_.n_channels;
+    if (p_.method == Method::cusum) {
+        const std::size_t first = out.size();
+        dec_first_ = first;
+        dec_t_.clear();
+        // blocks of rows, all channels per block: the block stays in cache while each channel
+        // walks it (one pass over memory for many channels)
+        constexpr std::size_t kRows = 2048;
+        for (std::size_t i0 = 0; i0 < n; i0 += kRows) {
+            const std::size_t m = std::min(kRows, n - i0);
+            with_sections(nsec_, [&](auto ns) {
+                constexpr int NS = decltype(ns)::value;
+                if (cpu_has_fma()) {
+                    run_cusum_fma<NS>(x + i0 * C, m, out);
+                } else {
+                    for (std::size_t c = 0; c < C; ++c) run_cusum<NS, false>(c, x + i0 * C, m, out);
+                }
+            });
+            t_ += static_cast<std::int64_t>(m);
+        }
+        bool all = true;
+        for (const auto& s : ch_) all = all && s.based;
+        have_base_ = all;
+        // the events in the order of their decision (time, then channel), as a row-wise run
+        // gives them: the output then does not depend on the chunking or the blocks
+        if (C > 1 && out.size() - first > 1) {
+            order_.resize(out.size() - first);
+            for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+            std::stable_sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
+                const std::size_t ia = first + a, ib = first + b;
+                return dec_t_[a] != dec_t_[b] ? dec_t_[a] < dec_t_[b] : out[ia].channel < out[ib].channel;
+            });
+            std::vector<Event> tmp(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+            for (std::size_t i = 0; i < order_.size(); ++i) out[first + i] = tmp[order_[i]];
+        }
+        return;
+    }
+    condition(x, n);
     const bool learn = !given_base_ && p_.rest_end > 0;
     for (std::size_t i = 0; i < n; ++i) {
         const std::int64_t t = t_ + static_cast<std::int64_t>(i);
@@ -195,15 +694,7 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
                 }
             }
             if (t == p_.rest_end - 1) {
-                for (std::size_t c = 0; c < C; ++c) {
-                    Chan& s = ch_[c];
-                    const double nn = std::max(s.rn, 1.0);
-                    const double m = s.rs / nn;
-                    bmean_[c] = m;
-                    bsd_[c] = std::max(std::sqrt(std::max(s.rss / nn - m * m, 0.0)), 1e-12 * std::max(1.0, std::fabs(m)));
-                    // numerically silent rest (e.g. a constant signal after the band-pass): floor
-                    benergy_[c] = std::max({s.re / nn, kRelFloor * s.rraw / nn, kTiny});
-                }
+                for (std::size_t c = 0; c < C; ++c) finalize_rest(c);
                 have_base_ = true;
             }
             continue;
@@ -218,16 +709,23 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
 }
 
 template <class T>
+void OnsetDetector<T>::emit(std::vector<Event>& out, std::int64_t t, const Event& e) {
+    // decision time of each event of the current process() call (for the ordering); events
+    // appended by other paths (finish) are not reordered
+    if (out.size() >= dec_first_ && dec_t_.size() == out.size() - dec_first_) dec_t_.push_back(t);
+    out.push_back(e);
+}
+
+template <class T>
 void OnsetDetector<T>::raw_on(std::size_t c, std::int64_t on, std::int64_t t, std::vector<Event>& out) {
     Chan& s = ch_[c];
-    (void)t;
     if (s.ev_open && s.close_pending) {
         if (on - s.ev_off < n_min_gap_) {
             s.close_pending = false;  // merge
             return;
         }
         if (s.announced || s.ev_off - s.ev_on >= n_min_active_)
-            out.push_back({static_cast<std::int64_t>(c), s.ev_on, s.ev_off});
+            emit(out, t, Event{static_cast<std::int64_t>(c), s.ev_on, s.ev_off});
         s.ev_open = false;
     }
     s.ev_open = true;
@@ -251,12 +749,12 @@ void OnsetDetector<T>::tick(std::size_t c, std::int64_t t, std::vector<Event>& o
     if (!s.ev_open) return;
     if (!s.close_pending) {
         if (!s.announced && t - s.ev_on + 1 >= n_min_active_) {
-            out.push_back({static_cast<std::int64_t>(c), s.ev_on, -1});
+            emit(out, t, Event{static_cast<std::int64_t>(c), s.ev_on, -1});
             s.announced = true;
         }
     } else if (t + 1 >= s.ev_off + n_min_gap_) {
         if (s.announced || s.ev_off - s.ev_on >= n_min_active_)
-            out.push_back({static_cast<std::int64_t>(c), s.ev_on, s.ev_off});
+            emit(out, t, Event{static_cast<std::int64_t>(c), s.ev_on, s.ev_off});
         s.ev_open = false;
     }
 }
@@ -334,48 +832,30 @@ void OnsetDetector<T>::decide(std::size_t c, std::int64_t t, double u, double e,
             }
             break;
         }
-        case Method::cusum: {
-            const double z = e / benergy_[c];
-            // 2 ms log-energy bins for the onset refinement
-            s.bin_acc += z;
-            ++s.bin_n;
-            if ((t + 1) % bin_ == 0) {
-                const double le = s.bin_acc / static_cast<double>(s.bin_n);
-                s.bins[static_cast<std::size_t>((t / bin_) % static_cast<std::int64_t>(s.bins.size()))] = le;
-                s.last_le = le;
-                s.bin_acc = 0;
-                s.bin_n = 0;
-            }
-            const bool pending = s.alarm >= 0;
-            if (!s.active && !pending) {
-                s.S = std::max(0.0, s.S + z - k_);
-                if (s.S == 0.0) s.tau = t + 1;
-                if (s.tau < 0) s.tau = t;
-                if (s.S > h_) {
-                    s.alarm = t;
-                    s.alarm_tau = s.tau;
-                    s.D = 0;
-                    s.tau_off = t + 1;
-                }
-                return;
-            }
-            s.D = std::max(0.0, s.D + k_ - z);
-            if (s.D == 0.0) s.tau_off = t + 1;
-            const bool off_alarm = s.D > h_;
-            if (pending && (t >= s.alarm + n_refine_delay_ || off_alarm)) {
-                const std::int64_t on = p_.refine ? refine_onset(c, s.alarm_tau, t) : s.alarm_tau;
-                s.alarm = -1;
-                s.active = true;
-                raw_on(c, on, t, out);
-            }
-            if (off_alarm && s.active) {
-                raw_off(c, s.tau_off, out);
-                s.active = false;
-                s.S = 0;
-                s.tau = t + 1;
-            }
+        case Method::cusum:
+            cusum_active(c, t, e / benergy_[c], out);
             break;
-        }
+    }
+}
+
+template <class T>
+void OnsetDetector<T>::cusum_active(std::size_t c, std::int64_t t, double z, std::vector<Event>& out) {
+    Chan& s = ch_[c];
+    const bool pending = s.alarm >= 0;
+    s.D = pos_part(s.D + (k_ - z));
+    if (s.D == 0.0) s.tau_off = t + 1;
+    const bool off_alarm = s.D > h_;
+    if (pending && (t >= s.alarm + n_refine_delay_ || off_alarm)) {
+        const std::int64_t on = p_.refine ? refine_onset(c, s.alarm_tau, t) : s.alarm_tau;
+        s.alarm = -1;
+        s.active = true;
+        raw_on(c, on, t, out);
+    }
+    if (off_alarm && s.active) {
+        raw_off(c, s.tau_off, out);
+        s.active = false;
+        s.S = 0;
+        s.tau = t + 1;
     }
 }
 
@@ -390,14 +870,15 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
                                 (std::max<std::int64_t>(p_.rest_end, 0) + bin_ - 1) / bin_, std::int64_t{0}});
     if (gE - gA < 10 || gT < gA) return tau;
     const auto L = static_cast<std::size_t>(gE - gA);
-    fit_le_.resize(L);
+    fit_le_.assign(L + 4, 0.0);  // + 4: the ramp sums read whole groups of four
     fit_p1_.assign(L + 1, 0.0);
     fit_p2_.assign(L + 1, 0.0);
     for (std::size_t j = 0; j < L; ++j) {
         const double v = s.bins[static_cast<std::size_t>((gA + static_cast<std::int64_t>(j)) % NB)];
         fit_le_[j] = v;
         fit_p1_[j + 1] = fit_p1_[j] + v;
-        fit_p2_[j + 1] = fit_p2_[j] + v * v;
+        // lower bound of a ramp bin's cost: min over m >= 1 of log m + v / m
+        fit_p2_[j + 1] = fit_p2_[j] + (v >= 1.0 ? fast_log(v) + 1.0 : v);
     }
     // Maximum likelihood (scale family: each bin's mean energy ~ m_j * chi2_nu / nu, so
     // -log L = nu/2 * sum(log m_j + e_j / m_j) + const) of: rest level m0 on [0, c), a linear
@@ -410,6 +891,16 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     std::int64_t best_c = gT - gA;
     best_R_ = 0;
     const std::int64_t c_hi = Lz - 4;
+    // -log L of the ramp bins [cc, cc + R): levels 1 + dm r^2, r = (j + 1/2) / R
+    // (stops early, returning a value > budget, once the sum exceeds budget: every term is > 0)
+#if KINEMYO_ONSET_X86
+    const auto rc = cpu_has_fma() ? &ramp_cost_avx2 : &ramp_cost_base;
+#else
+    const auto rc = &ramp_cost_base;
+#endif
+    auto ramp_cost = [&](std::int64_t cc, std::int64_t R, double dm, double budget) {
+        return rc(fit_le_.data() + cc, R, dm, budget);
+    };
     auto eval_c = [&](std::int64_t cc) {
         const double n0 = static_cast<double>(cc);
         // rest level known from the baseline (bins hold x^2 / sigma0^2): m0 = 1
@@ -423,16 +914,9 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
             const double n1 = static_cast<double>(Lz - e0);
             const double m1 = (fit_p1_[L] - fit_p1_[static_cast<std::size_t>(e0)]) / n1;
             if (m1 <= m0) continue;
-            double cost = cost0 + n1 * (std::log(m1) + 1.0);
-            if (cost >= best) continue;
-            if (R > 0) {
-                const double dm = m1 - m0, invR = 1.0 / static_cast<double>(R);
-                for (std::int64_t j = 0; j < R && cost < best; ++j) {
-                    const double r = (static_cast<double>(j) + 0.5) * invR;
-                    const double m = m0 + dm * r * r;
-                    cost += std::log(m) + fit_le_[static_cast<std::size_t>(cc + j)] / m;
-                }
-            }
+            double cost = cost0 + n1 * (fast_log(m1) + 1.0);
+            if (cost + (fit_p2_[static_cast<std::size_t>(e0)] - fit_p2_[static_cast<std::size_t>(cc)]) >= best) continue;
+            if (R > 0) cost += ramp_cost(cc, R, m1 - m0, best - cost);
             if (cost < best) {
                 best = cost;
                 best_c = cc;
@@ -440,37 +924,58 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
             }
         }
     };
+    // start at the CUSUM change time (a tight bound early prunes most of the grid), then a
     // coarse pass every 3rd bin, then every bin around the best
+    if (gT - gA >= 3 && gT - gA <= c_hi) eval_c(gT - gA);
     for (std::int64_t cc = 3; cc <= c_hi; cc += 3) eval_c(cc);
     const std::int64_t coarse = best_c;
     for (std::int64_t cc = std::max<std::int64_t>(3, coarse - 2); cc <= std::min(c_hi, coarse + 2); ++cc)
         if (cc != coarse) eval_c(cc);
     best_R_ = std::max<std::int64_t>(best_R_, 0);
-    // Posterior mean of the start over c at the best rise length (flat prior): at low SNR the
-    // likelihood of the start has a long, flat early tail that the maximum ignores.
+    // Bayes estimate of the start: the median (the estimate that minimises the expected absolute
+    // error) of its marginal posterior, the rise length R summed out over the grid kR (each grid
+    // point one hypothesis of equal prior weight: a prior that favours short rises, as the grid is
+    // denser there), flat prior over the start in [best - 80 ms, best + 20 ms]. At low SNR the
+    // likelihood of the start has a long, flat early tail (the foot of a ramp is below the noise)
+    // and several rise lengths fit about equally: the maximum over (c, R) is then biased late.
     {
-        const std::int64_t R = best_R_;
-        double wsum = 0, csum = 0;
         const double nu2 = 0.5 * kBinDof;
-        for (std::int64_t cc = std::max<std::int64_t>(3, best_c - 40); cc <= std::min(c_hi, best_c + 10); ++cc) {
-            const std::int64_t e0 = cc + R;
-            if (e0 > Lz - 3) break;
-            const double n1 = static_cast<double>(Lz - e0);
-            const double m0 = 1.0;
-            const double m1 = (fit_p1_[L] - fit_p1_[static_cast<std::size_t>(e0)]) / n1;
-            if (m1 <= m0) continue;
-            double cost = fit_p1_[static_cast<std::size_t>(cc)] + n1 * (std::log(m1) + 1.0);
-            const double dm = m1 - m0, invR = R > 0 ? 1.0 / static_cast<double>(R) : 0.0;
-            for (std::int64_t j = 0; j < R; ++j) {
-                const double r = (static_cast<double>(j) + 0.5) * invR;
-                const double m = m0 + dm * r * r;
-                cost += std::log(m) + fit_le_[static_cast<std::size_t>(cc + j)] / m;
+        const double cut = 14.0 / nu2;  // weights below exp(-14) (< 1e-6) of the best are dropped
+        const std::int64_t c_lo = std::max<std::int64_t>(3, best_c - 40), c_top = std::min(c_hi, best_c + 10);
+        fit_w_.assign(static_cast<std::size_t>(std::max<std::int64_t>(0, c_top - c_lo + 1)), 0.0);
+        auto& wc = fit_w_;
+        for (std::int64_t R : kR) {
+            if (R > maxR) break;
+            for (std::int64_t cc = c_lo; cc <= c_top; ++cc) {
+                const std::int64_t e0 = cc + R;
+                if (e0 > Lz - 3) break;
+                const double n1 = static_cast<double>(Lz - e0);
+                const double m1 = (fit_p1_[L] - fit_p1_[static_cast<std::size_t>(e0)]) / n1;
+                if (m1 <= 1.0) continue;
+                double cost = fit_p1_[static_cast<std::size_t>(cc)] + n1 * (fast_log(m1) + 1.0);
+                // lower bound of the ramp part first (prefix sums), then the ramp itself
+                if (cost + (fit_p2_[static_cast<std::size_t>(e0)] - fit_p2_[static_cast<std::size_t>(cc)]) - best > cut)
+                    continue;
+                if (R > 0) cost += ramp_cost(cc, R, m1 - 1.0, best + cut - cost);
+                if (cost - best > cut) continue;
+                wc[static_cast<std::size_t>(cc - c_lo)] += std::exp(-nu2 * (cost - best));
             }
-            const double w = std::exp(-nu2 * (cost - best));
-            wsum += w;
-            csum += w * static_cast<double>(cc);
         }
-        if (wsum > 0) best_c = static_cast<std::int64_t>(std::llround(csum / wsum));
+        double wsum = 0;
+        for (double w : wc) wsum += w;
+        if (wsum > 0) {
+            // median, linear within the bin where the cumulative weight crosses one half
+            double acc = 0, cpos = static_cast<double>(wc.size()) - 1.0;
+            for (std::size_t i = 0; i < wc.size(); ++i) {
+                if (acc + wc[i] >= 0.5 * wsum) {
+                    cpos = static_cast<double>(i) - 0.5 + (0.5 * wsum - acc) / wc[i];
+                    break;
+                }
+                acc += wc[i];
+            }
+            const double frac = static_cast<double>(c_lo) + cpos;
+            return gA * bin_ + static_cast<std::int64_t>(std::llround(frac * static_cast<double>(bin_)));
+        }
     }
     return (gA + best_c) * bin_;
 }
@@ -501,6 +1006,108 @@ void OnsetDetector<T>::finish(std::vector<Event>& out) {
         benergy_ = en;
         have_base_ = true;
         given_base_ = given;
+        for (auto& c : ch_) c.based = true;
+        binv_.resize(benergy_.size());
+        for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
+    }
+}
+
+namespace {
+// Every per-channel value of the decision state, in a fixed order (get_state/set_state).
+template <class S, class F>
+void visit_channel(S& s, F&& f) {
+    for (auto& v : s.bz) f(v);
+    f(s.primed); f(s.based); f(s.nonfinite);
+    f(s.rn); f(s.rs); f(s.rss); f(s.re); f(s.rraw);
+    f(s.rpos); f(s.rfill); f(s.rsum);
+    f(s.active); f(s.run_start); f(s.run_len);
+    f(s.pair_first); f(s.have_first); f(s.above_count); f(s.last_above_start); f(s.ppos);
+    f(s.S); f(s.D); f(s.tau); f(s.tau_off); f(s.alarm); f(s.alarm_tau);
+    f(s.bin_acc); f(s.bin_n); f(s.bin_phase); f(s.bin_slot); f(s.last_le); f(s.last_raw_off);
+    f(s.ev_open); f(s.announced); f(s.close_pending); f(s.ev_on); f(s.ev_off);
+}
+struct Count {
+    std::size_t n = 0;
+    template <class V>
+    void operator()(const V&) { ++n; }
+};
+struct Pack {
+    std::vector<double>* out;
+    template <class V>
+    void operator()(const V& v) { out->push_back(static_cast<double>(v)); }
+};
+struct Unpack {
+    const double* p;
+    template <class V>
+    void operator()(V& v) {
+        if constexpr (std::is_same_v<V, bool>) v = *p++ != 0.0;
+        else v = static_cast<V>(*p++);
+    }
+};
+}  // namespace
+
+template <class T>
+StateRecord OnsetDetector<T>::get_state() const {
+    StateRecord r;
+    r["position"] = {static_cast<double>(t_)};
+    r["flags"] = {have_base_ ? 1.0 : 0.0, given_base_ ? 1.0 : 0.0};
+    auto& b = r["baseline"];
+    b.insert(b.end(), bmean_.begin(), bmean_.end());
+    b.insert(b.end(), bsd_.begin(), bsd_.end());
+    b.insert(b.end(), benergy_.begin(), benergy_.end());
+    auto& ch = r["channels"];
+    auto& rings = r["rings"];
+    for (const auto& s : ch_) {
+        visit_channel(s, Pack{&ch});
+        rings.insert(rings.end(), s.ring.begin(), s.ring.end());
+        for (auto v : s.pair_ring) rings.push_back(static_cast<double>(v));
+        rings.insert(rings.end(), s.bins.begin(), s.bins.end());
+    }
+    if (lp_)
+        for (auto& [k, v] : lp_->get_state()) r["lowpass." + k] = v;
+    if (tk_)
+        for (auto& [k, v] : tk_->get_state()) r["tkeo." + k] = v;
+    return r;
+}
+
+template <class T>
+void OnsetDetector<T>::set_state(const StateRecord& st) {
+    const std::size_t C = p_.n_channels;
+    Count cnt;
+    visit_channel(ch_[0], cnt);
+    std::size_t nring = 0;
+    for (const auto& s : ch_) nring += s.ring.size() + s.pair_ring.size() + s.bins.size();
+    const auto& pos = detail::state_field(st, "position", 1);
+    const auto& fl = detail::state_field(st, "flags", 2);
+    const auto& b = detail::state_field(st, "baseline", 3 * C);
+    const auto& ch = detail::state_field(st, "channels", cnt.n * C);
+    const auto& rings = detail::state_field(st, "rings", nring);
+    auto sub = [&](const std::string& prefix) {
+        StateRecord s;
+        for (const auto& [k, v] : st)
+            if (k.rfind(prefix, 0) == 0) s[k.substr(prefix.size())] = v;
+        return s;
+    };
+    // validate the sub-filters first (they throw on a bad record), then commit
+    if (lp_) lp_->set_state(sub("lowpass."));
+    if (tk_) tk_->set_state(sub("tkeo."));
+    t_ = static_cast<std::int64_t>(pos[0]);
+    have_base_ = fl[0] != 0.0;
+    given_base_ = fl[1] != 0.0;
+    std::copy(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(C), bmean_.begin());
+    std::copy(b.begin() + static_cast<std::ptrdiff_t>(C), b.begin() + static_cast<std::ptrdiff_t>(2 * C), bsd_.begin());
+    std::copy(b.begin() + static_cast<std::ptrdiff_t>(2 * C), b.end(), benergy_.begin());
+    binv_.resize(benergy_.size());
+    for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
+    const double* q = ch.data();
+    const double* rr = rings.data();
+    for (auto& s : ch_) {
+        Unpack u{q};
+        visit_channel(s, u);
+        q = u.p;
+        for (auto& v : s.ring) v = *rr++;
+        for (auto& v : s.pair_ring) v = static_cast<std::int64_t>(*rr++);
+        for (auto& v : s.bins) v = *rr++;
     }
 }
 
@@ -530,47 +1137,72 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
     OnsetDetector<T> det(p);
     std::vector<Event> ev;
     if (p.rest_end <= 0 && n > 0) {
-        // automatic baseline from the quietest 100 ms windows
-        std::vector<double> u(n * C), e(n * C);
-        {
-            OnsetDetector<T> pre(p);
-            pre.statistic(xp, n, u.data(), e.data());
-        }
+        // automatic baseline from the quietest 100 ms windows: a first pass keeps per-window sums
+        // only (no copy of the signal), in blocks
         const std::size_t W = std::max<std::size_t>(8, static_cast<std::size_t>(std::llround(0.1 * p.fs)));
         const std::size_t nw = std::max<std::size_t>(1, n / W);
+        const std::size_t used = std::min(n, nw * W);
+        std::vector<double> wsu(nw * C, 0.0), wsc(nw * C, 0.0), su(nw * C, 0.0), suu(nw * C, 0.0),
+            se(nw * C, 0.0), sc(nw * C, 0.0), raw(C, 0.0), nraw(C, 0.0);
+        if (p.method == Method::cusum) {
+            // statistic = energy, fused with the conditioning (same kernel as the detection)
+            OnsetDetector<T> pre(p);
+            pre.window_stats(xp, W, nw, su.data(), suu.data(), sc.data());
+            wsu = su;
+            se = su;
+            wsc = sc;
+        } else {
+            OnsetDetector<T> pre(p);
+            const std::size_t blk = W * std::max<std::size_t>(1, 8192 / W + 1);
+            std::vector<double> u(blk * C), e(blk * C);
+            for (std::size_t i0 = 0; i0 < used; i0 += blk) {
+                const std::size_t m = std::min(blk, used - i0);
+                pre.statistic(xp + i0 * C, m, u.data(), e.data());
+                for (std::size_t i = 0; i < m; ++i) {
+                    const std::size_t w = (i0 + i) / W;
+                    for (std::size_t c = 0; c < C; ++c) {
+                        const double v = u[i * C + c], ee = e[i * C + c];
+                        if (!std::isfinite(v)) continue;
+                        wsu[w * C + c] += v;
+                        wsc[w * C + c] += 1;
+                        if (!std::isfinite(ee)) continue;
+                        su[w * C + c] += v;
+                        suu[w * C + c] += v * v;
+                        se[w * C + c] += ee;
+                        sc[w * C + c] += 1;
+                    }
+                }
+            }
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t c = 0; c < C; ++c) {
+                const double v = static_cast<double>(xp[i * C + c]);
+                if (std::isfinite(v)) {
+                    raw[c] += v * v;
+                    nraw[c] += 1;
+                }
+            }
+        }
         std::vector<double> mean(C), sd(C), en(C), wm(nw), wm2;
         for (std::size_t c = 0; c < C; ++c) {
-            for (std::size_t w = 0; w < nw; ++w) {
-                double sum = 0;
-                std::size_t cnt = 0;
-                for (std::size_t i = w * W; i < std::min(n, (w + 1) * W); ++i) {
-                    const double v = u[i * C + c];
-                    if (std::isfinite(v)) { sum += v; ++cnt; }
-                }
-                wm[w] = cnt ? sum / static_cast<double>(cnt) : std::numeric_limits<double>::infinity();
-            }
+            for (std::size_t w = 0; w < nw; ++w)
+                wm[w] = wsc[w * C + c] > 0 ? wsu[w * C + c] / wsc[w * C + c] : std::numeric_limits<double>::infinity();
             wm2 = wm;
             const std::size_t q = nw / 5;
             std::nth_element(wm2.begin(), wm2.begin() + static_cast<std::ptrdiff_t>(q), wm2.end());
             const double lim = 1.5 * wm2[q];
-            double su = 0, suu = 0, se = 0, cnt = 0;
+            double tu = 0, tuu = 0, te = 0, cnt = 0;
             for (std::size_t w = 0; w < nw; ++w) {
                 if (!(wm[w] <= lim)) continue;
-                for (std::size_t i = w * W; i < std::min(n, (w + 1) * W); ++i) {
-                    const double v = u[i * C + c], ee = e[i * C + c];
-                    if (!std::isfinite(v) || !std::isfinite(ee)) continue;
-                    su += v; suu += v * v; se += ee; cnt += 1;
-                }
+                tu += su[w * C + c];
+                tuu += suu[w * C + c];
+                te += se[w * C + c];
+                cnt += sc[w * C + c];
             }
             if (cnt == 0) { mean[c] = 0; sd[c] = 0; en[c] = 0; continue; }
-            mean[c] = su / cnt;
-            sd[c] = std::sqrt(std::max(suu / cnt - mean[c] * mean[c], 0.0));
-            double raw = 0, nraw = 0;
-            for (std::size_t i = 0; i < n; ++i) {
-                const double v = static_cast<double>(xp[i * C + c]);
-                if (std::isfinite(v)) { raw += v * v; nraw += 1; }
-            }
-            en[c] = std::max(se / cnt, nraw > 0 ? kRelFloor * raw / nraw : 0.0);
+            mean[c] = tu / cnt;
+            sd[c] = std::sqrt(std::max(tuu / cnt - mean[c] * mean[c], 0.0));
+            en[c] = std::max(te / cnt, nraw[c] > 0 ? kRelFloor * raw[c] / nraw[c] : 0.0);
         }
         det.set_baseline(mean, sd, en);
     }

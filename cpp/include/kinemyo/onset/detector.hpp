@@ -2,6 +2,7 @@
 /// @file detector.hpp
 /// Muscle-activation onset/offset detection on surface EMG: literature detectors and the kinemyo
 /// CUSUM detector, one streaming engine shared by the offline `detect` and the online detector.
+#include <array>
 #include <cstddef>
 #include <cmath>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "kinemyo/common/processor.hpp"
 #include "kinemyo/filters/sos_filter.hpp"
 #include "kinemyo/filters/tkeo.hpp"
 
@@ -68,8 +70,15 @@ struct OnsetParams {
 };
 
 namespace internal {
+/// Most second-order sections of the conditioning band-pass (band_order <= 10).
+constexpr int kMaxSections = 10;
 /// Per-channel state of an OnsetDetector (internal).
 struct ChannelState {
+    // conditioning band-pass (transposed direct form II delays) and its steady-state priming
+    std::array<double, 2 * kMaxSections> bz{};
+    bool primed = false;
+    bool based = false;  // baseline known for this channel
+    std::int64_t nonfinite = 0;
     // rest-window accumulation
     double rn = 0, rs = 0, rss = 0, re = 0, rraw = 0;
     // hodges moving mean
@@ -93,6 +102,8 @@ struct ChannelState {
     std::vector<double> bins;
     double bin_acc = 0;
     std::int64_t bin_n = 0;
+    std::int64_t bin_phase = 0;  // position in the current bin (t % bin)
+    std::size_t bin_slot = 0;    // ring slot of the current bin ((t / bin) % size)
     double last_le = 0;
     std::int64_t last_raw_off = std::numeric_limits<std::int64_t>::min() / 4;
     // events
@@ -137,6 +148,9 @@ public:
     void statistic(const T* x, std::size_t n_samples, double* stat, double* energy);
     /// Set the baseline per channel: mean and SD of the statistic, and sigma0^2 (mean of x^2 of the
     /// conditioned signal). Values <= 0 are floored at a tiny positive number.
+    /// cusum only: per channel and window of W samples (w < nw), the sum, sum of squares and
+    /// count of the finite conditioned energies, (nw, C) each (for the automatic baseline).
+    void window_stats(const T* x, std::size_t W, std::size_t nw, double* wsum, double* wsq, double* wcnt);
     void set_baseline(const std::vector<double>& mean, const std::vector<double>& sd,
                       const std::vector<double>& energy);
     [[nodiscard]] bool has_baseline() const noexcept { return have_base_; }
@@ -145,12 +159,35 @@ public:
     [[nodiscard]] std::vector<double> baseline_energy() const { return benergy_; }
     /// Global index of the next sample.
     [[nodiscard]] std::int64_t position() const noexcept { return t_; }
+    /// Copy of the full evolving state (filters, baseline, decision state, refinement bins), so a
+    /// stream can be checkpointed and resumed bit for bit by an object with the same parameters.
+    [[nodiscard]] StateRecord get_state() const;
+    /// Restore a state from get_state() of a detector with the same parameters.
+    /// @throws std::invalid_argument when a field is missing or has the wrong size.
+    void set_state(const StateRecord& state);
     /// Worst-case decision latency in samples after the activation is established (see class doc).
     [[nodiscard]] std::int64_t latency_samples() const noexcept;
 
 private:
     using Chan = internal::ChannelState;
     void condition(const T* x, std::size_t n);
+    template <int NS>
+    void band_channel(std::size_t c, const T* x, std::size_t n, double* y);
+    template <int NS, bool FMA>
+    void run_cusum(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out);
+    template <int NS>
+    void run_cusum_fma(const T* x, std::size_t n, std::vector<Event>& out);
+    template <int NS>
+    void energy_channel(std::size_t c, const T* x, std::size_t n, double* stat, double* energy);
+    template <int NS, bool FMA>
+    void window_energy(std::size_t c, const T* x, std::size_t W, std::size_t w0, std::size_t nw, double* wsum,
+                       double* wsq, double* wcnt);
+    template <int NS>
+    void window_energy_fma(std::size_t c, const T* x, std::size_t W, std::size_t w0, std::size_t nw, double* wsum,
+                           double* wsq, double* wcnt);
+    void cusum_active(std::size_t c, std::int64_t t, double z, std::vector<Event>& out);
+    void finalize_rest(std::size_t c);
+    void emit(std::vector<Event>& out, std::int64_t t, const Event& e);
     void decide(std::size_t c, std::int64_t t, double u, double e, std::vector<Event>& out);
     void raw_on(std::size_t c, std::int64_t on, std::int64_t t, std::vector<Event>& out);
     void raw_off(std::size_t c, std::int64_t off, std::vector<Event>& out);
@@ -160,16 +197,20 @@ private:
     OnsetParams p_;
     double h_, k_, win_, min_active_, min_gap_;
     std::int64_t n_win_, n_min_active_, n_min_gap_, n_refine_delay_, bin_;
-    std::unique_ptr<filters::SosFilter<T>> band_;
+    int nsec_ = -1;                 // band-pass sections; -1 without preprocessing
+    std::vector<double> sos_;       // [section][b0 b1 b2 a1 a2]
+    std::vector<double> zi_;        // [section][2]: steady-state delays per unit input
     std::unique_ptr<filters::SosFilter<double>> lp_;
     std::unique_ptr<filters::TKEO<double>> tk_;
-    std::vector<double> xs_, us_;  // scratch: conditioned x, statistic
-    std::vector<T> ybuf_;          // scratch: band-passed input
+    std::vector<double> xs_, us_, col_;  // scratch: conditioned x, statistic, one column
     std::vector<Chan> ch_;
-    std::vector<double> bmean_, bsd_, benergy_;
+    std::vector<double> bmean_, bsd_, benergy_, binv_;  // binv_ = 1 / benergy_
     bool have_base_ = false, given_base_ = false;
     std::int64_t t_ = 0;
-    std::vector<double> fit_p1_, fit_p2_, fit_le_;
+    std::vector<double> fit_p1_, fit_p2_, fit_le_, fit_w_;
+    std::vector<std::int64_t> dec_t_;  // decision time of the events of the current process() call
+    std::vector<std::size_t> order_;
+    std::size_t dec_first_ = 0;
     std::int64_t best_R_ = 0;
 };
 
