@@ -151,10 +151,7 @@ SHARED = {
 
 
 @pytest.mark.parametrize("name", [
-    "RobustAHRS", "Madgwick",
-    pytest.param("OnlineDetector", marks=pytest.mark.xfail(strict=True, reason=(
-        "OnlineDetector has no in-use guard: a second thread's process() runs concurrently on the "
-        "same C++ object (data race) instead of raising RuntimeError"))),
+    "RobustAHRS", "Madgwick", "OnlineDetector",
 ])
 def test_shared_processor_from_two_threads_raises(name: str) -> None:
     make, call = SHARED[name]
@@ -178,4 +175,7 @@ def test_shared_processor_from_two_threads_raises(name: str) -> None:
             call(f, 1000, data)
     finally:
         t.join()
-    assert len(result["y"]) == n  # type: ignore[arg-type]
+    y = result["y"]
+    assert y is not None  # the first thread's call completed
+    if name != "OnlineDetector":  # (the detector returns events, not one row per sample)
+        assert len(y) == n  # type: ignore[arg-type]

@@ -56,6 +56,7 @@ void bind_typed(py::module_& m) {
         .def(py::init<const OnsetParams&>(), py::arg("params"))
         .def("process",
              [](OnsetDetector<T>& d, py::handle x_in) {
+                 UseGuard use(d);
                  auto x = as_array<T>(x_in);
                  const py::ssize_t n = check_frames(x, d.n_channels());
                  std::vector<Event> ev;
@@ -69,13 +70,17 @@ void bind_typed(py::module_& m) {
              })
         .def("finish",
              [](OnsetDetector<T>& d) {
+                 UseGuard use(d);
                  std::vector<Event> ev;
                  d.finish(ev);
                  return events_to_array(ev);
              })
-        .def("reset", &OnsetDetector<T>::reset)
+        .def("reset", [](OnsetDetector<T>& d) { UseGuard use(d); d.reset(); })
         .def("get_state", [](const OnsetDetector<T>& d) { return state_to_dict(d.get_state()); })
-        .def("set_state", [](OnsetDetector<T>& d, const py::dict& s) { d.set_state(state_from_dict(s)); })
+        .def("set_state", [](OnsetDetector<T>& d, const py::dict& s) {
+            UseGuard use(d);
+            d.set_state(state_from_dict(s));
+        })
         .def("set_baseline", &OnsetDetector<T>::set_baseline)
         .def_property_readonly("has_baseline", &OnsetDetector<T>::has_baseline)
         .def_property_readonly("baseline_mean", &OnsetDetector<T>::baseline_mean)

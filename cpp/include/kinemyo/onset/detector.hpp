@@ -132,6 +132,8 @@ public:
 
     [[nodiscard]] std::size_t n_channels() const noexcept { return p_.n_channels; }
     [[nodiscard]] const OnsetParams& params() const noexcept { return p_; }
+    /// In-use flag, as Processor::busy(): bindings refuse a second thread instead of racing.
+    BusyFlag& busy() noexcept { return busy_; }
 
     /// Process n_samples rows; appends to `out` events that became certain: onset-only notices
     /// (offset = -1) and closed events (both set; a closed event whose onset was announced earlier
@@ -169,6 +171,7 @@ public:
     [[nodiscard]] std::int64_t latency_samples() const noexcept;
 
 private:
+    BusyFlag busy_;
     using Chan = internal::ChannelState;
     void condition(const T* x, std::size_t n);
     template <int NS>
