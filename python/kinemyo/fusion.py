@@ -283,6 +283,9 @@ def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None =
         raise ValueError(f"method must be one of {sorted(_METHODS)}; got {method!r}")
     cls = _METHODS[method]
     f = cls(fs, **params)  # type: ignore[call-arg]
+    for name, v in (("gyr", gyr), ("acc", acc), ("mag", mag)):  # as update(): no silent casts
+        if v is not None and np.asarray(v).dtype.kind not in "fiu":
+            raise TypeError(f"{name} must be a real numeric array; got dtype {np.asarray(v).dtype}")
     g = np.ascontiguousarray(gyr, dtype=float)
     a = np.ascontiguousarray(acc, dtype=float)
     m = None if mag is None else np.ascontiguousarray(mag, dtype=float)

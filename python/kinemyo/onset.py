@@ -92,6 +92,8 @@ def _params(fs: float, n_channels: int, method: str, preprocess: bool, ecg: str,
         r = tuple(float(v) for v in rest)
         if len(r) != 2 or not all(math.isfinite(v) for v in r) or r[0] < 0 or r[1] <= r[0]:
             raise ValueError(f"rest must be (start_s, stop_s) with 0 <= start < stop; got {rest!r}")
+        if not math.isfinite(r[1] * fs) or r[1] * fs > 2.0**62:
+            raise ValueError(f"rest window {rest!r} s is too long for a stream of any length at {fs:g} Hz")
         b, e = round(r[0] * fs), round(r[1] * fs)
         if n_samples is not None and e > n_samples:
             raise ValueError(f"rest window {rest!r} s lies outside the signal "
