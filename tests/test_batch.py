@@ -139,3 +139,60 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path, monkeypatch) ->
     monkeypatch.undo()
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def limits_task(path: str, work_dir: str) -> dict:
+    """'spin': loop in the interpreter for ever; 'hog': ask for 8 GB; 'exit': kill the worker;
+    anything else: succeed."""
+    kind = Path(path).read_text().strip()
+    if kind == "spin":
+        while True:
+            pass
+    if kind == "hog":
+        blob = bytearray(8 * 1024**3)
+        return {"n": len(blob)}
+    if kind == "exit":
+        os._exit(3)
+    Path(work_dir, "out.txt").write_text(kind)
+    return {}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="per-file limits use POSIX setrlimit")
+def test_per_file_cpu_and_memory_limits(tmp_path: Path) -> None:
+    inputs = []
+    for i, kind in enumerate(["ok", "spin", "hog", "exit", "ok"]):
+        p = tmp_path / f"in{i}.txt"
+        p.write_text(kind)
+        inputs.append(str(p))
+    t0 = time.perf_counter()
+    rep = batch.run_batch(inputs, limits_task, tmp_path / "out", jobs=1, cpu_limit_s=1.0, memory_limit_mb=2048,
+                          progress=False)
+    status = {Path(r.input).name: (r.status, r.error or "") for r in rep.results}
+    assert status["in0.txt"][0] == status["in4.txt"][0] == "ok"
+    assert status["in1.txt"][0] == "failed" and "CPU time limit" in status["in1.txt"][1]   # ended, not hung
+    assert status["in2.txt"][0] == "failed" and "MemoryError" in status["in2.txt"][1]      # refused, not allocated
+    assert status["in3.txt"][0] == "failed" and "worker process died" in status["in3.txt"][1]
+    assert time.perf_counter() - t0 < 60
+    with pytest.raises(ValueError, match="cpu_limit_s"):
+        batch.run_batch(inputs, limits_task, tmp_path / "o2", cpu_limit_s=0.0)
+
+
+@pytest.mark.skipif(not os.environ.get("KINEMYO_LONG"), reason="heavy variant (~1 min): KINEMYO_LONG=1")
+def test_fuzz_findings_fail_cleanly_in_a_batch(tmp_path: Path) -> None:
+    """The two reader findings of docs/reliability.md (a C3D file that makes ezc3d allocate 12.6 GB,
+    an HDF5 file that hangs libhdf5) end as failed files, not as a stalled or exhausted machine."""
+    from click.testing import CliRunner
+
+    from kinemyo.cli import main
+
+    root = Path(__file__).resolve().parent.parent / "fuzz" / "findings"
+    files = []
+    for name, ext in (("c3d_ezc3d_12GB_oom", ".c3d"), ("h5_libhdf5_hang", ".h5")):
+        p = tmp_path / f"bad{ext}"
+        p.write_bytes((root / name).read_bytes()[1:])  # the first byte chose the format in the fuzzer
+        files.append(str(p))
+    res = CliRunner().invoke(main, ["process", *files, "--out", str(tmp_path / "out"), "--quiet",
+                                    "--max-cpu-s", "15", "--max-memory-mb", "4096"])
+    assert res.exit_code == 1
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert [f["status"] for f in manifest["files"]] == ["failed", "failed"]

@@ -269,8 +269,42 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
 
 
+def _run_one_limited(limits: tuple[float | None, float | None], task: Callable[[str, str], dict[str, Any] | None],
+                     input_path: str, out_dir: str, fingerprint: str) -> FileResult:
+    """:func:`_run_one` in a pool worker under per-file resource limits (POSIX ``setrlimit``, soft
+    limits only, lifted again after the file): ``cpu_s`` seconds of CPU time for this file -- past it
+    the kernel ends the worker (SIGXCPU), which the pool records as a dead worker, so a reader stuck
+    in a C library loop cannot hang the batch -- and ``memory_mb`` of address space, so a corrupt
+    file that makes a library ask for gigabytes fails with MemoryError instead of exhausting the
+    machine."""
+    cpu_s, memory_mb = limits
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX: no limits
+        return _run_one(task, input_path, out_dir, fingerprint)
+    saved = {}
+    if cpu_s is not None:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = used.ru_utime + used.ru_stime
+        saved[resource.RLIMIT_CPU] = resource.getrlimit(resource.RLIMIT_CPU)
+        hard = saved[resource.RLIMIT_CPU][1]
+        soft = int(spent + cpu_s) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+    if memory_mb is not None:
+        saved[resource.RLIMIT_AS] = resource.getrlimit(resource.RLIMIT_AS)
+        hard = saved[resource.RLIMIT_AS][1]
+        soft = int(memory_mb * 1024 * 1024)
+        resource.setrlimit(resource.RLIMIT_AS, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+    try:
+        return _run_one(task, input_path, out_dir, fingerprint)
+    finally:
+        for what, lim in saved.items():
+            resource.setrlimit(what, lim)
+
+
 def _run_local_pool(task, todo: list[str], out_dir: str, fingerprint: str, jobs: int,
-                    on_result: Callable[[FileResult], None]) -> None:
+                    on_result: Callable[[FileResult], None],
+                    limits: tuple[float | None, float | None] = (None, None)) -> None:
     """Process pool with crash isolation. At most ``jobs`` inputs are in flight; when a worker dies
     the pool breaks, the inputs that were in flight are re-run one at a time in single-worker pools
     (only the real culprit dies again and is recorded), and a fresh pool takes the rest."""
@@ -281,11 +315,12 @@ def _run_local_pool(task, todo: list[str], out_dir: str, fingerprint: str, jobs:
             path = suspects.pop(0)
             with _pool(1) as solo:
                 try:
-                    on_result(solo.submit(_run_one, task, path, out_dir, fingerprint).result())
+                    on_result(solo.submit(_run_one_limited, limits, task, path, out_dir, fingerprint).result())
                 except BrokenProcessPool:
                     _cleanup_partials(out_dir, path)
                     on_result(FileResult(path, "failed", error="worker process died while processing this "
-                                         "file (crash, os._exit or out of memory)"))
+                                         "file (crash, os._exit, out of memory or over the per-file CPU "
+                                         "time limit)"))
         if not queue:
             break
         with _pool(jobs) as pool:
@@ -294,7 +329,7 @@ def _run_local_pool(task, todo: list[str], out_dir: str, fingerprint: str, jobs:
             while (queue or inflight) and not broken:
                 while queue and len(inflight) < jobs:
                     path = queue.pop(0)
-                    inflight[pool.submit(_run_one, task, path, out_dir, fingerprint)] = path
+                    inflight[pool.submit(_run_one_limited, limits, task, path, out_dir, fingerprint)] = path
                 done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
                 for fut in done:
                     path = inflight.pop(fut)
@@ -340,7 +375,8 @@ def _run_executor(submit: Callable[..., Any], wait: Callable[[list[Any]], Iterab
 def run_batch(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, str], dict[str, Any] | None],
               out_dir: str | os.PathLike[str], *, jobs: int = 1, scheduler: str | None = None,
               executor: Executor | None = None, force: bool = False, fingerprint: str = "",
-              progress: bool = True) -> BatchReport:
+              progress: bool = True, isolate: bool = False, cpu_limit_s: float | None = None,
+              memory_limit_mb: float | None = None) -> BatchReport:
     """Run ``task`` over ``inputs``, writing each input's outputs under ``out_dir``.
 
     Parameters
@@ -367,6 +403,14 @@ def run_batch(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, str
         Identifies the configuration: results made with another fingerprint are redone.
     progress : bool
         Show a progress bar (tqdm if installed) with per-file status on stderr.
+    isolate : bool
+        With ``jobs == 1``, still run each input in a worker process (crash isolation), not in this
+        process. Implied by the limits below.
+    cpu_limit_s, memory_limit_mb : float, optional
+        Per-file limits in the local worker processes (POSIX): CPU seconds (past them the worker
+        is ended and the file recorded as failed: a reader hung in a library loop cannot stall the
+        batch) and address space in MB (a corrupt file that makes a library allocate gigabytes fails
+        with MemoryError). Not applied with ``scheduler`` or ``executor``.
 
     Returns
     -------
@@ -375,6 +419,9 @@ def run_batch(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, str
     """
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1; got {jobs}")
+    for name, v in (("cpu_limit_s", cpu_limit_s), ("memory_limit_mb", memory_limit_mb)):
+        if v is not None and not v > 0:
+            raise ValueError(f"{name} must be > 0; got {v}")
     if sum(x is not None for x in (scheduler, executor)) > 1:
         raise ValueError("give at most one of scheduler and executor")
     t0 = time.perf_counter()
@@ -421,8 +468,9 @@ def run_batch(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, str
                               task, todo, str(out), fingerprint, on_result)
         elif executor is not None:
             _run_executor(executor.submit, as_completed, task, todo, str(out), fingerprint, on_result)
-        elif jobs > 1 and len(todo) > 1:
-            _run_local_pool(task, todo, str(out), fingerprint, jobs, on_result)
+        elif (jobs > 1 and len(todo) > 1) or isolate or cpu_limit_s is not None or memory_limit_mb is not None:
+            _run_local_pool(task, todo, str(out), fingerprint, max(1, min(jobs, len(todo))), on_result,
+                            (cpu_limit_s, memory_limit_mb))
         else:
             for p in todo:
                 on_result(_run_one(task, p, str(out), fingerprint))

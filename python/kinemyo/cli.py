@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -137,13 +138,20 @@ def _save_session(session: object, out: Path) -> str:
 @click.option("--scheduler", default=None, help="Address of a Dask distributed scheduler (tcp://host:port).")
 @click.option("--force", is_flag=True, help="Redo files whose results are already complete.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--max-cpu-s", default=1800.0, show_default=True, type=click.FloatRange(min=0.0, min_open=True),
+              help="CPU seconds one file may take before its worker is ended and the file recorded as failed.")
+@click.option("--max-memory-mb", default=None, type=click.FloatRange(min=0.0, min_open=True),
+              help="Address space per worker in MB, so a corrupt file cannot exhaust the machine "
+                   "[default: half the physical memory].")
 def process(inputs: tuple[str, ...], config_path: str | None, out_dir: str, jobs: int, scheduler: str | None,
-            force: bool, quiet: bool) -> None:
+            force: bool, quiet: bool, max_cpu_s: float, max_memory_mb: float | None) -> None:
     """Process recordings in a batch: one result folder per input, a manifest, resumable.
 
     A failing file is recorded in the manifest (manifest.json / manifest.csv) with its error and the
     rest go on; the exit code is 1 if any file failed. Results appear only when complete, and a
-    re-run skips inputs already done with the same configuration (unless --force).
+    re-run skips inputs already done with the same configuration (unless --force). Locally every file
+    runs in a worker process under --max-cpu-s / --max-memory-mb, so a crashing or hanging reader
+    fails that file, never the batch.
     """
     from .batch import run_batch
     from .pipeline import ConfigError, load_config
@@ -154,8 +162,15 @@ def process(inputs: tuple[str, ...], config_path: str | None, out_dir: str, jobs
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     task = functools.partial(process_file, config=config_path)
+    local = scheduler is None
+    if max_memory_mb is None and hasattr(os, "sysconf"):
+        try:
+            max_memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**21  # half, in MB
+        except (ValueError, OSError):
+            max_memory_mb = None
     report = run_batch(list(inputs), task, out_dir, jobs=jobs, scheduler=scheduler, force=force,
-                       fingerprint=cfg.fingerprint(), progress=not quiet)
+                       fingerprint=cfg.fingerprint(), progress=not quiet, isolate=local,
+                       cpu_limit_s=max_cpu_s if local else None, memory_limit_mb=max_memory_mb if local else None)
     click.echo(f"{report.n_ok} processed, {report.n_skipped} already done, {report.n_failed} failed "
                f"in {report.seconds:.1f} s; manifest: {Path(out_dir) / 'manifest.json'}")
     for r in report.results:
