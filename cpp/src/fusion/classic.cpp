@@ -24,6 +24,27 @@ Quat check_q0(const Quat& q0) {
 
 namespace {
 
+/// A magnetometer sample, normalised (m), and the field rotated to the earth frame by q
+/// (h = q (x) m (x) q*, expanded), as Madgwick and Mahony both need it.
+struct EarthField {
+    double mx, my, mz, hx, hy, hz;
+};
+
+/// False (nothing written) for a zero, non-finite or overflowing sample.
+inline bool earth_field(const double* m, double w, double x, double y, double z, EarthField& f) noexcept {
+    const double mn2 = m[0] * m[0] + m[1] * m[1] + m[2] * m[2];
+    if (!(mn2 > 0.0 && mn2 <= std::numeric_limits<double>::max())) return false;
+    const double im = 1.0 / std::sqrt(mn2);
+    f.mx = m[0] * im;
+    f.my = m[1] * im;
+    f.mz = m[2] * im;
+    const double tx = 2.0 * (y * f.mz - z * f.my), ty = 2.0 * (z * f.mx - x * f.mz), tz = 2.0 * (x * f.my - y * f.mx);
+    f.hx = f.mx + w * tx + (y * tz - z * ty);
+    f.hy = f.my + w * ty + (z * tx - x * tz);
+    f.hz = f.mz + w * tz + (x * ty - y * tx);
+    return true;
+}
+
 void store_q(double* out, std::size_t i, const Quat& q) {
     for (std::size_t k = 0; k < 4; ++k) out[4 * i + k] = q[k];
 }
@@ -91,18 +112,12 @@ void Madgwick::update(const double* gyr, const double* acc, const double* mag, s
                 double gr3 = 2.0 * x * f1 + 2.0 * y * f2;
                 double fn2 = f1 * f1 + f2 * f2 + f3 * f3;
                 if (mag != nullptr) {
-                    const double* m = mag + 3 * i;
-                    const double mn2 = m[0] * m[0] + m[1] * m[1] + m[2] * m[2];
-                    mag_ok = mn2 > 0.0 && mn2 <= std::numeric_limits<double>::max();
+                    EarthField ef;
+                    mag_ok = earth_field(mag + 3 * i, w, x, y, z, ef);
                     if (mag_ok) {
-                        const double im = 1.0 / std::sqrt(mn2);
-                        const double mx = m[0] * im, my = m[1] * im, mz = m[2] * im;
+                        const double mx = ef.mx, my = ef.my, mz = ef.mz;
                         // reference field: the measured field rotated to the earth frame, folded into x-z
-                        const double tx = 2.0 * (y * mz - z * my), ty = 2.0 * (z * mx - x * mz),
-                                     tz = 2.0 * (x * my - y * mx);
-                        const double hx = mx + w * tx + (y * tz - z * ty);
-                        const double hy = my + w * ty + (z * tx - x * tz);
-                        const double bz = mz + w * tz + (x * ty - y * tx);
+                        const double hx = ef.hx, hy = ef.hy, bz = ef.hz;
                         const double bx = std::sqrt(hx * hx + hy * hy);
                         // eqs. (29)-(32)
                         const double f4 = 2.0 * bx * (0.5 - y * y - z * z) + 2.0 * bz * (x * z - w * y) - mx;
@@ -204,18 +219,12 @@ void Mahony::update(const double* gyr, const double* acc, const double* mag, std
                 const double vx = 2.0 * (x * z - w * y), vy = 2.0 * (y * z + w * x), vz = w * w - x * x - y * y + z * z;
                 double e0 = ay * vz - az * vy, e1 = az * vx - ax * vz, e2 = ax * vy - ay * vx;
                 if (mag != nullptr) {
-                    const double* m = mag + 3 * i;
-                    const double mn2 = m[0] * m[0] + m[1] * m[1] + m[2] * m[2];
-                    mag_ok = mn2 > 0.0 && mn2 <= std::numeric_limits<double>::max();
+                    EarthField ef;
+                    mag_ok = earth_field(mag + 3 * i, w, x, y, z, ef);
                     if (mag_ok) {
-                        const double im = 1.0 / std::sqrt(mn2);
-                        const double mx = m[0] * im, my = m[1] * im, mz = m[2] * im;
+                        const double mx = ef.mx, my = ef.my, mz = ef.mz;
                         // h = q (x) m (x) q*, folded to (0, |h_xy|, h_z), rotated back to the sensor frame
-                        const double tx = 2.0 * (y * mz - z * my), ty = 2.0 * (z * mx - x * mz),
-                                     tz = 2.0 * (x * my - y * mx);
-                        const double hx = mx + w * tx + (y * tz - z * ty);
-                        const double hy = my + w * ty + (z * tx - x * tz);
-                        const double hz = mz + w * tz + (x * ty - y * tx);
+                        const double hx = ef.hx, hy = ef.hy, hz = ef.hz;
                         // (0, |h_xy|, h_z) / |h|: the rotation back preserves the norm, so the
                         // normalisation of the predicted field is computed here, in parallel with
                         // the horizontal norm instead of after the rotation

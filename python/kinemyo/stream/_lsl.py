@@ -378,7 +378,7 @@ class LSLRunner:
         return pylsl.local_clock() - (self.pipeline.t0 or pylsl.local_clock())
 
     def _push_regular(self, name: str, data: np.ndarray, t: np.ndarray) -> None:
-        out = np.ascontiguousarray(np.nan_to_num(data, nan=np.nan), dtype=np.float32)
+        out = np.ascontiguousarray(data, dtype=np.float32)
         self.outlets[name].push_chunk(out, float(t[-1]))
 
     def _publish(self, events: list[Event]) -> None:
