@@ -4,6 +4,10 @@
 #include <limits>
 #include <stdexcept>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "kinemyo/common/checks.hpp"
 
 namespace kinemyo::fusion {
@@ -23,6 +27,20 @@ Quat check_q0(const Quat& q0) {
 }  // namespace detail
 
 namespace {
+
+/// 1 / sqrt(u) and 1 / sqrt(v) with one packed square root and one packed division where SSE2
+/// is available (baseline on x86-64; the same IEEE results as the scalar form): the divider is
+/// shared by every square root and division of the loop and limits its throughput.
+inline void inv_sqrt2(double u, double v, double& ru, double& rv) noexcept {
+#if defined(__SSE2__)
+    const __m128d r = _mm_div_pd(_mm_set1_pd(1.0), _mm_sqrt_pd(_mm_set_pd(v, u)));
+    ru = _mm_cvtsd_f64(r);
+    rv = _mm_cvtsd_f64(_mm_unpackhi_pd(r, r));
+#else
+    ru = 1.0 / std::sqrt(u);
+    rv = 1.0 / std::sqrt(v);
+#endif
+}
 
 void store_q(double* out, std::size_t i, const Quat& q) {
     for (std::size_t k = 0; k < 4; ++k) out[4 * i + k] = q[k];
@@ -184,19 +202,23 @@ void Madgwick::update(const double* gyr, const double* acc, const double* mag, s
             bool mag_ok = false;
             bool stepped = false;  // the corrected step, already normalised
             if (acc_ok) {
-                const double ia = 1.0 / std::sqrt(an2);
-                const double ax = a[0] * ia, ay = a[1] * ia, az = a[2] * ia;
+                double ia = 0.0;
                 if (mag != nullptr) {
                     const double* m = mag + 3 * i;
                     const double mn2 = m[0] * m[0] + m[1] * m[1] + m[2] * m[2];
                     mag_ok = mn2 > 0.0 && mn2 <= std::numeric_limits<double>::max();
+                    double im = 0.0;
+                    inv_sqrt2(an2, mn2, ia, im);
                     if (mag_ok) {
-                        const double im = 1.0 / std::sqrt(mn2);
-                        stepped = madgwick_marg_step(w, x, y, z, qd0, qd1, qd2, qd3, ax, ay, az, m[0] * im,
-                                                     m[1] * im, m[2] * im, beta, dt);
+                        stepped = madgwick_marg_step(w, x, y, z, qd0, qd1, qd2, qd3, a[0] * ia, a[1] * ia, a[2] * ia,
+                                                     m[0] * im, m[1] * im, m[2] * im, beta, dt);
                     }
+                } else {
+                    ia = 1.0 / std::sqrt(an2);
                 }
-                if (!mag_ok) stepped = madgwick_acc_step(w, x, y, z, qd0, qd1, qd2, qd3, ax, ay, az, beta, dt);
+                if (!mag_ok) {
+                    stepped = madgwick_acc_step(w, x, y, z, qd0, qd1, qd2, qd3, a[0] * ia, a[1] * ia, a[2] * ia, beta, dt);
+                }
             }
             if (!acc_ok) flags |= kAccSkipped;
             if (!mag_ok) flags |= kMagSkipped;
@@ -327,19 +349,22 @@ void Mahony::update(const double* gyr, const double* acc, const double* mag, std
             bool done = false;
             double o0 = g[0] - b0, o1 = g[1] - b1, o2 = g[2] - b2;
             if (acc_ok) {
-                const double ia = 1.0 / std::sqrt(an2);
-                const double ax = a[0] * ia, ay = a[1] * ia, az = a[2] * ia;
+                double ia = 0.0;
                 if (mag != nullptr) {
                     const double* m = mag + 3 * i;
                     const double mn2 = m[0] * m[0] + m[1] * m[1] + m[2] * m[2];
                     mag_ok = mn2 > 0.0 && mn2 <= std::numeric_limits<double>::max();
+                    double im = 0.0;
+                    inv_sqrt2(an2, mn2, ia, im);
                     if (mag_ok) {
-                        const double im = 1.0 / std::sqrt(mn2);
-                        mahony_marg_step(w, x, y, z, b0, b1, b2, g, ax, ay, az, m[0] * im, m[1] * im, m[2] * im, kp,
-                                         kidt, hdt);
+                        mahony_marg_step(w, x, y, z, b0, b1, b2, g, a[0] * ia, a[1] * ia, a[2] * ia, m[0] * im, m[1] * im,
+                                         m[2] * im, kp, kidt, hdt);
                         done = true;
                     }
+                } else {
+                    ia = 1.0 / std::sqrt(an2);
                 }
+                const double ax = a[0] * ia, ay = a[1] * ia, az = a[2] * ia;
                 if (!done) {
                     // predicted gravity direction in the sensor frame: third row of R(q)
                     const double vx = 2.0 * (x * z - w * y), vy = 2.0 * (y * z + w * x),
