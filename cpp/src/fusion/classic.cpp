@@ -111,9 +111,8 @@ inline bool madgwick_acc_step(double& w, double& x, double& y, double& z, double
 /// are merged into one, q' = (p |gr| - dt beta gr) / sqrt(|gr|^2 (|p|^2 + (dt beta)^2)
 /// - 2 dt beta (p . gr) |gr|), i.e. the same quantity as (p - dt beta gr / |gr|) normalised;
 /// its square root and its reciprocal are taken in parallel. False when the gradient is zero.
-inline bool madgwick_marg_step(double& w, double& x, double& y, double& z, double qd0, double qd1, double qd2,
-                               double qd3, double ax, double ay, double az, double mx, double my, double mz,
-                               double beta, double dt) noexcept {
+inline bool madgwick_marg_step(double& w, double& x, double& y, double& z, const double* gyr, double ax, double ay,
+                               double az, double mx, double my, double mz, double beta, double dt) noexcept {
     // rotation matrix R(q) (sensor -> earth), as in the objective function
     const double xx = x * x, yy = y * y, zz = z * z;
     const double xy = x * y, xz = x * z, yz = y * z, wx = w * x, wy = w * y, wz = w * z;
@@ -138,7 +137,10 @@ inline bool madgwick_marg_step(double& w, double& x, double& y, double& z, doubl
     // Jacobian rows (eq. 32) without their bx-terms
     const double c00 = -bz2 * y, c01 = bz2 * x, c10 = bz2 * z, c11 = bz2 * w, c12 = -2.0 * bz2 * x;
     const double c20 = -bz2 * w, c21 = bz2 * z, c22 = -2.0 * bz2 * y, c30 = bz2 * x, c31 = bz2 * y;
-    const double p0 = w + qd0 * dt, p1 = x + qd1 * dt, p2 = y + qd2 * dt, p3 = z + qd3 * dt;
+    // p = q + dt/2 q (x) (0, g): the gyroscope's step (eq. 12-13)
+    const double gx = 0.5 * dt * gyr[0], gy = 0.5 * dt * gyr[1], gz = 0.5 * dt * gyr[2];
+    const double p0 = w - ((x * gx + y * gy) + z * gz), p1 = x + ((w * gx + y * gz) - z * gy);
+    const double p2 = y + ((w * gy - x * gz) + z * gx), p3 = z + ((w * gz + x * gy) - y * gx);
     const double bdt = beta * dt;
     const double ppb = (p0 * p0 + p1 * p1) + (p2 * p2 + p3 * p3) + bdt * bdt;
     // ---- from here on everything waits for bx
@@ -192,17 +194,12 @@ void Madgwick::update(const double* gyr, const double* acc, const double* mag, s
         std::uint8_t flags = 0;
         const double g2 = g[0] * g[0] + g[1] * g[1] + g[2] * g[2];
         if (g2 < kMax2) {
-            // rate of change from the gyroscope: 0.5 q (x) (0, g)
-            const double qd0 = 0.5 * (-x * g[0] - y * g[1] - z * g[2]);
-            const double qd1 = 0.5 * (w * g[0] + y * g[2] - z * g[1]);
-            const double qd2 = 0.5 * (w * g[1] - x * g[2] + z * g[0]);
-            const double qd3 = 0.5 * (w * g[2] + x * g[1] - y * g[0]);
             const double an2 = a[0] * a[0] + a[1] * a[1] + a[2] * a[2];
             const bool acc_ok = an2 > 0.0 && an2 <= std::numeric_limits<double>::max();
             bool mag_ok = false;
             bool stepped = false;  // the corrected step, already normalised
+            double ia = 0.0;
             if (acc_ok) {
-                double ia = 0.0;
                 if (mag != nullptr) {
                     const double* m = mag + 3 * i;
                     const double mn2 = m[0] * m[0] + m[1] * m[1] + m[2] * m[2];
@@ -210,28 +207,35 @@ void Madgwick::update(const double* gyr, const double* acc, const double* mag, s
                     double im = 0.0;
                     inv_sqrt2(an2, mn2, ia, im);
                     if (mag_ok) {
-                        stepped = madgwick_marg_step(w, x, y, z, qd0, qd1, qd2, qd3, a[0] * ia, a[1] * ia, a[2] * ia,
-                                                     m[0] * im, m[1] * im, m[2] * im, beta, dt);
+                        stepped = madgwick_marg_step(w, x, y, z, g, a[0] * ia, a[1] * ia, a[2] * ia, m[0] * im,
+                                                     m[1] * im, m[2] * im, beta, dt);
                     }
                 } else {
                     ia = 1.0 / std::sqrt(an2);
-                }
-                if (!mag_ok) {
-                    stepped = madgwick_acc_step(w, x, y, z, qd0, qd1, qd2, qd3, a[0] * ia, a[1] * ia, a[2] * ia, beta, dt);
                 }
             }
             if (!acc_ok) flags |= kAccSkipped;
             if (!mag_ok) flags |= kMagSkipped;
             if (!stepped) {
-                w += qd0 * dt;
-                x += qd1 * dt;
-                y += qd2 * dt;
-                z += qd3 * dt;
-                const double inv = 1.0 / std::sqrt(w * w + x * x + y * y + z * z);
-                w *= inv;
-                x *= inv;
-                y *= inv;
-                z *= inv;
+                // rate of change from the gyroscope: 0.5 q (x) (0, g)
+                const double qd0 = 0.5 * (-x * g[0] - y * g[1] - z * g[2]);
+                const double qd1 = 0.5 * (w * g[0] + y * g[2] - z * g[1]);
+                const double qd2 = 0.5 * (w * g[1] - x * g[2] + z * g[0]);
+                const double qd3 = 0.5 * (w * g[2] + x * g[1] - y * g[0]);
+                if (acc_ok && !mag_ok) {
+                    stepped = madgwick_acc_step(w, x, y, z, qd0, qd1, qd2, qd3, a[0] * ia, a[1] * ia, a[2] * ia, beta, dt);
+                }
+                if (!stepped) {
+                    w += qd0 * dt;
+                    x += qd1 * dt;
+                    y += qd2 * dt;
+                    z += qd3 * dt;
+                    const double inv = 1.0 / std::sqrt(w * w + x * x + y * y + z * z);
+                    w *= inv;
+                    x *= inv;
+                    y *= inv;
+                    z *= inv;
+                }
             }
         } else {
             flags = kGyrSkipped | kAccSkipped | kMagSkipped;
