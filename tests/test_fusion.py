@@ -78,6 +78,36 @@ def test_streaming_contract(make, use_mag: bool, rec) -> None:
         np.testing.assert_array_equal(np.concatenate([first, rest]), whole.q)
 
 
+@pytest.mark.parametrize("make", FILTERS)
+def test_one_sample_calls_and_any_input_layout_equal_batch(make, rec) -> None:
+    """The streaming fast path (one sample per call, plain float64 arrays taken without a copy)
+    and every converted layout give exactly the batch result."""
+    n = 60
+    g, a, m = (np.ascontiguousarray(v[:n]) for v in (rec.gyr, rec.acc, rec.mag))
+    whole = make().update(g, a, m, return_all=True)
+    f = make()
+    steps = [f.update(g[i:i + 1], a[i:i + 1], m[i:i + 1]) for i in range(n)]
+    np.testing.assert_array_equal(np.concatenate(steps), whole.q)
+    f = make()
+    steps = [f.update(g[i], a[i], m[i]) for i in range(n)]  # (3,) samples
+    np.testing.assert_array_equal(np.concatenate(steps), whole.q)
+    layouts = {
+        "fortran": lambda v: np.asfortranarray(v),
+        "big-endian": lambda v: v.astype(">f8"),
+        "strided": lambda v: np.repeat(v, 2, axis=0)[::2],
+        "list": lambda v: v.tolist(),
+    }
+    for name, conv in layouts.items():
+        out = make().update(conv(g), conv(a), conv(m), return_all=True)
+        np.testing.assert_array_equal(out.q, whole.q, err_msg=name)
+        np.testing.assert_array_equal(out.bias, whole.bias, err_msg=name)
+        np.testing.assert_array_equal(out.flags, whole.flags, err_msg=name)
+    with pytest.raises(TypeError, match="gyr must be a real numeric array"):
+        make().update(g.astype(complex), a, m)
+    with pytest.raises(ValueError, match=r"mag must have shape \(n_samples, 3\)"):
+        make().update(g, a, m[:, :2])
+
+
 def test_bias_converges_at_rest() -> None:
     """Gyro bias within 0.1 deg/s of the truth within 20 s of rest."""
     n = round(60 * FS)

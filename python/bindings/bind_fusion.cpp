@@ -4,6 +4,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
+
 #include "arrays.hpp"
 #include "kinemyo/fusion/classic.hpp"
 #include "kinemyo/fusion/robust.hpp"
@@ -13,7 +15,30 @@ namespace {
 
 using namespace kinemyo::fusion;
 
+/// The common case of imu_array: already a C-contiguous float64 ndarray (n, 3) with numpy's own
+/// float64 descriptor. Tested on the object's fields directly; a one-sample streaming call spends
+/// most of its time in such checks and allocations, not in the filter.
+bool is_plain_imu(py::handle obj) {
+    static PyObject* const f64 = py::dtype::of<double>().release().ptr();  // numpy's singleton, kept
+    if (!py::array::check_(obj)) return false;
+    const auto* a = py::detail::array_proxy(obj.ptr());
+    return a->descr == f64 && a->nd == 2 && a->dimensions[1] == 3 &&
+           (a->flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_) != 0;
+}
+
+/// A new C-contiguous array of T with the given shape, straight from numpy's C API (pybind11's
+/// array_t(shape) first builds shape and stride vectors on the heap).
+template <class T, std::size_t N>
+py::array_t<T> new_array(const std::array<Py_intptr_t, N>& shape) {
+    auto& api = py::detail::npy_api::get();
+    PyObject* a = api.PyArray_NewFromDescr_(api.PyArray_Type_, py::dtype::of<T>().release().ptr(), static_cast<int>(N),
+                                            shape.data(), nullptr, nullptr, 0, nullptr);
+    if (a == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::array_t<T>>(a);
+}
+
 py::array_t<double, py::array::c_style> imu_array(py::handle obj, const char* name) {
+    if (is_plain_imu(obj)) return py::reinterpret_borrow<py::array_t<double, py::array::c_style>>(obj);
     auto a = as_array<double>(obj, name);
     if (a.ndim() == 1 && a.shape(0) == 3) {
         a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(a.reshape({py::ssize_t{1}, py::ssize_t{3}}));
@@ -64,39 +89,63 @@ ImuInputs imu_inputs(py::handle gyr_in, py::handle acc_in, py::handle mag_in) {
 
 /// Run `fn(gyr, acc, mag, n, q, bias, flags)` into fresh (q, bias, flags) arrays, without the GIL
 /// when the call is long enough to matter.
+/// Below this many samples a call is too short for releasing and re-acquiring the GIL to pay off
+/// (that pair costs about as much as one sample of the robust filter).
+constexpr py::ssize_t kReleaseGilAboveSamples = 256;
+
+/// Run `fn(gyr, acc, mag, n, q, bias, flags)` into fresh (q, bias, flags) arrays (or q alone, with
+/// null bias and flags pointers, when `all` is false), without the GIL when the call is long
+/// enough to matter.
 template <class Fn>
-py::tuple run_filter(const ImuInputs& in, Fn&& fn) {
+py::object run_filter(const ImuInputs& in, bool all, Fn&& fn) {
     const py::ssize_t n = in.n;
-    py::array_t<double> q({n, py::ssize_t{4}});
-    py::array_t<double> bias({n, py::ssize_t{3}});
-    py::array_t<std::uint8_t> flags(n);
+    auto q = new_array<double>(std::array<Py_intptr_t, 2>{n, 4});
+    py::array_t<double> bias;
+    py::array_t<std::uint8_t> flags;
+    double* bp = nullptr;
+    std::uint8_t* fp = nullptr;
+    if (all) {
+        bias = new_array<double>(std::array<Py_intptr_t, 2>{n, 3});
+        flags = new_array<std::uint8_t>(std::array<Py_intptr_t, 1>{n});
+        bp = bias.mutable_data();
+        fp = flags.mutable_data();
+    }
     const double* gp = in.gyr.data();
     const double* ap = in.acc.data();
     double* qp = q.mutable_data();
-    double* bp = bias.mutable_data();
-    std::uint8_t* fp = flags.mutable_data();
-    if (n > 256) {
+    if (n > kReleaseGilAboveSamples) {
         py::gil_scoped_release release;  // the core touches only these buffers and its own state
         fn(gp, ap, in.mag_ptr, static_cast<std::size_t>(n), qp, bp, fp);
     } else {
         fn(gp, ap, in.mag_ptr, static_cast<std::size_t>(n), qp, bp, fp);
     }
+    if (!all) return std::move(q);
     return py::make_tuple(q, bias, flags);
 }
 
-py::tuple update(OrientationFilter& f, py::handle gyr_in, py::handle acc_in, py::handle mag_in) {
+py::object update(OrientationFilter& f, py::handle gyr_in, py::handle acc_in, py::handle mag_in, bool all) {
     UseGuard use(f);
     const ImuInputs in = imu_inputs(gyr_in, acc_in, mag_in);
-    return run_filter(in, [&f](const double* g, const double* a, const double* m, std::size_t n, double* q, double* b,
-                               std::uint8_t* fl) { f.update(g, a, m, n, q, b, fl); });
+    return run_filter(in, all, [&f](const double* g, const double* a, const double* m, std::size_t n, double* q,
+                                    double* b, std::uint8_t* fl) { f.update(g, a, m, n, q, b, fl); });
 }
 
 }  // namespace
 
 void register_fusion(py::module_& m) {
     py::class_<OrientationFilter, std::shared_ptr<OrientationFilter>>(m, "OrientationFilter")
-        .def("update", &update, py::arg("gyr"), py::arg("acc"), py::arg("mag") = py::none(),
+        .def("update",
+             [](OrientationFilter& f, py::handle g, py::handle a, py::handle m) {
+                 return py::reinterpret_borrow<py::tuple>(update(f, g, a, m, true));
+             },
+             py::arg("gyr"), py::arg("acc"), py::arg("mag") = py::none(),
              "Process n samples; returns (q (n, 4), gyro bias (n, 3) rad/s, flags (n,) uint8).")
+        .def("update_q",
+             [](OrientationFilter& f, py::handle g, py::handle a, py::handle m) {
+                 return py::reinterpret_borrow<py::array_t<double>>(update(f, g, a, m, false));
+             },
+             py::arg("gyr"), py::arg("acc"), py::arg("mag") = py::none(),
+             "Process n samples; returns q (n, 4) only (no bias and flags outputs: the streaming fast path).")
         .def("reset", [](OrientationFilter& f) { UseGuard use(f); f.reset(); })
         .def_property_readonly("fs", &OrientationFilter::fs)
         .def("get_state", [](const OrientationFilter& f) { return state_to_dict(f.get_state()); })
@@ -125,8 +174,8 @@ void register_fusion(py::module_& m) {
         const RobustParams p = robust_params(d);
         RobustAhrs check(p);  // validates the parameters before any data is touched
         const ImuInputs in = imu_inputs(gyr_in, acc_in, mag_in);
-        return run_filter(in, [&p](const double* g, const double* a, const double* m, std::size_t n, double* q,
-                                   double* b, std::uint8_t* fl) { robust_offline(p, g, a, m, n, q, b, fl); });
+        return py::reinterpret_borrow<py::tuple>(run_filter(in, true, [&p](const double* g, const double* a, const double* m, std::size_t n, double* q,
+                                   double* b, std::uint8_t* fl) { robust_offline(p, g, a, m, n, q, b, fl); }));
     }, py::arg("params"), py::arg("gyr"), py::arg("acc"), py::arg("mag") = py::none());
 }
 

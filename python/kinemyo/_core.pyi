@@ -98,6 +98,10 @@ class OrientationFilter:
         """
         Process n samples; returns (q (n, 4), gyro bias (n, 3) rad/s, flags (n,) uint8).
         """
+    def update_q(self, gyr: typing.Any, acc: typing.Any, mag: typing.Any = None) -> numpy.typing.NDArray[numpy.float64]:
+        """
+        Process n samples; returns q (n, 4) only (no bias and flags outputs: the streaming fast path).
+        """
     @property
     def fs(self) -> float:
         ...

@@ -92,8 +92,10 @@ class _Filter(StatefulCore):
                return_all: bool = False) -> Any:
         """Process samples; returns the orientations ``(n, 4)``, or a :class:`FusionOutput` with
         ``return_all=True``."""
-        q, bias, flags = self._core.update(gyr, acc, mag)
-        return FusionOutput(q, bias, flags) if return_all else q
+        if return_all:
+            q, bias, flags = self._core.update(gyr, acc, mag)
+            return FusionOutput(q, bias, flags)
+        return self._core.update_q(gyr, acc, mag)  # no bias and flags arrays: the streaming fast path
 
     __call__ = update
 

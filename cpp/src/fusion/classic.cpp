@@ -146,10 +146,11 @@ inline bool madgwick_marg_step(double& w, double& x, double& y, double& z, const
     // ---- from here on everything waits for bx
     const double bx = std::sqrt(hxy2);
     const double f4 = bx * r00 + v4, f5 = bx * r01 + v5, f6 = bx * r02 + v6;
-    const double gr0 = (ga0 + c00 * f4) + ((c01 - bx * z2) * f5 + (bx * y2) * f6);
-    const double gr1 = (ga1 + c10 * f4) + ((c11 + bx * y2) * f5 + (c12 + bx * z2) * f6);
-    const double gr2 = (ga2 + (c20 - 2.0 * bx * y2) * f4) + ((c21 + bx * x2) * f5 + (c22 + bx * w2) * f6);
-    const double gr3 = (ga3 + (c30 - 2.0 * bx * z2) * f4) + ((c31 - bx * w2) * f5 + (bx * x2) * f6);
+    const double bxw = bx * w2, bxx = bx * x2, bxy = bx * y2, bxz = bx * z2;
+    const double gr0 = (ga0 + c00 * f4) + ((c01 - bxz) * f5 + bxy * f6);
+    const double gr1 = (ga1 + c10 * f4) + ((c11 + bxy) * f5 + (c12 + bxz) * f6);
+    const double gr2 = (ga2 + (c20 - (bxy + bxy)) * f4) + ((c21 + bxx) * f5 + (c22 + bxw) * f6);
+    const double gr3 = (ga3 + (c30 - (bxz + bxz)) * f4) + ((c31 - bxw) * f5 + bxx * f6);
     const double gn2 = (gr0 * gr0 + gr1 * gr1) + (gr2 * gr2 + gr3 * gr3);
     // gn2 > 0 implies f != 0 (all terms are finite); below 1e-200 the merged form could
     // overflow its reciprocal, so take the two normalisations one after the other
@@ -168,11 +169,11 @@ inline bool madgwick_marg_step(double& w, double& x, double& y, double& z, const
     const double pg2 = 2.0 * bdt * ((p0 * gr0 + p1 * gr1) + (p2 * gr2 + p3 * gr3));
     const double g = std::sqrt(gn2);
     const double t = gn2 * ppb - pg2 * g;
-    const double it = 1.0 / t, st = std::sqrt(t);
-    w = ((p0 * g - bdt * gr0) * it) * st;
-    x = ((p1 * g - bdt * gr1) * it) * st;
-    y = ((p2 * g - bdt * gr2) * it) * st;
-    z = ((p3 * g - bdt * gr3) * it) * st;
+    const double r = (1.0 / t) * std::sqrt(t);  // 1 / sqrt(t): division and root in parallel
+    w = (p0 * g - bdt * gr0) * r;
+    x = (p1 * g - bdt * gr1) * r;
+    y = (p2 * g - bdt * gr2) * r;
+    z = (p3 * g - bdt * gr3) * r;
     return true;
 }
 
