@@ -62,27 +62,35 @@ RobustParams robust_params(const py::dict& d) {
 
 /// The checked inputs of one update: gyr and acc (n, 3), mag (n, 3) or absent.
 struct ImuInputs {
-    py::array_t<double, py::array::c_style> gyr, acc, mag;
+    // py::object, not py::array_t: a default-constructed array_t allocates an empty numpy array
+    py::object gyr, acc, mag;  // keep converted inputs alive
+    const double* gyr_ptr = nullptr;
+    const double* acc_ptr = nullptr;
     const double* mag_ptr = nullptr;
     py::ssize_t n = 0;
 };
 
 ImuInputs imu_inputs(py::handle gyr_in, py::handle acc_in, py::handle mag_in) {
     ImuInputs in;
-    in.gyr = imu_array(gyr_in, "gyr");
-    in.acc = imu_array(acc_in, "acc");
-    in.n = in.gyr.shape(0);
-    if (in.acc.shape(0) != in.n) {
+    auto gyr = imu_array(gyr_in, "gyr");
+    auto acc = imu_array(acc_in, "acc");
+    in.n = gyr.shape(0);
+    if (acc.shape(0) != in.n) {
         throw py::value_error("acc must have as many samples as gyr (" + std::to_string(in.n) + "); got " +
-                              std::to_string(in.acc.shape(0)));
+                              std::to_string(acc.shape(0)));
     }
+    in.gyr_ptr = gyr.data();
+    in.acc_ptr = acc.data();
+    in.gyr = std::move(gyr);
+    in.acc = std::move(acc);
     if (!mag_in.is_none()) {
-        in.mag = imu_array(mag_in, "mag");
-        if (in.mag.shape(0) != in.n) {
+        auto mag = imu_array(mag_in, "mag");
+        if (mag.shape(0) != in.n) {
             throw py::value_error("mag must have as many samples as gyr (" + std::to_string(in.n) + "); got " +
-                                  std::to_string(in.mag.shape(0)));
+                                  std::to_string(mag.shape(0)));
         }
-        in.mag_ptr = in.mag.data();
+        in.mag_ptr = mag.data();
+        in.mag = std::move(mag);
     }
     return in;
 }
@@ -100,18 +108,19 @@ template <class Fn>
 py::object run_filter(const ImuInputs& in, bool all, Fn&& fn) {
     const py::ssize_t n = in.n;
     auto q = new_array<double>(std::array<Py_intptr_t, 2>{n, 4});
-    py::array_t<double> bias;
-    py::array_t<std::uint8_t> flags;
+    py::object bias, flags;  // (not py::array_t: see ImuInputs)
     double* bp = nullptr;
     std::uint8_t* fp = nullptr;
     if (all) {
-        bias = new_array<double>(std::array<Py_intptr_t, 2>{n, 3});
-        flags = new_array<std::uint8_t>(std::array<Py_intptr_t, 1>{n});
-        bp = bias.mutable_data();
-        fp = flags.mutable_data();
+        auto b = new_array<double>(std::array<Py_intptr_t, 2>{n, 3});
+        auto f = new_array<std::uint8_t>(std::array<Py_intptr_t, 1>{n});
+        bp = b.mutable_data();
+        fp = f.mutable_data();
+        bias = std::move(b);
+        flags = std::move(f);
     }
-    const double* gp = in.gyr.data();
-    const double* ap = in.acc.data();
+    const double* gp = in.gyr_ptr;
+    const double* ap = in.acc_ptr;
     double* qp = q.mutable_data();
     if (n > kReleaseGilAboveSamples) {
         py::gil_scoped_release release;  // the core touches only these buffers and its own state
