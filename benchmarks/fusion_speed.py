@@ -1,7 +1,8 @@
 """Orientation filters, ns per sample, side by side with VQF (C++ via `vqf.VQF.updateBatch`) in the
 same run: batch over 10,000 samples at 100 Hz (7 rounds of 3 calls, interleaved), and streaming
-with one sample per Python call. Prints median and minimum over the rounds (the machine is shared:
-compare ratios within one run).
+with one sample per Python call (Madgwick's streaming figure is mostly the cost of the call
+itself). Prints median and minimum over the rounds (the machine is shared: compare ratios within
+one run).
 
     python benchmarks/fusion_speed.py
 """
@@ -46,12 +47,16 @@ def main() -> None:
         v.update(gg, aa, mm)
         return v.getQuat9D()
 
+    mw = kfu.Madgwick(100.0)  # ~50 ns of filtering: its streaming figure is the call overhead
     res["RobustAHRS streaming 9D, 1 sample/call"] = []
     res["VQF streaming 9D, 1 sample/call"] = []
+    res["Madgwick streaming 9D, 1 sample/call"] = []
     for _ in range(7):
         res["RobustAHRS streaming 9D, 1 sample/call"].append(
             timeit.timeit(lambda: f.update(g1, a1, m1), number=20000) / 20000 * 1e9)
         res["VQF streaming 9D, 1 sample/call"].append(timeit.timeit(vqf_step, number=20000) / 20000 * 1e9)
+        res["Madgwick streaming 9D, 1 sample/call"].append(
+            timeit.timeit(lambda: mw.update(g1, a1, m1), number=20000) / 20000 * 1e9)
     print("| filter | median ns/sample | min ns/sample |")
     print("|---|---|---|")
     for k, t in res.items():
