@@ -95,8 +95,6 @@ ImuInputs imu_inputs(py::handle gyr_in, py::handle acc_in, py::handle mag_in) {
     return in;
 }
 
-/// Run `fn(gyr, acc, mag, n, q, bias, flags)` into fresh (q, bias, flags) arrays, without the GIL
-/// when the call is long enough to matter.
 /// Below this many samples a call is too short for releasing and re-acquiring the GIL to pay off
 /// (that pair costs about as much as one sample of the robust filter).
 constexpr py::ssize_t kReleaseGilAboveSamples = 256;
@@ -183,8 +181,9 @@ void register_fusion(py::module_& m) {
         const RobustParams p = robust_params(d);
         RobustAhrs check(p);  // validates the parameters before any data is touched
         const ImuInputs in = imu_inputs(gyr_in, acc_in, mag_in);
-        return py::reinterpret_borrow<py::tuple>(run_filter(in, true, [&p](const double* g, const double* a, const double* m, std::size_t n, double* q,
-                                   double* b, std::uint8_t* fl) { robust_offline(p, g, a, m, n, q, b, fl); }));
+        auto run = [&p](const double* g, const double* a, const double* m, std::size_t n, double* q, double* b,
+                        std::uint8_t* fl) { robust_offline(p, g, a, m, n, q, b, fl); };
+        return py::reinterpret_borrow<py::tuple>(run_filter(in, true, run));
     }, py::arg("params"), py::arg("gyr"), py::arg("acc"), py::arg("mag") = py::none());
 }
 
