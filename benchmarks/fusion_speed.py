@@ -5,10 +5,12 @@ itself). Prints median and minimum over the rounds (the machine is shared: compa
 one run).
 
     python benchmarks/fusion_speed.py
+    python benchmarks/fusion_speed.py --streaming   # streaming rows only, 15 rounds of 10,000 calls
 """
 
 from __future__ import annotations
 
+import sys
 import timeit
 
 import numpy as np
@@ -17,7 +19,7 @@ from kinemyo import fusion as kfu
 from kinemyo.sim import random_rotation, simulate_imu
 
 
-def main() -> None:
+def main(streaming_only: bool = False) -> None:
     from vqf import VQF
 
     q, _ = random_rotation(100.0, 100.0, rate_dps=60, seed=1)
@@ -34,6 +36,8 @@ def main() -> None:
         "VQF 6D": lambda: VQF(0.01).updateBatch(g, a),
         "VQF 9D": lambda: VQF(0.01).updateBatch(g, a, m),
     }
+    if streaming_only:
+        cases = {}
     res: dict[str, list[float]] = {k: [] for k in cases}
     for _ in range(7):
         for k, f in cases.items():
@@ -51,12 +55,13 @@ def main() -> None:
     res["RobustAHRS streaming 9D, 1 sample/call"] = []
     res["VQF streaming 9D, 1 sample/call"] = []
     res["Madgwick streaming 9D, 1 sample/call"] = []
-    for _ in range(7):
+    rounds, calls = (15, 10000) if streaming_only else (7, 20000)
+    for _ in range(rounds):
         res["RobustAHRS streaming 9D, 1 sample/call"].append(
-            timeit.timeit(lambda: f.update(g1, a1, m1), number=20000) / 20000 * 1e9)
-        res["VQF streaming 9D, 1 sample/call"].append(timeit.timeit(vqf_step, number=20000) / 20000 * 1e9)
+            timeit.timeit(lambda: f.update(g1, a1, m1), number=calls) / calls * 1e9)
+        res["VQF streaming 9D, 1 sample/call"].append(timeit.timeit(vqf_step, number=calls) / calls * 1e9)
         res["Madgwick streaming 9D, 1 sample/call"].append(
-            timeit.timeit(lambda: mw.update(g1, a1, m1), number=20000) / 20000 * 1e9)
+            timeit.timeit(lambda: mw.update(g1, a1, m1), number=calls) / calls * 1e9)
     print("| filter | median ns/sample | min ns/sample |")
     print("|---|---|---|")
     for k, t in res.items():
@@ -64,4 +69,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(streaming_only="--streaming" in sys.argv[1:])
