@@ -108,6 +108,7 @@ public:
     void set_raw_state(const State& s) { s_ = s; }
 
 private:
+    [[nodiscard]] Quat with_heading(const Quat& q6) const;  // q6 turned by the heading correction
     void step(const double* g, const double* a, const double* m, double* qo, double* bo, std::uint8_t* fo);
     RobustParams p_;
     double lp_b_[3] = {0, 0, 0}, lp_a_[2] = {0, 0};  // second-order Butterworth low-pass, tau_acc
@@ -115,6 +116,8 @@ private:
     double lp_n_[2] = {1, 1};  // samples of the running-mean start of each low-pass (tau in samples)
     double k_lm_ = 0.0;
     double dt_ = 0.01, k_acc_ = 0.0, k_mag_ = 0.0, k_bm_ = 0.0, k_br_ = 0.0, k_rest_lp_ = 0.0;
+    double rest_g2_ = 0.0, rest_a2_ = 0.0, rest_r2_ = 0.0;  // squared rest thresholds
+    double inv_lin2_ = 0.0;                                 // 1 / lin_acc_ref^2
     State s_;
 };
 
