@@ -18,6 +18,9 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kOfflineMagGuardS = 2.0;  // s, offline heading: margin around detected disturbances
 constexpr double kOfflineMagFactor = 2.0;  // offline heading smoothing time constant, in units of tau_mag
+constexpr double kOfflineMagEndFit = 4.0;  // offline heading: line fitted over this many smoothing time constants
+constexpr double kOfflineMagEndPad = 3.0;  // at each end and continued over this many
+constexpr double kOfflineBiasFactor = 2.0;  // offline bias smoothing time constant, in units of tau_bias_motion
 
 double dot3(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
 double norm3v(const Vec3& v) { return std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]); }
@@ -622,6 +625,46 @@ void filtfilt3(double tau, double dt, std::vector<double>& x, std::size_t n) {
     }
 }
 
+/// filtfilt3 with the record extended at both ends by the straight line fitted (least squares) to
+/// its first / last `fit` samples, over `pad` samples, then cropped. A zero-phase low-pass near the
+/// ends of a record otherwise sees one side only: it lags a trend and averages half as much. A
+/// drift that is locally linear (a constant residual bias integrates to one) is continued as such,
+/// so the smoothed value at an end is the local linear fit rather than a one-sided average.
+void filtfilt3_linear_ends(double tau, double dt, std::vector<double>& x, std::size_t n, std::size_t fit,
+                           std::size_t pad) {
+    fit = std::min(fit, n);
+    if (n < 2 || fit < 2 || pad == 0) {
+        filtfilt3(tau, dt, x, n);
+        return;
+    }
+    std::vector<double> ext(3 * (n + 2 * pad));
+    std::copy(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(3 * n), ext.begin() + static_cast<std::ptrdiff_t>(3 * pad));
+    for (int side = 0; side < 2; ++side) {
+        for (int c = 0; c < 3; ++c) {
+            // line through samples j = 0..fit-1 counted from the end, value at j
+            double sj = 0, sv = 0, sjj = 0, sjv = 0;
+            for (std::size_t j = 0; j < fit; ++j) {
+                const std::size_t k = side == 0 ? j : n - 1 - j;
+                const double v = x[3 * k + static_cast<std::size_t>(c)], jd = static_cast<double>(j);
+                sj += jd;
+                sv += v;
+                sjj += jd * jd;
+                sjv += jd * v;
+            }
+            const double fn = static_cast<double>(fit);
+            const double slope = (fn * sjv - sj * sv) / (fn * sjj - sj * sj);
+            const double icpt = (sv - slope * sj) / fn;
+            for (std::size_t j = 1; j <= pad; ++j) {  // j samples beyond the end
+                const double v = icpt - slope * static_cast<double>(j);
+                const std::size_t k = side == 0 ? pad - j : pad + n - 1 + j;
+                ext[3 * k + static_cast<std::size_t>(c)] = v;
+            }
+        }
+    }
+    filtfilt3(tau, dt, ext, n + 2 * pad);
+    std::copy(ext.begin() + static_cast<std::ptrdiff_t>(3 * pad), ext.begin() + static_cast<std::ptrdiff_t>(3 * (pad + n)), x.begin());
+}
+
 /// Offline inclination: strapdown integration of the gyroscope corrected by the smoothed (forward-
 /// backward) bias, the accelerometer in that quasi-inertial frame low-passed without phase lag
 /// (forward-backward, fast and slow low-passes blended by the linear-acceleration level as in real
@@ -739,7 +782,9 @@ void offline_smooth_heading(const RobustParams& p, const double* mag, std::size_
         }
         x[3 * i] = v;
     }
-    filtfilt3(kOfflineMagFactor * p.tau_mag, 1.0 / p.fs, x, n);
+    const double tau_h = kOfflineMagFactor * p.tau_mag;
+    filtfilt3_linear_ends(tau_h, 1.0 / p.fs, x, n, static_cast<std::size_t>(std::llround(kOfflineMagEndFit * tau_h * p.fs)),
+                          static_cast<std::size_t>(std::llround(kOfflineMagEndPad * tau_h * p.fs)));
     for (std::size_t i = 0; i < n; ++i) {
         double* qi = q + 4 * i;
         if (!std::isfinite(qi[0])) continue;
@@ -767,23 +812,50 @@ void robust_offline(const RobustParams& p, const double* gyr, const double* acc,
     }
     for (double& b : st.bias) b = -b;      // the reversed gyroscope is negated, so is its bias
     for (double& g : st.gyr_lp) g = -g;
+    // and so are the low-passed earth-frame images of the bias (R b_hat, channels 6 and 7 of the
+    // motion-bias filters, linear in b_hat): left as they were, the backward pass would read a
+    // bias error of twice the bias at its start and take tau_bias_motion to recover
+    for (auto& filt : st.mb)
+        for (auto& row : filt) {
+            row[6] = -row[6];
+            row[7] = -row[7];
+        }
     RobustAhrs bwd(p);
     bwd.set_raw_state(st);
-    std::vector<double> bl(3 * n);  // blended bias
-    double g[3], qb[4], bb[3];
-    const double w_den = n > 1 ? static_cast<double>(n - 1) : 1.0;
-    for (std::size_t jj = n; jj-- > 0;) {
-        const std::size_t src = jj + 1 < n ? jj + 1 : jj;  // the gyroscope of sample k+1 takes k+1 -> k
-        for (std::size_t i = 0; i < 3; ++i) g[i] = -gyr[3 * src + i];
-        if (jj + 1 == n) {  // the backward pass starts at the forward pass's last orientation
-            const Quat q0 = bwd.quaternion();
-            std::copy(q0.begin(), q0.end(), qb);
-            for (std::size_t i = 0; i < 3; ++i) bb[i] = st.bias[i];
-        } else {
-            bwd.update(g, acc + 3 * jj, mag ? mag + 3 * jj : nullptr, 1, qb, bb, nullptr);
+    // the backward pass over the reversed recording, its bias stored in the forward convention
+    std::vector<double> qbv(4 * n), bbv(3 * n);
+    {
+        double g[3];
+        const Quat q0 = bwd.quaternion();  // it starts at the forward pass's last orientation
+        std::copy(q0.begin(), q0.end(), qbv.begin() + static_cast<std::ptrdiff_t>(4 * (n - 1)));
+        for (std::size_t i = 0; i < 3; ++i) bbv[3 * (n - 1) + i] = -st.bias[i];
+        for (std::size_t jj = n - 1; jj-- > 0;) {
+            for (std::size_t i = 0; i < 3; ++i) g[i] = -gyr[3 * (jj + 1) + i];  // sample k+1's rate takes k+1 -> k
+            bwd.update(g, acc + 3 * jj, mag ? mag + 3 * jj : nullptr, 1, &qbv[4 * jj], &bbv[3 * jj], nullptr);
+            for (std::size_t i = 0; i < 3; ++i) bbv[3 * jj + i] = -bbv[3 * jj + i];
         }
-        double* qf = q + 4 * jj;
-        const double wb = 1.0 - static_cast<double>(jj) / w_den;
+    }
+    // The forward pass started from zero bias and needs a time that depends on the movement to
+    // converge (the bias along gravity is observed only as the sensor turns: tens of seconds), so its
+    // start is unreliable, whereas the backward pass ends there with a bias learnt over the whole
+    // recording. The bias changes over minutes (temperature), so that value is the best prior for the
+    // start: the forward pass runs once more, started from it, and both passes are converged
+    // throughout.
+    {
+        RobustAhrs::State s0{};
+        for (std::size_t i = 0; i < 3; ++i) s0.bias[i] = bbv[i];
+        if (detail::finite3(s0.bias.data())) {
+            RobustAhrs fwd2(p);
+            fwd2.set_raw_state(s0);
+            fwd2.update(gyr, acc, mag, n, q, bf.data(), fl);
+        }
+    }
+    std::vector<double> bl(3 * n);  // blended bias
+    const double w_den = n > 1 ? static_cast<double>(n - 1) : 1.0;
+    for (std::size_t k = 0; k < n; ++k) {
+        const double wb = 1.0 - static_cast<double>(k) / w_den;  // backward weight: 1 at the start, 0 at the end
+        double* qf = q + 4 * k;
+        const double* qb = &qbv[4 * k];
         const bool fok = std::isfinite(qf[0]);
         const bool bok = std::isfinite(qb[0]);
         if (fok && bok) {
@@ -792,10 +864,13 @@ void robust_offline(const RobustParams& p, const double* gyr, const double* acc,
             std::copy(qb, qb + 4, qf);
         }
         for (std::size_t i = 0; i < 3; ++i) {
-            const double f = bf[3 * jj + i], b = -bb[i];
-            bl[3 * jj + i] = std::isfinite(f) && std::isfinite(b) ? (1.0 - wb) * f + wb * b : f;
+            const double f = bf[3 * k + i], b = bbv[3 * k + i];
+            bl[3 * k + i] = std::isfinite(f) && std::isfinite(b) ? (1.0 - wb) * f + wb * b : f;
         }
     }
+    // the bias itself changes over minutes (temperature); each pass's estimate fluctuates on the
+    // scale of its learning time constant (measurement noise), so the blend is smoothed without lag
+    if (p.tau_bias_motion > 0) filtfilt3(kOfflineBiasFactor * p.tau_bias_motion, 1.0 / p.fs, bl, n);
     if (bias) std::copy(bl.begin(), bl.end(), bias);
     offline_smooth_inclination(p, gyr, acc, n, bl.data(), q, mag == nullptr);
     if (mag != nullptr) offline_smooth_heading(p, mag, n, fl, q);
