@@ -8,6 +8,14 @@
 
 #include "kinemyo/common/checks.hpp"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define KINEMYO_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define KINEMYO_NOINLINE __declspec(noinline)
+#else
+#define KINEMYO_NOINLINE
+#endif
+
 namespace kinemyo::fusion {
 
 namespace qn = kinemyo::quaternion;
@@ -161,8 +169,9 @@ void butterworth2(double tau, double dt, double* b, double* a) {
 }
 
 /// One step of nch parallel biquads (transposed direct form II); x, y, z1, z2 do not overlap, so
-/// the loop vectorises.
-inline void biquads(const double* b, const double* a, const double* __restrict x, double* __restrict y,
+/// the loop vectorises. Kept out of line: inlined into the per-sample step, the compiler loses the
+/// no-overlap information and emits scalar code (6D: 161 -> 147 ns/sample out of line).
+KINEMYO_NOINLINE void biquads(const double* b, const double* a, const double* __restrict x, double* __restrict y,
                     double* __restrict z1, double* __restrict z2, int nch) {
     const double b0 = b[0], b1 = b[1], b2 = b[2], a0 = a[0], a1 = a[1];
     for (int i = 0; i < nch; ++i) {
