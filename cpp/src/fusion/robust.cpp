@@ -25,7 +25,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kOfflineMagGuardS = 2.0;  // s, offline heading: margin around detected disturbances
-constexpr double kOfflineMagFactor = 2.0;  // offline heading smoothing time constant, in units of tau_mag
+constexpr double kOfflineMagFactor = 2.5;  // offline heading smoothing time constant, in units of tau_mag
 constexpr double kOfflineMagEndFit = 4.0;  // offline heading: line fitted over this many smoothing time constants
 constexpr double kOfflineMagEndPad = 3.0;  // at each end and continued over this many
 constexpr double kOfflineBiasFactor = 2.0;  // offline bias smoothing time constant, in units of tau_bias_motion
