@@ -262,16 +262,18 @@ def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None =
         ``"default"``/``"robust"`` (:class:`RobustAHRS`), ``"madgwick"``, ``"mahony"``,
         ``"complementary"``.
     offline : bool
-        Non-causal estimation for recorded files (robust filter only): a forward pass and a
-        backward pass (time-reversed recording, started from the forward pass's final state) give
-        a bias estimate per sample, blended with a backward weight falling linearly from 1 at the
-        start (forward pass not converged) to 0 at the end. The gyroscope corrected by that bias is
-        integrated once more; the accelerometer in that quasi-inertial frame is low-passed forwards
-        and backwards (no lag; the two low-passes blended by the linear-acceleration level as in
-        real time) and its direction gives the inclination. With a magnetometer, the residual
-        azimuth of the field, over the samples the forward pass found undisturbed, is smoothed
-        forwards and backwards (``tau_mag``) and removed; without one, the heading is the blend
-        (slerp, same weights) of the two passes'.
+        Non-causal estimation for recorded files (robust filter only): a forward pass, a backward
+        pass (time-reversed recording, started from the forward pass's final state) and the
+        forward pass again, started from the bias the backward pass ends with (the first forward
+        pass has not converged at the start), give a bias estimate per sample, blended with a
+        backward weight falling linearly from 1 at the start to 0 at the end and low-passed
+        without lag (2 ``tau_bias_motion``). The gyroscope corrected by that bias is integrated
+        once more; the accelerometer in that quasi-inertial frame is low-passed forwards and
+        backwards (no lag; the two low-passes blended by the linear-acceleration level as in real
+        time) and its direction gives the inclination. With a magnetometer, the residual azimuth
+        of the field, over the samples the forward pass found undisturbed, is smoothed forwards and
+        backwards (2.5 ``tau_mag``) and removed; without one, the heading is the blend (slerp,
+        same weights) of the two passes'.
     return_all : bool
         Return a :class:`FusionOutput` (orientations, bias estimate, flags) instead of ``q``.
     **params

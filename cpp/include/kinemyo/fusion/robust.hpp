@@ -108,6 +108,7 @@ public:
     void set_raw_state(const State& s) { s_ = s; }
 
 private:
+    [[nodiscard]] Quat with_heading(const Quat& q6) const;  // q6 turned by the heading correction
     void step(const double* g, const double* a, const double* m, double* qo, double* bo, std::uint8_t* fo);
     RobustParams p_;
     double lp_b_[3] = {0, 0, 0}, lp_a_[2] = {0, 0};  // second-order Butterworth low-pass, tau_acc
@@ -115,18 +116,22 @@ private:
     double lp_n_[2] = {1, 1};  // samples of the running-mean start of each low-pass (tau in samples)
     double k_lm_ = 0.0;
     double dt_ = 0.01, k_acc_ = 0.0, k_mag_ = 0.0, k_bm_ = 0.0, k_br_ = 0.0, k_rest_lp_ = 0.0;
+    double rest_g2_ = 0.0, rest_a2_ = 0.0, rest_r2_ = 0.0;  // squared rest thresholds
+    double inv_lin2_ = 0.0;                                 // 1 / lin_acc_ref^2
     State s_;
 };
 
 /// Offline (non-causal) RobustAhrs over a whole recording: a forward pass; a backward pass over the
-/// time-reversed recording (negated gyroscope) started from the forward pass's final state (bias
-/// negated); per sample, bias and orientation blended with a backward weight falling linearly from
-/// 1 at the first sample to 0 at the last. Then the gyroscope corrected by the blended bias is
-/// integrated again and the inclination taken from the zero-phase (forward-backward) low-passed
-/// accelerometer in that frame; in 9D the residual field azimuth over undisturbed samples is
-/// smoothed forwards and backwards and removed (the heading), in 6D the heading of the blend is
-/// kept. Writes q (n x 4) and, when not null, the blended bias (n x 3, rad/s) and the forward
-/// pass's flags (n).
+/// time-reversed recording (negated gyroscope) started from the forward pass's final state (every
+/// bias quantity negated); the forward pass again, started from the bias the backward pass ends
+/// with (the first one has not converged at the start); per sample, bias and orientation of the
+/// last two passes blended with a backward weight falling linearly from 1 at the first sample to 0
+/// at the last, the bias then low-passed without lag (2 tau_bias_motion). The gyroscope corrected
+/// by it is integrated again and the inclination taken from the zero-phase (forward-backward)
+/// low-passed accelerometer in that frame; in 9D the residual field azimuth over undisturbed
+/// samples is smoothed forwards and backwards (2.5 tau_mag; the record continued by a fitted line
+/// at each end) and removed (the heading), in 6D the heading of the blend is kept. Writes q (n x 4)
+/// and, when not null, the smoothed bias (n x 3, rad/s) and the second forward pass's flags (n).
 void robust_offline(const RobustParams& p, const double* gyr, const double* acc, const double* mag, std::size_t n,
                     double* q, double* bias, std::uint8_t* flags);
 
