@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <complex>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
@@ -69,6 +71,18 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
         for (const auto& q : sos) {
             const double a0 = q[3];
             for (int k : {0, 1, 2, 4, 5}) sos_.push_back(q[static_cast<std::size_t>(k)] / a0);
+        }
+        // group delay (samples) of the band-pass at the geometric centre of its band, where
+        // surface-EMG power concentrates (Shwedyk et al. 1977; spectral peak 50-150 Hz): the
+        // envelope of the conditioned signal lags the raw one by about this much
+        const double w = 2.0 * 3.141592653589793 * std::sqrt(lo * hi) / fs;
+        gdelay_ = 0;
+        for (const auto& q : sos) {
+            auto gd = [&](double c0, double c1, double c2) {
+                const std::complex<double> e1 = std::polar(1.0, -w), e2 = std::polar(1.0, -2.0 * w);
+                return std::real((c1 * e1 + 2.0 * c2 * e2) / (c0 + c1 * e1 + c2 * e2));
+            };
+            gdelay_ += gd(q[0], q[1], q[2]) - gd(q[3], q[4], q[5]);
         }
         for (const auto& z : filters::sosfilt_zi(sos)) {
             zi_.push_back(z[0]);
@@ -252,6 +266,93 @@ __attribute__((target("avx2,fma"))) double ramp_cost_avx2(const double* le, std:
 #endif
 double ramp_cost_base(const double* le, std::int64_t R, double dm, double budget) {
     return ramp_cost_impl(le, R, dm, budget);
+}
+
+// Rise lengths (bins) of the onset refinement's grid.
+constexpr std::int64_t kR[] = {0, 2, 4, 7, 10, 14, 19, 25, 32, 40, 50, 65, 80, 100, 130, 170, 220, 300, 400, 500};
+
+// Tabulated ramp kernels, so that the cost of the ramp bins is a dot product instead of a log and
+// a division per bin: for each rise length R <= kMaxR of the grid and each level step
+// dm = 2^(u / kPerOct), u integer in [kU0, kU1], the weights K_j = 1 / (1 + dm r_j^2) and the sum
+// LS = sum_j log(1 + dm r_j^2), r_j = (j + 1/2) / R. The cost at any dm in range is the linear
+// interpolation in log dm between the two neighbouring rows (the cost is smooth in log dm: the
+// interpolation error is below 0.01 in units of -2 log L / nu for R <= 100 bins, far below the
+// posterior's resolution); outside the range (and for longer rises) the exact sum is used.
+struct RampTable {
+    static constexpr int kPerOct = 4;
+    static constexpr int kU0 = -10 * kPerOct, kU1 = 24 * kPerOct;  // dm in [2^-10, 2^24]
+    static constexpr std::int64_t kMaxR = 100;
+    static constexpr int kNU = kU1 - kU0 + 1;
+    std::array<std::size_t, std::size(kR)> off{};  // offset of the rows of grid entry i in K
+    std::array<std::size_t, std::size(kR)> stride{};  // R rounded up to 4
+    std::vector<double> K, LS;  // K: [grid entry][u][j], LS: [grid entry][u]
+    RampTable() {
+        std::size_t tot = 0;
+        for (std::size_t i = 0; i < std::size(kR) && kR[i] <= kMaxR; ++i) {
+            stride[i] = static_cast<std::size_t>((kR[i] + 3) / 4 * 4);
+            off[i] = tot;
+            tot += stride[i] * kNU;
+        }
+        K.assign(tot, 0.0);
+        LS.assign(std::size(kR) * kNU, 0.0);
+        for (std::size_t i = 0; i < std::size(kR) && kR[i] <= kMaxR; ++i) {
+            const auto R = static_cast<std::size_t>(kR[i]);
+            for (int u = 0; u < kNU; ++u) {
+                const double dm = std::exp2(static_cast<double>(u + kU0) / kPerOct);
+                double ls = 0;
+                for (std::size_t j = 0; j < R; ++j) {
+                    const double r = (static_cast<double>(j) + 0.5) / static_cast<double>(R);
+                    const double m = 1.0 + dm * r * r;
+                    K[off[i] + static_cast<std::size_t>(u) * stride[i] + j] = 1.0 / m;
+                    ls += std::log(m);
+                }
+                LS[i * kNU + static_cast<std::size_t>(u)] = ls;
+            }
+        }
+    }
+};
+const RampTable& ramp_table() {
+    static const RampTable t;  // built once per process (thread-safe static initialisation)
+    return t;
+}
+
+// (sum_j le_j K0_j, sum_j le_j K1_j) over n4 (a multiple of 4) values, four lanes
+KINEMYO_ONSET_INLINE void ramp_dot_impl(const double* le, const double* K0, const double* K1, std::size_t n4,
+                                        double* out) {
+    v4d a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
+    for (std::size_t j = 0; j < n4; j += 4) {
+        v4d l, b0, b1;
+        std::memcpy(&l, le + j, sizeof l);
+        std::memcpy(&b0, K0 + j, sizeof b0);
+        std::memcpy(&b1, K1 + j, sizeof b1);
+        a0 += l * b0;
+        a1 += l * b1;
+    }
+    out[0] = (a0[0] + a0[2]) + (a0[1] + a0[3]);
+    out[1] = (a1[0] + a1[2]) + (a1[1] + a1[3]);
+}
+#if KINEMYO_ONSET_X86
+__attribute__((target("avx2,fma"))) void ramp_dot_avx2(const double* le, const double* K0, const double* K1,
+                                                       std::size_t n4, double* out) {
+    ramp_dot_impl(le, K0, K1, n4, out);
+}
+#endif
+void ramp_dot_base(const double* le, const double* K0, const double* K1, std::size_t n4, double* out) {
+    ramp_dot_impl(le, K0, K1, n4, out);
+}
+
+// exp(x) for x in [-700, 0] (posterior weights): x = (n + f) ln 2, |f| <= 1/2, Taylor series of
+// e^(f ln 2) to degree 10 (relative error < 1e-12), 2^n by the exponent bits
+inline double fast_exp(double x) {
+    const double t = x * 1.4426950408889634;
+    const double n = std::floor(t + 0.5);
+    const double f = (t - n) * 0.6931471805599453;
+    double p = 1.0 + f * (1.0 + f * (1.0 / 2 + f * (1.0 / 6 + f * (1.0 / 24 + f * (1.0 / 120 + f * (1.0 / 720 +
+               f * (1.0 / 5040 + f * (1.0 / 40320 + f * (1.0 / 362880 + f * (1.0 / 3628800))))))))));
+    const std::uint64_t bits = static_cast<std::uint64_t>(static_cast<std::int64_t>(n) + 1023) << 52;
+    double sc;
+    std::memcpy(&sc, &bits, sizeof sc);
+    return p * sc;
 }
 
 template <int NS, bool FMA>
@@ -866,7 +967,7 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     const std::int64_t gE = (t + 1) / bin_;  // complete bins are < gE
     const std::int64_t gT = tau / bin_;
     const std::int64_t wb = static_cast<std::int64_t>(std::llround(p_.refine_window * p_.fs)) / bin_;
-    std::int64_t gA = std::max({gT - wb, gE - NB + 1, (s.last_raw_off + bin_ - 1) / bin_,
+    std::int64_t gA = std::max({gT - wb - 3, gE - NB + 1, (s.last_raw_off + bin_ - 1) / bin_,
                                 (std::max<std::int64_t>(p_.rest_end, 0) + bin_ - 1) / bin_, std::int64_t{0}});
     if (gE - gA < 10 || gT < gA) return tau;
     const auto L = static_cast<std::size_t>(gE - gA);
@@ -880,104 +981,117 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
         // lower bound of a ramp bin's cost: min over m >= 1 of log m + v / m
         fit_p2_[j + 1] = fit_p2_[j] + (v >= 1.0 ? fast_log(v) + 1.0 : v);
     }
-    // Maximum likelihood (scale family: each bin's mean energy ~ m_j * chi2_nu / nu, so
-    // -log L = nu/2 * sum(log m_j + e_j / m_j) + const) of: rest level m0 on [0, c), a linear
-    // amplitude ramp m0 + (m1 - m0) r^2 over R bins, plateau m1 after. The levels are their
-    // segment means (their MLE given c and R), so the flat parts cost n log(mean) + n, O(1) each.
+    // Likelihood (scale family: each bin's mean energy ~ m_j * chi2_nu / nu, so
+    // -log L = nu/2 * sum(log m_j + e_j / m_j) + const) of: rest level m0 = 1 (known from the
+    // baseline: the bins hold x^2 / sigma0^2) on [0, c), a linear amplitude ramp 1 + (m1 - 1) r^2
+    // over R bins, plateau m1 after (m1 = its segment mean, the MLE given c and R, so the flat
+    // parts cost sum(e) and n1 (log m1 + 1), O(1) each from prefix sums).
     const auto Lz = static_cast<std::int64_t>(L);
     const std::int64_t maxR = static_cast<std::int64_t>(std::llround(p_.max_rise * p_.fs)) / bin_;
-    static const std::int64_t kR[] = {0, 2, 4, 7, 10, 14, 19, 25, 32, 40, 50, 65, 80, 100, 130, 170, 220, 300, 400, 500};
-    double best = std::numeric_limits<double>::infinity();
-    std::int64_t best_c = gT - gA;
-    best_R_ = 0;
     const std::int64_t c_hi = Lz - 4;
-    // -log L of the ramp bins [cc, cc + R): levels 1 + dm r^2, r = (j + 1/2) / R
-    // (stops early, returning a value > budget, once the sum exceeds budget: every term is > 0)
 #if KINEMYO_ONSET_X86
     const auto rc = cpu_has_fma() ? &ramp_cost_avx2 : &ramp_cost_base;
+    const auto rd = cpu_has_fma() ? &ramp_dot_avx2 : &ramp_dot_base;
 #else
     const auto rc = &ramp_cost_base;
+    const auto rd = &ramp_dot_base;
 #endif
-    auto ramp_cost = [&](std::int64_t cc, std::int64_t R, double dm, double budget) {
-        return rc(fit_le_.data() + cc, R, dm, budget);
-    };
-    auto eval_c = [&](std::int64_t cc) {
-        const double n0 = static_cast<double>(cc);
-        // rest level known from the baseline (bins hold x^2 / sigma0^2): m0 = 1
-        (void)n0;
-        const double m0 = 1.0;
-        const double cost0 = fit_p1_[static_cast<std::size_t>(cc)];
-        for (std::int64_t R : kR) {
-            if (R > maxR) break;
-            const std::int64_t e0 = cc + R;
-            if (e0 > Lz - 3) break;
-            const double n1 = static_cast<double>(Lz - e0);
-            const double m1 = (fit_p1_[L] - fit_p1_[static_cast<std::size_t>(e0)]) / n1;
-            if (m1 <= m0) continue;
-            double cost = cost0 + n1 * (fast_log(m1) + 1.0);
-            if (cost + (fit_p2_[static_cast<std::size_t>(e0)] - fit_p2_[static_cast<std::size_t>(cc)]) >= best) continue;
-            if (R > 0) cost += ramp_cost(cc, R, m1 - m0, best - cost);
-            if (cost < best) {
-                best = cost;
-                best_c = cc;
-                best_R_ = R;
-            }
-        }
-    };
-    // start at the CUSUM change time (a tight bound early prunes most of the grid), then a
-    // coarse pass every 3rd bin, then every bin around the best
-    if (gT - gA >= 3 && gT - gA <= c_hi) eval_c(gT - gA);
-    for (std::int64_t cc = 3; cc <= c_hi; cc += 3) eval_c(cc);
-    const std::int64_t coarse = best_c;
-    for (std::int64_t cc = std::max<std::int64_t>(3, coarse - 2); cc <= std::min(c_hi, coarse + 2); ++cc)
-        if (cc != coarse) eval_c(cc);
-    best_R_ = std::max<std::int64_t>(best_R_, 0);
+    const RampTable& tab = ramp_table();
+    using RT = RampTable;
     // Bayes estimate of the start: the median (the estimate that minimises the expected absolute
     // error) of its marginal posterior, the rise length R summed out over the grid kR (each grid
     // point one hypothesis of equal prior weight: a prior that favours short rises, as the grid is
-    // denser there), flat prior over the start in [best - 80 ms, best + 20 ms]. At low SNR the
-    // likelihood of the start has a long, flat early tail (the foot of a ramp is below the noise)
-    // and several rise lengths fit about equally: the maximum over (c, R) is then biased late.
-    {
-        const double nu2 = 0.5 * kBinDof;
-        const double cut = 14.0 / nu2;  // weights below exp(-14) (< 1e-6) of the best are dropped
-        const std::int64_t c_lo = std::max<std::int64_t>(3, best_c - 40), c_top = std::min(c_hi, best_c + 10);
-        fit_w_.assign(static_cast<std::size_t>(std::max<std::int64_t>(0, c_top - c_lo + 1)), 0.0);
-        auto& wc = fit_w_;
-        for (std::int64_t R : kR) {
-            if (R > maxR) break;
-            for (std::int64_t cc = c_lo; cc <= c_top; ++cc) {
-                const std::int64_t e0 = cc + R;
-                if (e0 > Lz - 3) break;
-                const double n1 = static_cast<double>(Lz - e0);
-                const double m1 = (fit_p1_[L] - fit_p1_[static_cast<std::size_t>(e0)]) / n1;
-                if (m1 <= 1.0) continue;
-                double cost = fit_p1_[static_cast<std::size_t>(cc)] + n1 * (fast_log(m1) + 1.0);
-                // lower bound of the ramp part first (prefix sums), then the ramp itself
-                if (cost + (fit_p2_[static_cast<std::size_t>(e0)] - fit_p2_[static_cast<std::size_t>(cc)]) - best > cut)
-                    continue;
-                if (R > 0) cost += ramp_cost(cc, R, m1 - 1.0, best + cut - cost);
-                if (cost - best > cut) continue;
-                wc[static_cast<std::size_t>(cc - c_lo)] += std::exp(-nu2 * (cost - best));
-            }
+    // denser there), flat prior over the start in [tau - refine_window, tau + 60 ms] around the CUSUM
+    // change time tau (the last zero of the CUSUM lies after the foot of a ramp, rarely more than
+    // 60 ms before the rise). One pass over the (start, R) grid: the weights are kept relative to
+    // the running minimum of the cost (rescaled when it drops), and a grid point is skipped once a
+    // lower bound of its cost (prefix sums) is more than `cut` above that minimum; the ramp sum
+    // itself stops early at the same budget.
+    const double nu2 = 0.5 * kBinDof;
+    const double cut = 14.0 / nu2;  // weights below exp(-14) (< 1e-6) of the best are dropped
+    const std::int64_t cT = gT - gA;
+    const std::int64_t after = std::llround(0.06 * p_.fs) / bin_;
+    const std::int64_t c_lo = std::max<std::int64_t>(3, cT - wb), c_top = std::min(c_hi, cT + after);
+    if (c_top < c_lo) return tau;
+    fit_w_.assign(static_cast<std::size_t>(c_top - c_lo + 1), 0.0);
+    auto& wc = fit_w_;
+    double best = std::numeric_limits<double>::infinity();
+    const double tot = fit_p1_[L];
+    // everything about the plateau depends only on its first bin e0 = c + R: its cost, its level
+    // step dm = m1 - 1 and the table row of dm, once per e0
+    const std::int64_t e_hi = Lz - 3;
+    const auto ne = static_cast<std::size_t>(std::max<std::int64_t>(0, e_hi - c_lo + 1));
+    fit_e0_.assign(4 * ne, 0.0);
+    for (std::size_t k = 0; k < ne; ++k) {
+        const auto e0 = static_cast<std::size_t>(c_lo) + k;
+        const double n1 = static_cast<double>(L - e0);
+        const double m1 = (tot - fit_p1_[e0]) / n1;
+        double* q = fit_e0_.data() + 4 * k;
+        if (!(m1 > 1.0)) {
+            q[0] = std::numeric_limits<double>::infinity();
+            continue;
         }
-        double wsum = 0;
-        for (double w : wc) wsum += w;
-        if (wsum > 0) {
-            // median, linear within the bin where the cumulative weight crosses one half
-            double acc = 0, cpos = static_cast<double>(wc.size()) - 1.0;
-            for (std::size_t i = 0; i < wc.size(); ++i) {
-                if (acc + wc[i] >= 0.5 * wsum) {
-                    cpos = static_cast<double>(i) - 0.5 + (0.5 * wsum - acc) / wc[i];
-                    break;
+        const double dm = m1 - 1.0;
+        const double u = fast_log(dm) * (RT::kPerOct / 0.6931471805599453) - RT::kU0;
+        const double uf = std::floor(u);
+        q[0] = n1 * (fast_log(m1) + 1.0);
+        q[1] = dm;
+        q[2] = uf >= 0 && uf < RT::kNU - 1 ? uf : -1.0;
+        q[3] = u - uf;
+    }
+    for (std::size_t iR = 0; iR < std::size(kR); ++iR) {
+        const std::int64_t R = kR[iR];
+        if (R > maxR) break;
+        const bool tabled = R <= RT::kMaxR;
+        const std::size_t st = tabled ? tab.stride[iR] : 0;
+        for (std::int64_t cc = c_lo; cc <= c_top; ++cc) {
+            const std::int64_t e0 = cc + R;
+            if (e0 > e_hi) break;
+            const double* q = fit_e0_.data() + 4 * static_cast<std::size_t>(e0 - c_lo);
+            double cost = fit_p1_[static_cast<std::size_t>(cc)] + q[0];  // inf where m1 <= 1
+            // lower bound of the ramp part first (prefix sums), then the ramp itself
+            if (!(cost + (fit_p2_[static_cast<std::size_t>(e0)] - fit_p2_[static_cast<std::size_t>(cc)]) - best <= cut))
+                continue;
+            if (R > 0) {
+                if (tabled && q[2] >= 0) {
+                    const auto i0 = static_cast<std::size_t>(q[2]);
+                    const double* k0 = tab.K.data() + tab.off[iR] + i0 * st;
+                    const double* ls = tab.LS.data() + iR * RT::kNU + i0;
+                    double d[2];
+                    rd(fit_le_.data() + cc, k0, k0 + st, st, d);
+                    const double c0 = ls[0] + d[0], c1 = ls[1] + d[1];
+                    cost += c0 + q[3] * (c1 - c0);
+                } else {
+                    cost += rc(fit_le_.data() + cc, R, q[1], best + cut - cost);
                 }
-                acc += wc[i];
             }
-            const double frac = static_cast<double>(c_lo) + cpos;
-            return gA * bin_ + static_cast<std::int64_t>(std::llround(frac * static_cast<double>(bin_)));
+            if (cost - best > cut) continue;
+            if (cost < best) {
+                if (best < std::numeric_limits<double>::infinity()) {
+                    const double f = std::exp(-nu2 * (best - cost));
+                    for (double& w : wc) w *= f;
+                }
+                best = cost;
+            }
+            wc[static_cast<std::size_t>(cc - c_lo)] += fast_exp(-nu2 * (cost - best));
         }
     }
-    return (gA + best_c) * bin_;
+    double wsum = 0;
+    for (double w : wc) wsum += w;
+    if (!(wsum > 0)) return tau;
+    // median, linear within the bin where the cumulative weight crosses one half
+    double acc = 0, cpos = static_cast<double>(wc.size()) - 1.0;
+    for (std::size_t i = 0; i < wc.size(); ++i) {
+        if (acc + wc[i] >= 0.5 * wsum) {
+            cpos = static_cast<double>(i) - 0.5 + (0.5 * wsum - acc) / wc[i];
+            break;
+        }
+        acc += wc[i];
+    }
+    // bins hold the causally band-passed signal: its envelope lags by the filter's group delay
+    const double frac = static_cast<double>(gA + c_lo) + cpos;
+    const auto on = static_cast<std::int64_t>(std::llround(frac * static_cast<double>(bin_) - gdelay_));
+    return std::max(on, gA * bin_);
 }
 
 template <class T>

@@ -62,7 +62,9 @@ struct OnsetParams {
     double min_gap = NAN;           ///< gaps shorter than this are merged (s); default 0 for the
                                     ///< literature methods, 0.1 for cusum
     bool refine = true;             ///< cusum: refine the onset by a ramp fit (backwards)
-    double refine_window = 0.25;    ///< cusum: how far before the CUSUM change time the fit looks (s)
+    double refine_window = 0.08;    ///< cusum: how far before the CUSUM change time the onset may
+                                    ///< lie (s; the prior of the ramp start spans this much before
+                                    ///< and 60 ms after the change time)
     double refine_delay = 0.05;     ///< cusum: data used after the alarm before refining (s)
     double max_rise = 0.1;          ///< cusum: longest rise (ramp) the fit considers (s)
     std::int64_t rest_begin = -1;   ///< rest window [rest_begin, rest_end) in samples, learnt in
@@ -210,11 +212,11 @@ private:
     std::vector<double> bmean_, bsd_, benergy_, binv_;  // binv_ = 1 / benergy_
     bool have_base_ = false, given_base_ = false;
     std::int64_t t_ = 0;
-    std::vector<double> fit_p1_, fit_p2_, fit_le_, fit_w_;
+    std::vector<double> fit_p1_, fit_p2_, fit_le_, fit_w_, fit_e0_;
     std::vector<std::int64_t> dec_t_;  // decision time of the events of the current process() call
     std::vector<std::size_t> order_;
     std::size_t dec_first_ = 0;
-    std::int64_t best_R_ = 0;
+    double gdelay_ = 0;  // group delay of the band-pass at its centre frequency (samples)
 };
 
 /// Offline detection: runs an OnsetDetector over the whole signal. Without a rest window the
