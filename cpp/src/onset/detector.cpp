@@ -30,7 +30,9 @@ constexpr double kTiny = 1e-300;
 #define KINEMYO_BIN_DOF 1.0
 #endif
 constexpr double kBinDof = KINEMYO_BIN_DOF;  // effective chi-square dof of a 2 ms energy bin
-constexpr double kRelFloor = 1e-12;  // sigma0^2 >= 1e-12 x the raw mean square (rounding level)
+constexpr double kRelFloor = 1e-12;
+// detect keeps the conditioned signal of its automatic-baseline pass up to this many values (64 MB)
+constexpr std::size_t kCacheValues = std::size_t{1} << 23;  // sigma0^2 >= 1e-12 x the raw mean square (rounding level)
 // Natural log for the likelihood sums of the onset refinement: x = m 2^e with m in [sqrt(1/2),
 // sqrt(2)), log m = 2 atanh(s), s = (m - 1)/(m + 1), |s| <= 0.172, odd series to s^11 (relative
 // error < 1e-10). For finite normal x > 0 (the ramp levels m0 + dm r^2 >= 1); branch free,
@@ -466,22 +468,34 @@ void OnsetDetector<T>::energy_channel(std::size_t c, const T* x, std::size_t n, 
 }
 
 // Per-window sums of the CUSUM statistic (the conditioned energy) of one channel, for the
-// automatic baseline: windows of W samples, [w W, (w + 1) W) for w < nw. Fused with the
-// conditioning, no copy of the signal.
+// automatic baseline: windows of W samples, [w W, (w + 1) W) for w < nw; the windows from nw on
+// (a partial one at the end) are conditioned but not summed. Also the sum of squares of the
+// finite raw samples, and, when y is given, the conditioned signal itself (y[i C + c], NaN for a
+// non-finite sample), so that the detection pass need not filter again. Fused with the
+// conditioning.
 template <class T>
 template <int NS, bool FMA>
-KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T* x, std::size_t W, std::size_t w0,
-                                                          std::size_t nw, double* wsum, double* wsq, double* wcnt) {
+KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T* x, std::size_t n, std::size_t W,
+                                                          std::size_t w0, std::size_t w1, std::size_t nw,
+                                                          double* wsum, double* wsq, double* wcnt, double* raw,
+                                                          double* nraw, double* ycache) {
     Chan& s = ch_[c];
     const std::size_t C = p_.n_channels;
     double z[2 * NS + 1];
     for (int k = 0; k < 2 * NS; ++k) z[k] = s.bz[static_cast<std::size_t>(k)];
     const double* co = sos_.data();
-    for (std::size_t w = w0; w < nw; ++w) {
+    double rr = raw[c], rn = nraw[c];
+    for (std::size_t w = w0; w < w1; ++w) {
         double a = 0, a2 = 0, cnt = 0;
-        for (std::size_t i = w * W; i < (w + 1) * W; ++i) {
+        const std::size_t iend = std::min(n, (w + 1) * W);
+        for (std::size_t i = w * W; i < iend; ++i) {
             const double v = static_cast<double>(x[i * C + c]);
-            if (!std::isfinite(v)) continue;
+            if (!std::isfinite(v)) {
+                if (ycache) ycache[i * C + c] = std::numeric_limits<double>::quiet_NaN();
+                continue;
+            }
+            rr += v * v;
+            rn += 1;
             double y = v;
             if constexpr (NS > 0) {
                 if (!s.primed) {
@@ -490,16 +504,21 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
                 }
                 y = biquads<NS, FMA>(co, z, v);
             }
+            if (ycache) ycache[i * C + c] = y;
             const double e = y * y;
             if (!std::isfinite(e)) continue;
             a += e;
             a2 += e * e;
             cnt += 1;
         }
-        wsum[w * C + c] = a;
-        wsq[w * C + c] = a2;
-        wcnt[w * C + c] = cnt;
+        if (w < nw) {
+            wsum[w * C + c] = a;
+            wsq[w * C + c] = a2;
+            wcnt[w * C + c] = cnt;
+        }
     }
+    raw[c] = rr;
+    nraw[c] = rn;
     for (int q = 0; q < 2 * NS; ++q) s.bz[static_cast<std::size_t>(q)] = z[q];
 }
 
@@ -508,27 +527,29 @@ template <int NS>
 #if KINEMYO_ONSET_X86
 __attribute__((target("avx2,fma")))
 #endif
-void OnsetDetector<T>::window_energy_fma(std::size_t c, const T* x, std::size_t W, std::size_t w0, std::size_t nw,
-                                         double* wsum, double* wsq, double* wcnt) {
+void OnsetDetector<T>::window_energy_fma(std::size_t c, const T* x, std::size_t n, std::size_t W, std::size_t w0,
+                                         std::size_t w1, std::size_t nw, double* wsum, double* wsq, double* wcnt,
+                                         double* raw, double* nraw, double* ycache) {
 #if KINEMYO_ONSET_X86
-    window_energy<NS, true>(c, x, W, w0, nw, wsum, wsq, wcnt);
+    window_energy<NS, true>(c, x, n, W, w0, w1, nw, wsum, wsq, wcnt, raw, nraw, ycache);
 #else
-    window_energy<NS, false>(c, x, W, w0, nw, wsum, wsq, wcnt);
+    window_energy<NS, false>(c, x, n, W, w0, w1, nw, wsum, wsq, wcnt, raw, nraw, ycache);
 #endif
 }
 
 template <class T>
-void OnsetDetector<T>::window_stats(const T* x, std::size_t W, std::size_t nw, double* wsum, double* wsq,
-                                    double* wcnt) {
+void OnsetDetector<T>::window_stats(const T* x, std::size_t n, std::size_t W, std::size_t nw, double* wsum,
+                                    double* wsq, double* wcnt, double* raw, double* nraw, double* ycache) {
     // blocks of windows, all channels per block (the block stays in cache)
     const std::size_t kW = std::max<std::size_t>(1, 2048 / W);
-    for (std::size_t w0 = 0; w0 < nw; w0 += kW) {
-        const std::size_t w1 = std::min(nw, w0 + kW);
+    const std::size_t nall = (n + W - 1) / W;
+    for (std::size_t w0 = 0; w0 < nall; w0 += kW) {
+        const std::size_t w1 = std::min(nall, w0 + kW);
         for (std::size_t c = 0; c < p_.n_channels; ++c)
             with_sections(nsec_, [&](auto ns) {
                 constexpr int NS = decltype(ns)::value;
-                if (cpu_has_fma()) window_energy_fma<NS>(c, x, W, w0, w1, wsum, wsq, wcnt);
-                else window_energy<NS, false>(c, x, W, w0, w1, wsum, wsq, wcnt);
+                if (cpu_has_fma()) window_energy_fma<NS>(c, x, n, W, w0, w1, nw, wsum, wsq, wcnt, raw, nraw, ycache);
+                else window_energy<NS, false>(c, x, n, W, w0, w1, nw, wsum, wsq, wcnt, raw, nraw, ycache);
             });
     }
 }
@@ -566,8 +587,8 @@ void OnsetDetector<T>::finalize_rest(std::size_t c) {
 // The CUSUM detector on one channel, fused with its conditioning: one pass, delays in registers,
 // the inactive state (almost all samples) handled inline.
 template <class T>
-template <int NS, bool FMA>
-KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out) {
+template <int NS, bool FMA, class In>
+KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x, std::size_t n, std::vector<Event>& out) {
     Chan& s = ch_[c];
     const std::size_t C = p_.n_channels;
     const bool learn = !given_base_ && p_.rest_end > 0;
@@ -582,7 +603,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
     double inv = binv_[c];
     const double k = k_, h = h_;
     // the hot state in registers (written back around the rare calls that use it)
-    double S = s.S, bacc = s.bin_acc;
+    double S = s.S, D = s.D, bacc = s.bin_acc;
     std::int64_t bn = s.bin_n, tau = s.tau;
     auto mode_of = [&]() {
         if (!s.based || s.alarm >= 0 || tau < 0) return 0;
@@ -628,31 +649,34 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
             }
             if (mode == 1) {
                 S = pos_part(S + (zz - k));
-                tau += static_cast<std::int64_t>(S == 0.0) * (t + 1 - tau);
+                tau = S == 0.0 ? t + 1 : tau;  // a select (cmov): 1 cycle on the loop-carried chain
                 if (S > h) {
                     s.alarm = t;
                     s.alarm_tau = tau;
-                    s.D = 0;
+                    D = 0;
                     s.tau_off = t + 1;
                     mode = 0;
                 }
             } else {
-                const double D = pos_part(s.D + (k - zz));
-                if (D > h) {
+                const double Dn = pos_part(D + (k - zz));  // D in a register: no store on the chain
+                if (Dn > h) {
                     s.S = S;
                     s.tau = tau;
+                    s.D = D;
                     cusum_active(c, t, zz, out);
                     S = s.S;
                     tau = s.tau;
+                    D = s.D;
                     if (s.ev_open && (s.close_pending || !s.announced)) tick(c, t, out);
                     mode = mode_of();
                 } else {
-                    s.D = D;
+                    D = Dn;
                     if (D == 0.0) s.tau_off = t + 1;
                 }
             }
             continue;
         }
+        s.D = D;  // the general path below works on the state
         if (!s.based) {
             if (learn && t >= p_.rest_begin && t < p_.rest_end && fin && vfin) {
                 s.rraw += v * v;
@@ -686,7 +710,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
             if (!s.active && s.alarm < 0) {
                 S = pos_part(S + (zz - k));  // one add on the loop-carried chain
                 // branch free: S sits at 0 about half of the time at rest (unpredictable)
-                tau += static_cast<std::int64_t>(S == 0.0) * (t + 1 - tau);
+                tau = S == 0.0 ? t + 1 : tau;  // a select (cmov): 1 cycle on the loop-carried chain
                 if (tau < 0) tau = t;
                 if (S > h) {
                     s.alarm = t;
@@ -695,23 +719,25 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
                     s.tau_off = t + 1;
                 }
             } else {
-                const double D = pos_part(s.D + (k - zz));
-                if (s.alarm >= 0 || D > h) {  // pending onset, or offset alarm: the full step
+                const double Dn = pos_part(s.D + (k - zz));
+                if (s.alarm >= 0 || Dn > h) {  // pending onset, or offset alarm: the full step
                     s.S = S;
                     s.tau = tau;
                     cusum_active(c, t, zz, out);
                     S = s.S;
                     tau = s.tau;
                 } else {  // active, no change (inline copy of the first lines of cusum_active)
-                    s.D = D;
-                    if (D == 0.0) s.tau_off = t + 1;
+                    s.D = Dn;
+                    if (Dn == 0.0) s.tau_off = t + 1;
                 }
             }
         }
         if (s.ev_open && (s.close_pending || !s.announced)) tick(c, t, out);
         mode = mode_of();
+        D = s.D;
     }
     s.S = S;
+    s.D = D;
     s.tau = tau;
     s.bin_acc = bacc;
     s.bin_n = bn;
@@ -721,26 +747,33 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const T* x,
 }
 
 template <class T>
-template <int NS>
+template <int NS, class In>
 #if KINEMYO_ONSET_X86
 __attribute__((target("avx2,fma")))
 #endif
-void OnsetDetector<T>::run_cusum_fma(const T* x, std::size_t n, std::vector<Event>& out) {
+void OnsetDetector<T>::run_cusum_fma(const In* x, std::size_t n, std::vector<Event>& out) {
     // all channels in this one function (the per-channel kernel inlined): one call per block
     for (std::size_t c = 0; c < p_.n_channels; ++c) {
 #if KINEMYO_ONSET_X86
-        run_cusum<NS, true>(c, x, n, out);
+        run_cusum<NS, true, In>(c, x, n, out);
 #else
-        run_cusum<NS, false>(c, x, n, out);
+        run_cusum<NS, false, In>(c, x, n, out);
 #endif
     }
 }
 
 template <class T>
-void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& out) {
+void OnsetDetector<T>::process_conditioned(const double* y, std::size_t n, std::vector<Event>& out) {
     if (n == 0) return;
+    if (p_.method != Method::cusum) throw std::invalid_argument("process_conditioned: cusum only");
+    process_cusum(y, n, 0, out);
+}
+
+template <class T>
+template <class In>
+void OnsetDetector<T>::process_cusum(const In* x, std::size_t n, int nsec, std::vector<Event>& out) {
     const std::size_t C = p_.n_channels;
-    if (p_.method == Method::cusum) {
+    {
         const std::size_t first = out.size();
         dec_first_ = first;
         dec_t_.clear();
@@ -749,12 +782,12 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
         constexpr std::size_t kRows = 2048;
         for (std::size_t i0 = 0; i0 < n; i0 += kRows) {
             const std::size_t m = std::min(kRows, n - i0);
-            with_sections(nsec_, [&](auto ns) {
+            with_sections(nsec, [&](auto ns) {
                 constexpr int NS = decltype(ns)::value;
                 if (cpu_has_fma()) {
-                    run_cusum_fma<NS>(x + i0 * C, m, out);
+                    run_cusum_fma<NS, In>(x + i0 * C, m, out);
                 } else {
-                    for (std::size_t c = 0; c < C; ++c) run_cusum<NS, false>(c, x + i0 * C, m, out);
+                    for (std::size_t c = 0; c < C; ++c) run_cusum<NS, false, In>(c, x + i0 * C, m, out);
                 }
             });
             t_ += static_cast<std::int64_t>(m);
@@ -774,6 +807,15 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
             std::vector<Event> tmp(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
             for (std::size_t i = 0; i < order_.size(); ++i) out[first + i] = tmp[order_[i]];
         }
+    }
+}
+
+template <class T>
+void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& out) {
+    if (n == 0) return;
+    const std::size_t C = p_.n_channels;
+    if (p_.method == Method::cusum) {
+        process_cusum(x, n, nsec_, out);
         return;
     }
     condition(x, n);
@@ -1250,6 +1292,7 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
     }
     OnsetDetector<T> det(p);
     std::vector<Event> ev;
+    std::vector<double> ycache;  // conditioned signal of the automatic-baseline pass (cusum)
     if (p.rest_end <= 0 && n > 0) {
         // automatic baseline from the quietest 100 ms windows: a first pass keeps per-window sums
         // only (no copy of the signal), in blocks
@@ -1259,9 +1302,13 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
         std::vector<double> wsu(nw * C, 0.0), wsc(nw * C, 0.0), su(nw * C, 0.0), suu(nw * C, 0.0),
             se(nw * C, 0.0), sc(nw * C, 0.0), raw(C, 0.0), nraw(C, 0.0);
         if (p.method == Method::cusum) {
-            // statistic = energy, fused with the conditioning (same kernel as the detection)
+            // statistic = energy, fused with the conditioning (same kernel as the detection); the
+            // conditioned signal is kept when it fits in memory (the detection then skips the
+            // band-pass: bit for bit the same y, so the same events as the uncached pass)
             OnsetDetector<T> pre(p);
-            pre.window_stats(xp, W, nw, su.data(), suu.data(), sc.data());
+            if (p.preprocess && n * C <= kCacheValues) ycache.resize(n * C);
+            pre.window_stats(xp, n, W, nw, su.data(), suu.data(), sc.data(), raw.data(), nraw.data(),
+                             ycache.empty() ? nullptr : ycache.data());
             wsu = su;
             se = su;
             wsc = sc;
@@ -1287,13 +1334,13 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
                     }
                 }
             }
-        }
-        for (std::size_t i = 0; i < n; ++i) {
-            for (std::size_t c = 0; c < C; ++c) {
-                const double v = static_cast<double>(xp[i * C + c]);
-                if (std::isfinite(v)) {
-                    raw[c] += v * v;
-                    nraw[c] += 1;
+            for (std::size_t i = 0; i < n; ++i) {
+                for (std::size_t c = 0; c < C; ++c) {
+                    const double v = static_cast<double>(xp[i * C + c]);
+                    if (std::isfinite(v)) {
+                        raw[c] += v * v;
+                        nraw[c] += 1;
+                    }
                 }
             }
         }
@@ -1320,7 +1367,8 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
         }
         det.set_baseline(mean, sd, en);
     }
-    det.process(xp, n, ev);
+    if (!ycache.empty()) det.process_conditioned(ycache.data(), n, ev);
+    else det.process(xp, n, ev);
     det.finish(ev);
     std::vector<std::vector<Event>> res(C);
     for (const auto& e : ev)

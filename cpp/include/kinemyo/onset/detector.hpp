@@ -152,9 +152,17 @@ public:
     void statistic(const T* x, std::size_t n_samples, double* stat, double* energy);
     /// Set the baseline per channel: mean and SD of the statistic, and sigma0^2 (mean of x^2 of the
     /// conditioned signal). Values <= 0 are floored at a tiny positive number.
-    /// cusum only: per channel and window of W samples (w < nw), the sum, sum of squares and
-    /// count of the finite conditioned energies, (nw, C) each (for the automatic baseline).
-    void window_stats(const T* x, std::size_t W, std::size_t nw, double* wsum, double* wsq, double* wcnt);
+    /// cusum only: per channel and window of W samples (w < nw; rows [w W, (w + 1) W)), the sum,
+    /// sum of squares and count of the finite conditioned energies, (nw, C) each (for the
+    /// automatic baseline); per channel the sum of squares and count of the finite raw samples
+    /// (raw, nraw: C values each, accumulated); and, when ycache is not null, the conditioned
+    /// signal of all n rows, (n, C) (NaN where the input is not finite).
+    void window_stats(const T* x, std::size_t n, std::size_t W, std::size_t nw, double* wsum, double* wsq,
+                      double* wcnt, double* raw, double* nraw, double* ycache);
+    /// cusum only: process n rows of an already conditioned signal y (n, C) (the ycache of
+    /// window_stats of a detector with the same parameters): the decision part of process(),
+    /// bit for bit the same events; the band-pass state of this detector is not used.
+    void process_conditioned(const double* y, std::size_t n, std::vector<Event>& out);
     void set_baseline(const std::vector<double>& mean, const std::vector<double>& sd,
                       const std::vector<double>& energy);
     [[nodiscard]] bool has_baseline() const noexcept { return have_base_; }
@@ -178,18 +186,22 @@ private:
     void condition(const T* x, std::size_t n);
     template <int NS>
     void band_channel(std::size_t c, const T* x, std::size_t n, double* y);
-    template <int NS, bool FMA>
-    void run_cusum(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out);
-    template <int NS>
-    void run_cusum_fma(const T* x, std::size_t n, std::vector<Event>& out);
+    template <int NS, bool FMA, class In>
+    void run_cusum(std::size_t c, const In* x, std::size_t n, std::vector<Event>& out);
+    template <int NS, class In>
+    void run_cusum_fma(const In* x, std::size_t n, std::vector<Event>& out);
+    template <class In>
+    void process_cusum(const In* x, std::size_t n, int nsec, std::vector<Event>& out);
     template <int NS>
     void energy_channel(std::size_t c, const T* x, std::size_t n, double* stat, double* energy);
     template <int NS, bool FMA>
-    void window_energy(std::size_t c, const T* x, std::size_t W, std::size_t w0, std::size_t nw, double* wsum,
-                       double* wsq, double* wcnt);
+    void window_energy(std::size_t c, const T* x, std::size_t n, std::size_t W, std::size_t w0, std::size_t w1,
+                       std::size_t nw, double* wsum, double* wsq, double* wcnt, double* raw, double* nraw,
+                       double* ycache);
     template <int NS>
-    void window_energy_fma(std::size_t c, const T* x, std::size_t W, std::size_t w0, std::size_t nw, double* wsum,
-                           double* wsq, double* wcnt);
+    void window_energy_fma(std::size_t c, const T* x, std::size_t n, std::size_t W, std::size_t w0, std::size_t w1,
+                           std::size_t nw, double* wsum, double* wsq, double* wcnt, double* raw, double* nraw,
+                           double* ycache);
     void cusum_active(std::size_t c, std::int64_t t, double z, std::vector<Event>& out);
     void finalize_rest(std::size_t c);
     void emit(std::vector<Event>& out, std::int64_t t, const Event& e);
