@@ -591,7 +591,6 @@ template <int NS, bool FMA, class In>
 KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x, std::size_t n, std::vector<Event>& out) {
     Chan& s = ch_[c];
     const std::size_t C = p_.n_channels;
-    const bool learn = !given_base_ && p_.rest_end > 0;
     double z[2 * NS + 1];
     for (int k = 0; k < 2 * NS; ++k) z[k] = s.bz[static_cast<std::size_t>(k)];
     const double* co = sos_.data();
@@ -611,130 +610,116 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
         return s.ev_open && s.announced && !s.close_pending ? 2 : 0;
     };
     int mode = mode_of();
-    for (std::size_t i = 0; i < n; ++i, ++t) {
-        const double v = static_cast<double>(x[i * C + c]);
-        double y;
-        const bool vfin = std::isfinite(v);
-        if constexpr (NS == 0) {
-            y = v;
-        } else {
-            if (!vfin) {
-                y = std::numeric_limits<double>::quiet_NaN();
-                ++s.nonfinite;
-            } else {
-                if (!s.primed) {
-                    for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v;
-                    s.primed = true;
+    for (std::size_t i = 0; i < n;) {
+        double v = 0, e = 0;
+        bool vfin = true, fin = true, bin_end = false, have = false;
+        if (mode != 0) {
+            // the two common states, with their whole step in a tight loop without calls (the
+            // filter delays and the hot state stay in registers): quiet (mode 1) and an announced
+            // activation without a pending offset (mode 2). Leaves for the general path at a
+            // non-finite sample (before filtering it), or with the sample's energy already
+            // computed (have) at an overflowing square or an offset alarm.
+            for (; i < n; ++i, ++t) {
+                v = static_cast<double>(x[i * C + c]);
+                if (!std::isfinite(v)) break;
+                double y = v;
+                if constexpr (NS > 0) {
+                    if (!s.primed) {
+                        for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v;
+                        s.primed = true;
+                    }
+                    y = biquads<NS, FMA>(co, z, v);
                 }
-                y = biquads<NS, FMA>(co, z, v);
-            }
-        }
-        const double e = y * y;
-        const bool fin = std::isfinite(e);  // NaN input, or a square that overflows
-        const bool bin_end = ph == bin_ - 1;
-        ph = bin_end ? 0 : ph + 1;
-        if (mode != 0 && fin) {
-            // the two common states, with their whole step inline: quiet (mode 1) and an
-            // announced activation without a pending offset (mode 2)
-            const double zz = e * inv;
-            bacc += zz;
-            ++bn;
-            if (bin_end) {
-                const double le = bacc / static_cast<double>(bn);
-                bins[slot] = le;
-                slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;
-                s.last_le = le;
-                bacc = 0;
-                bn = 0;
-            }
-            if (mode == 1) {
-                S = pos_part(S + (zz - k));
-                tau = S == 0.0 ? t + 1 : tau;  // a select (cmov): 1 cycle on the loop-carried chain
-                if (S > h) {
-                    s.alarm = t;
-                    s.alarm_tau = tau;
-                    D = 0;
-                    s.tau_off = t + 1;
-                    mode = 0;
+                e = y * y;
+                bin_end = ph == bin_ - 1;
+                const std::int64_t ph1 = bin_end ? 0 : ph + 1;
+                if (!std::isfinite(e)) {
+                    fin = false;
+                    have = true;
+                    ph = ph1;
+                    break;
                 }
-            } else {
-                const double Dn = pos_part(D + (k - zz));  // D in a register: no store on the chain
-                if (Dn > h) {
-                    s.S = S;
-                    s.tau = tau;
-                    s.D = D;
-                    cusum_active(c, t, zz, out);
-                    S = s.S;
-                    tau = s.tau;
-                    D = s.D;
-                    if (s.ev_open && (s.close_pending || !s.announced)) tick(c, t, out);
-                    mode = mode_of();
-                } else {
+                const double zz = e * inv;
+                if (mode == 2) {
+                    const double Dn = pos_part(D + (k - zz));  // D in a register: no store on the chain
+                    if (Dn > h) {  // offset alarm: the general path takes the whole sample
+                        have = true;
+                        ph = ph1;
+                        break;
+                    }
                     D = Dn;
                     if (D == 0.0) s.tau_off = t + 1;
                 }
-            }
-            continue;
-        }
-        s.D = D;  // the general path below works on the state
-        if (!s.based) {
-            if (learn && t >= p_.rest_begin && t < p_.rest_end && fin && vfin) {
-                s.rraw += v * v;
-                s.rn += 1;
-                s.rs += e;
-                s.rss += e * e;
-                s.re += e;
-            }
-            if (learn && t == p_.rest_end - 1) {
-                finalize_rest(c);
-                inv = binv_[c];
-            }
-            if (bin_end) slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;
-            continue;
-        }
-        const double zz = e * inv;
-        if (fin) {
-            bacc += zz;
-            ++bn;
-        }
-        if (bin_end) {
-            // 2 ms mean-energy bins (units of sigma0^2) for the onset refinement
-            const double le = bn > 0 ? bacc / static_cast<double>(bn) : s.last_le;
-            bins[slot] = le;
-            slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;
-            s.last_le = le;
-            bacc = 0;
-            bn = 0;
-        }
-        if (fin) {
-            if (!s.active && s.alarm < 0) {
-                S = pos_part(S + (zz - k));  // one add on the loop-carried chain
-                // branch free: S sits at 0 about half of the time at rest (unpredictable)
-                tau = S == 0.0 ? t + 1 : tau;  // a select (cmov): 1 cycle on the loop-carried chain
-                if (tau < 0) tau = t;
-                if (S > h) {
-                    s.alarm = t;
-                    s.alarm_tau = tau;
-                    s.D = 0;
-                    s.tau_off = t + 1;
+                ph = ph1;
+                bacc += zz;
+                ++bn;
+                if (bin_end) {
+                    const double le = bacc / static_cast<double>(bn);
+                    bins[slot] = le;
+                    slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;
+                    s.last_le = le;
+                    bacc = 0;
+                    bn = 0;
                 }
+                if (mode == 1) {
+                    S = pos_part(S + (zz - k));
+                    tau = S == 0.0 ? t + 1 : tau;  // a select (cmov): 1 cycle on the loop-carried chain
+                    if (S > h) {
+                        s.alarm = t;
+                        s.alarm_tau = tau;
+                        D = 0;
+                        s.tau_off = t + 1;
+                        mode = 0;
+                        ++i;
+                        ++t;
+                        break;
+                    }
+                }
+            }
+            if (i >= n) break;
+            if (!have && mode == 0) continue;  // after an alarm: the next samples take the general path
+        }
+        if (!have) {
+            v = static_cast<double>(x[i * C + c]);
+            vfin = std::isfinite(v);
+            double y;
+            if constexpr (NS == 0) {
+                y = v;
             } else {
-                const double Dn = pos_part(s.D + (k - zz));
-                if (s.alarm >= 0 || Dn > h) {  // pending onset, or offset alarm: the full step
-                    s.S = S;
-                    s.tau = tau;
-                    cusum_active(c, t, zz, out);
-                    S = s.S;
-                    tau = s.tau;
-                } else {  // active, no change (inline copy of the first lines of cusum_active)
-                    s.D = Dn;
-                    if (Dn == 0.0) s.tau_off = t + 1;
+                if (!vfin) {
+                    y = std::numeric_limits<double>::quiet_NaN();
+                    ++s.nonfinite;
+                } else {
+                    if (!s.primed) {
+                        for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v;
+                        s.primed = true;
+                    }
+                    y = biquads<NS, FMA>(co, z, v);
                 }
             }
+            e = y * y;
+            fin = std::isfinite(e);  // NaN input, or a square that overflows
+            bin_end = ph == bin_ - 1;
+            ph = bin_end ? 0 : ph + 1;
         }
-        if (s.ev_open && (s.close_pending || !s.announced)) tick(c, t, out);
-        mode = mode_of();
+        // the general path, out of line (it runs on the state; the hot locals go through it)
+        s.S = S;
+        s.D = D;
+        s.tau = tau;
+        s.bin_acc = bacc;
+        s.bin_n = bn;
+        s.bin_slot = slot;
+        cusum_general(c, t, v, e, vfin, fin, bin_end, out);
+        S = s.S;
         D = s.D;
+        tau = s.tau;
+        bacc = s.bin_acc;
+        bn = s.bin_n;
+        slot = s.bin_slot;
+        inv = binv_[c];
+        mode = mode_of();
+        ++i;
+        ++t;
     }
     s.S = S;
     s.D = D;
@@ -744,6 +729,62 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     s.bin_phase = ph;
     s.bin_slot = slot;
     for (int q = 0; q < 2 * NS; ++q) s.bz[static_cast<std::size_t>(q)] = z[q];
+}
+
+// One sample of the CUSUM detector in the states the fused loop does not handle inline (rest
+// learning, pending onset, offset alarm, pending close, non-finite samples). Works on the state
+// (the loop writes its locals back before and reloads them after).
+template <class T>
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+void OnsetDetector<T>::cusum_general(std::size_t c, std::int64_t t, double v, double e, bool vfin, bool fin,
+                                     bool bin_end, std::vector<Event>& out) {
+    Chan& s = ch_[c];
+    const auto NB = s.bins.size();
+    const bool learn = !given_base_ && p_.rest_end > 0;
+    if (!s.based) {
+        if (learn && t >= p_.rest_begin && t < p_.rest_end && fin && vfin) {
+            s.rraw += v * v;
+            s.rn += 1;
+            s.rs += e;
+            s.rss += e * e;
+            s.re += e;
+        }
+        if (learn && t == p_.rest_end - 1) finalize_rest(c);
+        if (bin_end) s.bin_slot = s.bin_slot + 1 == NB ? 0 : s.bin_slot + 1;
+        return;
+    }
+    const double zz = e * binv_[c];
+    if (fin) {
+        s.bin_acc += zz;
+        ++s.bin_n;
+    }
+    if (bin_end) {
+        // 2 ms mean-energy bins (units of sigma0^2) for the onset refinement
+        const double le = s.bin_n > 0 ? s.bin_acc / static_cast<double>(s.bin_n) : s.last_le;
+        s.bins[s.bin_slot] = le;
+        s.bin_slot = s.bin_slot + 1 == NB ? 0 : s.bin_slot + 1;
+        s.last_le = le;
+        s.bin_acc = 0;
+        s.bin_n = 0;
+    }
+    if (fin) {
+        if (!s.active && s.alarm < 0) {
+            s.S = pos_part(s.S + (zz - k_));
+            s.tau = s.S == 0.0 ? t + 1 : s.tau;
+            if (s.tau < 0) s.tau = t;
+            if (s.S > h_) {
+                s.alarm = t;
+                s.alarm_tau = s.tau;
+                s.D = 0;
+                s.tau_off = t + 1;
+            }
+        } else {
+            cusum_active(c, t, zz, out);
+        }
+    }
+    if (s.ev_open && (s.close_pending || !s.announced)) tick(c, t, out);
 }
 
 template <class T>
