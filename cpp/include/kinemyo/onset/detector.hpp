@@ -20,7 +20,8 @@ namespace kinemyo::onset {
 /// Detection method.
 enum class Method {
     cusum,       ///< kinemyo default: Page CUSUM of the normalised energy x^2/sigma0^2, change time
-                 ///< = last zero of the CUSUM, refined backwards by an ML ramp fit of the energy
+                 ///< = last zero of the CUSUM, onset refined backwards: posterior median of the start
+                 ///< of a rest -> linear amplitude ramp -> plateau model of 2 ms energy bins
     hodges_bui,  ///< Hodges & Bui 1996: rectify, low-pass 50 Hz, 25 ms moving mean > mean + h SD
     bonato,      ///< Bonato, D'Alessio & Knaflitz 1998: double threshold on pairs of samples
     tkeo         ///< Li, Zhou & Aruin 2007 / Solnik et al. 2010: TKEO, rectify, low-pass 50 Hz,
