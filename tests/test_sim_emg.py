@@ -59,7 +59,7 @@ def test_rise_shapes(shape):
     oth = simulate_emg(20.0, 2000.0, None, rise_shape=shape, **kw)
     np.testing.assert_array_equal(lin.events[0], oth.events[0])
     for (on, _), r in zip(oth.events[0], oth.rise[0], strict=True):
-        n = int(round(r * 2000.0))
+        n = int(r * 2000.0 + 0.5)
         seg = oth.envelope[on:on + n + 1]
         assert seg[0] == 0.0 and np.all(np.diff(seg) >= 0)
         plateau = oth.envelope[on + n + 5]
