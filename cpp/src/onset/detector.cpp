@@ -512,12 +512,12 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
             const double e = y * y;
             if (!std::isfinite(e)) continue;
             a += e;
-            a2 += e * e;
+            if (wsq) a2 += e * e;
             cnt += 1;
         }
         if (w < nw) {
             wsum[w * C + c] = a;
-            wsq[w * C + c] = a2;
+            if (wsq) wsq[w * C + c] = a2;
             wcnt[w * C + c] = cnt;
         }
     }
@@ -1355,7 +1355,9 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
     }
     OnsetDetector<T> det(p);
     std::vector<Event> ev;
-    std::vector<double> ycache;  // conditioned signal of the automatic-baseline pass (cusum)
+    // conditioned signal of the automatic-baseline pass (cusum); not value-initialised (every
+    // value is written by that pass): no 1 MB memset per channel-minute
+    std::unique_ptr<double[]> ycache;
     if (p.rest_end <= 0 && n > 0) {
         // automatic baseline from the quietest 100 ms windows: a first pass keeps per-window sums
         // only (no copy of the signal), in blocks
@@ -1369,9 +1371,10 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
             // conditioned signal is kept when it fits in memory (the detection then skips the
             // band-pass: bit for bit the same y, so the same events as the uncached pass)
             OnsetDetector<T> pre(p);
-            if (p.preprocess && n * C <= kCacheValues) ycache.resize(n * C);
-            pre.window_stats(xp, n, W, nw, su.data(), suu.data(), sc.data(), raw.data(), nraw.data(),
-                             ycache.empty() ? nullptr : ycache.data());
+            if (p.preprocess && n * C <= kCacheValues) ycache.reset(new double[n * C]);
+            // (no sums of squares: the SD of the statistic is not used by the CUSUM detector)
+            pre.window_stats(xp, n, W, nw, su.data(), nullptr, sc.data(), raw.data(), nraw.data(),
+                             ycache.get());
             wsu = su;
             se = su;
             wsc = sc;
@@ -1430,7 +1433,7 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
         }
         det.set_baseline(mean, sd, en);
     }
-    if (!ycache.empty()) det.process_conditioned(ycache.data(), n, ev);
+    if (ycache) det.process_conditioned(ycache.get(), n, ev);
     else det.process(xp, n, ev);
     det.finish(ev);
     std::vector<std::vector<Event>> res(C);

@@ -155,7 +155,8 @@ public:
     /// conditioned signal). Values <= 0 are floored at a tiny positive number.
     /// cusum only: per channel and window of W samples (w < nw; rows [w W, (w + 1) W)), the sum,
     /// sum of squares and count of the finite conditioned energies, (nw, C) each (for the
-    /// automatic baseline); per channel the sum of squares and count of the finite raw samples
+    /// automatic baseline; wsq may be null: not computed); per channel the sum of squares and count
+    /// of the finite raw samples
     /// (raw, nraw: C values each, accumulated); and, when ycache is not null, the conditioned
     /// signal of all n rows, (n, C) (NaN where the input is not finite).
     void window_stats(const T* x, std::size_t n, std::size_t W, std::size_t nw, double* wsum, double* wsq,
