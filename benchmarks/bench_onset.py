@@ -4,7 +4,8 @@ Speed:     pytest benchmarks/bench_onset.py --benchmark-only
            (also passes with --benchmark-disable)
 Speed side by side with ratios: python benchmarks/bench_onset.py --speed
 Accuracy:  python benchmarks/bench_onset.py --minutes 20 --calib-minutes 2 > table.md
-           (--no-peers / --no-kinemyo / --snr 6 3 / --ecg no|yes to split the run; the peers need
+           (--no-peers / --no-kinemyo / --snr 6 3 / --ecg no|yes to split the run; --rise-shape
+           cosine|sigmoid for rise shapes the flagship does not model; the peers need
            the `bench-onset` extra: pip install kinemyo[bench-onset]; they are skipped if missing)
            (the numbers in docs/onset.md give the command actually used)
 
@@ -134,10 +135,14 @@ def _j(res: tuple[float, int, int, int], minutes: float) -> float:
     return mae + 200.0 * (1 - m / n) + 10.0 * fp / minutes
 
 
+RISE_SHAPE = "linear"  # --rise-shape: the simulator's rise shape (the default draws are unchanged)
+
+
 def _records(minutes: float, snr: float, ecg: bool, seed0: int, chunk_min: float = 2.0):
     k = max(1, round(minutes / chunk_min))
+    kw = {} if RISE_SHAPE == "linear" else {"rise_shape": RISE_SHAPE}
     for s in range(k):
-        yield simulate_emg(60.0 * minutes / k, FS, None, snr_db=snr, seed=seed0 + s, ecg=ecg)
+        yield simulate_emg(60.0 * minutes / k, FS, None, snr_db=snr, seed=seed0 + s, ecg=ecg, **kw)
 
 
 def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=None,
@@ -340,7 +345,10 @@ if __name__ == "__main__":
     ap.add_argument("--no-peers", action="store_true", help="kinemyo only")
     ap.add_argument("--ecg", choices=["both", "no", "yes"], default="both")
     ap.add_argument("--speed", action="store_true", help="speed table (side by side, ratios) only")
+    ap.add_argument("--rise-shape", choices=["linear", "cosine", "sigmoid"], default="linear",
+                    help="rise shape of the simulated bursts (robustness to a shape not modelled)")
     a = ap.parse_args()
+    RISE_SHAPE = a.rise_shape
     t0 = time.time()
     if a.speed:
         print(speed_table())

@@ -29,8 +29,8 @@ def score(ev: np.ndarray, truth: np.ndarray, fs: float, dur_s: float) -> tuple[f
 
 
 @pytest.mark.parametrize(("snr", "mae_max", "det_min", "fp_max"),
-                         [(3, 16, 0.9, 1.0), (6, 12.5, 0.98, 0.5), (10, 9, 0.99, 0.5),
-                          (20, 5, 0.99, 0.5)])
+                         [(3, 13.5, 0.9, 1.0), (6, 11, 0.98, 0.5), (10, 8, 0.99, 0.5),
+                          (20, 4.2, 0.99, 0.5)])
 def test_default_accuracy(snr, mae_max, det_min, fp_max):
     """Short version of the benchmark (bounds = measured values + margin; see docs/onset.md)."""
     res = []
@@ -243,13 +243,16 @@ def test_online_state_roundtrip_and_validation():
 
 
 @pytest.mark.parametrize(("name", "kw", "mae_max", "fp_max"), [
-    ("hum", {"hum_hz": 50.0, "hum_amplitude": 1.0}, 11, 0.5),
-    ("wander", {"wander_amplitude": 20.0}, 10, 0.5),
-    ("amplitudes 0.5-2", {"amplitude_range": (0.5, 2.0)}, 10, 0.5),
-    ("ramps 0-150 ms", {"rise_s": (0.0, 0.15)}, 16, 0.5),
+    ("hum", {"hum_hz": 50.0, "hum_amplitude": 1.0}, 10, 0.5),
+    ("wander", {"wander_amplitude": 20.0}, 9, 0.5),
+    ("amplitudes 0.5-2", {"amplitude_range": (0.5, 2.0)}, 9, 0.5),
+    ("ramps 0-150 ms", {"rise_s": (0.0, 0.15)}, 15, 0.5),
+    # rise shapes the refinement does not model (its ramp is linear in amplitude)
+    ("raised-cosine rises", {"rise_shape": "cosine"}, 10, 0.5),
+    ("sigmoid rises", {"rise_shape": "sigmoid"}, 11, 0.5),
     # movement-artefact spikes (20x the noise, 6/min) are not rejected: about half of them give
     # a false activation (documented in docs/onset.md)
-    ("spikes", {"spikes_per_min": 6.0}, 11, 4.0),
+    ("spikes", {"spikes_per_min": 6.0}, 10, 4.0),
 ])
 def test_default_accuracy_varied_simulator(name, kw, mae_max, fp_max):
     """10 dB, 3 seeds x 2 min per setting (bounds = measured values + margin, docs/onset.md)."""

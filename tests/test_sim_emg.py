@@ -46,3 +46,23 @@ def test_contaminations_and_errors():
         simulate_emg(10.0, 0.0)
     with pytest.raises(ValueError, match="rise_s"):
         simulate_emg(10.0, 2000.0, rise_s=(0.05, 0.01))
+    with pytest.raises(ValueError, match="rise_shape"):
+        simulate_emg(10.0, 2000.0, rise_shape="square")
+
+
+@pytest.mark.parametrize("shape", ["cosine", "sigmoid"])
+def test_rise_shapes(shape):
+    """Other rise shapes: same draws and truth as linear, envelope 0 at the onset, monotone rise
+    to the plateau over the rise time, and below the linear ramp early in the rise."""
+    kw = dict(snr_db=20.0, seed=4, rise_s=(0.04, 0.06))
+    lin = simulate_emg(20.0, 2000.0, None, **kw)
+    oth = simulate_emg(20.0, 2000.0, None, rise_shape=shape, **kw)
+    np.testing.assert_array_equal(lin.events[0], oth.events[0])
+    for (on, _), r in zip(oth.events[0], oth.rise[0], strict=True):
+        n = int(r * 2000.0 + 0.5)
+        seg = oth.envelope[on:on + n + 1]
+        assert seg[0] == 0.0 and np.all(np.diff(seg) >= 0)
+        plateau = oth.envelope[on + n + 5]
+        assert oth.envelope[on + n + 2] == plateau and seg[-1] > 0.99 * plateau
+        q = n // 4
+        assert oth.envelope[on + q] < lin.envelope[on + q]

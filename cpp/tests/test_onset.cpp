@@ -4,6 +4,7 @@
 #include <limits>
 #include <random>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "kinemyo/onset/detector.hpp"
@@ -139,4 +140,42 @@ TEST_CASE("onset: a state copied mid-stream continues like the uninterrupted run
         st["channels"].pop_back();
         CHECK_THROWS_AS(head.set_state(st), std::invalid_argument);
     }
+}
+
+TEST_CASE("onset: detection on the cached conditioned signal equals the filtering pass, bit for bit") {
+    // many weak and strong bursts, a NaN run, both dtypes: process_conditioned on the ycache of
+    // window_stats gives exactly the events of process on the raw signal (same baseline)
+    std::vector<std::pair<std::size_t, std::size_t>> b;
+    for (std::size_t on = 4000; on + 3000 < 120000; on += 3700) b.emplace_back(on, on + 900 + (on % 7) * 150);
+    auto xd = make_signal(120000, b, 1.2, 11);
+    for (std::size_t i = 50000; i < 50040; ++i) xd[2 * i] = std::numeric_limits<double>::quiet_NaN();
+    auto run = [&](const auto* x) {
+        using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
+        OnsetParams p = params(Method::cusum);
+        p.rest_begin = p.rest_end = -1;
+        const std::size_t n = 120000, W = 200, nw = n / W;
+        std::vector<double> ws(nw * 2), wq(nw * 2), wc(nw * 2), raw(2, 0.0), nraw(2, 0.0), y(n * 2);
+        OnsetDetector<T> pre(p);
+        pre.window_stats(x, n, W, nw, ws.data(), wq.data(), wc.data(), raw.data(), nraw.data(), y.data());
+        CHECK(nraw[0] == static_cast<double>(n - 40));
+        const std::vector<double> mean{1.0, 1.0}, sd{1.0, 1.0}, en{1.1, 1.0};
+        OnsetDetector<T> a(p), c(p);
+        a.set_baseline(mean, sd, en);
+        c.set_baseline(mean, sd, en);
+        std::vector<Event> ea, ec;
+        a.process(x, n, ea);
+        a.finish(ea);
+        c.process_conditioned(y.data(), n, ec);
+        c.finish(ec);
+        CHECK(ea.size() > 20);
+        REQUIRE(ea.size() == ec.size());
+        for (std::size_t k = 0; k < ea.size(); ++k) {
+            CHECK(ea[k].channel == ec[k].channel);
+            CHECK(ea[k].onset == ec[k].onset);
+            CHECK(ea[k].offset == ec[k].offset);
+        }
+    };
+    run(xd.data());
+    std::vector<float> xf(xd.begin(), xd.end());
+    run(xf.data());
 }

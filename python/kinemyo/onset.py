@@ -11,10 +11,14 @@ Methods
     edge, causal) is normalised by the rest energy ``sigma0^2`` and a Page (1954, Biometrika 41:100)
     CUSUM ``S = max(0, S + x^2/sigma0^2 - k)`` (``k = drift = 1.5``) raises an alarm when
     ``S > threshold * fs`` (``threshold = 0.05`` s of unit drift). The change time is the last zero
-    of ``S`` before the alarm, then refined *backwards* by a fit, in 2 ms energy
-    bins, of a rest level, a linear amplitude ramp (power ``∝ r^2``, 0 to ``max_rise`` = 0.1 s) and
-    a plateau (maximum likelihood, each bin a scaled chi-square), then the onset is the posterior
-    mean of the ramp start at the best rise length (flat prior, 1 effective dof per bin).
+    of ``S`` before the alarm; the onset is then refined *backwards* on 2 ms energy bins (data up to
+    ``refine_delay`` = 50 ms after the alarm): a rest level (known, ``sigma0^2``), a linear
+    amplitude ramp (power ``∝ r^2``) of R bins (grid 0 to ``max_rise`` = 0.1 s) and a plateau,
+    each bin a scaled chi-square (1 effective dof); the onset is the median of the marginal
+    posterior of the ramp start (R summed out, each grid point equal prior weight; flat prior
+    over ``refine_window`` = 80 ms before to 60 ms after the change time), moved earlier by the
+    group delay of the band-pass at the centre of its band (about 2 ms: the envelope of the
+    causally filtered signal lags the raw one).
     Offsets use the mirror CUSUM ``D = max(0, D + k - x^2/sigma0^2)``. Activations shorter than
     ``min_active`` (50 ms) are dropped, gaps shorter than ``min_gap`` (100 ms) merged.
 ``"hodges_bui"``

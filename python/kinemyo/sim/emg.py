@@ -112,6 +112,16 @@ def _bandlimit(f: np.ndarray, lo: float, hi: float, order: int = 4) -> np.ndarra
     return hp * lp
 
 
+def _shape(u: np.ndarray, shape: str) -> np.ndarray:
+    """Map the rise fraction u (0-1) to the amplitude fraction for the given rise shape."""
+    if shape == "cosine":
+        return 0.5 * (1.0 - np.cos(np.pi * u))
+    if shape == "sigmoid":
+        lo, hi = 1.0 / (1.0 + np.exp(6.0)), 1.0 / (1.0 + np.exp(-6.0))
+        return (1.0 / (1.0 + np.exp(-12.0 * (u - 0.5))) - lo) / (hi - lo)
+    return u
+
+
 def _ecg(rng: np.random.Generator, n: int, fs: float, bpm: float) -> tuple[np.ndarray, np.ndarray]:
     """A P-QRS-T waveform train with R peak = 1 and 3 % RR variability; returns (ecg, r_peaks)."""
     t_beat = np.arange(int(0.8 * fs)) / fs - 0.3  # -300..+500 ms around the R peak
@@ -152,7 +162,8 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
                  ecg_amplitude: float = 2.0,
                  hum_hz: float | None = None, hum_amplitude: float = 0.5,
                  wander_amplitude: float = 0.0,
-                 spikes_per_min: float = 0.0, spike_amplitude: float = 20.0) -> SimulatedEMG:
+                 spikes_per_min: float = 0.0, spike_amplitude: float = 20.0,
+                 rise_shape: str = "linear") -> SimulatedEMG:
     """Simulate surface EMG with bursts of known onset and offset.
 
     Parameters
@@ -189,6 +200,11 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
         Peak amplitude of baseline wander (sum of three 0.05-0.5 Hz sinusoids).
     spikes_per_min : float
         Rate of movement-artefact spikes (Poisson), peak ``spike_amplitude``.
+    rise_shape : {"linear", "cosine", "sigmoid"}
+        Shape of the amplitude rise over the rise time (fraction ``u`` in 0-1 of it): linear
+        ``u`` (default), raised cosine ``(1 - cos(pi u)) / 2``, or a logistic sigmoid
+        ``1 / (1 + exp(-12 (u - 1/2)))`` rescaled to run from 0 to 1. The onset stays the first
+        sample of the rise. (For testing detectors against rise shapes they were not designed on.)
 
     Returns
     -------
@@ -215,6 +231,8 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
                        ("gap_s", gap_s), ("amplitude_range", amplitude_range)):
         if len(rng_) != 2 or rng_[0] < 0 or rng_[1] < rng_[0]:
             raise ValueError(f"{name} must be (low, high) with 0 <= low <= high; got {rng_}")
+    if rise_shape not in ("linear", "cosine", "sigmoid"):
+        raise ValueError(f"rise_shape must be 'linear', 'cosine' or 'sigmoid'; got {rise_shape!r}")
     rng = np.random.default_rng(seed)
     n = round(duration_s * fs)
     hi = min(450.0, 0.45 * fs)
@@ -247,6 +265,7 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
             k = np.arange(on, off + 1)
             tt = (k - on) / fs
             ramp_up = np.clip(tt / rise, 0.0, 1.0) if rise > 0 else (tt > 0).astype(float)
+            ramp_up = _shape(ramp_up, rise_shape)
             td = (off - k) / fs
             ramp_dn = np.clip(td / fall, 0.0, 1.0) if fall > 0 else (td > 0).astype(float)
             e = a * np.minimum(ramp_up, ramp_dn)

@@ -20,7 +20,8 @@ namespace kinemyo::onset {
 /// Detection method.
 enum class Method {
     cusum,       ///< kinemyo default: Page CUSUM of the normalised energy x^2/sigma0^2, change time
-                 ///< = last zero of the CUSUM, refined backwards by an ML ramp fit of the energy
+                 ///< = last zero of the CUSUM, onset refined backwards: posterior median of the start
+                 ///< of a rest -> linear amplitude ramp -> plateau model of 2 ms energy bins
     hodges_bui,  ///< Hodges & Bui 1996: rectify, low-pass 50 Hz, 25 ms moving mean > mean + h SD
     bonato,      ///< Bonato, D'Alessio & Knaflitz 1998: double threshold on pairs of samples
     tkeo         ///< Li, Zhou & Aruin 2007 / Solnik et al. 2010: TKEO, rectify, low-pass 50 Hz,
@@ -62,7 +63,9 @@ struct OnsetParams {
     double min_gap = NAN;           ///< gaps shorter than this are merged (s); default 0 for the
                                     ///< literature methods, 0.1 for cusum
     bool refine = true;             ///< cusum: refine the onset by a ramp fit (backwards)
-    double refine_window = 0.25;    ///< cusum: how far before the CUSUM change time the fit looks (s)
+    double refine_window = 0.08;    ///< cusum: how far before the CUSUM change time the onset may
+                                    ///< lie (s; the prior of the ramp start spans this much before
+                                    ///< and 60 ms after the change time)
     double refine_delay = 0.05;     ///< cusum: data used after the alarm before refining (s)
     double max_rise = 0.1;          ///< cusum: longest rise (ramp) the fit considers (s)
     std::int64_t rest_begin = -1;   ///< rest window [rest_begin, rest_end) in samples, learnt in
@@ -150,9 +153,18 @@ public:
     void statistic(const T* x, std::size_t n_samples, double* stat, double* energy);
     /// Set the baseline per channel: mean and SD of the statistic, and sigma0^2 (mean of x^2 of the
     /// conditioned signal). Values <= 0 are floored at a tiny positive number.
-    /// cusum only: per channel and window of W samples (w < nw), the sum, sum of squares and
-    /// count of the finite conditioned energies, (nw, C) each (for the automatic baseline).
-    void window_stats(const T* x, std::size_t W, std::size_t nw, double* wsum, double* wsq, double* wcnt);
+    /// cusum only: per channel and window of W samples (w < nw; rows [w W, (w + 1) W)), the sum,
+    /// sum of squares and count of the finite conditioned energies, (nw, C) each (for the
+    /// automatic baseline; wsq may be null: not computed); per channel the sum of squares and count
+    /// of the finite raw samples
+    /// (raw, nraw: C values each, accumulated); and, when ycache is not null, the conditioned
+    /// signal of all n rows, (n, C) (NaN where the input is not finite).
+    void window_stats(const T* x, std::size_t n, std::size_t W, std::size_t nw, double* wsum, double* wsq,
+                      double* wcnt, double* raw, double* nraw, double* ycache);
+    /// cusum only: process n rows of an already conditioned signal y (n, C) (the ycache of
+    /// window_stats of a detector with the same parameters): the decision part of process(),
+    /// bit for bit the same events; the band-pass state of this detector is not used.
+    void process_conditioned(const double* y, std::size_t n, std::vector<Event>& out);
     void set_baseline(const std::vector<double>& mean, const std::vector<double>& sd,
                       const std::vector<double>& energy);
     [[nodiscard]] bool has_baseline() const noexcept { return have_base_; }
@@ -176,19 +188,25 @@ private:
     void condition(const T* x, std::size_t n);
     template <int NS>
     void band_channel(std::size_t c, const T* x, std::size_t n, double* y);
-    template <int NS, bool FMA>
-    void run_cusum(std::size_t c, const T* x, std::size_t n, std::vector<Event>& out);
-    template <int NS>
-    void run_cusum_fma(const T* x, std::size_t n, std::vector<Event>& out);
+    template <int NS, bool FMA, class In>
+    void run_cusum(std::size_t c, const In* x, std::size_t n, std::vector<Event>& out);
+    template <int NS, class In>
+    void run_cusum_fma(const In* x, std::size_t n, std::vector<Event>& out);
+    template <class In>
+    void process_cusum(const In* x, std::size_t n, int nsec, std::vector<Event>& out);
     template <int NS>
     void energy_channel(std::size_t c, const T* x, std::size_t n, double* stat, double* energy);
     template <int NS, bool FMA>
-    void window_energy(std::size_t c, const T* x, std::size_t W, std::size_t w0, std::size_t nw, double* wsum,
-                       double* wsq, double* wcnt);
+    void window_energy(std::size_t c, const T* x, std::size_t n, std::size_t W, std::size_t w0, std::size_t w1,
+                       std::size_t nw, double* wsum, double* wsq, double* wcnt, double* raw, double* nraw,
+                       double* ycache);
     template <int NS>
-    void window_energy_fma(std::size_t c, const T* x, std::size_t W, std::size_t w0, std::size_t nw, double* wsum,
-                           double* wsq, double* wcnt);
+    void window_energy_fma(std::size_t c, const T* x, std::size_t n, std::size_t W, std::size_t w0, std::size_t w1,
+                           std::size_t nw, double* wsum, double* wsq, double* wcnt, double* raw, double* nraw,
+                           double* ycache);
     void cusum_active(std::size_t c, std::int64_t t, double z, std::vector<Event>& out);
+    void cusum_general(std::size_t c, std::int64_t t, double v, double e, bool vfin, bool fin, bool bin_end,
+                       std::vector<Event>& out);
     void finalize_rest(std::size_t c);
     void emit(std::vector<Event>& out, std::int64_t t, const Event& e);
     void decide(std::size_t c, std::int64_t t, double u, double e, std::vector<Event>& out);
@@ -210,11 +228,11 @@ private:
     std::vector<double> bmean_, bsd_, benergy_, binv_;  // binv_ = 1 / benergy_
     bool have_base_ = false, given_base_ = false;
     std::int64_t t_ = 0;
-    std::vector<double> fit_p1_, fit_p2_, fit_le_, fit_w_;
+    std::vector<double> fit_p1_, fit_p2_, fit_le_, fit_w_, fit_e0_;
     std::vector<std::int64_t> dec_t_;  // decision time of the events of the current process() call
     std::vector<std::size_t> order_;
     std::size_t dec_first_ = 0;
-    std::int64_t best_R_ = 0;
+    double gdelay_ = 0;  // group delay of the band-pass at its centre frequency (samples)
 };
 
 /// Offline detection: runs an OnsetDetector over the whole signal. Without a rest window the
