@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 import json
+import math
+import mmap
 import os
 import struct
 import warnings
@@ -298,6 +300,134 @@ def _c3d_header_frames(path: os.PathLike[str] | str, n_points: int) -> int | Non
     return None
 
 
+def _big(n: int) -> str:
+    """An integer for a message: exact up to 15 digits, else its order of magnitude."""
+    return str(n) if n < 10**15 else f"~10^{len(str(n)) - 1}"
+
+
+def _c3d_precheck(path: os.PathLike[str] | str) -> None:
+    """Refuse a C3D file whose declared sizes would make ezc3d crash, hang or allocate gigabytes.
+
+    ezc3d trusts the sizes a C3D file declares. The fuzzing finding
+    ``fuzz/findings/c3d_ezc3d_12GB_oom`` is a 2-kB file with one byte inserted in the parameter
+    section: a description-length byte of 0x88 (136), which ezc3d reads as a signed byte (-120)
+    and then as an unsigned count, 4,294,967,176 characters, so it allocates and fills ~12 GB before
+    failing. This walks the header and the parameter section the way ezc3d does (layout from the
+    C3D file format user guide, c3d.org: a 512-byte header whose first byte is the block number of the
+    parameter section;
+    parameter records with name length, group id, name, 2-byte offset to the next record, then for a
+    parameter type, dimension count, dimensions, data, and description length, description) and
+    raises :class:`ReadError` for what no valid file has and ezc3d would turn into a huge
+    allocation:
+
+    * a group or parameter description length of 128-255 (negative for ezc3d, then 4 GB);
+    * a parameter with a negative dimension count, or text (type -1) with none: ezc3d reads its
+      data through an empty dimension list and crashes (segmentation fault);
+    * parameter data (product of the dimensions times the value size) beyond the end of the file,
+      or dimensions whose non-zero sizes multiply to more than the file's size in bytes (ezc3d
+      loops over them even when a zero dimension leaves no data: empty strings, or a hang);
+    * a data section, as the header declares it (frames x (4 x points + analog samples per frame) x
+      2 or 4 bytes from DATA_START), that does not fit in the file: the file is truncated (the
+      reader refused those after ezc3d's parse already; now before it).
+
+    Everything else is left to ezc3d, which reports it. Reads only the header and the parameter
+    blocks.
+    """
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < 512:
+            raise ReadError(path, f"not a readable C3D file (truncated?): {size} bytes, less than the "
+                                  "512-byte header")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            head = bytes(buf[:512])
+            proc = _c3d_walk_parameters(path, buf, head, size)
+    _c3d_check_data_size(path, head, proc, size)
+
+
+def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, size: int) -> int:
+    """Walk the parameter records as ezc3d does (see :func:`_c3d_precheck`); the processor type."""
+    pblock = head[0]
+    if pblock < 2 or (pblock - 1) * 512 + 4 > size:
+        return 84  # ezc3d reports a parameter section it cannot find
+    base = (pblock - 1) * 512  # ezc3d follows the records up to the end of the file
+    start, check, _nblocks, proc = sect[base:base + 4]
+    if check == 0 and start == 0:  # files that leave both at 0 (ezc3d accepts them)
+        start, check = 1, 0x50
+    if check != 0x50:
+        return int(proc)  # ezc3d refuses it ("must be a valid c3d file")
+    w = ">H" if proc == 86 else "<H"  # 84 Intel, 85 DEC: little-endian words; 86 MIPS: big-endian
+    n = size
+    pos = nxt = base + 4 + start - 1
+    bad = "not a readable C3D file (corrupt parameter section)"
+    while nxt:  # each record starts where the last one ended, so pos grows: the walk ends
+        if pos != nxt or pos + 2 > n:
+            break  # ezc3d stops here ("Bad c3d formatting") or at the end of the section
+        nch = struct.unpack_from("b", sect, pos)[0]
+        if nch == 0:
+            break
+        gid = struct.unpack_from("b", sect, pos + 1)[0]
+        q = pos + 2 + abs(nch)
+        if q + 2 > n:
+            break
+        off = struct.unpack_from(w, sect, q)[0]
+        nxt = 0 if off == 0 else q + off
+        q += 2
+        name = bytes(sect[pos + 2:pos + 2 + abs(nch)]).decode("latin-1")
+        if gid >= 0 and q + 2 <= n:  # a parameter: type, dimensions, data
+            typ = struct.unpack_from("b", sect, q)[0]
+            nd = struct.unpack_from("b", sect, q + 1)[0]
+            if typ not in (-1, 1, 2, 4):
+                break  # ezc3d: "Parameter type unrecognized"
+            if nd < 0 or (nd == 0 and typ == -1):
+                raise ReadError(path, f"{bad}: parameter {name!r} (group {gid}) at byte {pos} has "
+                                      f"{'a dimension count of ' + str(nd) if nd < 0 else 'text with no dimension'}"
+                                      " (ezc3d would crash on it)")
+            q += 2
+            dims = list(bytes(sect[q:q + nd]))
+            q += nd
+            if nd == 0:
+                dims = [1]
+            nbytes = math.prod(dims) * abs(typ)
+            # ezc3d loops over every index of the dimensions before a zero one, so [0, 2] costs 2
+            # (empty strings) and [123] * 110 + [0] forever: bound the product of the non-zero ones
+            loops = math.prod(d for d in dims if d)
+            if nbytes > size - q or loops > size:
+                raise ReadError(path, f"{bad}: parameter {name!r} (group {gid}) at byte {pos} declares "
+                                      f"{len(dims)} dimensions {dims[:8]}{'...' if len(dims) > 8 else ''} "
+                                      f"({_big(nbytes)} bytes, {_big(loops)} values), more than the "
+                                      f"{size}-byte file holds")
+            q += nbytes
+        if q >= n:
+            break
+        ndesc = struct.unpack_from("b", sect, q)[0]
+        if ndesc < 0:
+            kind = "group" if gid < 0 else "parameter"
+            raise ReadError(path, f"{bad}: {kind} {name!r} at byte {pos} has a description length byte of "
+                                  f"{ndesc & 0xFF} (over 127: ezc3d would try to allocate 4 GB)")
+        pos = q + 1 + ndesc
+    return int(proc)
+
+
+def _c3d_check_data_size(path: os.PathLike[str] | str, head: bytes, proc: int, size: int) -> None:
+    """The data section the C3D header declares must fit in the file (see :func:`_c3d_precheck`)."""
+    e = ">" if proc == 86 else "<"
+    points, analog, first, last = struct.unpack_from(e + "HHHH", head, 2)
+    data_start = struct.unpack_from(e + "H", head, 16)[0]
+    if proc == 85:
+        bps = 2  # DEC (VAX) float for the scale factor: assume the smaller, 2-byte integer data
+    else:
+        scale = struct.unpack_from(e + "f", head, 12)[0]
+        bps = 4 if scale < 0 else 2
+    if data_start < 1 or last >= 65535 or last < first:
+        return  # long files keep the frame count elsewhere; odd headers are ezc3d's to report
+    frames = last - first + 1
+    need = (data_start - 1) * 512 + frames * (4 * points + analog) * bps
+    if need > size:
+        raise ReadError(path, f"truncated C3D file: the header promises {frames} frames ({points} points and "
+                              f"{analog} analog samples per frame from block {data_start}: {need} bytes), the "
+                              f"file has {size} bytes")
+
+
 def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool = True,
              analog_streams: Mapping[str, Sequence[str]] | None = None,
              point_stream: str = "points", analog_stream: str = "analogs") -> Recording:
@@ -326,6 +456,10 @@ def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool
     """
     p = check_input(path, (".c3d",))
     ezc3d = require("ezc3d", "reading C3D files", "io")
+    try:
+        _c3d_precheck(p)
+    except OSError as e:
+        raise ReadError(p, f"cannot read the file: {e}") from None
     try:
         c = ezc3d.c3d(str(p))
         params = c["parameters"]

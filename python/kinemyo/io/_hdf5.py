@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import os
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,6 +60,76 @@ def _set_meta(g: Any, meta: Any, str_dt: Any) -> None:
         g.create_dataset("metadata", data=text, dtype=str_dt)
 
 
+# --------------------------------------------------------------------------- global heap pre-check
+_SUPERBLOCK_SIG = b"\x89HDF\r\n\x1a\n"
+
+
+def _sizeof_lengths(buf: Any) -> int:
+    """'Size of lengths' from the superblock (HDF5 file format spec, section II.A), default 8.
+
+    The superblock sits at offset 0, 512, 1024, 2048, ... (after a user block); versions 0 and 1
+    keep the size at byte 14, versions 2 and 3 at byte 10.
+    """
+    n = len(buf)
+    pos = 0
+    while pos + 16 <= n:
+        if buf[pos:pos + 8] == _SUPERBLOCK_SIG:
+            version = buf[pos + 8]
+            size = buf[pos + 14] if version in (0, 1) else buf[pos + 10]
+            return size if size in (2, 4, 8, 16) else 8
+        pos = 512 if pos == 0 else pos * 2
+    return 8
+
+
+def _check_global_heaps(path: os.PathLike[str] | str) -> None:
+    """Refuse a file whose global heap collections would hang or over-read libhdf5.
+
+    Variable-length strings (every kinemyo attribute: format name, metadata, channel names, units)
+    live in global heap collections ("GCOL", HDF5 file format spec, section III.E). libhdf5 walks a
+    collection's objects when it first loads it (``H5HG__cache_heap_deserialize``), advancing by
+    each object's stored size; a free-space object (index 0) of size 0 never advances, and libhdf5
+    (2.0.0, the one h5py 3.16 ships) spins there forever in native code, holding the GIL (the
+    fuzzing finding ``fuzz/findings/h5_libhdf5_hang``). An object larger than the rest of its
+    collection would run the walk past the collection's end. Neither occurs in a file any HDF5
+    writer produces, so this walks every collection the way libhdf5 will and raises
+    :class:`ReadError` for either, before h5py touches one. A "GCOL" that is not a version-1 header
+    with a size inside the file cannot be loaded by libhdf5 either and is skipped.
+
+    Cost: one ``find`` over the file (memory-mapped), about 0.1 s per GB.
+    """
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size < 16:
+            return
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            L = _sizeof_lengths(buf)
+            head = 8 + L            # "GCOL", version, 3 reserved, collection size
+            objhead = 8 + L         # index (2), references (2), reserved (4), object size
+            at = buf.find(b"GCOL")
+            while at >= 0:
+                if at + head <= size and buf[at + 4] == 1:
+                    total = int.from_bytes(buf[at + 8:at + 8 + L], "little")
+                    if head <= total <= size - at:
+                        end = at + total
+                        p = at + head
+                        while p < end:
+                            if p + objhead > end:
+                                break  # a tail too small for an object header is free space
+                            idx = struct.unpack_from("<H", buf, p)[0]
+                            osize = int.from_bytes(buf[p + 8:p + 8 + L], "little")
+                            need = objhead + (osize + 7) // 8 * 8 if idx > 0 else osize
+                            if need == 0:
+                                raise ReadError(path, f"corrupt HDF5 global heap at byte {at}: a free-space "
+                                                      f"object of size 0 at byte {p} (libhdf5 would loop "
+                                                      "forever reading it)")
+                            if need > end - p:
+                                raise ReadError(path, f"corrupt HDF5 global heap at byte {at}: object {idx} "
+                                                      f"at byte {p} claims {osize} bytes, past the end of "
+                                                      f"its {total}-byte collection")
+                            p += need
+                at = buf.find(b"GCOL", at + 1)
+
+
 def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = None) -> Recording:
     """Read a recording from an HDF5 file in kinemyo's layout (needs h5py: ``kinemyo[io]``).
 
@@ -76,6 +148,10 @@ def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = N
     """
     p = check_input(path, EXTENSIONS)
     h5py = require("h5py", "reading HDF5 files", "io")
+    try:
+        _check_global_heaps(p)
+    except OSError as e:
+        raise ReadError(p, f"cannot read the file: {e}") from None
     try:
         f = h5py.File(p, "r")
     except OSError as e:
