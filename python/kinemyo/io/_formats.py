@@ -339,25 +339,27 @@ def _c3d_precheck(path: os.PathLike[str] | str) -> None:
             raise ReadError(path, f"not a readable C3D file (truncated?): {size} bytes, less than the "
                                   "512-byte header")
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            head = bytes(buf[:512])
-            proc = _c3d_walk_parameters(path, buf, head, size)
-    _c3d_check_data_size(path, head, proc, size)
+            # ezc3d skips zero bytes before the header (some writers pad the file's start)
+            zeros = len(buf[:65536]) - len(buf[:65536].lstrip(b"\0"))
+            head = bytes(buf[zeros:zeros + 512])
+            if len(head) < 512:
+                return  # ezc3d reports it
+            proc = _c3d_walk_parameters(path, buf, head, zeros, size)
+    _c3d_check_data_size(path, head, proc, zeros, size)
 
 
-def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, size: int) -> int:
+def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, zeros: int, size: int) -> int:
     """Walk the parameter records as ezc3d does (see :func:`_c3d_precheck`); the processor type."""
     pblock = head[0]
-    if pblock < 2 or (pblock - 1) * 512 + 4 > size:
+    base = zeros + (pblock - 1) * 512  # ezc3d follows the records up to the end of the file
+    if pblock < 2 or base + 4 > size:
         return 84  # ezc3d reports a parameter section it cannot find
-    base = (pblock - 1) * 512  # ezc3d follows the records up to the end of the file
-    start, check, _nblocks, proc = sect[base:base + 4]
-    if check == 0 and start == 0:  # files that leave both at 0 (ezc3d accepts them)
-        start, check = 1, 0x50
-    if check != 0x50:
-        return int(proc)  # ezc3d refuses it ("must be a valid c3d file")
+    # the section's first two bytes (first record, 0x50 key) are ignored by ezc3d 1.7: the records
+    # start right after the 4-byte section header
+    proc = sect[base + 3]
     w = ">H" if proc == 86 else "<H"  # 84 Intel, 85 DEC: little-endian words; 86 MIPS: big-endian
     n = size
-    pos = nxt = base + 4 + start - 1
+    pos = nxt = base + 4
     bad = "not a readable C3D file (corrupt parameter section)"
     while nxt:  # each record starts where the last one ended, so pos grows: the walk ends
         if pos != nxt or pos + 2 > n:
@@ -408,7 +410,7 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, s
     return int(proc)
 
 
-def _c3d_check_data_size(path: os.PathLike[str] | str, head: bytes, proc: int, size: int) -> None:
+def _c3d_check_data_size(path: os.PathLike[str] | str, head: bytes, proc: int, zeros: int, size: int) -> None:
     """The data section the C3D header declares must fit in the file (see :func:`_c3d_precheck`)."""
     e = ">" if proc == 86 else "<"
     points, analog, first, last = struct.unpack_from(e + "HHHH", head, 2)
@@ -421,7 +423,7 @@ def _c3d_check_data_size(path: os.PathLike[str] | str, head: bytes, proc: int, s
     if data_start < 1 or last >= 65535 or last < first:
         return  # long files keep the frame count elsewhere; odd headers are ezc3d's to report
     frames = last - first + 1
-    need = (data_start - 1) * 512 + frames * (4 * points + analog) * bps
+    need = zeros + (data_start - 1) * 512 + frames * (4 * points + analog) * bps
     if need > size:
         raise ReadError(path, f"truncated C3D file: the header promises {frames} frames ({points} points and "
                               f"{analog} analog samples per frame from block {data_start}: {need} bytes), the "
