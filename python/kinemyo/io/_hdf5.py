@@ -37,6 +37,7 @@ FORMAT_VERSION = 1
 EXTENSIONS = (".h5", ".hdf5", ".hdf")
 
 
+_MAX_EXPANSION = 1100  # deflate's best ratio is about 1032:1; nothing in a file decompresses to more
 _ATTR_LIMIT = 32 * 1024  # HDF5 attributes are limited to 64 kB; larger metadata goes to a dataset
 
 
@@ -170,17 +171,29 @@ def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = N
             if "streams" not in f:
                 raise ReadError(p, "no /streams group")
             group = f["streams"]
+            if not isinstance(group, h5py.Group):
+                raise ReadError(p, "/streams is not a group")
             names = list(group.keys()) if streams is None else list(streams)
             rec = Recording(metadata=meta, source=str(p))
+            limit = _MAX_EXPANSION * os.path.getsize(p) + 2**20
             for name in names:
                 if name not in group:
                     raise ReadError(p, f"no stream {name!r}; streams are {list(group.keys())}")
                 g = group[name]
+                if not isinstance(g, h5py.Group):
+                    raise ReadError(p, f"stream {name!r} is not a group")
+                arrays = []
                 for key in ("data", "time"):
-                    if key not in g:
+                    d = g.get(key)
+                    if not isinstance(d, h5py.Dataset):
                         raise ReadError(p, f"stream {name!r} has no {key!r} dataset")
-                data = g["data"][()]
-                time = g["time"][()]
+                    n = math.prod(d.shape or ()) * d.dtype.itemsize
+                    if n > limit:
+                        raise ReadError(p, f"stream {name!r}: the {key!r} dataset declares {d.shape} x "
+                                           f"{d.dtype.itemsize} bytes, more than a {os.path.getsize(p)}-byte "
+                                           "file can hold even compressed")
+                    arrays.append(d[()])
+                data, time = arrays
                 fs = float(g.attrs.get("fs", math.nan))
                 chans = [_text(c) for c in g.attrs.get("channel_names", [])] or None
                 units = [_text(u) for u in g.attrs.get("units", [])] or None
@@ -196,8 +209,10 @@ def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = N
             return rec
     except ReadError:
         raise
-    except (OSError, KeyError, ValueError, RuntimeError) as e:
-        raise ReadError(p, f"corrupt HDF5 file: {e}") from None
+    except (OSError, KeyError, ValueError, RuntimeError, TypeError, AttributeError, MemoryError) as e:
+        # h5py/libhdf5 errors on a corrupt file; TypeError/AttributeError when an object has another
+        # kind than the layout says (a named datatype where a dataset should be, say)
+        raise ReadError(p, f"corrupt HDF5 file: {type(e).__name__}: {e}") from None
 
 
 def write_hdf5(recording: Recording, path: str | os.PathLike[str], *,
