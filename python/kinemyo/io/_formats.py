@@ -344,16 +344,25 @@ def _c3d_precheck(path: os.PathLike[str] | str) -> None:
             head = bytes(buf[zeros:zeros + 512])
             if len(head) < 512:
                 return  # ezc3d reports it
-            proc = _c3d_walk_parameters(path, buf, head, zeros, size)
+            proc, counts = _c3d_walk_parameters(path, buf, head, zeros, size)
     _c3d_check_data_size(path, head, proc, zeros, size)
+    _c3d_check_analog_info(path, head, proc, counts)
 
 
-def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, zeros: int, size: int) -> int:
-    """Walk the parameter records as ezc3d does (see :func:`_c3d_precheck`); the processor type."""
+def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, zeros: int,
+                         size: int) -> tuple[int, dict[str, int]]:
+    """Walk the parameter records as ezc3d does (see :func:`_c3d_precheck`).
+
+    Returns the processor type and the number of values of each parameter, ``"GROUP:NAME"`` (a
+    later record of the same name replaces an earlier one, as in ezc3d), plus ``"GROUP:"`` for
+    each group.
+    """
     pblock = head[0]
     base = zeros + (pblock - 1) * 512  # ezc3d follows the records up to the end of the file
+    groups: dict[int, str] = {}
+    values: dict[tuple[int, str], int] = {}
     if pblock < 2 or base + 4 > size:
-        return 84  # ezc3d reports a parameter section it cannot find
+        return 84, {}  # ezc3d reports a parameter section it cannot find
     # the section's first two bytes (first record, 0x50 key) are ignored by ezc3d 1.7: the records
     # start right after the 4-byte section header
     proc = sect[base + 3]
@@ -399,6 +408,9 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, z
                                       f"({_big(nbytes)} bytes, {_big(loops)} values), more than the "
                                       f"{size}-byte file holds")
             q += nbytes
+            values[(gid, name.strip().upper())] = (math.prod(dims[1:]) if dims else 0) if typ == -1 else math.prod(dims)
+        elif gid < 0:
+            groups[-gid] = name.strip().upper()
         if q >= n:
             break
         ndesc = struct.unpack_from("b", sect, q)[0]
@@ -407,7 +419,9 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, z
             raise ReadError(path, f"{bad}: {kind} {name!r} at byte {pos} has a description length byte of "
                                   f"{ndesc & 0xFF} (over 127: ezc3d would try to allocate 4 GB)")
         pos = q + 1 + ndesc
-    return int(proc)
+    counts = {f"{groups.get(g, '')}:{k}": v for (g, k), v in values.items()}
+    counts.update({f"{g}:": 1 for g in groups.values()})
+    return int(proc), counts
 
 
 def _c3d_check_data_size(path: os.PathLike[str] | str, head: bytes, proc: int, zeros: int, size: int) -> None:
@@ -428,6 +442,30 @@ def _c3d_check_data_size(path: os.PathLike[str] | str, head: bytes, proc: int, z
         raise ReadError(path, f"truncated C3D file: the header promises {frames} frames ({points} points and "
                               f"{analog} analog samples per frame from block {data_start}: {need} bytes), the "
                               f"file has {size} bytes")
+
+
+def _c3d_check_analog_info(path: os.PathLike[str] | str, head: bytes, proc: int, counts: dict[str, int]) -> None:
+    """Every analog channel needs a scale and an offset: ezc3d indexes ANALOG:SCALE (then SCALE2,
+    ...) and ANALOG:OFFSET (OFFSET2, ...) by channel, and GEN_SCALE at 0, without bounds checks
+    (a segmentation fault when they are short). The channel count is the header's: analog samples
+    per frame (word 3) over samples per channel per frame (word 10)."""
+    e = ">" if proc == 86 else "<"
+    per_frame, = struct.unpack_from(e + "H", head, 4)
+    sub, = struct.unpack_from(e + "H", head, 18)
+    channels = per_frame // sub if sub else 0
+    if channels == 0:
+        return
+    shadow = "SHADOW:" in counts  # ezc3d fills in defaults for empty ones in files with this group
+    for key in ("SCALE", "OFFSET"):
+        have, i = counts.get(f"ANALOG:{key}", 0), 2
+        while f"ANALOG:{key}{i}" in counts:
+            have += counts[f"ANALOG:{key}{i}"]
+            i += 1
+        if have < channels and not (shadow and have == 0):
+            raise ReadError(path, f"not a readable C3D file (inconsistent parameters): {channels} analog channels "
+                                  f"in the header but {have} values in ANALOG:{key} (ezc3d would read past them)")
+    if counts.get("ANALOG:GEN_SCALE", 1) < 1:
+        raise ReadError(path, "not a readable C3D file (inconsistent parameters): ANALOG:GEN_SCALE is empty")
 
 
 def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool = True,
