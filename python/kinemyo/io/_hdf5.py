@@ -45,11 +45,42 @@ def _text(v: Any) -> str:
     return v.decode("utf-8") if isinstance(v, bytes) else str(v)
 
 
+# HDF5 datatype classes (H5T_class_t) kinemyo writes: integer, float, string
+_H5T_INTEGER, _H5T_FLOAT, _H5T_STRING = 0, 1, 3
+
+
+def _attr(obj: Any, name: str, default: Any, classes: tuple[int, ...]) -> Any:
+    """Attribute ``name`` of ``obj`` (``default`` when absent), after checking its datatype class.
+
+    kinemyo writes numbers and strings only. A corrupt file can give an attribute another class
+    (e.g. a variable-length sequence of integers where the channel names were strings); libhdf5
+    2.0 crashes converting some of those (a segmentation fault in ``H5VL_blob_put``, fuzzing), so
+    only the expected classes are read and anything else is a :class:`ReadError`.
+    """
+    if name not in obj.attrs:
+        return default
+    cls = obj.attrs.get_id(name).get_type().get_class()
+    if cls not in classes:
+        raise _Unexpected(f"attribute {name!r} of {obj.name!r} has HDF5 datatype class {cls}, not "
+                          f"{' or '.join(_CLASS_NAMES[c] for c in classes)}")
+    return obj.attrs[name]
+
+
+class _Unexpected(Exception):
+    """An object of the file is not of the kind the layout says (turned into a ReadError)."""
+
+
+_CLASS_NAMES = {_H5T_INTEGER: "integer", _H5T_FLOAT: "float", _H5T_STRING: "string"}
+
+
 def _get_meta(g: Any) -> dict[str, Any]:
     if "metadata" in g.attrs:
-        return dict(json.loads(_text(g.attrs["metadata"])))
+        return dict(json.loads(_text(_attr(g, "metadata", "", (_H5T_STRING,)))))
     if "metadata" in g:
-        return dict(json.loads(_text(g["metadata"][()])))
+        d = g["metadata"]
+        if not hasattr(d, "id") or not hasattr(d.id, "get_type") or d.id.get_type().get_class() != _H5T_STRING:
+            raise _Unexpected(f"{d.name!r} is not a string dataset")
+        return dict(json.loads(_text(d[()])))
     return {}
 
 
@@ -159,11 +190,11 @@ def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = N
         raise ReadError(p, f"not a readable HDF5 file (truncated or corrupt?): {e}") from None
     try:
         with f:
-            fmt = _text(f.attrs.get("kinemyo_format", ""))
+            fmt = _text(_attr(f, "kinemyo_format", "", (_H5T_STRING,)))
             if fmt != FORMAT_NAME:
                 raise ReadError(p, "not a kinemyo HDF5 recording (root attribute kinemyo_format != "
                                    f"{FORMAT_NAME!r}); see docs/io.md for the layout")
-            version = int(f.attrs.get("format_version", -1))
+            version = int(_attr(f, "format_version", -1, (_H5T_INTEGER, _H5T_FLOAT)))
             if version != FORMAT_VERSION:
                 raise ReadError(p, f"unsupported kinemyo HDF5 format_version {version}; this kinemyo reads "
                                    f"{FORMAT_VERSION}")
@@ -187,6 +218,9 @@ def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = N
                     d = g.get(key)
                     if not isinstance(d, h5py.Dataset):
                         raise ReadError(p, f"stream {name!r} has no {key!r} dataset")
+                    if d.id.get_type().get_class() not in (_H5T_FLOAT, _H5T_INTEGER):
+                        raise ReadError(p, f"stream {name!r}: the {key!r} dataset is not numeric (HDF5 "
+                                           f"datatype class {d.id.get_type().get_class()})")
                     n = math.prod(d.shape or ()) * d.dtype.itemsize
                     if n > limit:
                         raise ReadError(p, f"stream {name!r}: the {key!r} dataset declares {d.shape} x "
@@ -194,9 +228,9 @@ def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = N
                                            "file can hold even compressed")
                     arrays.append(d[()])
                 data, time = arrays
-                fs = float(g.attrs.get("fs", math.nan))
-                chans = [_text(c) for c in g.attrs.get("channel_names", [])] or None
-                units = [_text(u) for u in g.attrs.get("units", [])] or None
+                fs = float(_attr(g, "fs", math.nan, (_H5T_FLOAT, _H5T_INTEGER)))
+                chans = [_text(c) for c in _attr(g, "channel_names", [], (_H5T_STRING,))] or None
+                units = [_text(u) for u in _attr(g, "units", [], (_H5T_STRING,))] or None
                 smeta = _get_meta(g)
                 try:
                     s = Stream(data, None if math.isnan(fs) else fs, time=time, channel_names=chans,
@@ -209,6 +243,8 @@ def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = N
             return rec
     except ReadError:
         raise
+    except _Unexpected as e:
+        raise ReadError(p, f"corrupt HDF5 file: {e}") from None
     except (OSError, KeyError, ValueError, RuntimeError, TypeError, AttributeError, MemoryError) as e:
         # h5py/libhdf5 errors on a corrupt file; TypeError/AttributeError when an object has another
         # kind than the layout says (a named datatype where a dataset should be, say)
