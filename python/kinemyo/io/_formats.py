@@ -347,6 +347,7 @@ def _c3d_precheck(path: os.PathLike[str] | str) -> None:
             proc, counts = _c3d_walk_parameters(path, buf, head, zeros, size)
     _c3d_check_data_size(path, head, proc, zeros, size)
     _c3d_check_analog_info(path, head, proc, counts)
+    _c3d_check_rotations(path, head, proc, zeros, size, counts)
 
 
 def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, zeros: int,
@@ -354,13 +355,14 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, z
     """Walk the parameter records as ezc3d does (see :func:`_c3d_precheck`).
 
     Returns the processor type and the number of values of each parameter, ``"GROUP:NAME"`` (a
-    later record of the same name replaces an earlier one, as in ezc3d), plus ``"GROUP:"`` for
-    each group.
+    later record of the same name replaces an earlier one, as in ezc3d), ``"GROUP:"`` for each
+    group and ``"=GROUP:NAME"`` for the first value of each integer parameter.
     """
     pblock = head[0]
     base = zeros + (pblock - 1) * 512  # ezc3d follows the records up to the end of the file
     groups: dict[int, str] = {}
     values: dict[tuple[int, str], int] = {}
+    first: dict[tuple[int, str], int] = {}
     if pblock < 2 or base + 4 > size:
         return 84, {}  # ezc3d reports a parameter section it cannot find
     # the section's first two bytes (first record, 0x50 key) are ignored by ezc3d 1.7: the records
@@ -407,8 +409,11 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, z
                                       f"{len(dims)} dimensions {dims[:8]}{'...' if len(dims) > 8 else ''} "
                                       f"({_big(nbytes)} bytes, {_big(loops)} values), more than the "
                                       f"{size}-byte file holds")
+            key = (gid, name.strip().upper())
+            values[key] = (math.prod(dims[1:]) if dims else 0) if typ == -1 else math.prod(dims)
+            if typ in (1, 2) and nbytes >= typ:  # first value of an integer parameter (USED, DATA_START)
+                first[key] = sect[q] if typ == 1 else struct.unpack_from(w.replace("H", "h"), sect, q)[0]
             q += nbytes
-            values[(gid, name.strip().upper())] = (math.prod(dims[1:]) if dims else 0) if typ == -1 else math.prod(dims)
         elif gid < 0:
             groups[-gid] = name.strip().upper()
         if q >= n:
@@ -421,6 +426,7 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, z
         pos = q + 1 + ndesc
     counts = {f"{groups.get(g, '')}:{k}": v for (g, k), v in values.items()}
     counts.update({f"{g}:": 1 for g in groups.values()})
+    counts.update({f"={groups.get(g, '')}:{k}": v for (g, k), v in first.items()})
     return int(proc), counts
 
 
@@ -466,6 +472,27 @@ def _c3d_check_analog_info(path: os.PathLike[str] | str, head: bytes, proc: int,
                                   f"in the header but {have} values in ANALOG:{key} (ezc3d would read past them)")
     if counts.get("ANALOG:GEN_SCALE", 1) < 1:
         raise ReadError(path, "not a readable C3D file (inconsistent parameters): ANALOG:GEN_SCALE is empty")
+
+
+def _c3d_check_rotations(path: os.PathLike[str] | str, head: bytes, proc: int, zeros: int, size: int,
+                         counts: dict[str, int]) -> None:
+    """ezc3d's ROTATION group (4 x 4 matrices per frame from ROTATION:DATA_START): with
+    ROTATION:USED > 0 and no room for the matrices in the file, ezc3d's Python wrapper throws
+    from a function that may not (``get_rotations``: "subframe 0 while the maximum number of
+    subframes is 0"), and the C++ runtime aborts the process. Refuse when ROTATION:USED matrices
+    of 16 floats per frame, from ROTATION:DATA_START, cannot fit in the file."""
+    used = counts.get("=ROTATION:USED", 0)
+    if used <= 0:
+        return
+    e = ">" if proc == 86 else "<"
+    first, last = struct.unpack_from(e + "HH", head, 6)
+    frames = max(last - first + 1, 1)
+    start = max(counts.get("=ROTATION:DATA_START", 1), 1)
+    need = zeros + (start - 1) * 512 + frames * used * 16 * 4
+    if need > size:
+        raise ReadError(path, f"not a readable C3D file (truncated or inconsistent): ROTATION:USED is {used}, "
+                              f"{frames} frames of 4 x 4 matrices from block {start} need {need} bytes, the file "
+                              f"has {size}")
 
 
 def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool = True,
