@@ -351,18 +351,18 @@ def _c3d_precheck(path: os.PathLike[str] | str) -> None:
 
 
 def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, zeros: int,
-                         size: int) -> tuple[int, dict[str, int]]:
+                         size: int) -> tuple[int, dict[str, float]]:
     """Walk the parameter records as ezc3d does (see :func:`_c3d_precheck`).
 
     Returns the processor type and the number of values of each parameter, ``"GROUP:NAME"`` (a
     later record of the same name replaces an earlier one, as in ezc3d), ``"GROUP:"`` for each
-    group and ``"=GROUP:NAME"`` for the first value of each integer parameter.
+    group and ``"=GROUP:NAME"`` for the first value of each numeric parameter.
     """
     pblock = head[0]
     base = zeros + (pblock - 1) * 512  # ezc3d follows the records up to the end of the file
     groups: dict[int, str] = {}
     values: dict[tuple[int, str], int] = {}
-    first: dict[tuple[int, str], int] = {}
+    first: dict[tuple[int, str], float] = {}
     if pblock < 2 or base + 4 > size:
         return 84, {}  # ezc3d reports a parameter section it cannot find
     # the section's first two bytes (first record, 0x50 key) are ignored by ezc3d 1.7: the records
@@ -411,8 +411,9 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, z
                                       f"{size}-byte file holds")
             key = (gid, name.strip().upper())
             values[key] = (math.prod(dims[1:]) if dims else 0) if typ == -1 else math.prod(dims)
-            if typ in (1, 2) and nbytes >= typ:  # first value of an integer parameter (USED, DATA_START)
-                first[key] = sect[q] if typ == 1 else struct.unpack_from(w.replace("H", "h"), sect, q)[0]
+            if typ in (1, 2, 4) and nbytes >= typ:  # first value of a numeric parameter (USED, RATE, ...)
+                first[key] = (sect[q] if typ == 1 else struct.unpack_from(w.replace("H", "h" if typ == 2 else "f"),
+                                                                          sect, q)[0])
             q += nbytes
         elif gid < 0:
             groups[-gid] = name.strip().upper()
@@ -424,7 +425,7 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, z
             raise ReadError(path, f"{bad}: {kind} {name!r} at byte {pos} has a description length byte of "
                                   f"{ndesc & 0xFF} (over 127: ezc3d would try to allocate 4 GB)")
         pos = q + 1 + ndesc
-    counts = {f"{groups.get(g, '')}:{k}": v for (g, k), v in values.items()}
+    counts: dict[str, float] = {f"{groups.get(g, '')}:{k}": v for (g, k), v in values.items()}
     counts.update({f"{g}:": 1 for g in groups.values()})
     counts.update({f"={groups.get(g, '')}:{k}": v for (g, k), v in first.items()})
     return int(proc), counts
@@ -450,7 +451,7 @@ def _c3d_check_data_size(path: os.PathLike[str] | str, head: bytes, proc: int, z
                               f"file has {size} bytes")
 
 
-def _c3d_check_analog_info(path: os.PathLike[str] | str, head: bytes, proc: int, counts: dict[str, int]) -> None:
+def _c3d_check_analog_info(path: os.PathLike[str] | str, head: bytes, proc: int, counts: dict[str, float]) -> None:
     """Every analog channel needs a scale and an offset: ezc3d indexes ANALOG:SCALE (then SCALE2,
     ...) and ANALOG:OFFSET (OFFSET2, ...) by channel, and GEN_SCALE at 0, without bounds checks
     (a segmentation fault when they are short). The channel count is the header's: analog samples
@@ -475,20 +476,33 @@ def _c3d_check_analog_info(path: os.PathLike[str] | str, head: bytes, proc: int,
 
 
 def _c3d_check_rotations(path: os.PathLike[str] | str, head: bytes, proc: int, zeros: int, size: int,
-                         counts: dict[str, int]) -> None:
-    """ezc3d's ROTATION group (4 x 4 matrices per frame from ROTATION:DATA_START): with
-    ROTATION:USED > 0 and no room for the matrices in the file, ezc3d's Python wrapper throws
-    from a function that may not (``get_rotations``: "subframe 0 while the maximum number of
-    subframes is 0"), and the C++ runtime aborts the process. Refuse when ROTATION:USED matrices
-    of 16 floats per frame, from ROTATION:DATA_START, cannot fit in the file."""
-    used = counts.get("=ROTATION:USED", 0)
-    if used <= 0:
+                         counts: dict[str, float]) -> None:
+    """ezc3d's ROTATION group (USED 4 x 4 matrices per subframe, RATIO subframes per frame, from
+    ROTATION:DATA_START). ezc3d sizes the subframes from the ratio (ROTATION:RATIO when > 0, else
+    ROTATION:RATE / POINT:RATE): a ratio of 0 allocates without bound (size_t wrap-around) and a
+    huge one allocates gigabytes; and with ROTATION:USED > 0 and no room for the matrices in the
+    file, ezc3d's Python wrapper throws from a function that may not (``get_rotations``: "subframe
+    0 while the maximum number of subframes is 0"), so the C++ runtime aborts the process. Refuse a
+    ratio that is not finite, below 1 or more than the file's size, and matrices that cannot fit
+    in the file."""
+    if "ROTATION:" not in counts:
         return
     e = ">" if proc == 86 else "<"
     first, last = struct.unpack_from(e + "HH", head, 6)
     frames = max(last - first + 1, 1)
-    start = max(counts.get("=ROTATION:DATA_START", 1), 1)
-    need = zeros + (start - 1) * 512 + frames * used * 16 * 4
+    ratio = counts.get("=ROTATION:RATIO", 0)
+    if not ratio > 0:  # ezc3d's defaults: POINT:RATE 0, ROTATION:RATE = POINT:RATE
+        point_rate = counts.get("=POINT:RATE", 0.0)
+        rate = counts.get("=ROTATION:RATE", point_rate)
+        ratio = rate / point_rate if point_rate else math.nan
+    if not (math.isfinite(ratio) and 1 <= int(ratio) and frames * int(ratio) <= size):
+        raise ReadError(path, f"not a readable C3D file (inconsistent parameters): {ratio} rotation subframes "
+                              "per frame (ROTATION:RATIO, or ROTATION:RATE / POINT:RATE)")
+    used = int(counts.get("=ROTATION:USED", 0))
+    if used <= 0:
+        return
+    start = max(int(counts.get("=ROTATION:DATA_START", 1)), 1)
+    need = zeros + (start - 1) * 512 + frames * int(ratio) * used * 16 * 4
     if need > size:
         raise ReadError(path, f"not a readable C3D file (truncated or inconsistent): ROTATION:USED is {used}, "
                               f"{frames} frames of 4 x 4 matrices from block {start} need {need} bytes, the file "
