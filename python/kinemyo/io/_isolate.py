@@ -54,7 +54,13 @@ def _child_main() -> None:
     try:
         out = ("ok", read(path, **options))
     except MissingDependencyError as e:
-        out = ("missing", str(e))
+        msg = str(e)
+        if memory_mb and any(k in msg.lower() for k in ("failed to map segment", "cannot allocate memory",
+                                                         "memoryerror")):
+            # the library is there but could not be loaded within the memory limit
+            out = ("read", f"the reader ran out of memory loading its library (limit {memory_mb:.0f} MiB)")
+        else:
+            out = ("missing", msg)
     except ReadError as e:
         out = ("read", e.reason)
     except MemoryError:
