@@ -372,21 +372,28 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, z
     n = size
     pos = nxt = base + 4
     bad = "not a readable C3D file (corrupt parameter section)"
+    # ezc3d reads on past the end of the file (a failed stream yields garbage lengths): a chain of
+    # records that is not closed inside the file is refused as truncated
+    short = f"{bad}: the parameter records run past the end of the {size}-byte file (truncated?)"
     while nxt:  # each record starts where the last one ended, so pos grows: the walk ends
-        if pos != nxt or pos + 2 > n:
-            break  # ezc3d stops here ("Bad c3d formatting") or at the end of the section
+        if pos != nxt:
+            break  # ezc3d stops here ("Bad c3d formatting")
+        if pos + 2 > n:
+            raise ReadError(path, short)
         nch = struct.unpack_from("b", sect, pos)[0]
         if nch == 0:
             break
         gid = struct.unpack_from("b", sect, pos + 1)[0]
         q = pos + 2 + abs(nch)
         if q + 2 > n:
-            break
+            raise ReadError(path, short)
         off = struct.unpack_from(w, sect, q)[0]
         nxt = 0 if off == 0 else q + off
         q += 2
         name = bytes(sect[pos + 2:pos + 2 + abs(nch)]).decode("latin-1")
-        if gid >= 0 and q + 2 <= n:  # a parameter: type, dimensions, data
+        if gid >= 0 and q + 2 > n:
+            raise ReadError(path, short)
+        if gid >= 0:  # a parameter: type, dimensions, data
             typ = struct.unpack_from("b", sect, q)[0]
             nd = struct.unpack_from("b", sect, q + 1)[0]
             if typ not in (-1, 1, 2, 4):
@@ -396,6 +403,8 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, z
                                       f"{'a dimension count of ' + str(nd) if nd < 0 else 'text with no dimension'}"
                                       " (ezc3d would crash on it)")
             q += 2
+            if q + nd > n:
+                raise ReadError(path, short)
             dims = list(bytes(sect[q:q + nd]))
             q += nd
             if nd == 0:
@@ -418,7 +427,7 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, z
         elif gid < 0:
             groups[-gid] = name.strip().upper()
         if q >= n:
-            break
+            raise ReadError(path, short)
         ndesc = struct.unpack_from("b", sect, q)[0]
         if ndesc < 0:
             kind = "group" if gid < 0 else "parameter"
