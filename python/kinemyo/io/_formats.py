@@ -346,6 +346,7 @@ def _c3d_precheck(path: os.PathLike[str] | str) -> None:
                 return  # ezc3d reports it
             proc, counts = _c3d_walk_parameters(path, buf, head, zeros, size)
     _c3d_check_data_size(path, head, proc, zeros, size)
+    _c3d_check_scalars(path, counts)
     _c3d_check_analog_info(path, head, proc, counts)
     _c3d_check_rotations(path, head, proc, zeros, size, counts)
 
@@ -482,6 +483,20 @@ def _c3d_check_analog_info(path: os.PathLike[str] | str, head: bytes, proc: int,
                                   f"in the header but {have} values in ANALOG:{key} (ezc3d would read past them)")
     if counts.get("ANALOG:GEN_SCALE", 1) < 1:
         raise ReadError(path, "not a readable C3D file (inconsistent parameters): ANALOG:GEN_SCALE is empty")
+
+
+_C3D_SCALARS = ("POINT:USED", "POINT:SCALE", "POINT:RATE", "POINT:DATA_START", "POINT:FRAMES", "ANALOG:USED",
+                "ANALOG:RATE", "ANALOG:GEN_SCALE", "ROTATION:USED", "ROTATION:DATA_START", "ROTATION:RATE",
+                "ROTATION:RATIO", "FORCE_PLATFORM:USED")
+
+
+def _c3d_check_scalars(path: os.PathLike[str] | str, counts: dict[str, float]) -> None:
+    """The scalar parameters ezc3d reads as ``values[0]`` without a check (``updateHeader``,
+    ``setMandatoryParameters``): present with no value (a zero dimension), a segmentation fault."""
+    for key in _C3D_SCALARS:
+        if key in counts and counts[key] < 1:
+            raise ReadError(path, f"not a readable C3D file (inconsistent parameters): {key} has no value "
+                                  "(ezc3d would read past it)")
 
 
 def _c3d_check_rotations(path: os.PathLike[str] | str, head: bytes, proc: int, zeros: int, size: int,

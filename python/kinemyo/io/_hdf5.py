@@ -113,7 +113,40 @@ def _sizeof_lengths(buf: Any) -> int:
     return 8
 
 
-def _check_global_heaps(path: os.PathLike[str] | str) -> None:
+def _raw_extents(f: Any, h5py: Any) -> list[tuple[int, int]]:
+    """Byte ranges of the raw data of the layout's datasets (``/streams/<name>/data|time``).
+
+    The global heap check skips them: they hold samples, not heap collections, and they are nearly
+    all of a recording's bytes. Opening the datasets reads object headers and links only (no
+    variable-length data, so no global heap). Any trouble: no ranges (the whole file is scanned).
+    """
+    out: list[tuple[int, int]] = []
+    try:
+        group = f.get("streams")
+        if not isinstance(group, h5py.Group):
+            return []
+        for i, name in enumerate(group):
+            if i >= 10_000:
+                break
+            g = group.get(name)
+            if not isinstance(g, h5py.Group):
+                continue
+            for key in ("data", "time"):
+                d = g.get(key)
+                if not isinstance(d, h5py.Dataset):
+                    continue
+                off = d.id.get_offset()
+                if off is not None:
+                    out.append((int(off), int(off) + int(d.id.get_storage_size())))
+                elif d.chunks is not None and hasattr(d.id, "chunk_iter"):  # one pass over the chunk index
+                    d.id.chunk_iter(lambda info: out.append((int(info.byte_offset),
+                                                             int(info.byte_offset) + int(info.size))))
+    except Exception:  # a corrupt file: fall back to scanning everything
+        return []
+    return out
+
+
+def _check_global_heaps(path: os.PathLike[str] | str, skip: Sequence[tuple[int, int]] = ()) -> None:
     """Refuse a file whose global heap collections would hang or over-read libhdf5.
 
     Variable-length strings (every kinemyo attribute: format name, metadata, channel names, units)
@@ -127,39 +160,57 @@ def _check_global_heaps(path: os.PathLike[str] | str) -> None:
     :class:`ReadError` for either, before h5py touches one. A "GCOL" that is not a version-1 header
     with a size inside the file cannot be loaded by libhdf5 either and is skipped.
 
-    Cost: one ``find`` over the file (memory-mapped), about 0.1 s per GB.
+    The search skips the byte ranges in ``skip`` (the datasets' raw data, :func:`_raw_extents`),
+    so its cost is that of the file's metadata, not of its samples; a raw data block that happens
+    to contain a collection's signature is not mistaken for one. (A file corrupted so that a
+    dataset's address covers the heap *and* the heap is broken would get past it; that takes two
+    coordinated changes, and ``kinemyo.io.read(..., isolate=True)`` bounds even that.)
     """
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         if size < 16:
             return
+        gaps, at = [], 0
+        for a, b in sorted((max(a, 0), min(b, size)) for a, b in skip if b > a):
+            if a > at:
+                gaps.append((at, a))
+            at = max(at, b)
+        if at < size:
+            gaps.append((at, size))
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
             L = _sizeof_lengths(buf)
             head = 8 + L            # "GCOL", version, 3 reserved, collection size
             objhead = 8 + L         # index (2), references (2), reserved (4), object size
-            at = buf.find(b"GCOL")
-            while at >= 0:
-                if at + head <= size and buf[at + 4] == 1:
-                    total = int.from_bytes(buf[at + 8:at + 8 + L], "little")
-                    if head <= total <= size - at:
-                        end = at + total
-                        p = at + head
-                        while p < end:
-                            if p + objhead > end:
-                                break  # a tail too small for an object header is free space
-                            idx = struct.unpack_from("<H", buf, p)[0]
-                            osize = int.from_bytes(buf[p + 8:p + 8 + L], "little")
-                            need = objhead + (osize + 7) // 8 * 8 if idx > 0 else osize
-                            if need == 0:
-                                raise ReadError(path, f"corrupt HDF5 global heap at byte {at}: a free-space "
-                                                      f"object of size 0 at byte {p} (libhdf5 would loop "
-                                                      "forever reading it)")
-                            if need > end - p:
-                                raise ReadError(path, f"corrupt HDF5 global heap at byte {at}: object {idx} "
-                                                      f"at byte {p} claims {osize} bytes, past the end of "
-                                                      f"its {total}-byte collection")
-                            p += need
-                at = buf.find(b"GCOL", at + 1)
+            for lo, hi in gaps:
+                _walk_heaps(path, buf, size, L, head, objhead, lo, hi)
+
+
+def _walk_heaps(path: os.PathLike[str] | str, buf: Any, size: int, L: int, head: int, objhead: int,
+                lo: int, hi: int) -> None:
+    """Check each collection whose signature starts in ``buf[lo:hi]`` (see :func:`_check_global_heaps`)."""
+    at = buf.find(b"GCOL", lo, hi)
+    while at >= 0:
+        if at + head <= size and buf[at + 4] == 1:
+            total = int.from_bytes(buf[at + 8:at + 8 + L], "little")
+            if head <= total <= size - at:
+                end = at + total
+                p = at + head
+                while p < end:
+                    if p + objhead > end:
+                        break  # a tail too small for an object header is free space
+                    idx = struct.unpack_from("<H", buf, p)[0]
+                    osize = int.from_bytes(buf[p + 8:p + 8 + L], "little")
+                    need = objhead + (osize + 7) // 8 * 8 if idx > 0 else osize
+                    if need == 0:
+                        raise ReadError(path, f"corrupt HDF5 global heap at byte {at}: a free-space "
+                                              f"object of size 0 at byte {p} (libhdf5 would loop "
+                                              "forever reading it)")
+                    if need > end - p:
+                        raise ReadError(path, f"corrupt HDF5 global heap at byte {at}: object {idx} "
+                                              f"at byte {p} claims {osize} bytes, past the end of "
+                                              f"its {total}-byte collection")
+                    p += need
+        at = buf.find(b"GCOL", at + 1, hi)
 
 
 def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = None) -> Recording:
@@ -181,15 +232,15 @@ def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = N
     p = check_input(path, EXTENSIONS)
     h5py = require("h5py", "reading HDF5 files", "io")
     try:
-        _check_global_heaps(p)
-    except OSError as e:
-        raise ReadError(p, f"cannot read the file: {e}") from None
-    try:
         f = h5py.File(p, "r")
     except OSError as e:
         raise ReadError(p, f"not a readable HDF5 file (truncated or corrupt?): {e}") from None
     try:
         with f:
+            try:  # before any variable-length string is read
+                _check_global_heaps(p, _raw_extents(f, h5py))
+            except OSError as e:
+                raise ReadError(p, f"cannot read the file: {e}") from None
             fmt = _text(_attr(f, "kinemyo_format", "", (_H5T_STRING,)))
             if fmt != FORMAT_NAME:
                 raise ReadError(p, "not a kinemyo HDF5 recording (root attribute kinemyo_format != "
