@@ -419,14 +419,14 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, z
                                       f"{len(dims)} dimensions {dims[:8]}{'...' if len(dims) > 8 else ''} "
                                       f"({_big(nbytes)} bytes, {_big(loops)} values), more than the "
                                       f"{size}-byte file holds")
-            key = (gid, name.strip().upper())
+            key = (gid, name)  # exact: ezc3d compares names as stored (a "SCALe" is not its "SCALE")
             values[key] = (math.prod(dims[1:]) if dims else 0) if typ == -1 else math.prod(dims)
             if typ in (1, 2, 4) and nbytes >= typ:  # first value of a numeric parameter (USED, RATE, ...)
                 first[key] = (sect[q] if typ == 1 else struct.unpack_from(w.replace("H", "h" if typ == 2 else "f"),
                                                                           sect, q)[0])
             q += nbytes
         elif gid < 0:
-            groups[-gid] = name.strip().upper()
+            groups[-gid] = name
         if q >= n:
             raise ReadError(path, short)
         ndesc = struct.unpack_from("b", sect, q)[0]
