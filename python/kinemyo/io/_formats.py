@@ -464,13 +464,15 @@ def _c3d_check_data_size(path: os.PathLike[str] | str, head: bytes, proc: int, z
 def _c3d_check_analog_info(path: os.PathLike[str] | str, head: bytes, proc: int, counts: dict[str, float]) -> None:
     """Every analog channel needs a scale and an offset: ezc3d indexes ANALOG:SCALE (then SCALE2,
     ...) and ANALOG:OFFSET (OFFSET2, ...) by channel, and GEN_SCALE at 0, without bounds checks
-    (a segmentation fault when they are short). The channel count is the header's: analog samples
-    per frame (word 3) over samples per channel per frame (word 10)."""
+    (a segmentation fault when they are short). The channel count is the larger of the header's
+    (analog samples per frame, word 3, over samples per channel per frame, word 10) and
+    ANALOG:USED."""
     e = ">" if proc == 86 else "<"
     per_frame, = struct.unpack_from(e + "H", head, 4)
     sub, = struct.unpack_from(e + "H", head, 18)
-    channels = per_frame // sub if sub else 0
-    if channels == 0:
+    # ezc3d also takes the count from ANALOG:USED when it updates the header from the parameters
+    channels = max(per_frame // sub if sub else 0, int(counts.get("=ANALOG:USED", 0)))
+    if channels <= 0:
         return
     shadow = "SHADOW:" in counts  # ezc3d fills in defaults for empty ones in files with this group
     for key in ("SCALE", "OFFSET"):
@@ -479,8 +481,9 @@ def _c3d_check_analog_info(path: os.PathLike[str] | str, head: bytes, proc: int,
             have += counts[f"ANALOG:{key}{i}"]
             i += 1
         if have < channels and not (shadow and have == 0):
-            raise ReadError(path, f"not a readable C3D file (inconsistent parameters): {channels} analog channels "
-                                  f"in the header but {have} values in ANALOG:{key} (ezc3d would read past them)")
+            raise ReadError(path, f"not a readable C3D file (inconsistent parameters): {channels} analog "
+                                  f"channels (header, ANALOG:USED) but {have} values in ANALOG:{key} (ezc3d "
+                                  "would read past them)")
     if counts.get("ANALOG:GEN_SCALE", 1) < 1:
         raise ReadError(path, "not a readable C3D file (inconsistent parameters): ANALOG:GEN_SCALE is empty")
 
