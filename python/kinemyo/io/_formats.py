@@ -308,30 +308,31 @@ def _big(n: int) -> str:
 def _c3d_precheck(path: os.PathLike[str] | str) -> None:
     """Refuse a C3D file whose declared sizes would make ezc3d crash, hang or allocate gigabytes.
 
-    ezc3d trusts the sizes a C3D file declares. The fuzzing finding
-    ``fuzz/findings/c3d_ezc3d_12GB_oom`` is a 2-kB file with one byte inserted in the parameter
+    ezc3d (1.7) trusts the sizes and counts a C3D file declares. The first fuzzing finding,
+    ``fuzz/findings/c3d_ezc3d_12GB_oom``, is a 2-kB file with one byte inserted in the parameter
     section: a description-length byte of 0x88 (136), which ezc3d reads as a signed byte (-120)
     and then as an unsigned count, 4,294,967,176 characters, so it allocates and fills ~12 GB before
-    failing. This walks the header and the parameter section the way ezc3d does (layout from the
-    C3D file format user guide, c3d.org: a 512-byte header whose first byte is the block number of the
-    parameter section;
-    parameter records with name length, group id, name, 2-byte offset to the next record, then for a
-    parameter type, dimension count, dimensions, data, and description length, description) and
-    raises :class:`ReadError` for what no valid file has and ezc3d would turn into a huge
-    allocation:
+    failing. This walks the header and the parameter records the way ezc3d does (layout from the
+    C3D file format user guide, c3d.org: a 512-byte header whose first byte is the block number of
+    the parameter section; records of name length, group id, name, 2-byte offset to the next record,
+    then for a parameter type, dimension count, dimensions, data; then description length and
+    description) and raises :class:`ReadError` for what no valid file contains and ezc3d would turn
+    into a crash, a hang or a huge allocation (each rule from a finding in ``fuzz/findings/``):
 
-    * a group or parameter description length of 128-255 (negative for ezc3d, then 4 GB);
-    * a parameter with a negative dimension count, or text (type -1) with none: ezc3d reads its
-      data through an empty dimension list and crashes (segmentation fault);
-    * parameter data (product of the dimensions times the value size) beyond the end of the file,
-      or dimensions whose non-zero sizes multiply to more than the file's size in bytes (ezc3d
-      loops over them even when a zero dimension leaves no data: empty strings, or a hang);
-    * a data section, as the header declares it (frames x (4 x points + analog samples per frame) x
-      2 or 4 bytes from DATA_START), that does not fit in the file: the file is truncated (the
-      reader refused those after ezc3d's parse already; now before it).
+    * a description length of 128-255 (negative for ezc3d, then a 4-GB count);
+    * a negative dimension count, or text (type -1) with none (an empty dimension list: segfault);
+    * parameter data beyond the end of the file, or dimensions whose non-zero sizes multiply to more
+      than the file's size in bytes (ezc3d loops over them even when a zero dimension leaves no
+      data: empty strings, or a hang);
+    * records that run past the end of the file (ezc3d reads garbage lengths from the failed
+      stream);
+    * a data section, as the header declares it, that does not fit in the file (truncated);
+    * scalar parameters ezc3d reads as ``values[0]`` without a check, present with no value;
+    * analog channels without enough ``ANALOG:SCALE``/``OFFSET`` values (indexed unchecked);
+    * an impossible ``ROTATION`` subframe ratio or rotation block (see :func:`_c3d_check_rotations`).
 
-    Everything else is left to ezc3d, which reports it. Reads only the header and the parameter
-    blocks.
+    Everything else is left to ezc3d, which reports it. Reads the header and the parameter records
+    only (microseconds).
     """
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
