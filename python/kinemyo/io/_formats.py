@@ -346,8 +346,8 @@ def _c3d_precheck(path: os.PathLike[str] | str) -> None:
             if len(head) < 512:
                 return  # ezc3d reports it
             proc, counts = _c3d_walk_parameters(path, buf, head, zeros, size)
-    _c3d_check_data_size(path, head, proc, zeros, size)
     _c3d_check_scalars(path, counts)
+    _c3d_check_data_size(path, head, proc, zeros, size, counts)
     _c3d_check_analog_info(path, head, proc, counts)
     _c3d_check_rotations(path, head, proc, zeros, size, counts)
 
@@ -442,19 +442,36 @@ def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, z
     return int(proc), counts
 
 
-def _c3d_check_data_size(path: os.PathLike[str] | str, head: bytes, proc: int, zeros: int, size: int) -> None:
-    """The data section the C3D header declares must fit in the file (see :func:`_c3d_precheck`)."""
+def _c3d_check_data_size(path: os.PathLike[str] | str, head: bytes, proc: int, zeros: int, size: int,
+                         counts: dict[str, float]) -> None:
+    """The data section the file declares must fit in it (see :func:`_c3d_precheck`).
+
+    Frames: POINT:FRAMES when present (ezc3d takes it over the header; 65535 means "more, counted
+    elsewhere" and is not checked), else the header's last - first + 1, which ezc3d computes in
+    unsigned arithmetic: a last frame before first - 1 wraps around to ~2^64 frames and ezc3d reads
+    (garbage) until memory runs out. Points and analog samples per frame: the larger of the header's
+    and the parameters' (ezc3d updates its header from POINT:USED and ANALOG:USED).
+    """
     e = ">" if proc == 86 else "<"
     points, analog, first, last = struct.unpack_from(e + "HHHH", head, 2)
-    data_start = struct.unpack_from(e + "H", head, 16)[0]
+    data_start, sub = struct.unpack_from(e + "HH", head, 16)
+    points = max(points, int(counts.get("=POINT:USED", 0)))
+    analog = max(analog, int(counts.get("=ANALOG:USED", 0)) * max(sub, 1))
     if proc == 85:
         bps = 2  # DEC (VAX) float for the scale factor: assume the smaller, 2-byte integer data
     else:
         scale = struct.unpack_from(e + "f", head, 12)[0]
         bps = 4 if scale < 0 else 2
-    if data_start < 1 or last >= 65535 or last < first:
+    if "=POINT:FRAMES" in counts:
+        frames = int(counts["=POINT:FRAMES"]) % 65536  # ezc3d: a negative count is read as uint16
+    else:
+        if last + 1 < first and (points or analog):
+            raise ReadError(path, f"not a readable C3D file (inconsistent header): last frame {last} before "
+                                  f"first frame {first} and no POINT:FRAMES (ezc3d's frame count would wrap "
+                                  "around)")
+        frames = last - first + 1
+    if data_start < 1 or frames <= 0 or frames >= 65535:
         return  # long files keep the frame count elsewhere; odd headers are ezc3d's to report
-    frames = last - first + 1
     need = zeros + (data_start - 1) * 512 + frames * (4 * points + analog) * bps
     if need > size:
         raise ReadError(path, f"truncated C3D file: the header promises {frames} frames ({points} points and "
