@@ -88,6 +88,9 @@ def test_every_finding_is_a_read_error_in_process(tmp_path: Path) -> None:
     ("c3d_ezc3d_negative_ndims_segv", "dimension count of -75"),
     ("h5_libhdf5_hang", "free-space object of size 0"),
     ("h5_libhdf5_vlen_attr_segv", "datatype class 9"),
+    ("h5_libhdf5_vlen_length_oom", "3758096384 elements claimed"),
+    ("c3d_ezc3d_frame_wrap_oom", "frame count would wrap around"),
+    ("c3d_ezc3d_negative_ratio_segv", "-1 rotation subframes per frame"),
 ])
 def test_finding_reason(tmp_path: Path, name: str, expected: str) -> None:
     """The pre-checks say what is wrong (checked in-process: each of these is refused before the

@@ -523,7 +523,7 @@ def _c3d_check_scalars(path: os.PathLike[str] | str, counts: dict[str, float]) -
 def _c3d_check_rotations(path: os.PathLike[str] | str, head: bytes, proc: int, zeros: int, size: int,
                          counts: dict[str, float]) -> None:
     """ezc3d's ROTATION group (USED 4 x 4 matrices per subframe, RATIO subframes per frame, from
-    ROTATION:DATA_START). ezc3d sizes the subframes from the ratio (ROTATION:RATIO when > 0, else
+    ROTATION:DATA_START). ezc3d sizes the subframes from the ratio (ROTATION:RATIO when not 0, else
     ROTATION:RATE / POINT:RATE): a ratio of 0 allocates without bound (size_t wrap-around) and a
     huge one allocates gigabytes; and with ROTATION:USED > 0 and no room for the matrices in the
     file, ezc3d's Python wrapper throws from a function that may not (``get_rotations``: "subframe
@@ -535,8 +535,8 @@ def _c3d_check_rotations(path: os.PathLike[str] | str, head: bytes, proc: int, z
     e = ">" if proc == 86 else "<"
     first, last = struct.unpack_from(e + "HH", head, 6)
     frames = max(last - first + 1, 1)
-    ratio = counts.get("=ROTATION:RATIO", 0)
-    if not ratio > 0:  # ezc3d's defaults: POINT:RATE 0, ROTATION:RATE = POINT:RATE
+    ratio = counts.get("=ROTATION:RATIO", 0)  # ezc3d takes any non-zero RATIO as it is (-1: a crash)
+    if ratio == 0:  # ezc3d's defaults: POINT:RATE 0, ROTATION:RATE = POINT:RATE
         point_rate = counts.get("=POINT:RATE", 0.0)
         rate = counts.get("=ROTATION:RATE", point_rate)
         ratio = rate / point_rate if point_rate else math.nan

@@ -96,21 +96,22 @@ def _set_meta(g: Any, meta: Any, str_dt: Any) -> None:
 _SUPERBLOCK_SIG = b"\x89HDF\r\n\x1a\n"
 
 
-def _sizeof_lengths(buf: Any) -> int:
-    """'Size of lengths' from the superblock (HDF5 file format spec, section II.A), default 8.
+def _sizes(buf: Any) -> tuple[int, int]:
+    """'Size of offsets' and 'size of lengths' from the superblock (HDF5 file format spec, section
+    II.A), default 8 and 8.
 
     The superblock sits at offset 0, 512, 1024, 2048, ... (after a user block); versions 0 and 1
-    keep the size at byte 14, versions 2 and 3 at byte 10.
+    keep the sizes at bytes 13 and 14, versions 2 and 3 at bytes 9 and 10.
     """
     n = len(buf)
     pos = 0
     while pos + 16 <= n:
         if buf[pos:pos + 8] == _SUPERBLOCK_SIG:
-            version = buf[pos + 8]
-            size = buf[pos + 14] if version in (0, 1) else buf[pos + 10]
-            return size if size in (2, 4, 8, 16) else 8
+            at = pos + 13 if buf[pos + 8] in (0, 1) else pos + 9
+            offs, lens = buf[at], buf[at + 1]
+            return (offs if offs in (2, 4, 8, 16) else 8), (lens if lens in (2, 4, 8, 16) else 8)
         pos = 512 if pos == 0 else pos * 2
-    return 8
+    return 8, 8
 
 
 def _raw_extents(f: Any, h5py: Any) -> list[tuple[int, int]]:
@@ -178,15 +179,44 @@ def _check_global_heaps(path: os.PathLike[str] | str, skip: Sequence[tuple[int, 
         if at < size:
             gaps.append((at, size))
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            L = _sizeof_lengths(buf)
+            size_o, L = _sizes(buf)
             head = 8 + L            # "GCOL", version, 3 reserved, collection size
             objhead = 8 + L         # index (2), references (2), reserved (4), object size
+            heaps: dict[int, dict[int, int]] = {}
             for lo, hi in gaps:
-                _walk_heaps(path, buf, size, L, head, objhead, lo, hi)
+                _walk_heaps(path, buf, size, L, head, objhead, lo, hi, heaps)
+            for lo, hi in gaps:
+                _check_references(path, buf, size_o, heaps, lo, hi)
+
+
+def _check_references(path: os.PathLike[str] | str, buf: Any, size_o: int, heaps: dict[int, dict[int, int]],
+                      lo: int, hi: int) -> None:
+    """Refuse a variable-length value that claims more elements than its heap object holds.
+
+    A variable-length value on disk (in an attribute, say) is a 4-byte element count followed by
+    the heap ID: the collection's address and the object's 4-byte index. libhdf5 allocates the
+    count's worth of memory before it reads the object, so a corrupt count (0xE0000000 in a fuzzing
+    finding: 3.5 GB for a 2-character unit) allocates gigabytes. The count can never exceed the
+    object's size in bytes (each element takes at least one byte), so every place in the file's
+    metadata that holds a known collection's address followed by one of its object indices is
+    checked against that object.
+    """
+    for addr, objects in heaps.items():
+        pat = addr.to_bytes(size_o, "little")
+        at = buf.find(pat, max(lo, 4), hi)
+        while at >= 0:
+            if at + size_o + 4 <= len(buf):
+                idx = int.from_bytes(buf[at + size_o:at + size_o + 4], "little")
+                count = int.from_bytes(buf[at - 4:at], "little")
+                if idx in objects and count > objects[idx]:
+                    raise ReadError(path, f"corrupt HDF5 variable-length value at byte {at - 4}: {count} "
+                                          f"elements claimed, its global heap object {idx} (collection at "
+                                          f"byte {addr}) holds {objects[idx]} bytes")
+            at = buf.find(pat, at + 1, hi)
 
 
 def _walk_heaps(path: os.PathLike[str] | str, buf: Any, size: int, L: int, head: int, objhead: int,
-                lo: int, hi: int) -> None:
+                lo: int, hi: int, heaps: dict[int, dict[int, int]]) -> None:
     """Check each collection whose signature starts in ``buf[lo:hi]`` (see :func:`_check_global_heaps`)."""
     at = buf.find(b"GCOL", lo, hi)
     while at >= 0:
@@ -195,6 +225,7 @@ def _walk_heaps(path: os.PathLike[str] | str, buf: Any, size: int, L: int, head:
             if head <= total <= size - at:
                 end = at + total
                 p = at + head
+                objects: dict[int, int] = {}
                 while p < end:
                     if p + objhead > end:
                         break  # a tail too small for an object header is free space
@@ -209,7 +240,10 @@ def _walk_heaps(path: os.PathLike[str] | str, buf: Any, size: int, L: int, head:
                         raise ReadError(path, f"corrupt HDF5 global heap at byte {at}: object {idx} "
                                               f"at byte {p} claims {osize} bytes, past the end of "
                                               f"its {total}-byte collection")
+                    if idx > 0:
+                        objects[idx] = osize
                     p += need
+                heaps[at] = objects
         at = buf.find(b"GCOL", at + 1, hi)
 
 
