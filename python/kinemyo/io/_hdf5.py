@@ -17,12 +17,14 @@ Layout (format version 1; see docs/io.md)::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import mmap
 import os
 import struct
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,6 +51,44 @@ def _text(v: Any) -> str:
 _H5T_INTEGER, _H5T_FLOAT, _H5T_STRING = 0, 1, 3
 
 
+_VLEN_MARGIN = 256 * 2**20  # bytes of address space a string read may add
+_limit_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bounded_allocation() -> Iterator[None]:
+    """Cap the process's address space at its current size + 256 MiB while libhdf5 reads strings.
+
+    A variable-length value on disk carries its element count, and libhdf5 allocates that count
+    before it looks for the data; a corrupt count (up to 2^32) costs gigabytes even when the data
+    is missing, and kinemyo cannot find every such count without parsing HDF5 object headers (see
+    :func:`_check_references` for the ones it can). Under the cap the allocation fails at once and
+    libhdf5 reports an error (-> ReadError). Linux only (``/proc/self/statm``, ``RLIMIT_AS``); left
+    alone when a lower limit is already set. The cap is process-wide for the microseconds of the
+    read: another thread that maps more than the margin at that very moment would see a failed
+    allocation.
+    """
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            vm = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError, IndexError):
+        yield
+        return
+    with _limit_lock:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = vm + _VLEN_MARGIN
+        if (soft != resource.RLIM_INFINITY and soft <= cap) or (hard != resource.RLIM_INFINITY and hard < cap):
+            yield
+            return
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+        try:
+            yield
+        finally:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def _attr(obj: Any, name: str, default: Any, classes: tuple[int, ...]) -> Any:
     """Attribute ``name`` of ``obj`` (``default`` when absent), after checking its datatype class.
 
@@ -63,6 +103,9 @@ def _attr(obj: Any, name: str, default: Any, classes: tuple[int, ...]) -> Any:
     if cls not in classes:
         raise _Unexpected(f"attribute {name!r} of {obj.name!r} has HDF5 datatype class {cls}, not "
                           f"{' or '.join(_CLASS_NAMES[c] for c in classes)}")
+    if cls == _H5T_STRING:
+        with _bounded_allocation():
+            return obj.attrs[name]
     return obj.attrs[name]
 
 
@@ -80,7 +123,9 @@ def _get_meta(g: Any) -> dict[str, Any]:
         d = g["metadata"]
         if not hasattr(d, "id") or not hasattr(d.id, "get_type") or d.id.get_type().get_class() != _H5T_STRING:
             raise _Unexpected(f"{d.name!r} is not a string dataset")
-        return dict(json.loads(_text(d[()])))
+        with _bounded_allocation():
+            text = d[()]
+        return dict(json.loads(_text(text)))
     return {}
 
 
