@@ -215,13 +215,14 @@ def info(file: str, as_json: bool, gaps: bool, fs: float | None, time_column: st
 
     from . import io as kio
 
-    options: dict[str, object] = {}
+    options: dict[str, float | str] = {}
     if fs is not None:
         options["fs"] = fs
     if time_column is not None:
         options["time_column"] = time_column
     try:
-        rec = kio.read(file, **options)
+        # in a child process: a file that crashes or stalls a format library costs an error message
+        rec = kio.read(file, isolate=True, **options)  # type: ignore[arg-type]
     except (kio.ReadError, kio.MissingDependencyError) as e:
         raise click.ClickException(str(e)) from None
     except TypeError as e:  # a CSV-only option given for another format

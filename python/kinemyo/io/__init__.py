@@ -91,20 +91,45 @@ def readers() -> dict[str, str]:
     return {ext: f.__name__ for ext, f in _READERS.items()}
 
 
-def read(path: str | os.PathLike[str], **options: Any) -> Recording:
+def read(path: str | os.PathLike[str], *, isolate: bool = False, timeout: float | None = None,
+         memory_mb: float | None = None, **options: Any) -> Recording:
     """Read a recording, choosing the reader from the file extension.
 
     ``options`` go to the reader (:func:`read_csv`, :func:`read_edf`, :func:`read_c3d`,
     :func:`read_xdf`, :func:`read_hdf5`, :func:`read_parquet`; see each for its options).
 
+    The readers check what they can before the format's library parses a file (docs/reliability.md),
+    but the libraries (ezc3d, libhdf5, pyedflib, ...) are native code that a crafted or corrupt file
+    can still crash or stall. ``isolate=True`` reads in a child process instead, so that such a file
+    costs a ``ReadError``, never the calling process.
+
+    Parameters
+    ----------
+    isolate : bool
+        Read in a separate process (spawned; about 0.5 s more per file for the start-up) under
+        ``timeout`` and ``memory_mb``; a crash, a hang or an allocation over the limit of the reader
+        becomes a :class:`ReadError`. Default: read in this process.
+    timeout : float, optional
+        With ``isolate``: wall-clock seconds before the child is ended (default 300).
+    memory_mb : float, optional
+        With ``isolate``: address-space limit of the child in MiB (POSIX ``RLIMIT_AS``; default half
+        the physical memory).
+
     Raises
     ------
     ReadError
         Unknown extension, missing/empty/unreadable file, truncated or corrupt content, zero-length
-        streams; the message names the file and the reason.
+        streams; with ``isolate`` also a reader that crashed, stalled or ran out of memory. The
+        message names the file and the reason.
     MissingDependencyError
         The format's optional library is not installed (the message names the extra).
     """
+    if isolate:
+        from ._isolate import read_isolated
+
+        return read_isolated(path, options, timeout=300.0 if timeout is None else timeout, memory_mb=memory_mb)
+    if timeout is not None or memory_mb is not None:
+        raise TypeError("timeout= and memory_mb= apply to isolate=True only")
     p = Path(path)
     ext = p.suffix.lower()
     reader = _READERS.get(ext)

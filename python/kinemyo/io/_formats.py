@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 import json
+import math
+import mmap
 import os
 import struct
 import warnings
@@ -298,6 +300,260 @@ def _c3d_header_frames(path: os.PathLike[str] | str, n_points: int) -> int | Non
     return None
 
 
+def _big(n: int) -> str:
+    """An integer for a message: exact up to 15 digits, else its order of magnitude."""
+    return str(n) if n < 10**15 else f"~10^{len(str(n)) - 1}"
+
+
+def _c3d_precheck(path: os.PathLike[str] | str) -> None:
+    """Refuse a C3D file whose declared sizes would make ezc3d crash, hang or allocate gigabytes.
+
+    ezc3d (1.7) trusts the sizes and counts a C3D file declares. The first fuzzing finding,
+    ``fuzz/findings/c3d_ezc3d_12GB_oom``, is a 2-kB file with one byte inserted in the parameter
+    section: a description-length byte of 0x88 (136), which ezc3d reads as a signed byte (-120)
+    and then as an unsigned count, 4,294,967,176 characters, so it allocates and fills ~12 GB before
+    failing. This walks the header and the parameter records the way ezc3d does (layout from the
+    C3D file format user guide, c3d.org: a 512-byte header whose first byte is the block number of
+    the parameter section; records of name length, group id, name, 2-byte offset to the next record,
+    then for a parameter type, dimension count, dimensions, data; then description length and
+    description) and raises :class:`ReadError` for what no valid file contains and ezc3d would turn
+    into a crash, a hang or a huge allocation (each rule from a finding in ``fuzz/findings/``):
+
+    * a description length of 128-255 (negative for ezc3d, then a 4-GB count);
+    * a negative dimension count, or text (type -1) with none (an empty dimension list: segfault);
+    * parameter data beyond the end of the file, or dimensions whose non-zero sizes multiply to more
+      than the file's size in bytes (ezc3d loops over them even when a zero dimension leaves no
+      data: empty strings, or a hang);
+    * records that run past the end of the file (ezc3d reads garbage lengths from the failed
+      stream);
+    * a data section, as the header declares it, that does not fit in the file (truncated);
+    * scalar parameters ezc3d reads as ``values[0]`` without a check, present with no value;
+    * analog channels without enough ``ANALOG:SCALE``/``OFFSET`` values (indexed unchecked);
+    * an impossible ``ROTATION`` subframe ratio or rotation block (see :func:`_c3d_check_rotations`).
+
+    Everything else is left to ezc3d, which reports it. Reads the header and the parameter records
+    only (microseconds).
+    """
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < 512:
+            raise ReadError(path, f"not a readable C3D file (truncated?): {size} bytes, less than the "
+                                  "512-byte header")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            # ezc3d skips zero bytes before the header (some writers pad the file's start)
+            zeros = len(buf[:65536]) - len(buf[:65536].lstrip(b"\0"))
+            head = bytes(buf[zeros:zeros + 512])
+            if len(head) < 512:
+                return  # ezc3d reports it
+            proc, counts = _c3d_walk_parameters(path, buf, head, zeros, size)
+    _c3d_check_scalars(path, counts)
+    _c3d_check_data_size(path, head, proc, zeros, size, counts)
+    _c3d_check_analog_info(path, head, proc, counts)
+    _c3d_check_rotations(path, head, proc, zeros, size, counts)
+
+
+def _c3d_walk_parameters(path: os.PathLike[str] | str, sect: Any, head: bytes, zeros: int,
+                         size: int) -> tuple[int, dict[str, float]]:
+    """Walk the parameter records as ezc3d does (see :func:`_c3d_precheck`).
+
+    Returns the processor type and the number of values of each parameter, ``"GROUP:NAME"`` (a
+    later record of the same name replaces an earlier one, as in ezc3d), ``"GROUP:"`` for each
+    group and ``"=GROUP:NAME"`` for the first value of each numeric parameter.
+    """
+    pblock = head[0]
+    base = zeros + (pblock - 1) * 512  # ezc3d follows the records up to the end of the file
+    groups: dict[int, str] = {}
+    values: dict[tuple[int, str], int] = {}
+    first: dict[tuple[int, str], float] = {}
+    if pblock < 2 or base + 4 > size:
+        return 84, {}  # ezc3d reports a parameter section it cannot find
+    # the section's first two bytes (first record, 0x50 key) are ignored by ezc3d 1.7: the records
+    # start right after the 4-byte section header
+    proc = sect[base + 3]
+    w = ">H" if proc == 86 else "<H"  # 84 Intel, 85 DEC: little-endian words; 86 MIPS: big-endian
+    n = size
+    pos = nxt = base + 4
+    bad = "not a readable C3D file (corrupt parameter section)"
+    # ezc3d reads on past the end of the file (a failed stream yields garbage lengths): a chain of
+    # records that is not closed inside the file is refused as truncated
+    short = f"{bad}: the parameter records run past the end of the {size}-byte file (truncated?)"
+    while nxt:  # each record starts where the last one ended, so pos grows: the walk ends
+        if pos != nxt:
+            break  # ezc3d stops here ("Bad c3d formatting")
+        if pos + 2 > n:
+            raise ReadError(path, short)
+        nch = struct.unpack_from("b", sect, pos)[0]
+        if nch == 0:
+            break
+        gid = struct.unpack_from("b", sect, pos + 1)[0]
+        q = pos + 2 + abs(nch)
+        if q + 2 > n:
+            raise ReadError(path, short)
+        off = struct.unpack_from(w, sect, q)[0]
+        nxt = 0 if off == 0 else q + off
+        q += 2
+        name = bytes(sect[pos + 2:pos + 2 + abs(nch)]).decode("latin-1")
+        if gid >= 0 and q + 2 > n:
+            raise ReadError(path, short)
+        if gid >= 0:  # a parameter: type, dimensions, data
+            typ = struct.unpack_from("b", sect, q)[0]
+            nd = struct.unpack_from("b", sect, q + 1)[0]
+            if typ not in (-1, 1, 2, 4):
+                break  # ezc3d: "Parameter type unrecognized"
+            if nd < 0 or (nd == 0 and typ == -1):
+                raise ReadError(path, f"{bad}: parameter {name!r} (group {gid}) at byte {pos} has "
+                                      f"{'a dimension count of ' + str(nd) if nd < 0 else 'text with no dimension'}"
+                                      " (ezc3d would crash on it)")
+            q += 2
+            if q + nd > n:
+                raise ReadError(path, short)
+            dims = list(bytes(sect[q:q + nd]))
+            q += nd
+            if nd == 0:
+                dims = [1]
+            nbytes = math.prod(dims) * abs(typ)
+            # ezc3d loops over every index of the dimensions before a zero one, so [0, 2] costs 2
+            # (empty strings) and [123] * 110 + [0] forever: bound the product of the non-zero ones
+            loops = math.prod(d for d in dims if d)
+            if nbytes > size - q or loops > size:
+                raise ReadError(path, f"{bad}: parameter {name!r} (group {gid}) at byte {pos} declares "
+                                      f"{len(dims)} dimensions {dims[:8]}{'...' if len(dims) > 8 else ''} "
+                                      f"({_big(nbytes)} bytes, {_big(loops)} values), more than the "
+                                      f"{size}-byte file holds")
+            key = (gid, name)  # exact: ezc3d compares names as stored (a "SCALe" is not its "SCALE")
+            values[key] = (math.prod(dims[1:]) if dims else 0) if typ == -1 else math.prod(dims)
+            if typ in (1, 2, 4) and nbytes >= typ:  # first value of a numeric parameter (USED, RATE, ...)
+                first[key] = (sect[q] if typ == 1 else struct.unpack_from(w.replace("H", "h" if typ == 2 else "f"),
+                                                                          sect, q)[0])
+            q += nbytes
+        elif gid < 0:
+            groups[-gid] = name
+        if q >= n:
+            raise ReadError(path, short)
+        ndesc = struct.unpack_from("b", sect, q)[0]
+        if ndesc < 0:
+            kind = "group" if gid < 0 else "parameter"
+            raise ReadError(path, f"{bad}: {kind} {name!r} at byte {pos} has a description length byte of "
+                                  f"{ndesc & 0xFF} (over 127: ezc3d would try to allocate 4 GB)")
+        pos = q + 1 + ndesc
+    counts: dict[str, float] = {f"{groups.get(g, '')}:{k}": v for (g, k), v in values.items()}
+    counts.update({f"{g}:": 1 for g in groups.values()})
+    counts.update({f"={groups.get(g, '')}:{k}": v for (g, k), v in first.items()})
+    return int(proc), counts
+
+
+def _c3d_check_data_size(path: os.PathLike[str] | str, head: bytes, proc: int, zeros: int, size: int,
+                         counts: dict[str, float]) -> None:
+    """The data section the file declares must fit in it (see :func:`_c3d_precheck`).
+
+    Frames: POINT:FRAMES when present (ezc3d takes it over the header; 65535 means "more, counted
+    elsewhere" and is not checked), else the header's last - first + 1, which ezc3d computes in
+    unsigned arithmetic: a last frame before first - 1 wraps around to ~2^64 frames and ezc3d reads
+    (garbage) until memory runs out. Points and analog samples per frame: the larger of the header's
+    and the parameters' (ezc3d updates its header from POINT:USED and ANALOG:USED).
+    """
+    e = ">" if proc == 86 else "<"
+    points, analog, first, last = struct.unpack_from(e + "HHHH", head, 2)
+    data_start, sub = struct.unpack_from(e + "HH", head, 16)
+    points = max(points, int(counts.get("=POINT:USED", 0)))
+    analog = max(analog, int(counts.get("=ANALOG:USED", 0)) * max(sub, 1))
+    if proc == 85:
+        bps = 2  # DEC (VAX) float for the scale factor: assume the smaller, 2-byte integer data
+    else:
+        scale = struct.unpack_from(e + "f", head, 12)[0]
+        bps = 4 if scale < 0 else 2
+    if "=POINT:FRAMES" in counts:
+        frames = int(counts["=POINT:FRAMES"]) % 65536  # ezc3d: a negative count is read as uint16
+    else:
+        if last + 1 < first and (points or analog):
+            raise ReadError(path, f"not a readable C3D file (inconsistent header): last frame {last} before "
+                                  f"first frame {first} and no POINT:FRAMES (ezc3d's frame count would wrap "
+                                  "around)")
+        frames = last - first + 1
+    if data_start < 1 or frames <= 0 or frames >= 65535:
+        return  # long files keep the frame count elsewhere; odd headers are ezc3d's to report
+    need = zeros + (data_start - 1) * 512 + frames * (4 * points + analog) * bps
+    if need > size:
+        raise ReadError(path, f"truncated C3D file: the header promises {frames} frames ({points} points and "
+                              f"{analog} analog samples per frame from block {data_start}: {need} bytes), the "
+                              f"file has {size} bytes")
+
+
+def _c3d_check_analog_info(path: os.PathLike[str] | str, head: bytes, proc: int, counts: dict[str, float]) -> None:
+    """Every analog channel needs a scale and an offset: ezc3d indexes ANALOG:SCALE (then SCALE2,
+    ...) and ANALOG:OFFSET (OFFSET2, ...) by channel, and GEN_SCALE at 0, without bounds checks
+    (a segmentation fault when they are short). The channel count is the larger of the header's
+    (analog samples per frame, word 3, over samples per channel per frame, word 10) and
+    ANALOG:USED."""
+    e = ">" if proc == 86 else "<"
+    per_frame, = struct.unpack_from(e + "H", head, 4)
+    sub, = struct.unpack_from(e + "H", head, 18)
+    # ezc3d also takes the count from ANALOG:USED when it updates the header from the parameters
+    channels = max(per_frame // sub if sub else 0, int(counts.get("=ANALOG:USED", 0)))
+    if channels <= 0:
+        return
+    shadow = "SHADOW:" in counts  # ezc3d fills in defaults for empty ones in files with this group
+    for key in ("SCALE", "OFFSET"):
+        have, i = counts.get(f"ANALOG:{key}", 0), 2
+        while f"ANALOG:{key}{i}" in counts:
+            have += counts[f"ANALOG:{key}{i}"]
+            i += 1
+        if have < channels and not (shadow and have == 0):
+            raise ReadError(path, f"not a readable C3D file (inconsistent parameters): {channels} analog "
+                                  f"channels (header, ANALOG:USED) but {have} values in ANALOG:{key} (ezc3d "
+                                  "would read past them)")
+    if counts.get("ANALOG:GEN_SCALE", 1) < 1:
+        raise ReadError(path, "not a readable C3D file (inconsistent parameters): ANALOG:GEN_SCALE is empty")
+
+
+_C3D_SCALARS = ("POINT:USED", "POINT:SCALE", "POINT:RATE", "POINT:DATA_START", "POINT:FRAMES", "ANALOG:USED",
+                "ANALOG:RATE", "ANALOG:GEN_SCALE", "ROTATION:USED", "ROTATION:DATA_START", "ROTATION:RATE",
+                "ROTATION:RATIO", "FORCE_PLATFORM:USED")
+
+
+def _c3d_check_scalars(path: os.PathLike[str] | str, counts: dict[str, float]) -> None:
+    """The scalar parameters ezc3d reads as ``values[0]`` without a check (``updateHeader``,
+    ``setMandatoryParameters``): present with no value (a zero dimension), a segmentation fault."""
+    for key in _C3D_SCALARS:
+        if key in counts and counts[key] < 1:
+            raise ReadError(path, f"not a readable C3D file (inconsistent parameters): {key} has no value "
+                                  "(ezc3d would read past it)")
+
+
+def _c3d_check_rotations(path: os.PathLike[str] | str, head: bytes, proc: int, zeros: int, size: int,
+                         counts: dict[str, float]) -> None:
+    """ezc3d's ROTATION group (USED 4 x 4 matrices per subframe, RATIO subframes per frame, from
+    ROTATION:DATA_START). ezc3d sizes the subframes from the ratio (ROTATION:RATIO when not 0, else
+    ROTATION:RATE / POINT:RATE): a ratio of 0 allocates without bound (size_t wrap-around) and a
+    huge one allocates gigabytes; and with ROTATION:USED > 0 and no room for the matrices in the
+    file, ezc3d's Python wrapper throws from a function that may not (``get_rotations``: "subframe
+    0 while the maximum number of subframes is 0"), so the C++ runtime aborts the process. Refuse a
+    ratio that is not finite, below 1 or more than the file's size, and matrices that cannot fit
+    in the file."""
+    if "ROTATION:" not in counts:
+        return
+    e = ">" if proc == 86 else "<"
+    first, last = struct.unpack_from(e + "HH", head, 6)
+    frames = max(last - first + 1, 1)
+    ratio = counts.get("=ROTATION:RATIO", 0)  # ezc3d takes any non-zero RATIO as it is (-1: a crash)
+    if ratio == 0:  # ezc3d's defaults: POINT:RATE 0, ROTATION:RATE = POINT:RATE
+        point_rate = counts.get("=POINT:RATE", 0.0)
+        rate = counts.get("=ROTATION:RATE", point_rate)
+        ratio = rate / point_rate if point_rate else math.nan
+    if not (math.isfinite(ratio) and 1 <= int(ratio) and frames * int(ratio) <= size):
+        raise ReadError(path, f"not a readable C3D file (inconsistent parameters): {ratio} rotation subframes "
+                              "per frame (ROTATION:RATIO, or ROTATION:RATE / POINT:RATE)")
+    used = int(counts.get("=ROTATION:USED", 0))
+    if used <= 0:
+        return
+    start = max(int(counts.get("=ROTATION:DATA_START", 1)), 1)
+    need = zeros + (start - 1) * 512 + frames * int(ratio) * used * 16 * 4
+    if need > size:
+        raise ReadError(path, f"not a readable C3D file (truncated or inconsistent): ROTATION:USED is {used}, "
+                              f"{frames} frames of 4 x 4 matrices from block {start} need {need} bytes, the file "
+                              f"has {size}")
+
+
 def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool = True,
              analog_streams: Mapping[str, Sequence[str]] | None = None,
              point_stream: str = "points", analog_stream: str = "analogs") -> Recording:
@@ -326,6 +582,10 @@ def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool
     """
     p = check_input(path, (".c3d",))
     ezc3d = require("ezc3d", "reading C3D files", "io")
+    try:
+        _c3d_precheck(p)
+    except OSError as e:
+        raise ReadError(p, f"cannot read the file: {e}") from None
     try:
         c = ezc3d.c3d(str(p))
         params = c["parameters"]
