@@ -262,8 +262,11 @@ class MovingAverage(_Window):
     the window's last sample and lags the signal by ``(N - 1) / 2`` samples. Until N samples have
     been seen the window holds only the samples seen so far (growing window, no ramp from zero).
 
-    Exact over arbitrarily long runs: the running sum is recomputed from the window every N
-    samples, so rounding never accumulates (tested over 1e8 samples). Non-finite samples count as
+    No drift over arbitrarily long runs: the running sum is recomputed from the window every N
+    samples, so rounding never accumulates (tested over 1e8 samples). Between recomputations the
+    relative error is bounded by about ``N * eps * max(v) / sum(v)`` over the last two windows
+    (``v`` = the samples, or their squares for :class:`MovingRMS`): ~1e-15 on ordinary signals, up to
+    ~2e-8 right after a 1e9 spike has left an RMS window of ~5e10 (docs/reliability.md). Non-finite samples count as
     missing: they give NaN output and do not enter the window.
 
     Parameters
@@ -282,7 +285,7 @@ class MovingAverage(_Window):
 class MovingRMS(_Window):
     """Trailing moving root-mean-square over ``window_s`` seconds, O(1) per sample.
 
-    ``y[k] = sqrt(mean(x[k-N+1 .. k] ** 2))``; alignment, start-up, exactness and non-finite
+    ``y[k] = sqrt(mean(x[k-N+1 .. k] ** 2))``; alignment, start-up, rounding bound and non-finite
     policy as :class:`MovingAverage`. The usual amplitude estimate of surface EMG (e.g. 50–250 ms
     windows; Merletti & Di Torino, "Standards for reporting EMG data", J. Electromyogr. Kinesiol.
     1999).
