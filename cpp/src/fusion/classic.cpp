@@ -42,6 +42,13 @@ inline void inv_sqrt2(double u, double v, double& ru, double& rv) noexcept {
 #endif
 }
 
+/// Squared norm of a 3-vector and whether it can be normalised (finite and non-zero; false for
+/// NaN): the per-sample validity test of the accelerometer and magnetometer.
+inline bool norm2_ok(const double* v, double& n2) noexcept {
+    n2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+    return n2 > 0.0 && n2 <= std::numeric_limits<double>::max();
+}
+
 void store_q(double* out, std::size_t i, const Quat& q) {
     for (std::size_t k = 0; k < 4; ++k) out[4 * i + k] = q[k];
 }
@@ -195,16 +202,16 @@ void Madgwick::update(const double* gyr, const double* acc, const double* mag, s
         std::uint8_t flags = 0;
         const double g2 = g[0] * g[0] + g[1] * g[1] + g[2] * g[2];
         if (g2 < kMax2) {
-            const double an2 = a[0] * a[0] + a[1] * a[1] + a[2] * a[2];
-            const bool acc_ok = an2 > 0.0 && an2 <= std::numeric_limits<double>::max();
+            double an2 = 0.0;
+            const bool acc_ok = norm2_ok(a, an2);
             bool mag_ok = false;
             bool stepped = false;  // the corrected step, already normalised
             double ia = 0.0;
             if (acc_ok) {
                 if (mag != nullptr) {
                     const double* m = mag + 3 * i;
-                    const double mn2 = m[0] * m[0] + m[1] * m[1] + m[2] * m[2];
-                    mag_ok = mn2 > 0.0 && mn2 <= std::numeric_limits<double>::max();
+                    double mn2 = 0.0;
+                    mag_ok = norm2_ok(m, mn2);
                     double im = 0.0;
                     inv_sqrt2(an2, mn2, ia, im);
                     if (mag_ok) {
@@ -348,8 +355,8 @@ void Mahony::update(const double* gyr, const double* acc, const double* mag, std
         std::uint8_t flags = 0;
         const double g2 = g[0] * g[0] + g[1] * g[1] + g[2] * g[2];
         if (g2 < kMax2) {
-            const double an2 = a[0] * a[0] + a[1] * a[1] + a[2] * a[2];
-            const bool acc_ok = an2 > 0.0 && an2 <= std::numeric_limits<double>::max();
+            double an2 = 0.0;
+            const bool acc_ok = norm2_ok(a, an2);
             bool mag_ok = false;
             bool done = false;
             double o0 = g[0] - b0, o1 = g[1] - b1, o2 = g[2] - b2;
@@ -357,8 +364,8 @@ void Mahony::update(const double* gyr, const double* acc, const double* mag, std
                 double ia = 0.0;
                 if (mag != nullptr) {
                     const double* m = mag + 3 * i;
-                    const double mn2 = m[0] * m[0] + m[1] * m[1] + m[2] * m[2];
-                    mag_ok = mn2 > 0.0 && mn2 <= std::numeric_limits<double>::max();
+                    double mn2 = 0.0;
+                    mag_ok = norm2_ok(m, mn2);
                     double im = 0.0;
                     inv_sqrt2(an2, mn2, ia, im);
                     if (mag_ok) {

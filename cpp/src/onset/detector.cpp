@@ -381,6 +381,17 @@ KINEMYO_ONSET_INLINE double biquads(const double* co, double* z, double v) {
     return v;
 }
 
+/// One sample through the band-pass cascade; the first sample primes the delays to the steady
+/// state of a constant input equal to it (zi per unit input), as at every (re)start.
+template <int NS, bool FMA, class State>
+KINEMYO_ONSET_INLINE double condition_sample(State& s, const double* zi, const double* co, double* z, double v) {
+    if (!s.primed) {
+        for (int q = 0; q < 2 * NS; ++q) z[q] = zi[q] * v;
+        s.primed = true;
+    }
+    return biquads<NS, FMA>(co, z, v);
+}
+
 
 // Dispatch on the number of band-pass sections (0 = no preprocessing) to a kernel with the delays
 // in registers.
@@ -423,11 +434,7 @@ void OnsetDetector<T>::band_channel(std::size_t c, const T* x, std::size_t n, do
                 ++s.nonfinite;
                 continue;
             }
-            if (!s.primed) {
-                for (int k = 0; k < 2 * NS; ++k) z[k] = zi_[static_cast<std::size_t>(k)] * v;
-                s.primed = true;
-            }
-            y[i] = biquads<NS, false>(co, z, v);
+            y[i] = condition_sample<NS, false>(s, zi_.data(), co, z, v);
         }
         for (int k = 0; k < 2 * NS; ++k) s.bz[static_cast<std::size_t>(k)] = z[k];
     }
@@ -502,11 +509,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
             rn += 1;
             double y = v;
             if constexpr (NS > 0) {
-                if (!s.primed) {
-                    for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v;
-                    s.primed = true;
-                }
-                y = biquads<NS, FMA>(co, z, v);
+                y = condition_sample<NS, FMA>(s, zi_.data(), co, z, v);
             }
             if (ycache) ycache[i * C + c] = y;
             const double e = y * y;
@@ -629,11 +632,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
                 if (!std::isfinite(v)) break;
                 double y = v;
                 if constexpr (NS > 0) {
-                    if (!s.primed) {
-                        for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v;
-                        s.primed = true;
-                    }
-                    y = biquads<NS, FMA>(co, z, v);
+                    y = condition_sample<NS, FMA>(s, zi_.data(), co, z, v);
                 }
                 e = y * y;
                 const bool be = ph == blast;
@@ -697,11 +696,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
                     y = std::numeric_limits<double>::quiet_NaN();
                     ++s.nonfinite;
                 } else {
-                    if (!s.primed) {
-                        for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v;
-                        s.primed = true;
-                    }
-                    y = biquads<NS, FMA>(co, z, v);
+                    y = condition_sample<NS, FMA>(s, zi_.data(), co, z, v);
                 }
             }
             e = y * y;
