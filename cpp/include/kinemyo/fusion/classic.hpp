@@ -27,7 +27,10 @@ public:
     explicit Madgwick(const MadgwickParams& p);
     void update(const double* gyr, const double* acc, const double* mag, std::size_t n, double* q_out,
                 double* bias_out, std::uint8_t* flags_out) override;
-    void reset() override { q_ = q_init_; }
+    void reset() override {
+        q_ = q_init_;
+        n_ = {q_init_[0], q_init_[1], q_init_[2], q_init_[3], 1.0};
+    }
     [[nodiscard]] StateRecord get_state() const override;
     void set_state(const StateRecord& s) override;
     [[nodiscard]] std::unique_ptr<OrientationFilter> clone() const override { return std::make_unique<Madgwick>(*this); }
@@ -37,6 +40,9 @@ private:
     MadgwickParams p_;
     Quat q_init_;  // internal frame: NWU
     Quat q_;
+    // the last 9D step's unnormalised quaternion and 1 / its squared norm (q = n sqrt(it)), which
+    // the next 9D step starts from: kept so that any split into calls gives the same bits
+    std::array<double, 5> n_{};
 };
 
 /// Parameters of Mahony's filter.
