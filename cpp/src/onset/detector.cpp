@@ -392,6 +392,107 @@ KINEMYO_ONSET_INLINE double condition_sample(State& s, const double* zi, const d
     return biquads<NS, FMA>(co, z, v);
 }
 
+#if KINEMYO_ONSET_X86
+// (not always_inline: they are called from run_cusum, whose own target is the default; they are
+// inlined once that is inlined into the AVX2 kernels, which are flattened)
+#define KINEMYO_ONSET_WAVE inline __attribute__((target("avx2,fma")))
+// The 4-section band-pass (the default order-4 Butterworth band) as a software pipeline across
+// the sections: lane k of one AVX2 register is section k, working on sample j - k at step j
+// (its input is lane k - 1's output of the step before). Every lane does exactly the scalar
+// transposed-direct-form-II FMA sequence of biquads<4, true> (same operations, same rounding:
+// bit for bit the same y), but one step costs a handful of vector instructions instead of 20
+// scalar ones, so the fused CUSUM runs next to the filter instead of queueing behind it. A block
+// of n finite samples takes n + 3 steps: lanes are masked in the first and last three (the
+// pipeline fills and drains), after which all sections are at the same sample again.
+struct Wave4 {
+    __m256d b0, b1, b2, na1, na2, z0, z1, yp;
+    std::int64_t j, n;
+    std::size_t C;
+    double* yb;  // y[i] of the block, written at step i + 3
+};
+
+KINEMYO_ONSET_WAVE void wave_init(Wave4& w, const double* co, const double* z, double* yb, std::size_t C,
+                                  std::size_t n) {
+    // (no lambda: it would not inherit the target of this function)
+    w.b0 = _mm256_setr_pd(co[0], co[5], co[10], co[15]);
+    w.b1 = _mm256_setr_pd(co[1], co[6], co[11], co[16]);
+    w.b2 = _mm256_setr_pd(co[2], co[7], co[12], co[17]);
+    w.na1 = _mm256_setr_pd(-co[3], -co[8], -co[13], -co[18]);
+    w.na2 = _mm256_setr_pd(-co[4], -co[9], -co[14], -co[19]);
+    w.z0 = _mm256_setr_pd(z[0], z[2], z[4], z[6]);
+    w.z1 = _mm256_setr_pd(z[1], z[3], z[5], z[7]);
+    w.yp = _mm256_setzero_pd();
+    w.j = 0;
+    w.n = static_cast<std::int64_t>(n);
+    w.C = C;
+    w.yb = yb;
+}
+
+/// One pipeline step (x: the channel's first sample of the block, stride C).
+template <class In>
+KINEMYO_ONSET_WAVE void wave_step(Wave4& w, const In* x) {
+    const std::int64_t j = w.j++;
+    if (static_cast<std::uint64_t>(j - 3) < static_cast<std::uint64_t>(w.n - 3)) {
+        // full pipeline: 3 <= j < n
+        const __m256d xv = _mm256_set1_pd(static_cast<double>(x[static_cast<std::size_t>(j) * w.C]));
+        const __m256d v = _mm256_blend_pd(_mm256_permute4x64_pd(w.yp, 0x90), xv, 1);
+        const __m256d y = _mm256_fmadd_pd(w.b0, v, w.z0);
+        w.z0 = _mm256_fmadd_pd(w.na1, y, _mm256_fmadd_pd(w.b1, v, w.z1));
+        w.z1 = _mm256_fmadd_pd(w.na2, y, _mm256_mul_pd(w.b2, v));
+        w.yp = y;
+        _mm_storeh_pd(w.yb + (j - 3), _mm256_extractf128_pd(y, 1));
+        return;
+    }
+    if (j >= w.n + 3) return;
+    // filling or draining: lane k is active iff 0 <= j - k < n
+    const __m256d xv =
+        j < w.n ? _mm256_set1_pd(static_cast<double>(x[static_cast<std::size_t>(j) * w.C])) : _mm256_setzero_pd();
+    const __m256d v = _mm256_blend_pd(_mm256_permute4x64_pd(w.yp, 0x90), xv, 1);
+    const __m256d y = _mm256_fmadd_pd(w.b0, v, w.z0);
+    const __m256d z0n = _mm256_fmadd_pd(w.na1, y, _mm256_fmadd_pd(w.b1, v, w.z1));
+    const __m256d z1n = _mm256_fmadd_pd(w.na2, y, _mm256_mul_pd(w.b2, v));
+    auto act = [&](std::int64_t k) -> long long { return j - k >= 0 && j - k < w.n ? -1 : 0; };
+    const __m256d m = _mm256_castsi256_pd(_mm256_setr_epi64x(act(0), act(1), act(2), act(3)));
+    w.z0 = _mm256_blendv_pd(w.z0, z0n, m);
+    w.z1 = _mm256_blendv_pd(w.z1, z1n, m);
+    w.yp = y;
+    if (j >= 3) _mm_storeh_pd(w.yb + (j - 3), _mm256_extractf128_pd(y, 1));
+}
+
+/// The section delays after the block (all lanes at sample n).
+KINEMYO_ONSET_WAVE void wave_store(const Wave4& w, double* z) {
+    alignas(32) double a[4], b[4];
+    _mm256_store_pd(a, w.z0);
+    _mm256_store_pd(b, w.z1);
+    for (int k = 0; k < 4; ++k) {
+        z[2 * k] = a[k];
+        z[2 * k + 1] = b[k];
+    }
+}
+
+/// True when the n samples x[i C] are all finite.
+template <class In>
+bool all_finite(const In* x, std::size_t n, std::size_t C) {
+    using U = std::conditional_t<sizeof(In) == 8, std::uint64_t, std::uint32_t>;
+    constexpr U em = sizeof(In) == 8 ? static_cast<U>(0x7ff0000000000000ULL) : static_cast<U>(0x7f800000U);
+    U bad = 0;
+    if (C == 1) {
+        for (std::size_t i = 0; i < n; ++i) {
+            U b;
+            std::memcpy(&b, x + i, sizeof b);
+            bad |= static_cast<U>(((b & em) == em) ? 1 : 0);
+        }
+    } else {
+        for (std::size_t i = 0; i < n; ++i) {
+            U b;
+            std::memcpy(&b, x + i * C, sizeof b);
+            bad |= static_cast<U>(((b & em) == em) ? 1 : 0);
+        }
+    }
+    return bad == 0;
+}
+#endif
+
 
 // Dispatch on the number of band-pass sections (0 = no preprocessing) to a kernel with the delays
 // in registers.
@@ -483,9 +584,9 @@ void OnsetDetector<T>::energy_channel(std::size_t c, const T* x, std::size_t n, 
 // (a partial one at the end) are conditioned but not summed. Also the sum of squares of the
 // finite raw samples, and, when y is given, the conditioned signal itself (y[i C + c], NaN for a
 // non-finite sample), so that the detection pass need not filter again. Fused with the
-// conditioning.
+// conditioning. WV: the 4-section band-pass as the Wave4 pipeline (a block of finite samples only).
 template <class T>
-template <int NS, bool FMA>
+template <int NS, bool FMA, bool WV>
 KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T* x, std::size_t n, std::size_t W,
                                                           std::size_t w0, std::size_t w1, std::size_t nw,
                                                           double* wsum, double* wsq, double* wcnt, double* raw,
@@ -496,19 +597,45 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
     for (int k = 0; k < 2 * NS; ++k) z[k] = s.bz[static_cast<std::size_t>(k)];
     const double* co = sos_.data();
     double rr = raw[c], rn = nraw[c];
+#if KINEMYO_ONSET_X86
+    static_assert(!WV || (NS == 4 && FMA), "the pipelined band-pass is the 4-section FMA kernel");
+    Wave4 wv;
+    const std::size_t ib = w0 * W;
+    const T* xc = x + ib * C + c;
+    double* yb = nullptr;
+    if constexpr (WV) {
+        const std::size_t m = std::min(n, w1 * W) - ib;
+        if (!s.primed) {  // the steady state of the first sample (finite: the block is)
+            const double v0 = static_cast<double>(xc[0]);
+            for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v0;
+            s.primed = true;
+        }
+        col_.resize(m);
+        yb = col_.data();
+        wave_init(wv, co, z, yb, C, m);
+        for (int q = 0; q < 3 + 8; ++q) wave_step(wv, xc);  // fill, and 8 samples of lead
+    }
+#else
+    static_assert(!WV, "no pipelined band-pass on this architecture");
+#endif
     for (std::size_t w = w0; w < w1; ++w) {
         double a = 0, a2 = 0, cnt = 0;
         const std::size_t iend = std::min(n, (w + 1) * W);
         for (std::size_t i = w * W; i < iend; ++i) {
             const double v = static_cast<double>(x[i * C + c]);
-            if (!std::isfinite(v)) {
+            double y = v;
+            if constexpr (WV) {
+#if KINEMYO_ONSET_X86
+                wave_step(wv, xc);
+                y = yb[i - ib];
+#endif
+            } else if (!std::isfinite(v)) {
                 if (ycache) ycache[i * C + c] = std::numeric_limits<double>::quiet_NaN();
                 continue;
             }
             rr += v * v;
             rn += 1;
-            double y = v;
-            if constexpr (NS > 0) {
+            if constexpr (NS > 0 && !WV) {
                 y = condition_sample<NS, FMA>(s, zi_.data(), co, z, v);
             }
             if (ycache) ycache[i * C + c] = y;
@@ -526,21 +653,35 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
     }
     raw[c] = rr;
     nraw[c] = rn;
+#if KINEMYO_ONSET_X86
+    if constexpr (WV) {
+        while (wv.j < wv.n + 3) wave_step(wv, xc);
+        wave_store(wv, z);
+    }
+#endif
     for (int q = 0; q < 2 * NS; ++q) s.bz[static_cast<std::size_t>(q)] = z[q];
 }
 
 template <class T>
 template <int NS>
 #if KINEMYO_ONSET_X86
-__attribute__((target("avx2,fma")))
+__attribute__((target("avx2,fma"), flatten))
 #endif
 void OnsetDetector<T>::window_energy_fma(std::size_t c, const T* x, std::size_t n, std::size_t W, std::size_t w0,
                                          std::size_t w1, std::size_t nw, double* wsum, double* wsq, double* wcnt,
                                          double* raw, double* nraw, double* ycache) {
 #if KINEMYO_ONSET_X86
-    window_energy<NS, true>(c, x, n, W, w0, w1, nw, wsum, wsq, wcnt, raw, nraw, ycache);
+    if constexpr (NS == 4) {
+        // the pipelined band-pass for blocks of finite samples (bit for bit the same y)
+        const std::size_t i0 = w0 * W, m = std::min(n, w1 * W) - i0;
+        if (m >= 16 && all_finite(x + i0 * p_.n_channels + c, m, p_.n_channels)) {
+            window_energy<NS, true, true>(c, x, n, W, w0, w1, nw, wsum, wsq, wcnt, raw, nraw, ycache);
+            return;
+        }
+    }
+    window_energy<NS, true, false>(c, x, n, W, w0, w1, nw, wsum, wsq, wcnt, raw, nraw, ycache);
 #else
-    window_energy<NS, false>(c, x, n, W, w0, w1, nw, wsum, wsq, wcnt, raw, nraw, ycache);
+    window_energy<NS, false, false>(c, x, n, W, w0, w1, nw, wsum, wsq, wcnt, raw, nraw, ycache);
 #endif
 }
 
@@ -556,7 +697,7 @@ void OnsetDetector<T>::window_stats(const T* x, std::size_t n, std::size_t W, st
             with_sections(nsec_, [&](auto ns) {
                 constexpr int NS = decltype(ns)::value;
                 if (cpu_has_fma()) window_energy_fma<NS>(c, x, n, W, w0, w1, nw, wsum, wsq, wcnt, raw, nraw, ycache);
-                else window_energy<NS, false>(c, x, n, W, w0, w1, nw, wsum, wsq, wcnt, raw, nraw, ycache);
+                else window_energy<NS, false, false>(c, x, n, W, w0, w1, nw, wsum, wsq, wcnt, raw, nraw, ycache);
             });
     }
 }
@@ -592,15 +733,33 @@ void OnsetDetector<T>::finalize_rest(std::size_t c) {
 }
 
 // The CUSUM detector on one channel, fused with its conditioning: one pass, delays in registers,
-// the inactive state (almost all samples) handled inline.
+// the inactive state (almost all samples) handled inline. WV: the 4-section band-pass runs as the
+// Wave4 pipeline ahead of the CUSUM (a block of finite samples only; y through col_).
 template <class T>
-template <int NS, bool FMA, class In>
+template <int NS, bool FMA, bool WV, class In>
 KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x, std::size_t n, std::vector<Event>& out) {
     Chan& s = ch_[c];
     const std::size_t C = p_.n_channels;
     double z[2 * NS + 1];
     for (int k = 0; k < 2 * NS; ++k) z[k] = s.bz[static_cast<std::size_t>(k)];
     const double* co = sos_.data();
+#if KINEMYO_ONSET_X86
+    static_assert(!WV || (NS == 4 && FMA), "the pipelined band-pass is the 4-section FMA kernel");
+    Wave4 wv;
+    const In* xc = x + c;
+    if constexpr (WV) {
+        if (!s.primed) {  // the steady state of the first sample (finite: the block is)
+            const double v0 = static_cast<double>(xc[0]);
+            for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v0;
+            s.primed = true;
+        }
+        col_.resize(n);
+        wave_init(wv, co, z, col_.data(), C, n);
+        for (int q = 0; q < 3 + 8; ++q) wave_step(wv, xc);  // fill, and 8 samples of lead
+    }
+#else
+    static_assert(!WV, "no pipelined band-pass on this architecture");
+#endif
     const auto NB = static_cast<std::int64_t>(s.bins.size());
     std::int64_t t = t_;
     std::int64_t ph = s.bin_phase;  // == t % bin_, kept in the state (no division per call)
@@ -628,11 +787,19 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
             // non-finite sample (before filtering it), or with the sample's energy already
             // computed (have) at an overflowing square or an offset alarm.
             for (; i < n; ++i, ++t) {
-                v = static_cast<double>(x[i * C + c]);
-                if (!std::isfinite(v)) break;
-                double y = v;
-                if constexpr (NS > 0) {
-                    y = condition_sample<NS, FMA>(s, zi_.data(), co, z, v);
+                double y;
+                if constexpr (WV) {
+#if KINEMYO_ONSET_X86
+                    wave_step(wv, xc);
+                    y = col_[i];
+#endif
+                } else {
+                    v = static_cast<double>(x[i * C + c]);
+                    if (!std::isfinite(v)) break;
+                    y = v;
+                    if constexpr (NS > 0) {
+                        y = condition_sample<NS, FMA>(s, zi_.data(), co, z, v);
+                    }
                 }
                 e = y * y;
                 const bool be = ph == blast;
@@ -689,7 +856,12 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
             v = static_cast<double>(x[i * C + c]);
             vfin = std::isfinite(v);
             double y;
-            if constexpr (NS == 0) {
+            if constexpr (WV) {
+#if KINEMYO_ONSET_X86
+                wave_step(wv, xc);
+#endif
+                y = col_[i];
+            } else if constexpr (NS == 0) {
                 y = v;
             } else {
                 if (!vfin) {
@@ -704,6 +876,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
             bin_end = ph == blast;
             ph = bin_end ? 0 : ph + 1;
         }
+        if constexpr (WV) v = static_cast<double>(x[i * C + c]);  // raw (rest learning)
         // the general path, out of line (it runs on the state; the hot locals go through it)
         s.S = S;
         s.D = D;
@@ -733,6 +906,12 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     s.bin_n = bn;
     s.bin_phase = ph;
     s.bin_slot = slot;
+#if KINEMYO_ONSET_X86
+    if constexpr (WV) {
+        while (wv.j < wv.n + 3) wave_step(wv, xc);
+        wave_store(wv, z);
+    }
+#endif
     for (int q = 0; q < 2 * NS; ++q) s.bz[static_cast<std::size_t>(q)] = z[q];
 }
 
@@ -795,15 +974,22 @@ void OnsetDetector<T>::cusum_general(std::size_t c, std::int64_t t, double v, do
 template <class T>
 template <int NS, class In>
 #if KINEMYO_ONSET_X86
-__attribute__((target("avx2,fma")))
+__attribute__((target("avx2,fma"), flatten))
 #endif
 void OnsetDetector<T>::run_cusum_fma(const In* x, std::size_t n, std::vector<Event>& out) {
     // all channels in this one function (the per-channel kernel inlined): one call per block
     for (std::size_t c = 0; c < p_.n_channels; ++c) {
 #if KINEMYO_ONSET_X86
-        run_cusum<NS, true, In>(c, x, n, out);
+        if constexpr (NS == 4) {
+            // the pipelined band-pass for blocks of finite samples (bit for bit the same y)
+            if (n >= 16 && all_finite(x + c, n, p_.n_channels)) {
+                run_cusum<NS, true, true, In>(c, x, n, out);
+                continue;
+            }
+        }
+        run_cusum<NS, true, false, In>(c, x, n, out);
 #else
-        run_cusum<NS, false, In>(c, x, n, out);
+        run_cusum<NS, false, false, In>(c, x, n, out);
 #endif
     }
 }
@@ -833,7 +1019,7 @@ void OnsetDetector<T>::process_cusum(const In* x, std::size_t n, int nsec, std::
                 if (cpu_has_fma()) {
                     run_cusum_fma<NS, In>(x + i0 * C, m, out);
                 } else {
-                    for (std::size_t c = 0; c < C; ++c) run_cusum<NS, false, In>(c, x + i0 * C, m, out);
+                    for (std::size_t c = 0; c < C; ++c) run_cusum<NS, false, false, In>(c, x + i0 * C, m, out);
                 }
             });
             t_ += static_cast<std::int64_t>(m);

@@ -188,7 +188,7 @@ private:
     void condition(const T* x, std::size_t n);
     template <int NS>
     void band_channel(std::size_t c, const T* x, std::size_t n, double* y);
-    template <int NS, bool FMA, class In>
+    template <int NS, bool FMA, bool WV, class In>
     void run_cusum(std::size_t c, const In* x, std::size_t n, std::vector<Event>& out);
     template <int NS, class In>
     void run_cusum_fma(const In* x, std::size_t n, std::vector<Event>& out);
@@ -196,7 +196,7 @@ private:
     void process_cusum(const In* x, std::size_t n, int nsec, std::vector<Event>& out);
     template <int NS>
     void energy_channel(std::size_t c, const T* x, std::size_t n, double* stat, double* energy);
-    template <int NS, bool FMA>
+    template <int NS, bool FMA, bool WV>
     void window_energy(std::size_t c, const T* x, std::size_t n, std::size_t W, std::size_t w0, std::size_t w1,
                        std::size_t nw, double* wsum, double* wsq, double* wcnt, double* raw, double* nraw,
                        double* ycache);
