@@ -203,6 +203,13 @@ bool cpu_has_fma() {
 bool cpu_has_fma() { return false; }
 #endif
 
+// a == +0 or -0, by the bits (pos_part gives +0, never -0: a compare and a cmov, no parity branch)
+KINEMYO_ONSET_INLINE bool is_zero(double a) {
+    std::uint64_t b;
+    std::memcpy(&b, &a, sizeof b);
+    return (b << 1) == 0;
+}
+
 // max(a, 0) without a branch (a CUSUM sits at 0 about half of the time at rest: a branch there
 // is mispredicted all the time). a is finite here.
 KINEMYO_ONSET_INLINE double pos_part(double a) {
@@ -393,8 +400,8 @@ KINEMYO_ONSET_INLINE double condition_sample(State& s, const double* zi, const d
 }
 
 #if KINEMYO_ONSET_X86
-// (not always_inline: they are called from run_cusum, whose own target is the default; they are
-// inlined once that is inlined into the AVX2 kernels, which are flattened)
+// (not always_inline: they are called from run_cusum, whose own target is the default; the
+// compiler inlines them once that is inlined into the AVX2 kernels)
 #define KINEMYO_ONSET_WAVE inline __attribute__((target("avx2,fma")))
 // The 4-section band-pass (the default order-4 Butterworth band) as a software pipeline across
 // the sections: lane k of one AVX2 register is section k, working on sample j - k at step j
@@ -428,6 +435,25 @@ KINEMYO_ONSET_WAVE void wave_init(Wave4& w, const double* co, const double* z, d
     w.yb = yb;
 }
 
+/// A step while the pipeline fills or drains (j < 3 or j >= n), out of line.
+template <class In>
+KINEMYO_ONSET_WAVE void wave_edge(Wave4& w, const In* x, std::int64_t j) {
+    if (j >= w.n + 3) return;
+    // filling or draining: lane k is active iff 0 <= j - k < n
+    const __m256d xv =
+        j < w.n ? _mm256_set1_pd(static_cast<double>(x[static_cast<std::size_t>(j) * w.C])) : _mm256_setzero_pd();
+    const __m256d v = _mm256_blend_pd(_mm256_permute4x64_pd(w.yp, 0x90), xv, 1);
+    const __m256d y = _mm256_fmadd_pd(w.b0, v, w.z0);
+    const __m256d z0n = _mm256_fmadd_pd(w.na1, y, _mm256_fmadd_pd(w.b1, v, w.z1));
+    const __m256d z1n = _mm256_fmadd_pd(w.na2, y, _mm256_mul_pd(w.b2, v));
+    auto act = [&](std::int64_t k) -> long long { return j - k >= 0 && j - k < w.n ? -1 : 0; };
+    const __m256d m = _mm256_castsi256_pd(_mm256_setr_epi64x(act(0), act(1), act(2), act(3)));
+    w.z0 = _mm256_blendv_pd(w.z0, z0n, m);
+    w.z1 = _mm256_blendv_pd(w.z1, z1n, m);
+    w.yp = y;
+    if (j >= 3) _mm_storeh_pd(w.yb + (j - 3), _mm256_extractf128_pd(y, 1));
+}
+
 /// One pipeline step (x: the channel's first sample of the block, stride C).
 template <class In>
 KINEMYO_ONSET_WAVE void wave_step(Wave4& w, const In* x) {
@@ -443,20 +469,7 @@ KINEMYO_ONSET_WAVE void wave_step(Wave4& w, const In* x) {
         _mm_storeh_pd(w.yb + (j - 3), _mm256_extractf128_pd(y, 1));
         return;
     }
-    if (j >= w.n + 3) return;
-    // filling or draining: lane k is active iff 0 <= j - k < n
-    const __m256d xv =
-        j < w.n ? _mm256_set1_pd(static_cast<double>(x[static_cast<std::size_t>(j) * w.C])) : _mm256_setzero_pd();
-    const __m256d v = _mm256_blend_pd(_mm256_permute4x64_pd(w.yp, 0x90), xv, 1);
-    const __m256d y = _mm256_fmadd_pd(w.b0, v, w.z0);
-    const __m256d z0n = _mm256_fmadd_pd(w.na1, y, _mm256_fmadd_pd(w.b1, v, w.z1));
-    const __m256d z1n = _mm256_fmadd_pd(w.na2, y, _mm256_mul_pd(w.b2, v));
-    auto act = [&](std::int64_t k) -> long long { return j - k >= 0 && j - k < w.n ? -1 : 0; };
-    const __m256d m = _mm256_castsi256_pd(_mm256_setr_epi64x(act(0), act(1), act(2), act(3)));
-    w.z0 = _mm256_blendv_pd(w.z0, z0n, m);
-    w.z1 = _mm256_blendv_pd(w.z1, z1n, m);
-    w.yp = y;
-    if (j >= 3) _mm_storeh_pd(w.yb + (j - 3), _mm256_extractf128_pd(y, 1));
+    wave_edge(w, x, j);
 }
 
 /// The section delays after the block (all lanes at sample n).
@@ -603,6 +616,8 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
     const std::size_t ib = w0 * W;
     const T* xc = x + ib * C + c;
     double* yb = nullptr;
+    // one channel: the pipeline writes the conditioned signal straight into the cache
+    const bool direct = WV && ycache != nullptr && C == 1;
     if constexpr (WV) {
         const std::size_t m = std::min(n, w1 * W) - ib;
         if (!s.primed) {  // the steady state of the first sample (finite: the block is)
@@ -610,8 +625,12 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
             for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v0;
             s.primed = true;
         }
-        col_.resize(m);
-        yb = col_.data();
+        if (direct) {
+            yb = ycache + ib;
+        } else {
+            col_.resize(m);
+            yb = col_.data();
+        }
         wave_init(wv, co, z, yb, C, m);
         for (int q = 0; q < 3 + 8; ++q) wave_step(wv, xc);  // fill, and 8 samples of lead
     }
@@ -638,7 +657,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
             if constexpr (NS > 0 && !WV) {
                 y = condition_sample<NS, FMA>(s, zi_.data(), co, z, v);
             }
-            if (ycache) ycache[i * C + c] = y;
+            if (ycache && !direct) ycache[i * C + c] = y;
             const double e = y * y;
             if (!std::isfinite(e)) continue;
             a += e;
@@ -747,6 +766,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     static_assert(!WV || (NS == 4 && FMA), "the pipelined band-pass is the 4-section FMA kernel");
     Wave4 wv;
     const In* xc = x + c;
+    double* yb = nullptr;
     if constexpr (WV) {
         if (!s.primed) {  // the steady state of the first sample (finite: the block is)
             const double v0 = static_cast<double>(xc[0]);
@@ -754,7 +774,8 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
             s.primed = true;
         }
         col_.resize(n);
-        wave_init(wv, co, z, col_.data(), C, n);
+        yb = col_.data();
+        wave_init(wv, co, z, yb, C, n);
         for (int q = 0; q < 3 + 8; ++q) wave_step(wv, xc);  // fill, and 8 samples of lead
     }
 #else
@@ -786,57 +807,65 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
             // activation without a pending offset (mode 2). Leaves for the general path at a
             // non-finite sample (before filtering it), or with the sample's energy already
             // computed (have) at an overflowing square or an offset alarm.
-            for (; i < n; ++i, ++t) {
-                double y;
-                if constexpr (WV) {
+            // y of sample i (breaks out at a non-finite input sample, before filtering it)
 #if KINEMYO_ONSET_X86
-                    wave_step(wv, xc);
-                    y = col_[i];
+#define KINEMYO_CUSUM_Y                                                     \
+    if constexpr (WV) {                                                     \
+        wave_step(wv, xc);                                                  \
+        y = yb[i];                                                          \
+    } else {                                                                \
+        v = static_cast<double>(x[i * C + c]);                              \
+        if constexpr (NS > 0) {                                             \
+            if (!std::isfinite(v)) break;                                   \
+            y = condition_sample<NS, FMA>(s, zi_.data(), co, z, v);         \
+        } else {                                                            \
+            y = v; /* non-finite: e is too (the general path, fin false) */ \
+        }                                                                   \
+    }
+#else
+#define KINEMYO_CUSUM_Y                                                     \
+    v = static_cast<double>(x[i * C + c]);                                  \
+    if constexpr (NS > 0) {                                                 \
+        if (!std::isfinite(v)) break;                                       \
+        y = condition_sample<NS, FMA>(s, zi_.data(), co, z, v);             \
+    } else {                                                                \
+        y = v;                                                              \
+    }
 #endif
-                } else {
-                    v = static_cast<double>(x[i * C + c]);
-                    if (!std::isfinite(v)) break;
-                    y = v;
-                    if constexpr (NS > 0) {
-                        y = condition_sample<NS, FMA>(s, zi_.data(), co, z, v);
-                    }
-                }
-                e = y * y;
-                const bool be = ph == blast;
-                const std::int64_t ph1 = be ? 0 : ph + 1;
-                if (!std::isfinite(e)) {
-                    fin = false;
-                    have = true;
-                    bin_end = be;
-                    ph = ph1;
-                    break;
-                }
-                const double zz = e * inv;
-                if (mode == 2) {
-                    const double Dn = pos_part(D + (k - zz));  // D in a register: no store on the chain
-                    if (Dn > h) {  // offset alarm: the general path takes the whole sample
-                        have = true;
-                        bin_end = be;
-                        ph = ph1;
-                        break;
-                    }
-                    D = Dn;
-                    tau_off = D == 0.0 ? t + 1 : tau_off;
-                }
-                ph = ph1;
-                bacc += zz;
-                ++bn;
-                if (be) {
-                    const double le = bacc / static_cast<double>(bn);
-                    bins[slot] = le;
-                    slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;
-                    s.last_le = le;
-                    bacc = 0;
-                    bn = 0;
-                }
-                if (mode == 1) {
+            // a square that overflows: the general path takes the whole sample
+#define KINEMYO_CUSUM_LEAVE(FIN)      \
+    {                                 \
+        fin = FIN;                    \
+        have = true;                  \
+        bin_end = ph == blast;        \
+        ph = bin_end ? 0 : ph + 1;    \
+        break;                        \
+    }
+            // the 2 ms bins (ph == t % bin_; a period-bin_ branch pattern)
+#define KINEMYO_CUSUM_BIN                                                                 \
+    bacc += zz;                                                                           \
+    ++bn;                                                                                 \
+    if (ph == blast) {                                                                    \
+        ph = 0;                                                                           \
+        const double le = bacc / static_cast<double>(bn);                                 \
+        bins[slot] = le;                                                                  \
+        slot = slot + 1 == static_cast<std::size_t>(NB) ? 0 : slot + 1;                   \
+        s.last_le = le;                                                                   \
+        bacc = 0;                                                                         \
+        bn = 0;                                                                           \
+    } else {                                                                              \
+        ++ph;                                                                             \
+    }
+            if (mode == 1) {
+                for (; i < n; ++i, ++t) {
+                    double y;
+                    KINEMYO_CUSUM_Y
+                    e = y * y;
+                    if (!std::isfinite(e)) KINEMYO_CUSUM_LEAVE(false)
+                    const double zz = e * inv;
+                    KINEMYO_CUSUM_BIN
                     S = pos_part(S + (zz - k));
-                    tau = S == 0.0 ? t + 1 : tau;  // a select (cmov): 1 cycle on the loop-carried chain
+                    tau = is_zero(S) ? t + 1 : tau;  // a select (cmov), no branch
                     if (S > h) {
                         s.alarm = t;
                         s.alarm_tau = tau;
@@ -848,7 +877,23 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
                         break;
                     }
                 }
+            } else {
+                for (; i < n; ++i, ++t) {
+                    double y;
+                    KINEMYO_CUSUM_Y
+                    e = y * y;
+                    if (!std::isfinite(e)) KINEMYO_CUSUM_LEAVE(false)
+                    const double zz = e * inv;
+                    const double Dn = pos_part(D + (k - zz));  // D in a register: no store on the chain
+                    if (Dn > h) KINEMYO_CUSUM_LEAVE(true)     // offset alarm
+                    D = Dn;
+                    tau_off = is_zero(D) ? t + 1 : tau_off;
+                    KINEMYO_CUSUM_BIN
+                }
             }
+#undef KINEMYO_CUSUM_Y
+#undef KINEMYO_CUSUM_LEAVE
+#undef KINEMYO_CUSUM_BIN
             if (i >= n) break;
             if (!have && mode == 0) continue;  // after an alarm: the next samples take the general path
         }
@@ -859,8 +904,8 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
             if constexpr (WV) {
 #if KINEMYO_ONSET_X86
                 wave_step(wv, xc);
+                y = yb[i];
 #endif
-                y = col_[i];
             } else if constexpr (NS == 0) {
                 y = v;
             } else {
@@ -1501,6 +1546,49 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
     }
 }
 
+namespace {
+// Largest finite |x[i]| (0 if none): NaN and inf are skipped. SSE2 (baseline x86-64): masked
+// maxima, 4 doubles or 8 floats per step in two registers.
+template <class T>
+double max_finite_abs(const T* x, std::size_t N) {
+    std::size_t i = 0;
+    double am = 0;
+#if KINEMYO_ONSET_X86
+    if constexpr (std::is_same_v<T, double>) {
+        const __m128d sign = _mm_set1_pd(-0.0), inf = _mm_set1_pd(std::numeric_limits<double>::infinity());
+        __m128d m0 = _mm_setzero_pd(), m1 = _mm_setzero_pd();
+        for (; i + 4 <= N; i += 4) {
+            const __m128d a0 = _mm_andnot_pd(sign, _mm_loadu_pd(x + i));
+            const __m128d a1 = _mm_andnot_pd(sign, _mm_loadu_pd(x + i + 2));
+            m0 = _mm_max_pd(m0, _mm_and_pd(a0, _mm_cmplt_pd(a0, inf)));  // NaN, inf -> 0
+            m1 = _mm_max_pd(m1, _mm_and_pd(a1, _mm_cmplt_pd(a1, inf)));
+        }
+        alignas(16) double r[2];
+        _mm_store_pd(r, _mm_max_pd(m0, m1));
+        am = std::max(r[0], r[1]);
+    } else if constexpr (std::is_same_v<T, float>) {
+        const __m128 sign = _mm_set1_ps(-0.0f), inf = _mm_set1_ps(std::numeric_limits<float>::infinity());
+        __m128 m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps();
+        for (; i + 8 <= N; i += 8) {
+            const __m128 a0 = _mm_andnot_ps(sign, _mm_loadu_ps(x + i));
+            const __m128 a1 = _mm_andnot_ps(sign, _mm_loadu_ps(x + i + 4));
+            m0 = _mm_max_ps(m0, _mm_and_ps(a0, _mm_cmplt_ps(a0, inf)));
+            m1 = _mm_max_ps(m1, _mm_and_ps(a1, _mm_cmplt_ps(a1, inf)));
+        }
+        alignas(16) float r[4];
+        _mm_store_ps(r, _mm_max_ps(m0, m1));
+        am = static_cast<double>(std::max(std::max(r[0], r[1]), std::max(r[2], r[3])));
+    }
+#endif
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    for (; i < N; ++i) {
+        const double v = std::fabs(static_cast<double>(x[i]));
+        am = v < kInf && v > am ? v : am;  // NaN and inf compare false
+    }
+    return am;
+}
+}  // namespace
+
 template <class T>
 std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetParams& params) {
     const std::size_t C = params.n_channels;
@@ -1509,21 +1597,9 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
         throw std::invalid_argument("rest window [" + std::to_string(p.rest_begin) + ", " + std::to_string(p.rest_end) +
                                     ") lies outside the signal of " + std::to_string(n) + " samples");
     // scale enormous/tiny input by a power of two (exact)
-    // largest finite magnitude; four independent maxima (no loop-carried chain of selects)
-    double am[4] = {0, 0, 0, 0};
-    const std::size_t N = n * C, N4 = N / 4 * 4;
-    constexpr double kInf = std::numeric_limits<double>::infinity();
-    for (std::size_t i = 0; i < N4; i += 4) {
-        for (std::size_t l = 0; l < 4; ++l) {
-            const double v = std::fabs(static_cast<double>(x[i + l]));
-            am[l] = v < kInf && v > am[l] ? v : am[l];  // NaN and inf compare false
-        }
-    }
-    for (std::size_t i = N4; i < N; ++i) {
-        const double v = std::fabs(static_cast<double>(x[i]));
-        am[0] = v < kInf && v > am[0] ? v : am[0];
-    }
-    const double amax = std::max(std::max(am[0], am[1]), std::max(am[2], am[3]));
+    // largest finite magnitude; independent maxima (no loop-carried chain of selects)
+    const std::size_t N = n * C;
+    const double amax = max_finite_abs(x, N);
     std::vector<T> scaled;
     const T* xp = x;
     if (amax > 1e100 || (amax > 0 && amax < 1e-100)) {
