@@ -214,7 +214,12 @@ KINEMYO_ONSET_INLINE bool is_zero(double a) {
 // is mispredicted all the time). a is finite here.
 KINEMYO_ONSET_INLINE double pos_part(double a) {
 #if KINEMYO_ONSET_X86
-    return _mm_cvtsd_f64(_mm_max_sd(_mm_set_sd(a), _mm_setzero_pd()));
+    // a as the low lane of a register whose upper lane is left as it is (an empty asm: no
+    // instruction); _mm_set_sd would zero that lane, one more cycle (vmovq) on the loop-carried
+    // CUSUM chain. Only the low lane of the max is used.
+    __m128d v;
+    __asm__("" : "=x"(v) : "0"(a));
+    return _mm_cvtsd_f64(_mm_max_sd(v, _mm_setzero_pd()));
 #else
     return a > 0.0 ? a : 0.0;
 #endif
@@ -752,8 +757,10 @@ void OnsetDetector<T>::finalize_rest(std::size_t c) {
 }
 
 // The CUSUM detector on one channel, fused with its conditioning: one pass, delays in registers,
-// the inactive state (almost all samples) handled inline. WV: the 4-section band-pass runs as the
-// Wave4 pipeline ahead of the CUSUM (a block of finite samples only; y through col_).
+// the inactive state (almost all samples) handled inline. WV: with NS = 4, the band-pass runs as
+// the Wave4 pipeline ahead of the CUSUM (a block of finite samples only; y through col_); with
+// NS = 0 (conditioned input, one channel, baseline known), the normalised energies z = y^2 / sigma0^2
+// of the block were computed beforehand into col_ (precompute_z: vectorised, all finite).
 template <class T>
 template <int NS, bool FMA, bool WV, class In>
 KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x, std::size_t n, std::vector<Event>& out) {
@@ -762,12 +769,14 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     double z[2 * NS + 1];
     for (int k = 0; k < 2 * NS; ++k) z[k] = s.bz[static_cast<std::size_t>(k)];
     const double* co = sos_.data();
+    constexpr bool PZ = WV && NS == 0;  // precomputed z
+    const double* zb = col_.data();
 #if KINEMYO_ONSET_X86
-    static_assert(!WV || (NS == 4 && FMA), "the pipelined band-pass is the 4-section FMA kernel");
+    static_assert(!WV || NS == 0 || (NS == 4 && FMA), "the pipelined band-pass is the 4-section FMA kernel");
     Wave4 wv;
     const In* xc = x + c;
     double* yb = nullptr;
-    if constexpr (WV) {
+    if constexpr (WV && NS > 0) {
         if (!s.primed) {  // the steady state of the first sample (finite: the block is)
             const double v0 = static_cast<double>(xc[0]);
             for (int q = 0; q < 2 * NS; ++q) z[q] = zi_[static_cast<std::size_t>(q)] * v0;
@@ -779,7 +788,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
         for (int q = 0; q < 3 + 8; ++q) wave_step(wv, xc);  // fill, and 8 samples of lead
     }
 #else
-    static_assert(!WV, "no pipelined band-pass on this architecture");
+    static_assert(!WV || NS == 0, "no pipelined band-pass on this architecture");
 #endif
     const auto NB = static_cast<std::int64_t>(s.bins.size());
     std::int64_t t = t_;
@@ -792,10 +801,33 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     double S = s.S, D = s.D, bacc = s.bin_acc;
     std::int64_t bn = s.bin_n, tau = s.tau, tau_off = s.tau_off;
     const std::int64_t blast = bin_ - 1;  // in a register (stores to the state could alias bin_)
+    // The state of the tight loop: 1 = quiet (the onset CUSUM), 2 = the offset CUSUM alone (an
+    // announced activation, or an alarm waiting for its refinement delay), 0 = the general path.
+    // lim: the first sample at which the general path has work again whatever the data (the end
+    // of the refinement delay, an event's close after min_gap, an announcement after min_active);
+    // the tight loop stops before it.
+    constexpr std::int64_t kNoLim = std::numeric_limits<std::int64_t>::max();
+    std::int64_t lim = kNoLim;
     auto mode_of = [&]() {
-        if (!s.based || s.alarm >= 0 || tau < 0) return 0;
-        if (!s.active) return s.ev_open ? 0 : 1;
-        return s.ev_open && s.announced && !s.close_pending ? 2 : 0;
+        lim = kNoLim;
+        if (!s.based || tau < 0) return 0;
+        int m;
+        if (s.alarm >= 0) {
+            if (s.active) return 0;
+            m = 2;
+            lim = s.alarm + n_refine_delay_;
+        } else if (!s.active) {
+            if (s.ev_open && s.announced && !s.close_pending) return 0;  // (not reached)
+            m = 1;
+        } else {
+            if (!(s.ev_open && s.announced && !s.close_pending)) return 0;
+            m = 2;
+        }
+        if (s.ev_open) {
+            if (s.close_pending) lim = std::min(lim, s.ev_off + n_min_gap_ - 1);
+            else if (!s.announced) lim = std::min(lim, s.ev_on + n_min_active_ - 1);
+        }
+        return lim > t ? m : 0;
     };
     int mode = mode_of();
     for (std::size_t i = 0; i < n;) {
@@ -810,7 +842,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
             // y of sample i (breaks out at a non-finite input sample, before filtering it)
 #if KINEMYO_ONSET_X86
 #define KINEMYO_CUSUM_Y                                                     \
-    if constexpr (WV) {                                                     \
+    if constexpr (WV && NS > 0) {                                           \
         wave_step(wv, xc);                                                  \
         y = yb[i];                                                          \
     } else {                                                                \
@@ -856,13 +888,20 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     } else {                                                                              \
         ++ph;                                                                             \
     }
+            const std::size_t nl =
+                lim == kNoLim ? n : std::min<std::size_t>(n, i + static_cast<std::size_t>(lim - t));
             if (mode == 1) {
-                for (; i < n; ++i, ++t) {
-                    double y;
-                    KINEMYO_CUSUM_Y
-                    e = y * y;
-                    if (!std::isfinite(e)) KINEMYO_CUSUM_LEAVE(false)
-                    const double zz = e * inv;
+                for (; i < nl; ++i, ++t) {
+                    double zz;
+                    if constexpr (PZ) {
+                        zz = zb[i];
+                    } else {
+                        double y;
+                        KINEMYO_CUSUM_Y
+                        e = y * y;
+                        if (!std::isfinite(e)) KINEMYO_CUSUM_LEAVE(false)
+                        zz = e * inv;
+                    }
                     KINEMYO_CUSUM_BIN
                     S = pos_part(S + (zz - k));
                     tau = is_zero(S) ? t + 1 : tau;  // a select (cmov), no branch
@@ -878,14 +917,25 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
                     }
                 }
             } else {
-                for (; i < n; ++i, ++t) {
-                    double y;
-                    KINEMYO_CUSUM_Y
-                    e = y * y;
-                    if (!std::isfinite(e)) KINEMYO_CUSUM_LEAVE(false)
-                    const double zz = e * inv;
+                for (; i < nl; ++i, ++t) {
+                    double zz;
+                    if constexpr (PZ) {
+                        zz = zb[i];
+                    } else {
+                        double y;
+                        KINEMYO_CUSUM_Y
+                        e = y * y;
+                        if (!std::isfinite(e)) KINEMYO_CUSUM_LEAVE(false)
+                        zz = e * inv;
+                    }
                     const double Dn = pos_part(D + (k - zz));  // D in a register: no store on the chain
-                    if (Dn > h) KINEMYO_CUSUM_LEAVE(true)     // offset alarm
+                    if (Dn > h) {                             // offset alarm
+                        if constexpr (PZ) {
+                            const double y = static_cast<double>(x[i * C + c]);
+                            e = y * y;
+                        }
+                        KINEMYO_CUSUM_LEAVE(true)
+                    }
                     D = Dn;
                     tau_off = is_zero(D) ? t + 1 : tau_off;
                     KINEMYO_CUSUM_BIN
@@ -901,7 +951,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
             v = static_cast<double>(x[i * C + c]);
             vfin = std::isfinite(v);
             double y;
-            if constexpr (WV) {
+            if constexpr (WV && NS > 0) {
 #if KINEMYO_ONSET_X86
                 wave_step(wv, xc);
                 y = yb[i];
@@ -921,7 +971,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
             bin_end = ph == blast;
             ph = bin_end ? 0 : ph + 1;
         }
-        if constexpr (WV) v = static_cast<double>(x[i * C + c]);  // raw (rest learning)
+        if constexpr (WV && NS > 0) v = static_cast<double>(x[i * C + c]);  // raw (rest learning)
         // the general path, out of line (it runs on the state; the hot locals go through it)
         s.S = S;
         s.D = D;
@@ -952,11 +1002,12 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     s.bin_phase = ph;
     s.bin_slot = slot;
 #if KINEMYO_ONSET_X86
-    if constexpr (WV) {
+    if constexpr (WV && NS > 0) {
         while (wv.j < wv.n + 3) wave_step(wv, xc);
         wave_store(wv, z);
     }
 #endif
+    (void)zb;
     for (int q = 0; q < 2 * NS; ++q) s.bz[static_cast<std::size_t>(q)] = z[q];
 }
 
@@ -1025,6 +1076,13 @@ void OnsetDetector<T>::run_cusum_fma(const In* x, std::size_t n, std::vector<Eve
     // all channels in this one function (the per-channel kernel inlined): one call per block
     for (std::size_t c = 0; c < p_.n_channels; ++c) {
 #if KINEMYO_ONSET_X86
+        if constexpr (NS == 0) {
+            // conditioned input: the normalised energies of the block first (vectorised)
+            if (p_.n_channels == 1 && n >= 16 && precompute_z(x, n, binv_[c], ch_[c].based)) {
+                run_cusum<NS, true, true, In>(c, x, n, out);
+                continue;
+            }
+        }
         if constexpr (NS == 4) {
             // the pipelined band-pass for blocks of finite samples (bit for bit the same y)
             if (n >= 16 && all_finite(x + c, n, p_.n_channels)) {
@@ -1037,6 +1095,29 @@ void OnsetDetector<T>::run_cusum_fma(const In* x, std::size_t n, std::vector<Eve
         run_cusum<NS, false, false, In>(c, x, n, out);
 #endif
     }
+}
+
+// z = (y y) / sigma0^2 (as y * y, then * inv: the same two roundings as the CUSUM kernel) of one
+// channel's block into col_; false (col_ not to be used) when the baseline is not known yet or a
+// square is not finite (the general path handles those).
+template <class T>
+template <class In>
+#if KINEMYO_ONSET_X86
+__attribute__((target("avx2,fma")))
+#endif
+bool OnsetDetector<T>::precompute_z(const In* y, std::size_t n, double inv, bool based) {
+    if (!based) return false;
+    col_.resize(n);
+    double* zb = col_.data();
+    constexpr double kMax = std::numeric_limits<double>::max();
+    std::uint64_t bad = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double v = static_cast<double>(y[i]);
+        const double e = v * v;
+        zb[i] = e * inv;
+        bad |= e <= kMax ? 0U : 1U;  // NaN compares false
+    }
+    return bad == 0;
 }
 
 template <class T>

@@ -193,6 +193,8 @@ private:
     template <int NS, class In>
     void run_cusum_fma(const In* x, std::size_t n, std::vector<Event>& out);
     template <class In>
+    bool precompute_z(const In* y, std::size_t n, double inv, bool based);
+    template <class In>
     void process_cusum(const In* x, std::size_t n, int nsec, std::vector<Event>& out);
     template <int NS>
     void energy_channel(std::size_t c, const T* x, std::size_t n, double* stat, double* energy);
