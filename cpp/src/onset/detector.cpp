@@ -416,15 +416,19 @@ KINEMYO_ONSET_INLINE double condition_sample(State& s, const double* zi, const d
 // scalar ones, so the fused CUSUM runs next to the filter instead of queueing behind it. A block
 // of n finite samples takes n + 3 steps: lanes are masked in the first and last three (the
 // pipeline fills and drains), after which all sections are at the same sample again.
+template <class In>
 struct Wave4 {
     __m256d b0, b1, b2, na1, na2, z0, z1, yp;
     std::int64_t j, n;
     std::size_t C;
-    double* yb;  // y[i] of the block, written at step i + 3
+    const In* xp;  // the next input sample (x[j C])
+    double* yb;    // y[i] of the block, written at step i + 3
 };
 
-KINEMYO_ONSET_WAVE void wave_init(Wave4& w, const double* co, const double* z, double* yb, std::size_t C,
-                                  std::size_t n) {
+/// x: the channel's first sample of the block (stride C).
+template <class In>
+KINEMYO_ONSET_WAVE void wave_init(Wave4<In>& w, const In* x, const double* co, const double* z, double* yb,
+                                  std::size_t C, std::size_t n) {
     // (no lambda: it would not inherit the target of this function)
     w.b0 = _mm256_setr_pd(co[0], co[5], co[10], co[15]);
     w.b1 = _mm256_setr_pd(co[1], co[6], co[11], co[16]);
@@ -437,16 +441,20 @@ KINEMYO_ONSET_WAVE void wave_init(Wave4& w, const double* co, const double* z, d
     w.j = 0;
     w.n = static_cast<std::int64_t>(n);
     w.C = C;
+    w.xp = x;
     w.yb = yb;
 }
 
 /// A step while the pipeline fills or drains (j < 3 or j >= n), out of line.
 template <class In>
-KINEMYO_ONSET_WAVE void wave_edge(Wave4& w, const In* x, std::int64_t j) {
+KINEMYO_ONSET_WAVE void wave_edge(Wave4<In>& w, std::int64_t j) {
     if (j >= w.n + 3) return;
     // filling or draining: lane k is active iff 0 <= j - k < n
-    const __m256d xv =
-        j < w.n ? _mm256_set1_pd(static_cast<double>(x[static_cast<std::size_t>(j) * w.C])) : _mm256_setzero_pd();
+    __m256d xv = _mm256_setzero_pd();
+    if (j < w.n) {
+        xv = _mm256_set1_pd(static_cast<double>(*w.xp));
+        w.xp += w.C;
+    }
     const __m256d v = _mm256_blend_pd(_mm256_permute4x64_pd(w.yp, 0x90), xv, 1);
     const __m256d y = _mm256_fmadd_pd(w.b0, v, w.z0);
     const __m256d z0n = _mm256_fmadd_pd(w.na1, y, _mm256_fmadd_pd(w.b1, v, w.z1));
@@ -459,13 +467,14 @@ KINEMYO_ONSET_WAVE void wave_edge(Wave4& w, const In* x, std::int64_t j) {
     if (j >= 3) _mm_storeh_pd(w.yb + (j - 3), _mm256_extractf128_pd(y, 1));
 }
 
-/// One pipeline step (x: the channel's first sample of the block, stride C).
+/// One pipeline step.
 template <class In>
-KINEMYO_ONSET_WAVE void wave_step(Wave4& w, const In* x) {
+KINEMYO_ONSET_WAVE void wave_step(Wave4<In>& w) {
     const std::int64_t j = w.j++;
     if (static_cast<std::uint64_t>(j - 3) < static_cast<std::uint64_t>(w.n - 3)) {
         // full pipeline: 3 <= j < n
-        const __m256d xv = _mm256_set1_pd(static_cast<double>(x[static_cast<std::size_t>(j) * w.C]));
+        const __m256d xv = _mm256_set1_pd(static_cast<double>(*w.xp));
+        w.xp += w.C;
         const __m256d v = _mm256_blend_pd(_mm256_permute4x64_pd(w.yp, 0x90), xv, 1);
         const __m256d y = _mm256_fmadd_pd(w.b0, v, w.z0);
         w.z0 = _mm256_fmadd_pd(w.na1, y, _mm256_fmadd_pd(w.b1, v, w.z1));
@@ -474,11 +483,12 @@ KINEMYO_ONSET_WAVE void wave_step(Wave4& w, const In* x) {
         _mm_storeh_pd(w.yb + (j - 3), _mm256_extractf128_pd(y, 1));
         return;
     }
-    wave_edge(w, x, j);
+    wave_edge(w, j);
 }
 
 /// The section delays after the block (all lanes at sample n).
-KINEMYO_ONSET_WAVE void wave_store(const Wave4& w, double* z) {
+template <class In>
+KINEMYO_ONSET_WAVE void wave_store(const Wave4<In>& w, double* z) {
     alignas(32) double a[4], b[4];
     _mm256_store_pd(a, w.z0);
     _mm256_store_pd(b, w.z1);
@@ -617,7 +627,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
     double rr = raw[c], rn = nraw[c];
 #if KINEMYO_ONSET_X86
     static_assert(!WV || (NS == 4 && FMA), "the pipelined band-pass is the 4-section FMA kernel");
-    Wave4 wv;
+    Wave4<T> wv;
     const std::size_t ib = w0 * W;
     const T* xc = x + ib * C + c;
     double* yb = nullptr;
@@ -636,13 +646,37 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
             col_.resize(m);
             yb = col_.data();
         }
-        wave_init(wv, co, z, yb, C, m);
-        for (int q = 0; q < 3 + 8; ++q) wave_step(wv, xc);  // fill, and 8 samples of lead
+        wave_init(wv, xc, co, z, yb, C, m);
+        for (int q = 0; q < 3 + 8; ++q) wave_step(wv);  // fill, and 8 samples of lead
     }
 #else
     static_assert(!WV, "no pipelined band-pass on this architecture");
 #endif
-    for (std::size_t w = w0; w < w1; ++w) {
+    // one channel into the cache, no sums of squares (detect's automatic baseline): the same
+    // sums without the per-sample tests and strides of the general loop below
+    const bool lean = direct && wsq == nullptr;
+    for (std::size_t w = w0; w < w1 && lean; ++w) {
+#if KINEMYO_ONSET_X86
+        double a = 0, cnt = 0;
+        const std::size_t iend = std::min(n, (w + 1) * W);
+        for (std::size_t i = w * W; i < iend; ++i) {
+            wave_step(wv);
+            const double v = static_cast<double>(x[i]);
+            rr += v * v;
+            rn += 1;
+            const double y = yb[i - ib];
+            const double e = y * y;
+            if (!std::isfinite(e)) continue;
+            a += e;
+            cnt += 1;
+        }
+        if (w < nw) {
+            wsum[w] = a;
+            wcnt[w] = cnt;
+        }
+#endif
+    }
+    for (std::size_t w = w0; w < w1 && !lean; ++w) {
         double a = 0, a2 = 0, cnt = 0;
         const std::size_t iend = std::min(n, (w + 1) * W);
         for (std::size_t i = w * W; i < iend; ++i) {
@@ -650,7 +684,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
             double y = v;
             if constexpr (WV) {
 #if KINEMYO_ONSET_X86
-                wave_step(wv, xc);
+                wave_step(wv);
                 y = yb[i - ib];
 #endif
             } else if (!std::isfinite(v)) {
@@ -679,7 +713,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
     nraw[c] = rn;
 #if KINEMYO_ONSET_X86
     if constexpr (WV) {
-        while (wv.j < wv.n + 3) wave_step(wv, xc);
+        while (wv.j < wv.n + 3) wave_step(wv);
         wave_store(wv, z);
     }
 #endif
@@ -773,7 +807,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     const double* zb = col_.data();
 #if KINEMYO_ONSET_X86
     static_assert(!WV || NS == 0 || (NS == 4 && FMA), "the pipelined band-pass is the 4-section FMA kernel");
-    Wave4 wv;
+    Wave4<In> wv;
     const In* xc = x + c;
     double* yb = nullptr;
     if constexpr (WV && NS > 0) {
@@ -784,8 +818,8 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
         }
         col_.resize(n);
         yb = col_.data();
-        wave_init(wv, co, z, yb, C, n);
-        for (int q = 0; q < 3 + 8; ++q) wave_step(wv, xc);  // fill, and 8 samples of lead
+        wave_init(wv, xc, co, z, yb, C, n);
+        for (int q = 0; q < 3 + 8; ++q) wave_step(wv);  // fill, and 8 samples of lead
     }
 #else
     static_assert(!WV || NS == 0, "no pipelined band-pass on this architecture");
@@ -843,7 +877,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
 #if KINEMYO_ONSET_X86
 #define KINEMYO_CUSUM_Y                                                     \
     if constexpr (WV && NS > 0) {                                           \
-        wave_step(wv, xc);                                                  \
+        wave_step(wv);                                                  \
         y = yb[i];                                                          \
     } else {                                                                \
         v = static_cast<double>(x[i * C + c]);                              \
@@ -953,7 +987,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
             double y;
             if constexpr (WV && NS > 0) {
 #if KINEMYO_ONSET_X86
-                wave_step(wv, xc);
+                wave_step(wv);
                 y = yb[i];
 #endif
             } else if constexpr (NS == 0) {
@@ -1003,7 +1037,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     s.bin_slot = slot;
 #if KINEMYO_ONSET_X86
     if constexpr (WV && NS > 0) {
-        while (wv.j < wv.n + 3) wave_step(wv, xc);
+        while (wv.j < wv.n + 3) wave_step(wv);
         wave_store(wv, z);
     }
 #endif
