@@ -409,20 +409,24 @@ KINEMYO_ONSET_INLINE double condition_sample(State& s, const double* zi, const d
 // compiler inlines them once that is inlined into the AVX2 kernels)
 #define KINEMYO_ONSET_WAVE inline __attribute__((target("avx2,fma")))
 // The 4-section band-pass (the default order-4 Butterworth band) as a software pipeline across
-// the sections: lane k of one AVX2 register is section k, working on sample j - k at step j
-// (its input is lane k - 1's output of the step before). Every lane does exactly the scalar
-// transposed-direct-form-II FMA sequence of biquads<4, true> (same operations, same rounding:
-// bit for bit the same y), but one step costs a handful of vector instructions instead of 20
-// scalar ones, so the fused CUSUM runs next to the filter instead of queueing behind it. A block
-// of n finite samples takes n + 3 steps: lanes are masked in the first and last three (the
-// pipeline fills and drains), after which all sections are at the same sample again.
+// the sections: lane k of one AVX2 register is section k, working on sample j - 2k at step j (its
+// input is lane k - 1's output of two steps before: the lane-crossing shuffle that hands it over
+// then is not on a one-step loop-carried chain; the chain left is each section's own recurrence,
+// two dependent FMAs). Every lane does exactly the scalar transposed-direct-form-II FMA sequence
+// of biquads<4, true> (same operations, same rounding: bit for bit the same y), but one step
+// costs a handful of vector instructions instead of 20 scalar ones, so the fused CUSUM runs next
+// to the filter instead of queueing behind it. A block of n finite samples takes n + 6 steps:
+// lanes are masked in the first and last six (the pipeline fills and drains), after which all
+// sections are at the same sample again.
+constexpr std::int64_t kWaveLag = 2;              // steps from one section to the next
+constexpr std::int64_t kWaveDepth = 3 * kWaveLag;  // y[i] leaves the last section at step i + depth
 template <class In>
 struct Wave4 {
-    __m256d b0, b1, b2, na1, na2, z0, z1, yp;
+    __m256d b0, b1, b2, na1, na2, z0, z1, yp1, yp2;  // y of the last two steps
     std::int64_t j, n;
     std::size_t C;
     const In* xp;  // the next input sample (x[j C])
-    double* yb;    // y[i] of the block, written at step i + 3
+    double* yb;    // y[i] of the block, written at step i + kWaveDepth
 };
 
 /// x: the channel's first sample of the block (stride C).
@@ -437,7 +441,8 @@ KINEMYO_ONSET_WAVE void wave_init(Wave4<In>& w, const In* x, const double* co, c
     w.na2 = _mm256_setr_pd(-co[4], -co[9], -co[14], -co[19]);
     w.z0 = _mm256_setr_pd(z[0], z[2], z[4], z[6]);
     w.z1 = _mm256_setr_pd(z[1], z[3], z[5], z[7]);
-    w.yp = _mm256_setzero_pd();
+    w.yp1 = _mm256_setzero_pd();
+    w.yp2 = _mm256_setzero_pd();
     w.j = 0;
     w.n = static_cast<std::int64_t>(n);
     w.C = C;
@@ -448,39 +453,44 @@ KINEMYO_ONSET_WAVE void wave_init(Wave4<In>& w, const In* x, const double* co, c
 /// A step while the pipeline fills or drains (j < 3 or j >= n), out of line.
 template <class In>
 KINEMYO_ONSET_WAVE void wave_edge(Wave4<In>& w, std::int64_t j) {
-    if (j >= w.n + 3) return;
-    // filling or draining: lane k is active iff 0 <= j - k < n
+    if (j >= w.n + kWaveDepth) return;
+    // filling or draining: lane k is active iff 0 <= j - lag k < n
     __m256d xv = _mm256_setzero_pd();
     if (j < w.n) {
         xv = _mm256_set1_pd(static_cast<double>(*w.xp));
         w.xp += w.C;
     }
-    const __m256d v = _mm256_blend_pd(_mm256_permute4x64_pd(w.yp, 0x90), xv, 1);
+    const __m256d v = _mm256_blend_pd(_mm256_permute4x64_pd(w.yp2, 0x90), xv, 1);
     const __m256d y = _mm256_fmadd_pd(w.b0, v, w.z0);
     const __m256d z0n = _mm256_fmadd_pd(w.na1, y, _mm256_fmadd_pd(w.b1, v, w.z1));
     const __m256d z1n = _mm256_fmadd_pd(w.na2, y, _mm256_mul_pd(w.b2, v));
-    auto act = [&](std::int64_t k) -> long long { return j - k >= 0 && j - k < w.n ? -1 : 0; };
+    auto act = [&](std::int64_t k) -> long long {
+        const std::int64_t i = j - kWaveLag * k;
+        return i >= 0 && i < w.n ? -1 : 0;
+    };
     const __m256d m = _mm256_castsi256_pd(_mm256_setr_epi64x(act(0), act(1), act(2), act(3)));
     w.z0 = _mm256_blendv_pd(w.z0, z0n, m);
     w.z1 = _mm256_blendv_pd(w.z1, z1n, m);
-    w.yp = y;
-    if (j >= 3) _mm_storeh_pd(w.yb + (j - 3), _mm256_extractf128_pd(y, 1));
+    w.yp2 = w.yp1;
+    w.yp1 = y;
+    if (j >= kWaveDepth) _mm_storeh_pd(w.yb + (j - kWaveDepth), _mm256_extractf128_pd(y, 1));
 }
 
 /// One pipeline step.
 template <class In>
 KINEMYO_ONSET_WAVE void wave_step(Wave4<In>& w) {
     const std::int64_t j = w.j++;
-    if (static_cast<std::uint64_t>(j - 3) < static_cast<std::uint64_t>(w.n - 3)) {
-        // full pipeline: 3 <= j < n
+    if (static_cast<std::uint64_t>(j - kWaveDepth) < static_cast<std::uint64_t>(w.n - kWaveDepth)) {
+        // full pipeline: depth <= j < n (n > depth)
         const __m256d xv = _mm256_set1_pd(static_cast<double>(*w.xp));
         w.xp += w.C;
-        const __m256d v = _mm256_blend_pd(_mm256_permute4x64_pd(w.yp, 0x90), xv, 1);
+        const __m256d v = _mm256_blend_pd(_mm256_permute4x64_pd(w.yp2, 0x90), xv, 1);
         const __m256d y = _mm256_fmadd_pd(w.b0, v, w.z0);
         w.z0 = _mm256_fmadd_pd(w.na1, y, _mm256_fmadd_pd(w.b1, v, w.z1));
         w.z1 = _mm256_fmadd_pd(w.na2, y, _mm256_mul_pd(w.b2, v));
-        w.yp = y;
-        _mm_storeh_pd(w.yb + (j - 3), _mm256_extractf128_pd(y, 1));
+        w.yp2 = w.yp1;
+        w.yp1 = y;
+        _mm_storeh_pd(w.yb + (j - kWaveDepth), _mm256_extractf128_pd(y, 1));
         return;
     }
     wave_edge(w, j);
@@ -647,7 +657,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
             yb = col_.data();
         }
         wave_init(wv, xc, co, z, yb, C, m);
-        for (int q = 0; q < 3 + 8; ++q) wave_step(wv);  // fill, and 8 samples of lead
+        for (std::int64_t q = 0; q < kWaveDepth + 8; ++q) wave_step(wv);  // fill, and 8 samples of lead
     }
 #else
     static_assert(!WV, "no pipelined band-pass on this architecture");
@@ -713,7 +723,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
     nraw[c] = rn;
 #if KINEMYO_ONSET_X86
     if constexpr (WV) {
-        while (wv.j < wv.n + 3) wave_step(wv);
+        while (wv.j < wv.n + kWaveDepth) wave_step(wv);
         wave_store(wv, z);
     }
 #endif
@@ -819,7 +829,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
         col_.resize(n);
         yb = col_.data();
         wave_init(wv, xc, co, z, yb, C, n);
-        for (int q = 0; q < 3 + 8; ++q) wave_step(wv);  // fill, and 8 samples of lead
+        for (std::int64_t q = 0; q < kWaveDepth + 8; ++q) wave_step(wv);  // fill, and 8 samples of lead
     }
 #else
     static_assert(!WV || NS == 0, "no pipelined band-pass on this architecture");
@@ -1037,7 +1047,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     s.bin_slot = slot;
 #if KINEMYO_ONSET_X86
     if constexpr (WV && NS > 0) {
-        while (wv.j < wv.n + 3) wave_step(wv);
+        while (wv.j < wv.n + kWaveDepth) wave_step(wv);
         wave_store(wv, z);
     }
 #endif
