@@ -114,6 +114,11 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
     n_min_gap_ = to_samples(min_gap_, fs);
     n_refine_delay_ = to_samples(p_.refine_delay, fs);
     bin_ = std::max<std::int64_t>(1, to_samples(0.002, fs));
+    if (!(p_.artefact_window >= 0.04 && p_.artefact_window <= 1.0))
+        detail::fail_param("artefact_window", "in [0.04, 1] s", p_.artefact_window);
+    if (is_c && p_.reject_artefacts)
+        n_art_bins_ = std::max<std::int64_t>(8, to_samples(p_.artefact_window, fs) / bin_);
+    n_lobe_bins_ = std::max<std::int64_t>(1, to_samples(0.02, fs) / bin_);
     if (p_.rest_begin >= 0 || p_.rest_end >= 0) {
         if (p_.rest_begin < 0 || p_.rest_end <= p_.rest_begin)
             throw std::invalid_argument("rest must satisfy 0 <= rest_begin < rest_end; got [" +
@@ -157,7 +162,8 @@ void OnsetDetector<T>::reset() {
 
 template <class T>
 std::int64_t OnsetDetector<T>::latency_samples() const noexcept {
-    const std::int64_t base = std::max(n_min_active_, p_.method == Method::cusum ? n_refine_delay_ : 0);
+    std::int64_t base = std::max(n_min_active_, p_.method == Method::cusum ? n_refine_delay_ : 0);
+    if (n_art_bins_ > 0) base = std::max(base, (n_art_bins_ + 1) * bin_);  // artefact window (whole bins)
     return base + n_min_gap_ + n_win_;
 }
 
@@ -908,6 +914,11 @@ void OnsetDetector<T>::emit(std::vector<Event>& out, std::int64_t t, const Event
 template <class T>
 void OnsetDetector<T>::raw_on(std::size_t c, std::int64_t on, std::int64_t t, std::vector<Event>& out) {
     Chan& s = ch_[c];
+    if (s.ev_open && s.close_pending && !s.verified) {
+        // an event that ended before its artefact check: check it now, on its bins up to the new
+        // onset, before it is merged with or emitted ahead of the new one
+        verify_open(c, t, std::min((t + 1) / bin_, on / bin_));
+    }
     if (s.ev_open && s.close_pending) {
         if (on - s.ev_off < n_min_gap_) {
             s.close_pending = false;  // merge
@@ -921,6 +932,7 @@ void OnsetDetector<T>::raw_on(std::size_t c, std::int64_t on, std::int64_t t, st
     s.announced = false;
     s.close_pending = false;
     s.ev_on = on;
+    s.verified = n_art_bins_ == 0;
 }
 
 template <class T>
@@ -936,6 +948,15 @@ template <class T>
 void OnsetDetector<T>::tick(std::size_t c, std::int64_t t, std::vector<Event>& out) {
     Chan& s = ch_[c];
     if (!s.ev_open) return;
+    if (!s.verified) {
+        // artefact check once the window after the onset is complete (or the event closes first):
+        // nothing about the event is reported before it
+        const std::int64_t done = (t + 1) / bin_;  // complete 2 ms bins
+        const bool closing = s.close_pending && t + 1 >= s.ev_off + n_min_gap_;
+        if (done < s.ev_on / bin_ + n_art_bins_ && !closing) return;
+        verify_open(c, t, done);
+        if (!s.ev_open) return;
+    }
     if (!s.close_pending) {
         if (!s.announced && t - s.ev_on + 1 >= n_min_active_) {
             emit(out, t, Event{static_cast<std::int64_t>(c), s.ev_on, -1});
@@ -1184,6 +1205,63 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     return std::max(on, gA * bin_);
 }
 
+// Movement-artefact check of the open event (see the class doc) on its 2 ms energy bins
+// [g0, g1), g0 = the onset's bin, at most artefact_window long. Too few bins: not an artefact.
+template <class T>
+bool OnsetDetector<T>::is_artefact(std::size_t c, std::int64_t g1) const {
+    const Chan& s = ch_[c];
+    const auto NB = static_cast<std::int64_t>(s.bins.size());
+    const std::int64_t g0 = std::max<std::int64_t>(s.ev_on, 0) / bin_;
+    g1 = std::min(g1, g0 + n_art_bins_);
+    const std::int64_t n = g1 - g0;
+    if (n < 8 || n >= NB) return false;
+    auto bin_at = [&](std::int64_t g) { return s.bins[static_cast<std::size_t>(g % NB)]; };
+    const std::int64_t half = n / 2, L = n_lobe_bins_;
+    double e2 = 0, rough = 0, early = 0, late = 0, excess = 0, run = 0, lobe = 0;
+    double prev = bin_at(g0), cur = prev;
+    for (std::int64_t j = 0; j < n; ++j) {
+        const double next = j + 1 < n ? bin_at(g0 + j + 1) : 0.0;
+        e2 += cur * cur;
+        (j < half ? early : late) += cur;
+        if (j > 0 && j + 1 < n) {
+            const double d = cur - 0.5 * (prev + next);  // second difference: no trend, no ramp
+            rough += d * d;
+        }
+        const double x = std::max(cur - 1.0, 0.0);  // excess over the rest level
+        excess += x;
+        run += x;
+        if (j >= L) run -= std::max(bin_at(g0 + j - L) - 1.0, 0.0);
+        lobe = std::max(lobe, run);
+        prev = cur;
+        cur = next;
+    }
+    if (!(e2 > 0) || !std::isfinite(e2)) return false;
+    // smooth energy envelope: one or two slow lobes, not a noise-like carrier
+    if (rough < 0.12 * e2) return true;
+    // over within a lobe and not sustained (a pop, a step's edge)
+    const double sustain_num = late * static_cast<double>(half), sustain_den = early * static_cast<double>(n - half);
+    return sustain_num < 0.3 * sustain_den && lobe > 0.5 * excess;
+}
+
+// Run the artefact check of channel c's open event on its bins before g1; an artefact is
+// dropped (nothing of it was reported) and, if the CUSUM still holds it active, the search
+// restarts at t + 1 with no later onset refined back into it.
+template <class T>
+void OnsetDetector<T>::verify_open(std::size_t c, std::int64_t t, std::int64_t g1) {
+    Chan& s = ch_[c];
+    s.verified = true;
+    if (!is_artefact(c, g1)) return;
+    s.ev_open = false;
+    s.announced = false;
+    s.close_pending = false;
+    if (s.active) {
+        s.active = false;
+        s.S = 0;
+        s.tau = t + 1;
+        s.last_raw_off = std::max(s.last_raw_off, t + 1);
+    }
+}
+
 template <class T>
 void OnsetDetector<T>::finish(std::vector<Event>& out) {
     for (std::size_t c = 0; c < p_.n_channels; ++c) {
@@ -1194,6 +1272,7 @@ void OnsetDetector<T>::finish(std::vector<Event>& out) {
             s.active = true;
             raw_on(c, on, t_, out);
         }
+        if (s.ev_open && !s.verified) verify_open(c, t_ - 1, t_ / bin_);
         if (s.ev_open) {
             const std::int64_t off = s.close_pending ? s.ev_off : t_;
             if (s.announced || off - s.ev_on >= n_min_active_)
@@ -1271,6 +1350,8 @@ StateRecord OnsetDetector<T>::get_state() const {
         for (auto& [k, v] : lp_->get_state()) r["lowpass." + k] = v;
     if (tk_)
         for (auto& [k, v] : tk_->get_state()) r["tkeo." + k] = v;
+    auto& ver = r["verified"];
+    for (const auto& s : ch_) ver.push_back(s.verified ? 1.0 : 0.0);
     return r;
 }
 
@@ -1286,6 +1367,11 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
     const auto& b = detail::state_field(st, "baseline", 3 * C);
     const auto& ch = detail::state_field(st, "channels", cnt.n * C);
     const auto& rings = detail::state_field(st, "rings", nring);
+    // artefact-check flags (absent from records of builds without the check: all checked)
+    const auto vit = st.find("verified");
+    if (vit != st.end() && vit->second.size() != C)
+        throw std::invalid_argument("state field 'verified' must have " + std::to_string(C) + " values; got " +
+                                    std::to_string(vit->second.size()));
     auto sub = [&](const std::string& prefix) {
         StateRecord s;
         for (const auto& [k, v] : st)
@@ -1313,6 +1399,7 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
         for (auto& v : s.pair_ring) v = static_cast<std::int64_t>(*rr++);
         for (auto& v : s.bins) v = *rr++;
     }
+    for (std::size_t c = 0; c < C; ++c) ch_[c].verified = vit == st.end() || vit->second[c] != 0.0;
 }
 
 template <class T>
