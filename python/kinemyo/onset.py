@@ -29,8 +29,10 @@ Methods
     bins ``e_j`` (units of ``sigma0^2``) of its first ``artefact_window`` (0.1 s) are checked; it is
     dropped as an artefact when their envelope is smooth, ``sum (e_j - (e_{j-1} + e_{j+1})/2)^2 <
     0.12 sum e_j^2`` (independent chi-square bins of a noise-like carrier give about 0.6), or when
-    it is not sustained (mean of the second half < 0.3 x the first half) with more than half of its
-    excess energy ``sum max(e_j - 1, 0)`` inside 20 ms. The CUSUM then restarts after it.
+    it is not sustained (mean of the second half < 0.2 x the first half) with more than 55 % of
+    its excess energy ``sum max(e_j - 1, 0)`` inside 20 ms. The CUSUM then restarts after it; an
+    event that starts within ``artefact_window`` after a rejection (in the artefact's decaying
+    tail) must also have a second-half mean energy of at least ``drift`` (1.5 ``sigma0^2``).
 ``"hodges_bui"``
     Hodges & Bui (1996), Electroencephalogr. Clin. Neurophysiol. 101:511-519: full-wave rectified,
     low-pass 50 Hz (2nd-order Butterworth), 25 ms moving mean above the rest mean + ``h`` SD
@@ -222,7 +224,8 @@ class OnlineDetector(StatefulCore):
     ``reject_artefacts`` the ``artefact_window`` = 0.1 s after the onset, rounded up to whole
     2 ms bins, so that the artefact check has seen it; the alarm itself comes
     ``threshold / (x^2/sigma0^2 - drift)`` after the change); an offset ``min_gap`` after the
-    offset (an event that ends before its check is checked on what it has). :attr:`latency_samples` gives the bound after an activation is established.
+    offset (an event that ends before its check is checked on what it has).
+    :attr:`latency_samples` gives the bound after an activation is established.
 
     Same events as :func:`detect` with the same ``rest`` (tested, bit for bit, for any chunking).
     With ``rest=None``, :func:`detect` estimates the baseline from the whole recording, which a

@@ -1238,9 +1238,13 @@ bool OnsetDetector<T>::is_artefact(std::size_t c, std::int64_t g1) const {
     if (!(e2 > 0) || !std::isfinite(e2)) return false;
     // smooth energy envelope: one or two slow lobes, not a noise-like carrier
     if (rough < 0.12 * e2) return true;
+    // an event that starts within the window after a rejected artefact (the CUSUM restarted in
+    // its decaying tail) must reach an activation level: a second-half mean energy above the
+    // CUSUM's reference value k (below it the CUSUM itself counts samples as rest)
+    if (s.ev_on - s.last_reject < n_art_bins_ * bin_ && late < k_ * static_cast<double>(n - half)) return true;
     // over within a lobe and not sustained (a pop, a step's edge)
     const double sustain_num = late * static_cast<double>(half), sustain_den = early * static_cast<double>(n - half);
-    return sustain_num < 0.3 * sustain_den && lobe > 0.5 * excess;
+    return sustain_num < 0.2 * sustain_den && lobe > 0.55 * excess;
 }
 
 // Run the artefact check of channel c's open event on its bins before g1; an artefact is
@@ -1251,6 +1255,7 @@ void OnsetDetector<T>::verify_open(std::size_t c, std::int64_t t, std::int64_t g
     Chan& s = ch_[c];
     s.verified = true;
     if (!is_artefact(c, g1)) return;
+    s.last_reject = t + 1;
     s.ev_open = false;
     s.announced = false;
     s.close_pending = false;
@@ -1350,8 +1355,9 @@ StateRecord OnsetDetector<T>::get_state() const {
         for (auto& [k, v] : lp_->get_state()) r["lowpass." + k] = v;
     if (tk_)
         for (auto& [k, v] : tk_->get_state()) r["tkeo." + k] = v;
-    auto& ver = r["verified"];
+    auto& ver = r["artefact_check"];  // per channel: check done, time of the last rejection
     for (const auto& s : ch_) ver.push_back(s.verified ? 1.0 : 0.0);
+    for (const auto& s : ch_) ver.push_back(static_cast<double>(s.last_reject));
     return r;
 }
 
@@ -1367,11 +1373,11 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
     const auto& b = detail::state_field(st, "baseline", 3 * C);
     const auto& ch = detail::state_field(st, "channels", cnt.n * C);
     const auto& rings = detail::state_field(st, "rings", nring);
-    // artefact-check flags (absent from records of builds without the check: all checked)
-    const auto vit = st.find("verified");
-    if (vit != st.end() && vit->second.size() != C)
-        throw std::invalid_argument("state field 'verified' must have " + std::to_string(C) + " values; got " +
-                                    std::to_string(vit->second.size()));
+    // artefact-check state (absent from records of builds without the check: all checked)
+    const auto vit = st.find("artefact_check");
+    if (vit != st.end() && vit->second.size() != 2 * C)
+        throw std::invalid_argument("state field 'artefact_check' must have " + std::to_string(2 * C) +
+                                    " values; got " + std::to_string(vit->second.size()));
     auto sub = [&](const std::string& prefix) {
         StateRecord s;
         for (const auto& [k, v] : st)
@@ -1399,7 +1405,10 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
         for (auto& v : s.pair_ring) v = static_cast<std::int64_t>(*rr++);
         for (auto& v : s.bins) v = *rr++;
     }
-    for (std::size_t c = 0; c < C; ++c) ch_[c].verified = vit == st.end() || vit->second[c] != 0.0;
+    for (std::size_t c = 0; c < C; ++c) {
+        ch_[c].verified = vit == st.end() || vit->second[c] != 0.0;
+        ch_[c].last_reject = vit == st.end() ? Chan{}.last_reject : static_cast<std::int64_t>(vit->second[C + c]);
+    }
 }
 
 template <class T>

@@ -117,8 +117,9 @@ struct ChannelState {
     // events
     bool ev_open = false, announced = false, close_pending = false;
     std::int64_t ev_on = 0, ev_off = 0;
-    // artefact check of the open event done (or not needed)
+    // artefact check of the open event done (or not needed); time of the last rejection
     bool verified = true;
+    std::int64_t last_reject = std::numeric_limits<std::int64_t>::min() / 4;
 };
 }  // namespace internal
 
@@ -145,10 +146,12 @@ struct ChannelState {
 /// dof). The event is an artefact when
 ///   roughness = sum_j (e_j - (e_{j-1} + e_{j+1})/2)^2 / sum_j e_j^2 < 0.12
 ///     (independent chi-square bins with nu dof give 3/(nu + 2), ~0.6 for EMG), or
-///   sustain = mean(e, second half) / mean(e, first half) < 0.3 and the largest 20 ms share of
-///     the excess energy sum max(e_j - 1, 0) > 0.5 (over within a lobe, not sustained).
+///   sustain = mean(e, second half) / mean(e, first half) < 0.2 and the largest 20 ms share of
+///     the excess energy sum max(e_j - 1, 0) > 0.55 (over within a lobe, not sustained).
 /// An artefact event is dropped and the CUSUM restarts after it (a later event's onset is not
-/// placed before the rejection). Non-finite samples are skipped (state held, no decision), so a drop-out does
+/// placed before the rejection). An event starting within `artefact_window` after a rejection
+/// (the restarted CUSUM in the artefact's decaying tail) must also reach an activation level:
+/// second-half mean energy >= k (the CUSUM drift), else it is an artefact too. Non-finite samples are skipped (state held, no decision), so a drop-out does
 /// not end or start an activation.
 template <class T>
 class OnsetDetector {
