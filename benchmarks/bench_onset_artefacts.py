@@ -1,0 +1,93 @@
+"""Movement-artefact rejection of kinemyo's default onset detector, on artefact shapes other than
+the simulator's spike (script; the numbers in docs/onset.md give the command actually used).
+
+    python benchmarks/bench_onset_artefacts.py [--minutes 2] [--rate 10]
+
+For each shape and peak amplitude (units of the baseline-noise RMS; each artefact 0.5-1 x the
+peak, random sign) the artefacts are added at Poisson times to baseline noise only (the
+simulator at -300 dB: no visible bursts), and the events of ``onset.detect`` are counted with and
+without ``reject_artefacts`` (every event here is a false positive). Shapes:
+
+- ``spike``: the simulator's biphasic Gaussian derivative, but with sigma 4-16 ms (it uses 8 ms);
+- ``lobe``: monophasic Gaussian lobe, sigma 5-30 ms;
+- ``slow``: one cycle of a 2-5 Hz sinusoid (cable sway);
+- ``step``: electrode shift, raised-cosine edge of 1-20 ms then exponential decay 0.1-0.5 s;
+- ``pop``: short sharp pop, 0.5-2 ms rise then 2-10 ms exponential decay;
+- ``sway``: damped 5-15 Hz oscillation, three cycles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from kinemyo import onset
+from kinemyo.sim import simulate_emg
+
+FS = 2000.0
+REST = (0.0, 1.5)
+KINDS = ("spike", "lobe", "slow", "step", "pop", "sway")
+
+
+def shape(kind: str, rng: np.random.Generator) -> np.ndarray:
+    """One artefact waveform of unit peak (samples at FS)."""
+    if kind == "spike":
+        s = rng.uniform(0.004, 0.016)
+        t = np.arange(-6 * s, 6 * s, 1 / FS)
+        return -t / s * np.exp(0.5 - 0.5 * (t / s) ** 2)
+    if kind == "lobe":
+        s = rng.uniform(0.005, 0.03)
+        t = np.arange(-5 * s, 5 * s, 1 / FS)
+        return np.exp(-0.5 * (t / s) ** 2)
+    if kind == "slow":
+        f = rng.uniform(2.0, 5.0)
+        t = np.arange(0.0, 1.0 / f, 1 / FS)
+        return np.sin(2 * np.pi * f * t)
+    if kind == "step":
+        rise, tau = rng.uniform(0.001, 0.02), rng.uniform(0.1, 0.5)
+        t = np.arange(0.0, rise + 12 * tau, 1 / FS)
+        up = np.where(t < rise, 0.5 - 0.5 * np.cos(np.pi * t / rise), 1.0)
+        return up * np.exp(-np.maximum(t - rise, 0.0) / tau)
+    if kind == "pop":
+        rise, tau = rng.uniform(0.0005, 0.002), rng.uniform(0.002, 0.01)
+        t = np.arange(0.0, rise + 12 * tau, 1 / FS)
+        return np.where(t < rise, t / rise, np.exp(-(t - rise) / tau))
+    if kind == "sway":
+        f = rng.uniform(5.0, 15.0)
+        t = np.arange(0.0, 3.0 / f, 1 / FS)
+        return np.sin(2 * np.pi * f * t) * np.exp(-t * f)
+    raise ValueError(kind)
+
+
+def run(minutes: float, rate: float, amps=(10, 30, 100, 300)) -> str:
+    lines = ["| shape | peak (x noise RMS) | artefacts | events without check | events with check |",
+             "|---|---|---|---|---|"]
+    for kind in KINDS:
+        for amp in amps:
+            n_art = n_off = n_on = 0
+            for s in range(max(1, round(minutes / 2))):
+                rng = np.random.default_rng(1000 * KINDS.index(kind) + s)
+                x = simulate_emg(120.0, FS, None, snr_db=-300.0, seed=50 + s).signal.copy()
+                k = int(rng.poisson(rate * 2.0))
+                pos = np.sort(rng.integers(int(1.6 * FS), len(x) - int(0.5 * FS), size=k))
+                for p in pos:
+                    w = shape(kind, rng) * amp * rng.uniform(0.5, 1.0) * rng.choice([-1.0, 1.0])
+                    m = min(len(w), len(x) - p)
+                    x[p:p + m] += w[:m]
+                n_art += k
+                n_off += len(onset.detect(x, FS, rest=REST, reject_artefacts=False))
+                n_on += len(onset.detect(x, FS, rest=REST))
+            lines.append(f"| {kind} | {amp} | {n_art} | {n_off} | {n_on} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=2.0, help="minutes of noise per shape and amplitude")
+    ap.add_argument("--rate", type=float, default=10.0, help="artefacts per minute")
+    a = ap.parse_args()
+    t0 = time.time()
+    print(run(a.minutes, a.rate))
+    print(f"\n_{time.time() - t0:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}_")
