@@ -933,6 +933,8 @@ void OnsetDetector<T>::raw_on(std::size_t c, std::int64_t on, std::int64_t t, st
     s.close_pending = false;
     s.ev_on = on;
     s.verified = n_art_bins_ == 0;
+    // last sample of the artefact window (whole 2 ms bins from the onset's bin)
+    s.verify_at = (std::max<std::int64_t>(on, 0) / bin_ + n_art_bins_) * bin_ - 1;
 }
 
 template <class T>
@@ -951,10 +953,9 @@ void OnsetDetector<T>::tick(std::size_t c, std::int64_t t, std::vector<Event>& o
     if (!s.verified) {
         // artefact check once the window after the onset is complete (or the event closes first):
         // nothing about the event is reported before it
-        const std::int64_t done = (t + 1) / bin_;  // complete 2 ms bins
         const bool closing = s.close_pending && t + 1 >= s.ev_off + n_min_gap_;
-        if (done < s.ev_on / bin_ + n_art_bins_ && !closing) return;
-        verify_open(c, t, done);
+        if (t < s.verify_at && !closing) return;  // (no division per sample while waiting)
+        verify_open(c, t, (t + 1) / bin_);  // complete 2 ms bins
         if (!s.ev_open) return;
     }
     if (!s.close_pending) {
@@ -1355,9 +1356,11 @@ StateRecord OnsetDetector<T>::get_state() const {
         for (auto& [k, v] : lp_->get_state()) r["lowpass." + k] = v;
     if (tk_)
         for (auto& [k, v] : tk_->get_state()) r["tkeo." + k] = v;
-    auto& ver = r["artefact_check"];  // per channel: check done, time of the last rejection
+    // per channel: check done, time of the last rejection, end of the pending check's window
+    auto& ver = r["artefact_check"];
     for (const auto& s : ch_) ver.push_back(s.verified ? 1.0 : 0.0);
     for (const auto& s : ch_) ver.push_back(static_cast<double>(s.last_reject));
+    for (const auto& s : ch_) ver.push_back(static_cast<double>(s.verify_at));
     return r;
 }
 
@@ -1375,8 +1378,8 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
     const auto& rings = detail::state_field(st, "rings", nring);
     // artefact-check state (absent from records of builds without the check: all checked)
     const auto vit = st.find("artefact_check");
-    if (vit != st.end() && vit->second.size() != 2 * C)
-        throw std::invalid_argument("state field 'artefact_check' must have " + std::to_string(2 * C) +
+    if (vit != st.end() && vit->second.size() != 3 * C)
+        throw std::invalid_argument("state field 'artefact_check' must have " + std::to_string(3 * C) +
                                     " values; got " + std::to_string(vit->second.size()));
     auto sub = [&](const std::string& prefix) {
         StateRecord s;
@@ -1408,6 +1411,7 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
     for (std::size_t c = 0; c < C; ++c) {
         ch_[c].verified = vit == st.end() || vit->second[c] != 0.0;
         ch_[c].last_reject = vit == st.end() ? Chan{}.last_reject : static_cast<std::int64_t>(vit->second[C + c]);
+        ch_[c].verify_at = vit == st.end() ? 0 : static_cast<std::int64_t>(vit->second[2 * C + c]);
     }
 }
 

@@ -120,6 +120,7 @@ struct ChannelState {
     // artefact check of the open event done (or not needed); time of the last rejection
     bool verified = true;
     std::int64_t last_reject = std::numeric_limits<std::int64_t>::min() / 4;
+    std::int64_t verify_at = 0;  // last sample of the pending check's window
 };
 }  // namespace internal
 
