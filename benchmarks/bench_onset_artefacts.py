@@ -2,6 +2,8 @@
 the simulator's spike (script; the numbers in docs/onset.md give the command actually used).
 
     python benchmarks/bench_onset_artefacts.py [--minutes 2] [--rate 10]
+    python benchmarks/bench_onset_artefacts.py --speed   (cost of the check: same build, with and
+        without it, interleaved; 1 channel-minute at 10 dB, rest window and automatic baseline)
 
 For each shape and peak amplitude (units of the baseline-noise RMS; each artefact 0.5-1 x the
 peak, random sign) the artefacts are added at Poisson times to baseline noise only (the
@@ -83,11 +85,31 @@ def run(minutes: float, rate: float, amps=(10, 30, 100, 300)) -> str:
     return "\n".join(lines)
 
 
+def speed(rounds: int = 60) -> str:
+    x = simulate_emg(60.0, FS, None, snr_db=10.0, seed=1).signal
+    runs = {"rest window, check": lambda: onset.detect(x, FS, rest=REST),
+            "rest window, no check": lambda: onset.detect(x, FS, rest=REST, reject_artefacts=False),
+            "automatic baseline, check": lambda: onset.detect(x, FS),
+            "automatic baseline, no check": lambda: onset.detect(x, FS, reject_artefacts=False)}
+    ts: dict[str, list[float]] = {k: [] for k in runs}
+    for f in runs.values():
+        f()
+    for _ in range(rounds):
+        for k, f in runs.items():
+            t0 = time.perf_counter()
+            f()
+            ts[k].append(time.perf_counter() - t0)
+    lines = ["| 1 channel x 1 min @ 2 kHz, 10 dB | median ms | min ms |", "|---|---|---|"]
+    lines += [f"| {k} | {1e3 * float(np.median(v)):.3f} | {1e3 * min(v):.3f} |" for k, v in ts.items()]
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=2.0, help="minutes of noise per shape and amplitude")
     ap.add_argument("--rate", type=float, default=10.0, help="artefacts per minute")
+    ap.add_argument("--speed", action="store_true", help="cost of the check (see the module doc)")
     a = ap.parse_args()
     t0 = time.time()
-    print(run(a.minutes, a.rate))
+    print(speed() if a.speed else run(a.minutes, a.rate))
     print(f"\n_{time.time() - t0:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}_")
