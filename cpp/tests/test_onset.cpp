@@ -224,6 +224,31 @@ TEST_CASE("onset: movement artefacts are rejected before announcement; the same 
             CHECK(a[k].offset == c[k].offset);
         }
     }
+    // the cached conditioned pass (detect with the automatic baseline) gives the same events as
+    // filtering on the way, artefact checks included
+    {
+        OnsetParams pa = p;
+        pa.rest_begin = pa.rest_end = -1;
+        const std::size_t n = 30000, W = 200, nw = n / W;
+        std::vector<double> ws(nw * 2), wc(nw * 2), raw(2, 0.0), nraw(2, 0.0), y(n * 2);
+        OnsetDetector<double> pre(pa);
+        pre.window_stats(x.data(), n, W, nw, ws.data(), nullptr, wc.data(), raw.data(), nraw.data(), y.data());
+        const std::vector<double> mean{1.0, 1.0}, sd{1.0, 1.0}, en{2.0, 2.0};
+        OnsetDetector<double> d1(pa), d2(pa);
+        d1.set_baseline(mean, sd, en);
+        d2.set_baseline(mean, sd, en);
+        std::vector<Event> e1, e2;
+        d1.process(x.data(), n, e1);
+        d1.finish(e1);
+        d2.process_conditioned(y.data(), n, e2);
+        d2.finish(e2);
+        REQUIRE(e1.size() == e2.size());
+        CHECK(e1.size() >= 2);
+        for (std::size_t k = 0; k < e1.size(); ++k) {
+            CHECK(e1[k].onset == e2[k].onset);
+            CHECK(e1[k].offset == e2[k].offset);
+        }
+    }
     p.artefact_window = 0.01;
     CHECK_THROWS_AS(OnsetDetector<double>{p}, std::invalid_argument);
 }
