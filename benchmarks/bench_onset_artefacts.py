@@ -4,6 +4,8 @@ the simulator's spike (script; the numbers in docs/onset.md give the command act
     python benchmarks/bench_onset_artefacts.py [--minutes 2] [--rate 10]
     python benchmarks/bench_onset_artefacts.py --speed   (cost of the check: same build, with and
         without it, interleaved; 1 channel-minute at 10 dB, rest window and automatic baseline)
+    python benchmarks/bench_onset_artefacts.py --keep    (activations kept: records without
+        artefacts, 16 simulator settings x 4 records x 2 baselines, events with vs without the check)
 
 For each shape and peak amplitude (units of the baseline-noise RMS; each artefact 0.5-1 x the
 peak, random sign) the artefacts are added at Poisson times to baseline noise only (the
@@ -85,6 +87,36 @@ def run(minutes: float, rate: float, amps=(10, 30, 100, 300)) -> str:
     return "\n".join(lines)
 
 
+KEEP = [("3 dB", {"snr_db": 3}), ("6 dB", {"snr_db": 6}), ("10 dB", {"snr_db": 10}),
+        ("20 dB", {"snr_db": 20}), ("3 dB ECG", {"snr_db": 3, "ecg": True}),
+        ("6 dB ECG", {"snr_db": 6, "ecg": True}), ("10 dB ECG", {"snr_db": 10, "ecg": True}),
+        ("20 dB ECG", {"snr_db": 20, "ecg": True}),
+        ("6 dB, EMG spectrum 40/80 Hz", {"snr_db": 6, "spectrum": (40.0, 80.0)}),
+        ("20 dB, EMG spectrum 40/80 Hz", {"snr_db": 20, "spectrum": (40.0, 80.0)}),
+        ("10 dB abrupt", {"snr_db": 10, "rise_s": (0.0, 0.0)}),
+        ("6 dB sigmoid rises", {"snr_db": 6, "rise_shape": "sigmoid"}),
+        ("10 dB bursts 0.1-0.2 s", {"snr_db": 10, "burst_s": (0.1, 0.2), "fall_s": (0.01, 0.03)}),
+        ("6 dB wander 20", {"snr_db": 6, "wander_amplitude": 20.0}),
+        ("6 dB hum 50 Hz", {"snr_db": 6, "hum_hz": 50.0, "hum_amplitude": 1.0}),
+        ("6 dB rises 0-150 ms", {"snr_db": 6, "rise_s": (0.0, 0.15)})]
+
+
+def keep(records: int = 4) -> str:
+    lines = ["| setting | events without check | events that differ with the check |", "|---|---|---|"]
+    for name, kw in KEEP:
+        n = d = 0
+        ecg = "template" if kw.get("ecg") else "none"
+        for s in range(records):
+            r = simulate_emg(120.0, FS, None, seed=2000 + s, **kw)  # type: ignore[arg-type]
+            for rest in (REST, None):
+                a = onset.detect(r.signal, FS, rest=rest, ecg=ecg)
+                b = onset.detect(r.signal, FS, rest=rest, ecg=ecg, reject_artefacts=False)
+                n += len(b)
+                d += len({tuple(e) for e in b.tolist()} ^ {tuple(e) for e in a.tolist()})
+        lines.append(f"| {name} | {n} | {d} |")
+    return "\n".join(lines)
+
+
 def speed(rounds: int = 60) -> str:
     x = simulate_emg(60.0, FS, None, snr_db=10.0, seed=1).signal
     runs = {"rest window, check": lambda: onset.detect(x, FS, rest=REST),
@@ -109,7 +141,8 @@ if __name__ == "__main__":
     ap.add_argument("--minutes", type=float, default=2.0, help="minutes of noise per shape and amplitude")
     ap.add_argument("--rate", type=float, default=10.0, help="artefacts per minute")
     ap.add_argument("--speed", action="store_true", help="cost of the check (see the module doc)")
+    ap.add_argument("--keep", action="store_true", help="activations kept (see the module doc)")
     a = ap.parse_args()
     t0 = time.time()
-    print(speed() if a.speed else run(a.minutes, a.rate))
+    print(speed() if a.speed else keep() if a.keep else run(a.minutes, a.rate))
     print(f"\n_{time.time() - t0:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}_")
