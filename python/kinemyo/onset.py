@@ -14,7 +14,8 @@ Methods
     of ``S`` before the alarm; the onset is then refined *backwards* on 2 ms energy bins (data up to
     ``refine_delay`` = 50 ms after the alarm): a rest level (known, ``sigma0^2``), a linear
     amplitude ramp (power ``∝ r^2``) of R bins (grid 0 to ``max_rise`` = 0.1 s) and a plateau,
-    each bin a scaled chi-square (1 effective dof); the onset is the median of the marginal
+    each bin a scaled chi-square (0.85 effective dof: a tempered likelihood, the bins of the
+    narrow-band sEMG carrier are correlated); the onset is the median of the marginal
     posterior of the ramp start (R summed out, each grid point equal prior weight; flat prior
     over ``refine_window`` = 80 ms before to 60 ms after the change time), moved earlier by the
     group delay of the band-pass at the centre of its band (about 2 ms: the envelope of the
