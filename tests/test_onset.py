@@ -183,6 +183,66 @@ def test_movement_onsets_and_latency_table():
         onset.movement_onsets(gyro, fs, rest=(0.0, 100.0))
 
 
+def _movement_onsets_numpy(gyro, fs, rest, k, min_duration, smooth_s, min_gap):
+    """Independent numpy oracle of onset.movement_onsets (k_low = 2)."""
+    g = np.asarray(gyro, dtype=np.float64)
+    w = np.abs(g) if g.ndim == 1 else np.linalg.norm(g, axis=1)
+    m = max(1, round(smooth_s * fs))
+    w = np.convolve(w, np.ones(m) / m, mode="full")[: w.size]
+    b, e = round(rest[0] * fs), round(rest[1] * fs)
+    mu, sd = float(np.mean(w[b:e])), float(np.std(w[b:e]))
+    above, low = w > mu + k * sd, w <= mu + 2 * sd
+    d = np.diff(np.concatenate([[0], above.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    keep = (ends - starts) >= max(1, round(min_duration * fs))
+    out, last_end, low_idx = [], -10**18, np.flatnonzero(low)
+    for s, en in zip(starts[keep], ends[keep], strict=True):
+        if s >= e and s - last_end >= int(min_gap * fs):
+            j = np.searchsorted(low_idx, s) - 1
+            out.append(int(low_idx[j]) if j >= 0 else int(s))
+        last_end = int(en)
+    return np.asarray(out, dtype=np.int64)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_movement_onsets_core_equals_numpy_oracle(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    fs = float(rng.choice([100.0, 200.0, 1000.0]))
+    n = int(30 * fs)
+    axes = int(rng.choice([1, 3]))
+    gyro = 0.02 * rng.standard_normal((n, axes))
+    for t in rng.integers(int(2 * fs), n - int(2 * fs), 8):  # overlapping or close movements too
+        L = int(rng.uniform(0.05, 1.5) * fs)
+        gyro[t:t + L, 0] += rng.uniform(0.1, 2.0) * np.sin(np.pi * np.arange(L) / L)
+    kw = dict(rest=(0.0, 2.0), k=float(rng.uniform(3, 8)), min_duration=float(rng.uniform(0, 0.2)),
+              smooth_s=float(rng.choice([0.0, 0.02, 0.1])), min_gap=float(rng.uniform(0, 0.5)))
+    x = gyro[:, 0] if axes == 1 else gyro
+    got = onset.movement_onsets(x, fs, **kw)
+    np.testing.assert_array_equal(got, _movement_onsets_numpy(x, fs, **kw))
+
+
+def test_movement_onsets_bad_input_and_nonfinite() -> None:
+    fs = 100.0
+    g = np.zeros((500, 3))
+    g[300:350, 2] = 1.0
+    assert onset.movement_onsets(g, fs).tolist() == [299]
+    g2 = g.copy()
+    g2[100, :] = np.nan  # no information: no movement there
+    assert onset.movement_onsets(g2, fs).tolist() == [299]
+    with pytest.raises(ValueError, match="fs"):
+        onset.movement_onsets(g, 0.0)
+    with pytest.raises(ValueError, match="rest window"):
+        onset.movement_onsets(g, fs, rest=(1.0, 1.05))
+    with pytest.raises(ValueError, match="k_low"):
+        onset.movement_onsets(g, fs, k_low=6.0)
+    with pytest.raises(ValueError, match="min_gap"):
+        onset.movement_onsets(g, fs, min_gap=-1.0)
+    with pytest.raises(ValueError, match="gyro must have shape"):
+        onset.movement_onsets(np.zeros((10, 3, 2)), fs)
+    with pytest.raises(TypeError, match="gyro"):
+        onset.movement_onsets("abc", fs)
+
+
 @pytest.mark.parametrize("method", ["default", "hodges_bui", "bonato", "tkeo"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_online_pickle_and_deepcopy_mid_stream(method, dtype):

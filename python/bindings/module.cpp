@@ -13,6 +13,7 @@ void register_quaternion(py::module_& m);
 void register_fusion(py::module_& m);
 void register_metrics(py::module_& m);
 void register_onset(py::module_& m);
+void register_movement(py::module_& m);
 }  // namespace kinemyo::py_bind
 
 PYBIND11_MODULE(_core, m) {
@@ -27,4 +28,5 @@ PYBIND11_MODULE(_core, m) {
     kinemyo::py_bind::register_fusion(m);
     kinemyo::py_bind::register_metrics(m);
     kinemyo::py_bind::register_onset(m);
+    kinemyo::py_bind::register_movement(m);
 }
