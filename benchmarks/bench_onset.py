@@ -5,7 +5,9 @@ Speed:     pytest benchmarks/bench_onset.py --benchmark-only
 Speed side by side with ratios: python benchmarks/bench_onset.py --speed
 Accuracy:  python benchmarks/bench_onset.py --minutes 20 --calib-minutes 2 > table.md
            (--no-peers / --no-kinemyo / --snr 6 3 / --ecg no|yes to split the run; --rise-shape
-           cosine|sigmoid for rise shapes the flagship does not model; the peers need
+           cosine|sigmoid for rise shapes the flagship does not model; --spikes-per-min 6
+           --spike-amplitude 20 adds the simulator's movement-artefact spikes, --no-artefact-check
+           runs the flagship with reject_artefacts=False; the peers need
            the `bench-onset` extra: pip install kinemyo[bench-onset]; they are skipped if missing)
            (the numbers in docs/onset.md give the command actually used)
 
@@ -136,11 +138,14 @@ def _j(res: tuple[float, int, int, int], minutes: float) -> float:
 
 
 RISE_SHAPE = "linear"  # --rise-shape: the simulator's rise shape (the default draws are unchanged)
+SPIKES: dict[str, float] = {}  # --spikes-per-min / --spike-amplitude: movement-artefact spikes
+FLAGSHIP: dict[str, object] = {}  # --no-artefact-check: {"reject_artefacts": False}
 
 
 def _records(minutes: float, snr: float, ecg: bool, seed0: int, chunk_min: float = 2.0):
     k = max(1, round(minutes / chunk_min))
-    kw = {} if RISE_SHAPE == "linear" else {"rise_shape": RISE_SHAPE}
+    kw: dict[str, object] = {} if RISE_SHAPE == "linear" else {"rise_shape": RISE_SHAPE}
+    kw.update(SPIKES)
     for s in range(k):
         yield simulate_emg(60.0 * minutes / k, FS, None, snr_db=snr, seed=seed0 + s, ecg=ecg, **kw)
 
@@ -158,7 +163,7 @@ def accuracy(minutes: float, calib_minutes: float, snrs=(3, 6, 10, 20), only=Non
             test = list(_records(minutes, snr, ecg, seed_base))
             rows = []
             # kinemyo (defaults, untuned)
-            for name, kw in (("kinemyo default", {"ecg": "template" if ecg else "none"}),
+            for name, kw in (("kinemyo default", {"ecg": "template" if ecg else "none", **FLAGSHIP}),
                              ("kinemyo hodges_bui", {"method": "hodges_bui"}),
                              ("kinemyo bonato", {"method": "bonato"}),
                              ("kinemyo tkeo", {"method": "tkeo"})):
@@ -347,8 +352,18 @@ if __name__ == "__main__":
     ap.add_argument("--speed", action="store_true", help="speed table (side by side, ratios) only")
     ap.add_argument("--rise-shape", choices=["linear", "cosine", "sigmoid"], default="linear",
                     help="rise shape of the simulated bursts (robustness to a shape not modelled)")
+    ap.add_argument("--spikes-per-min", type=float, default=0.0,
+                    help="movement-artefact spikes of the simulator (rate per minute)")
+    ap.add_argument("--spike-amplitude", type=float, default=20.0,
+                    help="peak of the spikes in units of the noise RMS (x U(0.5, 1) per channel)")
+    ap.add_argument("--no-artefact-check", action="store_true",
+                    help="kinemyo default with reject_artefacts=False")
     a = ap.parse_args()
     RISE_SHAPE = a.rise_shape
+    if a.spikes_per_min > 0:
+        SPIKES.update(spikes_per_min=a.spikes_per_min, spike_amplitude=a.spike_amplitude)
+    if a.no_artefact_check:
+        FLAGSHIP["reject_artefacts"] = False
     t0 = time.time()
     if a.speed:
         print(speed_table())

@@ -179,3 +179,76 @@ TEST_CASE("onset: detection on the cached conditioned signal equals the filterin
     std::vector<float> xf(xd.begin(), xd.end());
     run(xf.data());
 }
+
+TEST_CASE("onset: movement artefacts are rejected before announcement; the same through a state copy") {
+    // channel 0: bursts of 3x the noise and large low-frequency artefacts (biphasic 6 ms Gaussian
+    // derivative, 40x; a step with a 3 ms edge decaying over 0.2 s, 60x) in the rest between them
+    const std::vector<std::pair<std::size_t, std::size_t>> b{{8000, 10000}, {20000, 22000}};
+    auto x = make_signal(30000, b, 3.0, 21);
+    const std::vector<std::size_t> spikes{5000, 14000, 26000}, steps{16500, 28000};
+    for (std::size_t s : spikes)
+        for (int k = -60; k <= 60; ++k) {
+            const double t = k / kFs / 0.006;
+            x[2 * (s + static_cast<std::size_t>(k))] += -40.0 * t * std::exp(0.5 - 0.5 * t * t);
+        }
+    for (std::size_t s : steps)
+        for (std::size_t k = 0; k < 3000 && s + k < 30000; ++k) {
+            const double t = static_cast<double>(k) / kFs;
+            const double up = t < 0.003 ? 0.5 - 0.5 * std::cos(3.141592653589793 * t / 0.003) : 1.0;
+            x[2 * (s + k)] += 60.0 * up * std::exp(-std::max(t - 0.003, 0.0) / 0.2);
+        }
+    OnsetParams p = params(Method::cusum);
+    OnsetParams q = p;
+    q.reject_artefacts = false;
+    const auto with = detect(x.data(), 30000, p), without = detect(x.data(), 30000, q);
+    CHECK(without[0].size() >= 5);  // the artefacts do trigger the CUSUM
+    REQUIRE(with[0].size() == 2);   // only the bursts are left
+    for (std::size_t k = 0; k < 2; ++k) CHECK(std::abs(with[0][k].onset - static_cast<std::int64_t>(b[k].first)) < 40);
+    CHECK(with[1].empty());
+    // announcements wait for the artefact window; a copy cut while a check is pending continues
+    // exactly like the uninterrupted run
+    OnsetDetector<double> ref(p);
+    std::vector<Event> a, c;
+    ref.process(x.data(), 30000, a);
+    ref.finish(a);
+    for (std::size_t cut : {std::size_t{5100}, std::size_t{14120}, std::size_t{16640}, std::size_t{8150}}) {
+        OnsetDetector<double> first(p), second(p);
+        c.clear();
+        first.process(x.data(), cut, c);
+        second.set_state(first.get_state());
+        second.process(x.data() + 2 * cut, 30000 - cut, c);
+        second.finish(c);
+        REQUIRE(a.size() == c.size());
+        for (std::size_t k = 0; k < a.size(); ++k) {
+            CHECK(a[k].onset == c[k].onset);
+            CHECK(a[k].offset == c[k].offset);
+        }
+    }
+    // the cached conditioned pass (detect with the automatic baseline) gives the same events as
+    // filtering on the way, artefact checks included
+    {
+        OnsetParams pa = p;
+        pa.rest_begin = pa.rest_end = -1;
+        const std::size_t n = 30000, W = 200, nw = n / W;
+        std::vector<double> ws(nw * 2), wc(nw * 2), raw(2, 0.0), nraw(2, 0.0), y(n * 2);
+        OnsetDetector<double> pre(pa);
+        pre.window_stats(x.data(), n, W, nw, ws.data(), nullptr, wc.data(), raw.data(), nraw.data(), y.data());
+        const std::vector<double> mean{1.0, 1.0}, sd{1.0, 1.0}, en{2.0, 2.0};
+        OnsetDetector<double> d1(pa), d2(pa);
+        d1.set_baseline(mean, sd, en);
+        d2.set_baseline(mean, sd, en);
+        std::vector<Event> e1, e2;
+        d1.process(x.data(), n, e1);
+        d1.finish(e1);
+        d2.process_conditioned(y.data(), n, e2);
+        d2.finish(e2);
+        REQUIRE(e1.size() == e2.size());
+        CHECK(e1.size() >= 2);
+        for (std::size_t k = 0; k < e1.size(); ++k) {
+            CHECK(e1[k].onset == e2[k].onset);
+            CHECK(e1[k].offset == e2[k].offset);
+        }
+    }
+    p.artefact_window = 0.01;
+    CHECK_THROWS_AS(OnsetDetector<double>{p}, std::invalid_argument);
+}

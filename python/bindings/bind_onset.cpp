@@ -131,6 +131,8 @@ void register_onset(py::module_& m) {
         .def_readwrite("refine_window", &OnsetParams::refine_window)
         .def_readwrite("refine_delay", &OnsetParams::refine_delay)
         .def_readwrite("max_rise", &OnsetParams::max_rise)
+        .def_readwrite("reject_artefacts", &OnsetParams::reject_artefacts)
+        .def_readwrite("artefact_window", &OnsetParams::artefact_window)
         .def_readwrite("rest_begin", &OnsetParams::rest_begin)
         .def_readwrite("rest_end", &OnsetParams::rest_end);
     bind_typed<float>(m);

@@ -122,7 +122,14 @@ class OnsetParams:
     method: str
     preprocess: bool
     refine: bool
+    reject_artefacts: bool
     def __init__(self) -> None:
+        ...
+    @property
+    def artefact_window(self) -> float:
+        ...
+    @artefact_window.setter
+    def artefact_window(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def band_high(self) -> float:

@@ -14,13 +14,26 @@ Methods
     of ``S`` before the alarm; the onset is then refined *backwards* on 2 ms energy bins (data up to
     ``refine_delay`` = 50 ms after the alarm): a rest level (known, ``sigma0^2``), a linear
     amplitude ramp (power ``∝ r^2``) of R bins (grid 0 to ``max_rise`` = 0.1 s) and a plateau,
-    each bin a scaled chi-square (1 effective dof); the onset is the median of the marginal
+    each bin a scaled chi-square (0.85 effective dof: a tempered likelihood, the bins of the
+    narrow-band sEMG carrier are correlated); the onset is the median of the marginal
     posterior of the ramp start (R summed out, each grid point equal prior weight; flat prior
     over ``refine_window`` = 80 ms before to 60 ms after the change time), moved earlier by the
     group delay of the band-pass at the centre of its band (about 2 ms: the envelope of the
     causally filtered signal lags the raw one).
     Offsets use the mirror CUSUM ``D = max(0, D + k - x^2/sigma0^2)``. Activations shorter than
     ``min_active`` (50 ms) are dropped, gaps shorter than ``min_gap`` (100 ms) merged.
+    Movement artefacts (``reject_artefacts=True``, default): motion artefacts carry most of their
+    power below ~20 Hz (De Luca et al. 2010, J. Biomech. 43:1573-1579; Clancy, Morin & Merletti
+    2002, J. Electromyogr. Kinesiol. 12:1-16), so what passes the band-pass is one or two slow
+    lobes at its low edge, or for a sharp pop a burst that is over within one lobe, while an
+    activation is a sustained noise-like carrier. Before an event is announced, the 2 ms energy
+    bins ``e_j`` (units of ``sigma0^2``) of its first ``artefact_window`` (0.1 s) are checked; it is
+    dropped as an artefact when their envelope is smooth, ``sum (e_j - (e_{j-1} + e_{j+1})/2)^2 <
+    0.12 sum e_j^2`` (independent chi-square bins of a noise-like carrier give about 0.6), or when
+    it is not sustained (mean of the second half < 0.2 x the first half) with more than 55 % of
+    its excess energy ``sum max(e_j - 1, 0)`` inside 20 ms. The CUSUM then restarts after it; an
+    event that starts within ``artefact_window`` after a rejection (in the artefact's decaying
+    tail) must also have a second-half mean energy of at least ``drift`` (1.5 ``sigma0^2``).
 ``"hodges_bui"``
     Hodges & Bui (1996), Electroencephalogr. Clin. Neurophysiol. 101:511-519: full-wave rectified,
     low-pass 50 Hz (2nd-order Butterworth), 25 ms moving mean above the rest mean + ``h`` SD
@@ -64,7 +77,9 @@ __all__ = ["METHODS", "OnlineDetector", "detect", "latency_table", "movement_ons
 METHODS = ("default", "cusum", "hodges_bui", "bonato", "tkeo")
 
 _FLOAT_KEYS = ("threshold", "drift", "window", "min_active", "min_gap", "refine_window",
-               "refine_delay", "max_rise", "band_low", "band_high", "ecg_highpass")
+               "refine_delay", "max_rise", "band_low", "band_high", "ecg_highpass",
+               "artefact_window")
+_BOOL_KEYS = ("refine", "reject_artefacts")
 
 
 def _params(fs: float, n_channels: int, method: str, preprocess: bool, ecg: str,
@@ -87,10 +102,10 @@ def _params(fs: float, n_channels: int, method: str, preprocess: bool, ecg: str,
             setattr(p, k, float(v))
         elif k == "band_order":
             p.band_order = int(v)
-        elif k == "refine":
-            p.refine = bool(v)
+        elif k in _BOOL_KEYS:
+            setattr(p, k, bool(v))
         else:
-            known = sorted((*_FLOAT_KEYS, "band_order", "refine"))
+            known = sorted((*_FLOAT_KEYS, "band_order", *_BOOL_KEYS))
             raise TypeError(f"unknown parameter {k!r}; known: {known}")
     if rest is not None:
         r = tuple(float(v) for v in rest)
@@ -139,7 +154,10 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
     **params
         Method parameters: ``threshold``, ``drift``, ``window``, ``min_active``, ``min_gap`` (s),
         ``refine``, ``refine_window``, ``refine_delay``, ``max_rise`` (s), ``band_low``,
-        ``band_high`` (Hz), ``band_order``, ``ecg_highpass`` (Hz).
+        ``band_high`` (Hz), ``band_order``, ``ecg_highpass`` (Hz); default method only:
+        ``reject_artefacts`` (bool, default True: drop movement-artefact transients, see the
+        module docstring; False gives the detector without the check) and ``artefact_window``
+        (s, default 0.1, in [0.04, 1]: the part of each event after its onset that is checked).
 
     Returns
     -------
@@ -203,9 +221,12 @@ class OnlineDetector(StatefulCore):
     ``process(chunk)`` returns an ``(n, 3)`` int64 array of rows ``[channel, onset, offset]``:
     ``offset == -1`` announces an onset that became certain; a row with both closes an activation
     (its onset may have been announced before). Decision latency: an onset is certain once the
-    activation has lasted ``min_active`` (cusum: also ``refine_delay`` after the alarm; the alarm
-    itself comes ``threshold / (x^2/sigma0^2 - drift)`` after the change); an offset ``min_gap``
-    after the offset. :attr:`latency_samples` gives the bound after an activation is established.
+    activation has lasted ``min_active`` (cusum: also ``refine_delay`` after the alarm, and with
+    ``reject_artefacts`` the ``artefact_window`` = 0.1 s after the onset, rounded up to whole
+    2 ms bins, so that the artefact check has seen it; the alarm itself comes
+    ``threshold / (x^2/sigma0^2 - drift)`` after the change); an offset ``min_gap`` after the
+    offset (an event that ends before its check is checked on what it has).
+    :attr:`latency_samples` gives the bound after an activation is established.
 
     Same events as :func:`detect` with the same ``rest`` (tested, bit for bit, for any chunking).
     With ``rest=None``, :func:`detect` estimates the baseline from the whole recording, which a

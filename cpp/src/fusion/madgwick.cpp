@@ -112,9 +112,11 @@ KINEMYO_FUSION_INLINE bool madgwick_marg_step(double& n0, double& n1, double& n2
     const double gr2 = (ga2 + (c20 - (bxy + bxy)) * f4) + ((c21 + bxx) * f5 + (c22 + bxw) * f6);
     const double gr3 = (ga3 + (c30 - (bxz + bxz)) * f4) + ((c31 - bxw) * f5 + bxx * f6);
     const double gn2 = (gr0 * gr0 + gr1 * gr1) + (gr2 * gr2 + gr3 * gr3);
-    // gn2 > 0 implies f != 0 (all terms are finite); below 1e-200 the merged form could
-    // overflow its reciprocal, so take the two normalisations one after the other
-    if (!(gn2 > 1e-200)) {
+    // gn2 > 0 implies f != 0 (all terms are finite). Below 1e-100 the merged form is not used:
+    // the next step squares n (|n|^2 ~ gn2) and then its field terms again, which would underflow
+    // (and the merged reciprocal overflow further down); take the two normalisations one after the
+    // other and carry n = q, it = 1 instead
+    if (!(gn2 > 1e-100)) {
         if (!(gn2 > 0.0)) return false;
         const double pp = ppb - bdt * bdt;
         const double pg = p0 * gr0 + p1 * gr1 + p2 * gr2 + p3 * gr3;

@@ -68,6 +68,11 @@ struct OnsetParams {
                                     ///< and 60 ms after the change time)
     double refine_delay = 0.05;     ///< cusum: data used after the alarm before refining (s)
     double max_rise = 0.1;          ///< cusum: longest rise (ramp) the fit considers (s)
+    bool reject_artefacts = true;   ///< cusum: drop movement-artefact transients (checked on the
+                                    ///< 2 ms energy bins of the first `artefact_window` of each
+                                    ///< event before it is announced; see OnsetDetector)
+    double artefact_window = 0.1;   ///< cusum: window after the onset checked for an artefact (s),
+                                    ///< in [0.04, 1]; the onset is announced at its end at the earliest
     std::int64_t rest_begin = -1;   ///< rest window [rest_begin, rest_end) in samples, learnt in
     std::int64_t rest_end = -1;     ///< stream; -1/-1: the baseline must be set with set_baseline
 };
@@ -112,6 +117,10 @@ struct ChannelState {
     // events
     bool ev_open = false, announced = false, close_pending = false;
     std::int64_t ev_on = 0, ev_off = 0;
+    // artefact check of the open event done (or not needed); time of the last rejection
+    bool verified = true;
+    std::int64_t last_reject = std::numeric_limits<std::int64_t>::min() / 4;
+    std::int64_t verify_at = 0;  // last sample of the pending check's window
 };
 }  // namespace internal
 
@@ -124,8 +133,26 @@ struct ChannelState {
 /// taken before the baseline is known (so with a rest window, no event starts before rest_end).
 ///
 /// Decision latency (bounded): an onset is reported once the activation has lasted `min_active`
-/// (cusum: and `refine_delay` after the CUSUM alarm); an offset once `min_gap` has passed without
-/// a new activation. Non-finite samples are skipped (state held, no decision), so a drop-out does
+/// (cusum: and `refine_delay` after the CUSUM alarm, and, with `reject_artefacts`, the
+/// `artefact_window` after the onset); an offset once `min_gap` has passed without a new
+/// activation.
+///
+/// Movement-artefact rejection (cusum, `reject_artefacts`): before an event is announced, the
+/// 2 ms energy bins e_j (units of sigma0^2) of its first `artefact_window` (N bins from the onset)
+/// are checked. Motion artefacts carry most of their power below ~20 Hz (De Luca et al. 2010,
+/// J Biomech 43:1573; Clancy et al. 2002, J Electromyogr Kinesiol 12:1): what passes the
+/// band-pass is one or two slow lobes at its low edge (a smooth energy envelope) or, for a sharp
+/// pop, a short burst that is over within a lobe; a muscle activation is a sustained noise-like
+/// carrier whose bin energies scatter independently around their level (scaled chi-square, few
+/// dof). The event is an artefact when
+///   roughness = sum_j (e_j - (e_{j-1} + e_{j+1})/2)^2 / sum_j e_j^2 < 0.12
+///     (independent chi-square bins with nu dof give 3/(nu + 2), ~0.6 for EMG), or
+///   sustain = mean(e, second half) / mean(e, first half) < 0.2 and the largest 20 ms share of
+///     the excess energy sum max(e_j - 1, 0) > 0.55 (over within a lobe, not sustained).
+/// An artefact event is dropped and the CUSUM restarts after it (a later event's onset is not
+/// placed before the rejection). An event starting within `artefact_window` after a rejection
+/// (the restarted CUSUM in the artefact's decaying tail) must also reach an activation level:
+/// second-half mean energy >= k (the CUSUM drift), else it is an artefact too. Non-finite samples are skipped (state held, no decision), so a drop-out does
 /// not end or start an activation.
 template <class T>
 class OnsetDetector {
@@ -216,10 +243,14 @@ private:
     void raw_off(std::size_t c, std::int64_t off, std::vector<Event>& out);
     void tick(std::size_t c, std::int64_t t, std::vector<Event>& out);
     std::int64_t refine_onset(std::size_t c, std::int64_t tau, std::int64_t t);
+    bool is_artefact(std::size_t c, std::int64_t g1) const;
+    void verify_open(std::size_t c, std::int64_t t, std::int64_t g1);
 
     OnsetParams p_;
     double h_, k_, win_, min_active_, min_gap_;
     std::int64_t n_win_, n_min_active_, n_min_gap_, n_refine_delay_, bin_;
+    std::int64_t n_art_bins_ = 0;   // artefact window in bins; 0: no artefact rejection
+    std::int64_t n_lobe_bins_ = 1;  // 20 ms in bins (the concentration window of the check)
     int nsec_ = -1;                 // band-pass sections; -1 without preprocessing
     std::vector<double> sos_;       // [section][b0 b1 b2 a1 a2]
     std::vector<double> zi_;        // [section][2]: steady-state delays per unit input
