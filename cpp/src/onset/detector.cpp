@@ -859,8 +859,8 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     // The state of the tight loop: 1 = quiet (the onset CUSUM), 2 = the offset CUSUM alone (an
     // announced activation, or an alarm waiting for its refinement delay), 0 = the general path.
     // lim: the first sample at which the general path has work again whatever the data (the end
-    // of the refinement delay, an event's close after min_gap, an announcement after min_active);
-    // the tight loop stops before it.
+    // of the refinement delay, an event's close after min_gap, an announcement after min_active,
+    // the artefact check at the end of its window); the tight loop stops before it.
     constexpr std::int64_t kNoLim = std::numeric_limits<std::int64_t>::max();
     std::int64_t lim = kNoLim;
     auto mode_of = [&]() {
@@ -881,6 +881,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
         if (s.ev_open) {
             if (s.close_pending) lim = std::min(lim, s.ev_off + n_min_gap_ - 1);
             else if (!s.announced) lim = std::min(lim, s.ev_on + n_min_active_ - 1);
+            if (!s.verified) lim = std::min(lim, s.verify_at);  // the artefact check
         }
         return lim > t ? m : 0;
     };
