@@ -6,8 +6,8 @@ Speed side by side with ratios: python benchmarks/bench_onset.py --speed
 Accuracy:  python benchmarks/bench_onset.py --minutes 20 --calib-minutes 2 > table.md
            (--no-peers / --no-kinemyo / --snr 6 3 / --ecg no|yes to split the run; --rise-shape
            cosine|sigmoid for rise shapes the flagship does not model; --spikes-per-min 6
-           --spike-amplitude 20 adds the simulator's movement-artefact spikes, --no-artefact-check
-           runs the flagship with reject_artefacts=False; the peers need
+           --spike-amplitude 20 adds the simulator's movement-artefact spikes, --artefact-check
+           runs the flagship with reject_artefacts=True; the peers need
            the `bench-onset` extra: pip install kinemyo[bench-onset]; they are skipped if missing)
            (the numbers in docs/onset.md give the command actually used)
 
@@ -139,7 +139,7 @@ def _j(res: tuple[float, int, int, int], minutes: float) -> float:
 
 RISE_SHAPE = "linear"  # --rise-shape: the simulator's rise shape (the default draws are unchanged)
 SPIKES: dict[str, float] = {}  # --spikes-per-min / --spike-amplitude: movement-artefact spikes
-FLAGSHIP: dict[str, object] = {}  # --no-artefact-check: {"reject_artefacts": False}
+FLAGSHIP: dict[str, object] = {}  # --artefact-check: {"reject_artefacts": True}
 
 
 def _records(minutes: float, snr: float, ecg: bool, seed0: int, chunk_min: float = 2.0):
@@ -356,14 +356,14 @@ if __name__ == "__main__":
                     help="movement-artefact spikes of the simulator (rate per minute)")
     ap.add_argument("--spike-amplitude", type=float, default=20.0,
                     help="peak of the spikes in units of the noise RMS (x U(0.5, 1) per channel)")
-    ap.add_argument("--no-artefact-check", action="store_true",
-                    help="kinemyo default with reject_artefacts=False")
+    ap.add_argument("--artefact-check", action="store_true",
+                    help="kinemyo with reject_artefacts=True (off by default)")
     a = ap.parse_args()
     RISE_SHAPE = a.rise_shape
     if a.spikes_per_min > 0:
         SPIKES.update(spikes_per_min=a.spikes_per_min, spike_amplitude=a.spike_amplitude)
-    if a.no_artefact_check:
-        FLAGSHIP["reject_artefacts"] = False
+    if a.artefact_check:
+        FLAGSHIP["reject_artefacts"] = True
     t0 = time.time()
     if a.speed:
         print(speed_table())

@@ -82,7 +82,7 @@ def run(minutes: float, rate: float, amps=(10, 30, 100, 300)) -> str:
                     x[p:p + m] += w[:m]
                 n_art += k
                 n_off += len(onset.detect(x, FS, rest=REST, reject_artefacts=False))
-                n_on += len(onset.detect(x, FS, rest=REST))
+                n_on += len(onset.detect(x, FS, rest=REST, reject_artefacts=True))
             lines.append(f"| {kind} | {amp} | {n_art} | {n_off} | {n_on} |")
     return "\n".join(lines)
 
@@ -109,7 +109,7 @@ def keep(records: int = 4) -> str:
         for s in range(records):
             r = simulate_emg(120.0, FS, None, seed=2000 + s, **kw)  # type: ignore[arg-type]
             for rest in (REST, None):
-                a = onset.detect(r.signal, FS, rest=rest, ecg=ecg)
+                a = onset.detect(r.signal, FS, rest=rest, ecg=ecg, reject_artefacts=True)
                 b = onset.detect(r.signal, FS, rest=rest, ecg=ecg, reject_artefacts=False)
                 n += len(b)
                 d += len({tuple(e) for e in b.tolist()} ^ {tuple(e) for e in a.tolist()})
@@ -119,9 +119,9 @@ def keep(records: int = 4) -> str:
 
 def speed(rounds: int = 60) -> str:
     x = simulate_emg(60.0, FS, None, snr_db=10.0, seed=1).signal
-    runs = {"rest window, check": lambda: onset.detect(x, FS, rest=REST),
+    runs = {"rest window, check": lambda: onset.detect(x, FS, rest=REST, reject_artefacts=True),
             "rest window, no check": lambda: onset.detect(x, FS, rest=REST, reject_artefacts=False),
-            "automatic baseline, check": lambda: onset.detect(x, FS),
+            "automatic baseline, check": lambda: onset.detect(x, FS, reject_artefacts=True),
             "automatic baseline, no check": lambda: onset.detect(x, FS, reject_artefacts=False)}
     ts: dict[str, list[float]] = {k: [] for k in runs}
     for f in runs.values():

@@ -310,16 +310,18 @@ def test_online_state_roundtrip_and_validation():
     # rise shapes the refinement does not model (its ramp is linear in amplitude)
     ("raised-cosine rises", {"rise_shape": "cosine"}, 10, 0.5),
     ("sigmoid rises", {"rise_shape": "sigmoid"}, 11, 0.5),
-    # movement-artefact spikes (20x the noise, 6/min): rejected by the artefact check (0.17 FP/min
+    # movement-artefact spikes (20x the noise, 6/min) with reject_artefacts=True (0.17 FP/min
     # measured, 2.8 without it; tests/test_onset_artefacts.py, docs/onset.md)
-    ("spikes", {"spikes_per_min": 6.0}, 10, 0.5),
+    ("spikes", {"spikes_per_min": 6.0, "reject_artefacts": True}, 10, 0.5),
 ])
 def test_default_accuracy_varied_simulator(name, kw, mae_max, fp_max):
     """10 dB, 3 seeds x 2 min per setting (bounds = measured values + margin, docs/onset.md)."""
     res = []
     for seed in range(3):
-        rec = simulate_emg(120.0, FS, None, snr_db=10, seed=300 + seed, **kw)
-        res.append(score(onset.detect(rec.signal, FS, rest=(0.0, 1.5)), rec.events[0], FS, 120.0))
+        sim_kw = {k: v for k, v in kw.items() if k != "reject_artefacts"}
+        det_kw = {k: v for k, v in kw.items() if k == "reject_artefacts"}
+        rec = simulate_emg(120.0, FS, None, snr_db=10, seed=300 + seed, **sim_kw)
+        res.append(score(onset.detect(rec.signal, FS, rest=(0.0, 1.5), **det_kw), rec.events[0], FS, 120.0))
     mae, det, fp = np.mean(res, axis=0)
     assert mae <= mae_max and det >= 0.99 and fp <= fp_max, (name, mae, det, fp)
 

@@ -99,7 +99,7 @@ def test_other_artefact_shapes_rejected(kind, amp):
     x = simulate_emg(60.0, FS, None, snr_db=-300.0, seed=61).signal.copy()  # noise (bursts ~0)
     k = _with_artefacts(x, kind, amp, 10.0, seed=7)
     off = onset.detect(x, FS, rest=REST, reject_artefacts=False)
-    on = onset.detect(x, FS, rest=REST)
+    on = onset.detect(x, FS, rest=REST, reject_artefacts=True)
     assert len(off) >= 0.8 * k, (kind, amp, k, len(off))  # they do trigger the detector
     assert len(on) <= 0.25 * len(off), (kind, amp, len(on), len(off))
 
@@ -118,7 +118,7 @@ def test_activations_kept(name, kw):
     ecg = "template" if kw.get("ecg") else "none"
     rec = simulate_emg(120.0, FS, None, seed=2100, **kw)
     for rest in (REST, None):
-        a = onset.detect(rec.signal, FS, rest=rest, ecg=ecg)
+        a = onset.detect(rec.signal, FS, rest=rest, ecg=ecg, reject_artefacts=True)
         b = onset.detect(rec.signal, FS, rest=rest, ecg=ecg, reject_artefacts=False)
         assert len(b) > 10
         np.testing.assert_array_equal(a, b, err_msg=name)
@@ -126,14 +126,14 @@ def test_activations_kept(name, kw):
 
 def test_online_equals_offline_with_spikes():
     rec = simulate_emg(40.0, FS, 3, snr_db=8, seed=33, spikes_per_min=12.0)
-    off = onset.detect(rec.signal, FS, rest=REST)
+    off = onset.detect(rec.signal, FS, rest=REST, reject_artefacts=True)
     plain = onset.detect(rec.signal, FS, rest=REST, reject_artefacts=False)
     assert sum(len(e) for e in off) < sum(len(e) for e in plain)  # something was rejected
     rng = np.random.default_rng(1)
     for dtype in (np.float64, np.float32):
         x = rec.signal.astype(dtype)
-        ref = onset.detect(x, FS, rest=REST)
-        det = onset.OnlineDetector(FS, 3, rest=REST, dtype=dtype)
+        ref = onset.detect(x, FS, rest=REST, reject_artefacts=True)
+        det = onset.OnlineDetector(FS, 3, rest=REST, dtype=dtype, reject_artefacts=True)
         rows, i = [], 0
         while i < len(x):
             m = int(rng.integers(0, 2500))
@@ -148,7 +148,8 @@ def test_online_equals_offline_with_spikes():
             # an announced onset is always closed later (no announcement is withdrawn)
             ann = allr[(allr[:, 0] == c) & (allr[:, 2] == -1)][:, 1]
             assert set(ann.tolist()) <= set(got[:, 0].tolist())
-    np.testing.assert_array_equal(off[0], onset.detect(rec.signal.astype(np.float64), FS, rest=REST)[0])
+    again = onset.detect(rec.signal.astype(np.float64), FS, rest=REST, reject_artefacts=True)
+    np.testing.assert_array_equal(off[0], again[0])
 
 
 def test_checkpoint_across_a_pending_artefact_check():
@@ -161,13 +162,13 @@ def test_checkpoint_across_a_pending_artefact_check():
     cand = [int(o) for o in plain[:, 0] if np.min(np.abs(rec.spikes - o)) < 0.05 * FS
             and np.min(np.abs(rec.events[0][:, 0] - o)) > 0.3 * FS]
     assert cand
-    ref = onset.OnlineDetector(FS, 1, rest=REST)
+    ref = onset.OnlineDetector(FS, 1, rest=REST, reject_artefacts=True)
     full = np.concatenate([ref.process(x), ref.finish()])
     cut = None
     for o in cand:
         for dt in (0.07, 0.08, 0.09):
             c = o + int(dt * FS)
-            probe = onset.OnlineDetector(FS, 1, rest=REST)
+            probe = onset.OnlineDetector(FS, 1, rest=REST, reject_artefacts=True)
             probe.process(x[:c])
             if probe.state["artefact_check"][0] == 0.0:  # an open event, check pending
                 cut = c
@@ -175,7 +176,7 @@ def test_checkpoint_across_a_pending_artefact_check():
         if cut is not None:
             break
     assert cut is not None
-    det = onset.OnlineDetector(FS, 1, rest=REST)
+    det = onset.OnlineDetector(FS, 1, rest=REST, reject_artefacts=True)
     head = [det.process(x[i:min(i + 333, cut)]) for i in range(0, cut, 333)]
     for clone in (pickle.loads(pickle.dumps(det)), copy.deepcopy(det)):
         tail = [clone.process(x[i:i + 333]) for i in range(cut, len(x), 333)] + [clone.finish()]
@@ -184,7 +185,7 @@ def test_checkpoint_across_a_pending_artefact_check():
     st = det.state
     bad = dict(st)
     bad["artefact_check"] = st["artefact_check"][:-1]
-    other = onset.OnlineDetector(FS, 1, rest=REST)
+    other = onset.OnlineDetector(FS, 1, rest=REST, reject_artefacts=True)
     with pytest.raises(ValueError, match="artefact_check"):
         other.state = bad
     old = {k: v for k, v in st.items() if k != "artefact_check"}
@@ -196,7 +197,7 @@ def test_latency_with_the_check():
     """Onsets are announced once the artefact window after them is complete, within the
     documented bound; the bound includes the window."""
     rec = simulate_emg(30.0, FS, None, snr_db=10, seed=5, rise_s=(0, 0))
-    det = onset.OnlineDetector(FS, 1, rest=REST)
+    det = onset.OnlineDetector(FS, 1, rest=REST, reject_artefacts=True)
     ann = []
     for i in range(0, len(rec.signal), 20):
         r = det.process(rec.signal[i:i + 20])
@@ -206,7 +207,7 @@ def test_latency_with_the_check():
     assert delays.min() >= 0.1 * FS - 4  # waited for the check window (2 ms bins)
     assert delays.max() < 0.4 * FS
     off = onset.OnlineDetector(FS, 1, rest=REST, reject_artefacts=False)
-    longer = onset.OnlineDetector(FS, 1, rest=REST, artefact_window=0.2)
+    longer = onset.OnlineDetector(FS, 1, rest=REST, artefact_window=0.2, reject_artefacts=True)
     assert off.latency_samples < det.latency_samples < longer.latency_samples
     assert det.latency_samples >= 0.1 * FS
 
@@ -215,12 +216,12 @@ def test_parameters():
     x = simulate_emg(20.0, FS, None, snr_db=10, seed=9, spikes_per_min=12.0).signal
     for bad in (0.0, 0.01, 1.5, float("nan")):
         with pytest.raises(ValueError, match="artefact_window"):
-            onset.detect(x, FS, rest=REST, artefact_window=bad)
+            onset.detect(x, FS, rest=REST, artefact_window=bad, reject_artefacts=True)
     # the literature methods are not affected by the switch
     for m in ("hodges_bui", "bonato", "tkeo"):
         np.testing.assert_array_equal(onset.detect(x, FS, m, rest=REST, reject_artefacts=True),
                                       onset.detect(x, FS, m, rest=REST, reject_artefacts=False))
     # a longer window still drops the spikes and keeps the bursts of this record
-    a = onset.detect(x, FS, rest=REST, artefact_window=0.15)
-    b = onset.detect(x, FS, rest=REST)
+    a = onset.detect(x, FS, rest=REST, artefact_window=0.15, reject_artefacts=True)
+    b = onset.detect(x, FS, rest=REST, reject_artefacts=True)
     assert abs(len(a) - len(b)) <= 1

@@ -198,6 +198,7 @@ TEST_CASE("onset: movement artefacts are rejected before announcement; the same 
             x[2 * (s + k)] += 60.0 * up * std::exp(-std::max(t - 0.003, 0.0) / 0.2);
         }
     OnsetParams p = params(Method::cusum);
+    p.reject_artefacts = true;  // opt-in
     OnsetParams q = p;
     q.reject_artefacts = false;
     const auto with = detect(x.data(), 30000, p), without = detect(x.data(), 30000, q);

@@ -22,7 +22,7 @@ Methods
     causally filtered signal lags the raw one).
     Offsets use the mirror CUSUM ``D = max(0, D + k - x^2/sigma0^2)``. Activations shorter than
     ``min_active`` (50 ms) are dropped, gaps shorter than ``min_gap`` (100 ms) merged.
-    Movement artefacts (``reject_artefacts=True``, default): motion artefacts carry most of their
+    Movement artefacts (``reject_artefacts=True``; off by default, see below): motion artefacts carry most of their
     power below ~20 Hz (De Luca et al. 2010, J. Biomech. 43:1573-1579; Clancy, Morin & Merletti
     2002, J. Electromyogr. Kinesiol. 12:1-16), so what passes the band-pass is one or two slow
     lobes at its low edge, or for a sharp pop a burst that is over within one lobe, while an
@@ -155,8 +155,8 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
         Method parameters: ``threshold``, ``drift``, ``window``, ``min_active``, ``min_gap`` (s),
         ``refine``, ``refine_window``, ``refine_delay``, ``max_rise`` (s), ``band_low``,
         ``band_high`` (Hz), ``band_order``, ``ecg_highpass`` (Hz); default method only:
-        ``reject_artefacts`` (bool, default True: drop movement-artefact transients, see the
-        module docstring; False gives the detector without the check) and ``artefact_window``
+        ``reject_artefacts`` (bool, default False; True drops movement-artefact transients, see
+        the module docstring, at the cost of ``artefact_window`` more decision latency) and ``artefact_window``
         (s, default 0.1, in [0.04, 1]: the part of each event after its onset that is checked).
 
     Returns

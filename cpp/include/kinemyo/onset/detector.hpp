@@ -68,9 +68,11 @@ struct OnsetParams {
                                     ///< and 60 ms after the change time)
     double refine_delay = 0.05;     ///< cusum: data used after the alarm before refining (s)
     double max_rise = 0.1;          ///< cusum: longest rise (ramp) the fit considers (s)
-    bool reject_artefacts = true;   ///< cusum: drop movement-artefact transients (checked on the
+    bool reject_artefacts = false;  ///< cusum: drop movement-artefact transients (checked on the
                                     ///< 2 ms energy bins of the first `artefact_window` of each
-                                    ///< event before it is announced; see OnsetDetector)
+                                    ///< event before it is announced; see OnsetDetector). Off by
+                                    ///< default: on a low-frequency EMG carrier it can drop or
+                                    ///< delay real onsets (docs/onset.md)
     double artefact_window = 0.1;   ///< cusum: window after the onset checked for an artefact (s),
                                     ///< in [0.04, 1]; the onset is announced at its end at the earliest
     std::int64_t rest_begin = -1;   ///< rest window [rest_begin, rest_end) in samples, learnt in
