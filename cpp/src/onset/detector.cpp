@@ -416,8 +416,9 @@ KINEMYO_ONSET_INLINE double condition_sample(State& s, const double* zi, const d
 }
 
 #if KINEMYO_ONSET_X86
-// (not always_inline: they are called from run_cusum, whose own target is the default; the
-// compiler inlines them once that is inlined into the AVX2 kernels)
+// (not always_inline: they are called from run_cusum/window_energy, whose own target is the
+// default; the AVX2 kernels run_cusum_fma/window_energy_fma are flattened, so they end up inlined
+// there with their state in registers. cusum_general is noinline: it stays out of the kernels.)
 #define KINEMYO_ONSET_WAVE inline __attribute__((target("avx2,fma")))
 // The 4-section band-pass (the default order-4 Butterworth band) as a software pipeline across
 // the sections: lane k of one AVX2 register is section k, working on sample j - 2k at step j (its
@@ -461,7 +462,7 @@ KINEMYO_ONSET_WAVE void wave_init(Wave4<In>& w, const In* x, const double* co, c
     w.yb = yb;
 }
 
-/// A step while the pipeline fills or drains (j < 3 or j >= n), out of line.
+/// A step while the pipeline fills or drains (j < depth or j >= n).
 template <class In>
 KINEMYO_ONSET_WAVE void wave_edge(Wave4<In>& w, std::int64_t j) {
     if (j >= w.n + kWaveDepth) return;

@@ -236,7 +236,11 @@ private:
                            std::size_t nw, double* wsum, double* wsq, double* wcnt, double* raw, double* nraw,
                            double* ycache);
     void cusum_active(std::size_t c, std::int64_t t, double z, std::vector<Event>& out);
-    __attribute__((noinline)) void cusum_general(std::size_t c, std::int64_t t, double v, double e, bool vfin, bool fin, bool bin_end,
+    // noinline: the flattened AVX2 kernels must not pull the rare-state machine in
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((noinline))
+#endif
+    void cusum_general(std::size_t c, std::int64_t t, double v, double e, bool vfin, bool fin, bool bin_end,
                        std::vector<Event>& out);
     void finalize_rest(std::size_t c);
     void emit(std::vector<Event>& out, std::int64_t t, const Event& e);
