@@ -127,6 +127,9 @@ def test_bad_input():
         onset.detect(x, FS, bogus=1)
     with pytest.raises(ValueError, match="threshold"):
         onset.detect(x, FS, threshold=-1.0)
+    for bad in (0.0, -0.01, float("nan")):
+        with pytest.raises(ValueError, match="rise_prior"):
+            onset.detect(x, FS, rise_prior=bad)
     with pytest.raises(ValueError, match="shape"):
         onset.OnlineDetector(FS, 2).process(np.zeros((10, 3)))
     with pytest.raises(TypeError):
@@ -351,3 +354,21 @@ def test_online_rows_and_their_order_do_not_depend_on_chunking(method):
         outs.append(np.concatenate([*rows, det.finish()]))
     for o in outs[1:]:
         np.testing.assert_array_equal(o, outs[0])
+
+
+def test_rise_prior_moves_onsets_along_the_ridge():
+    """The rise-length prior acts as documented: a prior that favours short rises reports later
+    onsets on long ramps than the flat one (the start and the rise length trade off along the
+    likelihood's ridge), a very long mean is the flat prior, and the default lies in between."""
+    sim = simulate_emg(60.0, FS, None, snr_db=10.0, seed=41, rise_s=(0.05, 0.06))
+    truth = sim.events[0][:, 0]
+
+    def mean_err(**kw: float) -> float:
+        on = onset.detect(sim.signal, FS, rest=(0.0, 1.5), **kw)[:, 0]
+        d = np.array([on[np.argmin(np.abs(on - t))] - t for t in truth], dtype=float)
+        assert np.all(np.abs(d) < 0.2 * FS)
+        return float(d.mean()) / FS * 1000.0
+
+    short, default, flat = mean_err(rise_prior=0.005), mean_err(), mean_err(rise_prior=float("inf"))
+    assert short > default + 1.0 and default > flat + 1.0
+    assert abs(mean_err(rise_prior=1e6) - flat) < 0.05

@@ -131,6 +131,7 @@ void register_onset(py::module_& m) {
         .def_readwrite("refine_window", &OnsetParams::refine_window)
         .def_readwrite("refine_delay", &OnsetParams::refine_delay)
         .def_readwrite("max_rise", &OnsetParams::max_rise)
+        .def_readwrite("rise_prior", &OnsetParams::rise_prior)
         .def_readwrite("reject_artefacts", &OnsetParams::reject_artefacts)
         .def_readwrite("artefact_window", &OnsetParams::artefact_window)
         .def_readwrite("rest_begin", &OnsetParams::rest_begin)

@@ -16,8 +16,9 @@ Methods
     amplitude ramp (power ``∝ r^2``) of R bins (grid 0 to ``max_rise`` = 0.1 s) and a plateau,
     each bin a scaled chi-square (0.85 effective dof: a tempered likelihood, the bins of the
     narrow-band sEMG carrier are correlated); the onset is the median of the marginal
-    posterior of the ramp start (R summed out, each grid point equal prior weight; flat prior
-    over ``refine_window`` = 80 ms before to 60 ms after the change time), moved earlier by the
+    posterior of the ramp start (R summed out under an exponential prior of mean
+    ``rise_prior`` = 50 ms on [0, ``max_rise``]; flat prior over ``refine_window`` = 80 ms before
+    to 60 ms after the change time), moved earlier by the
     group delay of the band-pass at the centre of its band (about 2 ms: the envelope of the
     causally filtered signal lags the raw one).
     Offsets use the mirror CUSUM ``D = max(0, D + k - x^2/sigma0^2)``. Activations shorter than
@@ -77,7 +78,7 @@ __all__ = ["METHODS", "OnlineDetector", "detect", "latency_table", "movement_ons
 METHODS = ("default", "cusum", "hodges_bui", "bonato", "tkeo")
 
 _FLOAT_KEYS = ("threshold", "drift", "window", "min_active", "min_gap", "refine_window",
-               "refine_delay", "max_rise", "band_low", "band_high", "ecg_highpass",
+               "refine_delay", "max_rise", "rise_prior", "band_low", "band_high", "ecg_highpass",
                "artefact_window")
 _BOOL_KEYS = ("refine", "reject_artefacts")
 
@@ -153,7 +154,8 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
         30 Hz edge.
     **params
         Method parameters: ``threshold``, ``drift``, ``window``, ``min_active``, ``min_gap`` (s),
-        ``refine``, ``refine_window``, ``refine_delay``, ``max_rise`` (s), ``band_low``,
+        ``refine``, ``refine_window``, ``refine_delay``, ``max_rise``, ``rise_prior`` (s; mean
+        of the exponential prior over the rise length, ``inf`` = flat), ``band_low``,
         ``band_high`` (Hz), ``band_order``, ``ecg_highpass`` (Hz); default method only:
         ``reject_artefacts`` (bool, default False; True drops movement-artefact transients, see
         the module docstring, at the cost of ``artefact_window`` more decision latency) and ``artefact_window``

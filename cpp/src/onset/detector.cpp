@@ -36,6 +36,11 @@ constexpr double kTiny = 1e-300;
 // 0.8-0.9 best and flat, 0.85 taken; docs/onset.md gives the figures.
 constexpr double kBinDof = KINEMYO_BIN_DOF;
 constexpr double kRelFloor = 1e-12;
+// Rise lengths (2 ms bins) of the onset refinement's grid (denser for short rises, where a bin
+// more or less matters most). The prior over the rise length is explicit (OnsetParams::rise_prior):
+// each grid point carries the prior density times its quadrature width, so the grid's spacing
+// does not act as a prior of its own.
+constexpr std::int64_t kR[] = {0, 2, 4, 7, 10, 14, 19, 25, 32, 40, 50, 65, 80, 100, 130, 170, 220, 300, 400, 500};
 // detect keeps the conditioned signal of its automatic-baseline pass up to this many values (64 MB)
 constexpr std::size_t kCacheValues = std::size_t{1} << 23;  // sigma0^2 >= 1e-12 x the raw mean square (rounding level)
 // Natural log for the likelihood sums of the onset refinement: x = m 2^e with m in [sqrt(1/2),
@@ -114,11 +119,29 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
     if (!(p_.refine_window > 0 && p_.refine_window <= 2.0)) detail::fail_param("refine_window", "in (0, 2] s", p_.refine_window);
     if (!(p_.refine_delay >= 0 && p_.refine_delay <= 1.0)) detail::fail_param("refine_delay", "in [0, 1] s", p_.refine_delay);
     if (!(p_.max_rise >= 0 && p_.max_rise <= 1.0)) detail::fail_param("max_rise", "in [0, 1] s", p_.max_rise);
+    if (!(p_.rise_prior > 0)) detail::fail_param("rise_prior", "> 0 s (inf: flat)", p_.rise_prior);
     n_win_ = std::max<std::int64_t>(1, to_samples(win_, fs));
     n_min_active_ = to_samples(min_active_, fs);
     n_min_gap_ = to_samples(min_gap_, fs);
     n_refine_delay_ = to_samples(p_.refine_delay, fs);
     bin_ = std::max<std::int64_t>(1, to_samples(0.002, fs));
+    // log prior weight of each rise length of the grid (relative to the largest: all <= 0):
+    // exponential density of mean rise_prior (flat for inf) times the grid point's quadrature
+    // width (half the distance to each neighbour, at least half a bin)
+    rise_lw_.assign(std::size(kR), 0.0);
+    {
+        const double bin_s = static_cast<double>(bin_) / fs;
+        double top = -std::numeric_limits<double>::infinity();
+        for (std::size_t i = 0; i < std::size(kR); ++i) {
+            const double lo = i == 0 ? 0.0 : 0.5 * static_cast<double>(kR[i] + kR[i - 1]);
+            const double hi = i + 1 < std::size(kR) ? 0.5 * static_cast<double>(kR[i] + kR[i + 1])
+                                                    : static_cast<double>(kR[i]);
+            const double rs = static_cast<double>(kR[i]) * bin_s;
+            rise_lw_[i] = std::log(std::max(hi - lo, 0.5)) - (std::isinf(p_.rise_prior) ? 0.0 : rs / p_.rise_prior);
+            top = std::max(top, rise_lw_[i]);
+        }
+        for (double& v : rise_lw_) v -= top;
+    }
     if (!(p_.artefact_window >= 0.04 && p_.artefact_window <= 1.0))
         detail::fail_param("artefact_window", "in [0.04, 1] s", p_.artefact_window);
     if (is_c && p_.reject_artefacts)
@@ -293,8 +316,6 @@ double ramp_cost_base(const double* le, std::int64_t R, double dm, double budget
     return ramp_cost_impl(le, R, dm, budget);
 }
 
-// Rise lengths (bins) of the onset refinement's grid.
-constexpr std::int64_t kR[] = {0, 2, 4, 7, 10, 14, 19, 25, 32, 40, 50, 65, 80, 100, 130, 170, 220, 300, 400, 500};
 
 // Tabulated ramp kernels, so that the cost of the ramp bins is a dot product instead of a log and
 // a division per bin: for each rise length R <= kMaxR of the grid and each level step
@@ -1472,9 +1493,9 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     const RampTable& tab = ramp_table();
     using RT = RampTable;
     // Bayes estimate of the start: the median (the estimate that minimises the expected absolute
-    // error) of its marginal posterior, the rise length R summed out over the grid kR (each grid
-    // point one hypothesis of equal prior weight: a prior that favours short rises, as the grid is
-    // denser there), flat prior over the start in [tau - refine_window, tau + 60 ms] around the CUSUM
+    // error) of its marginal posterior, the rise length R summed out over the grid kR (prior
+    // rise_lw_: exponential density of mean rise_prior times each grid point's quadrature width),
+    // flat prior over the start in [tau - refine_window, tau + 60 ms] around the CUSUM
     // change time tau (the last zero of the CUSUM lies after the foot of a ramp, rarely more than
     // 60 ms before the rise). One pass over the (start, R) grid: the weights are kept relative to
     // the running minimum of the cost (rescaled when it drops), and a grid point is skipped once a
@@ -1519,11 +1540,12 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
         if (R > maxR) break;
         const bool tabled = R <= RT::kMaxR;
         const std::size_t st = tabled ? tab.stride[iR] : 0;
+        const double pen = -rise_lw_[iR] / nu2;  // -log prior, in the cost's units (>= 0)
         for (std::int64_t cc = c_lo; cc <= c_top; ++cc) {
             const std::int64_t e0 = cc + R;
             if (e0 > e_hi) break;
             const double* q = fit_e0_.data() + 4 * static_cast<std::size_t>(e0 - c_lo);
-            double cost = fit_p1_[static_cast<std::size_t>(cc)] + q[0];  // inf where m1 <= 1
+            double cost = fit_p1_[static_cast<std::size_t>(cc)] + q[0] + pen;  // inf where m1 <= 1
             // lower bound of the ramp part first (prefix sums), then the ramp itself
             if (!(cost + (fit_p2_[static_cast<std::size_t>(e0)] - fit_p2_[static_cast<std::size_t>(cc)]) - best <= cut))
                 continue;

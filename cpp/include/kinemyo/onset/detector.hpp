@@ -68,6 +68,11 @@ struct OnsetParams {
                                     ///< and 60 ms after the change time)
     double refine_delay = 0.05;     ///< cusum: data used after the alarm before refining (s)
     double max_rise = 0.1;          ///< cusum: longest rise (ramp) the fit considers (s)
+    double rise_prior = 0.05;       ///< cusum: prior over the rise length R of the ramp fit,
+                                    ///< density exp(-R / rise_prior) on [0, max_rise] (s; > 0;
+                                    ///< inf = flat). 0.05 chosen on calibration records
+                                    ///< (docs/onset.md): short rises more probable a priori
+                                    ///< rather than the grid's spacing acting as the prior
     bool reject_artefacts = false;  ///< cusum: drop movement-artefact transients (checked on the
                                     ///< 2 ms energy bins of the first `artefact_window` of each
                                     ///< event before it is announced; see OnsetDetector). Off by
@@ -268,6 +273,7 @@ private:
     bool have_base_ = false, given_base_ = false;
     std::int64_t t_ = 0;
     std::vector<double> fit_p1_, fit_p2_, fit_le_, fit_w_, fit_e0_;
+    std::vector<double> rise_lw_;  // log prior weight of each rise length of the grid (<= 0)
     std::vector<std::int64_t> dec_t_;  // decision time of the events of the current process() call
     std::vector<std::size_t> order_;
     std::size_t dec_first_ = 0;
