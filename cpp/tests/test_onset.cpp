@@ -253,3 +253,26 @@ TEST_CASE("onset: movement artefacts are rejected before announcement; the same 
     p.artefact_window = 0.01;
     CHECK_THROWS_AS(OnsetDetector<double>{p}, std::invalid_argument);
 }
+
+TEST_CASE("onset: an artefact in the rest window is left out of the baseline (robust_rest)") {
+    // a 20 ms pop of 30 x the noise on both channels at 0.5 s, inside the 1 s rest window
+    auto clean = make_signal(6000, {}, 0.0, 11);
+    auto spiky = clean;
+    for (std::size_t i = 1000; i < 1040; ++i)
+        for (std::size_t c = 0; c < 2; ++c) spiky[2 * i + c] += (i % 20 < 10 ? 30.0 : -30.0);  // 100 Hz
+    auto energy = [](const std::vector<double>& x, bool robust) {
+        OnsetParams p = params(Method::cusum);
+        p.robust_rest = robust;
+        OnsetDetector<double> det(p);
+        std::vector<Event> ev;
+        det.process(x.data(), x.size() / 2, ev);
+        return det.get_state().at("baseline");  // mean (2), sd (2), energy (2)
+    };
+    const auto e0 = energy(clean, true), e1 = energy(spiky, true), e2 = energy(spiky, false);
+    const auto p0 = energy(clean, false);
+    for (std::size_t c = 0; c < 2; ++c) {
+        CHECK(e0[4 + c] == doctest::Approx(p0[4 + c]).epsilon(1e-12));  // clean rest: the same
+        CHECK(e1[4 + c] == doctest::Approx(e0[4 + c]).epsilon(0.05));   // pop left out
+        CHECK(e2[4 + c] > 3.0 * e0[4 + c]);                             // without: inflated
+    }
+}

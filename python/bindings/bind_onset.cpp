@@ -133,6 +133,7 @@ void register_onset(py::module_& m) {
         .def_readwrite("max_rise", &OnsetParams::max_rise)
         .def_readwrite("rise_prior", &OnsetParams::rise_prior)
         .def_readwrite("reject_artefacts", &OnsetParams::reject_artefacts)
+        .def_readwrite("robust_rest", &OnsetParams::robust_rest)
         .def_readwrite("artefact_window", &OnsetParams::artefact_window)
         .def_readwrite("rest_begin", &OnsetParams::rest_begin)
         .def_readwrite("rest_end", &OnsetParams::rest_end);

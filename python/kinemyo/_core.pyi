@@ -123,6 +123,7 @@ class OnsetParams:
     preprocess: bool
     refine: bool
     reject_artefacts: bool
+    robust_rest: bool
     def __init__(self) -> None:
         ...
     @property

@@ -36,6 +36,9 @@ constexpr double kTiny = 1e-300;
 // 0.8-0.9 best and flat, 0.85 taken; docs/onset.md gives the figures.
 constexpr double kBinDof = KINEMYO_BIN_DOF;
 constexpr double kRelFloor = 1e-12;
+// rest sub-window fields (samples, sum u, sum u^2, sum e) and the artefact limit of finalize_rest
+constexpr std::size_t kRestFields = 4;
+constexpr double kRestOutlier = 10.0, kRestTail = 2.0;
 // Rise lengths (2 ms bins) of the onset refinement's grid (denser for short rises, where a bin
 // more or less matters most). The prior over the rise length is explicit (OnsetParams::rise_prior):
 // each grid point carries the prior density times its quadrature width, so the grid's spacing
@@ -155,6 +158,9 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
         if (p_.rest_end - p_.rest_begin < need)
             throw std::invalid_argument("rest window must be at least 0.1 s (" + std::to_string(need) +
                                         " samples); got " + std::to_string(p_.rest_end - p_.rest_begin) + " samples");
+        const std::int64_t len = p_.rest_end - p_.rest_begin;
+        rwin_len_ = std::max({std::int64_t{1}, to_samples(0.01, fs), (len + 4095) / 4096});
+        n_rwin_ = static_cast<std::size_t>((len + rwin_len_ - 1) / rwin_len_);
     }
     if (p_.method == Method::hodges_bui || p_.method == Method::tkeo) {
         lp_ = std::make_unique<filters::SosFilter<double>>(filters::SosFilterParams{
@@ -175,6 +181,7 @@ void OnsetDetector<T>::reset() {
         if (p_.method == Method::hodges_bui) c.ring.assign(static_cast<std::size_t>(n_win_), 0.0);
         if (p_.method == Method::bonato) c.pair_ring.assign(kBonatoM, -1);
         if (p_.method == Method::cusum) c.bins.assign(static_cast<std::size_t>(nb), 0.0);
+        if (!given_base_ && p_.robust_rest) c.rwin.assign(kRestFields * n_rwin_, 0.0);
     }
     if (!given_base_) {
         have_base_ = false;
@@ -821,16 +828,75 @@ void OnsetDetector<T>::statistic(const T* x, std::size_t n, double* stat, double
 }
 
 template <class T>
+void OnsetDetector<T>::rest_add(Chan& s, std::int64_t t, double u, double e) {
+    const auto k = static_cast<std::size_t>((t - p_.rest_begin) / rwin_len_);
+    if (k >= n_rwin_ || s.rwin.size() < kRestFields * n_rwin_) return;
+    double* w = s.rwin.data() + kRestFields * k;
+    w[0] += 1;
+    w[1] += u;
+    w[2] += u * u;
+    w[3] += e;
+}
+
+// Baseline from the rest window, robust to a short artefact inside it (a movement pop, a cough, a
+// cable tap: tens of times the noise energy for tens of ms would otherwise inflate sigma0^2 several
+// times, and every later onset would be found late or missed): the rest window's 10 ms sub-windows
+// whose mean conditioned energy exceeds kRestOutlier times the median sub-window's are left out,
+// with the contiguous windows around each still above kRestTail times the median (its decay).
+// For Gaussian noise the mean energy of a 10 ms window is a scaled chi-square with about 2 x
+// bandwidth x 10 ms dof (8 for 20-450 Hz at 2 kHz): it exceeds 10 x its median with probability
+// ~1e-8, and ~1e-3 even at 2 dof (a narrow-band noise), removing < 1 % of the energy there, so a
+// clean rest gives the same baseline to that precision. The floor for a numerically silent rest uses
+// all of it.
+template <class T>
 void OnsetDetector<T>::finalize_rest(std::size_t c) {
     Chan& s = ch_[c];
-    const double nn = std::max(s.rn, 1.0);
-    const double m = s.rs / nn;
+    double rn = s.rn, rs = s.rs, rss = s.rss, re = s.re;
+    if (p_.robust_rest && s.rwin.size() >= kRestFields * n_rwin_ && n_rwin_ > 0) {
+        std::vector<double> wm;
+        wm.reserve(n_rwin_);
+        for (std::size_t k = 0; k < n_rwin_; ++k) {
+            const double* w = s.rwin.data() + kRestFields * k;
+            if (w[0] > 0) wm.push_back(w[3] / w[0]);
+        }
+        if (!wm.empty()) {
+            const auto mid = wm.begin() + static_cast<std::ptrdiff_t>(wm.size() / 2);
+            std::nth_element(wm.begin(), mid, wm.end());
+            const double lim = kRestOutlier * *mid, tail = kRestTail * *mid;
+            auto mean_e = [&](std::size_t k) {
+                const double* w = s.rwin.data() + kRestFields * k;
+                return w[0] > 0 ? w[3] / w[0] : 0.0;
+            };
+            // an artefact window and the windows around it still above kRestTail x the median
+            // (its decay, the band-pass ringing after a step) are left out
+            std::vector<char> out(n_rwin_, 0);
+            for (std::size_t k = 0; k < n_rwin_; ++k) {
+                if (!(mean_e(k) > lim) || out[k]) continue;
+                out[k] = 1;
+                for (std::size_t j = k; j > 0 && !out[j - 1] && !(mean_e(j - 1) <= tail); --j) out[j - 1] = 1;
+                for (std::size_t j = k + 1; j < n_rwin_ && !(mean_e(j) <= tail); ++j) out[j] = 1;
+            }
+            rn = rs = rss = re = 0;
+            for (std::size_t k = 0; k < n_rwin_; ++k) {
+                const double* w = s.rwin.data() + kRestFields * k;
+                if (!(w[0] > 0) || out[k]) continue;
+                rn += w[0];
+                rs += w[1];
+                rss += w[2];
+                re += w[3];
+            }
+        }
+    }
+    const double nn = std::max(rn, 1.0);
+    const double m = rs / nn;
     bmean_[c] = m;
-    bsd_[c] = std::max(std::sqrt(std::max(s.rss / nn - m * m, 0.0)), 1e-12 * std::max(1.0, std::fabs(m)));
+    bsd_[c] = std::max(std::sqrt(std::max(rss / nn - m * m, 0.0)), 1e-12 * std::max(1.0, std::fabs(m)));
     // numerically silent rest (e.g. a constant signal after the band-pass): floor
-    benergy_[c] = std::max({s.re / nn, kRelFloor * s.rraw / nn, kTiny});
+    benergy_[c] = std::max({re / nn, kRelFloor * s.rraw / std::max(s.rn, 1.0), kTiny});
     binv_[c] = 1.0 / benergy_[c];
     s.based = true;
+    s.rwin.clear();
+    s.rwin.shrink_to_fit();
 }
 
 // The CUSUM detector on one channel, fused with its conditioning: one pass, delays in registers,
@@ -1108,6 +1174,7 @@ void OnsetDetector<T>::cusum_general(std::size_t c, std::int64_t t, double v, do
             s.rs += e;
             s.rss += e * e;
             s.re += e;
+            rest_add(s, t, e, e);
         }
         if (learn && t == p_.rest_end - 1) finalize_rest(c);
         if (bin_end) s.bin_slot = s.bin_slot + 1 == NB ? 0 : s.bin_slot + 1;
@@ -1270,6 +1337,7 @@ void OnsetDetector<T>::process(const T* x, std::size_t n, std::vector<Event>& ou
                     s.rs += u;
                     s.rss += u * u;
                     s.re += e;
+                    rest_add(s, t, u, e);
                 }
             }
             if (t == p_.rest_end - 1) {
@@ -1742,6 +1810,9 @@ StateRecord OnsetDetector<T>::get_state() const {
     if (tk_)
         for (auto& [k, v] : tk_->get_state()) r["tkeo." + k] = v;
     // per channel: check done, time of the last rejection, end of the pending check's window
+    // rest sub-windows while the rest window is being learnt (empty once the baseline is known)
+    auto& rw = r["rest_windows"];
+    for (const auto& s : ch_) rw.insert(rw.end(), s.rwin.begin(), s.rwin.end());
     auto& ver = r["artefact_check"];
     for (const auto& s : ch_) ver.push_back(s.verified ? 1.0 : 0.0);
     for (const auto& s : ch_) ver.push_back(static_cast<double>(s.last_reject));
@@ -1772,6 +1843,16 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
             if (k.rfind(prefix, 0) == 0) s[k.substr(prefix.size())] = v;
         return s;
     };
+    // rest sub-windows (absent from records of builds before them: the rest window's plain sums)
+    const auto rwit = st.find("rest_windows");
+    std::size_t n_rw_per_ch = 0;
+    if (rwit != st.end() && !rwit->second.empty()) {
+        if (!p_.robust_rest || rwit->second.size() != C * kRestFields * n_rwin_)
+            throw std::invalid_argument("state field 'rest_windows' must have 0 or " +
+                                        std::to_string(C * kRestFields * n_rwin_) + " values; got " +
+                                        std::to_string(rwit->second.size()));
+        n_rw_per_ch = kRestFields * n_rwin_;
+    }
     // validate the sub-filters first (they throw on a bad record), then commit
     if (lp_) lp_->set_state(sub("lowpass."));
     if (tk_) tk_->set_state(sub("tkeo."));
@@ -1792,6 +1873,14 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
         for (auto& v : s.ring) v = *rr++;
         for (auto& v : s.pair_ring) v = static_cast<std::int64_t>(*rr++);
         for (auto& v : s.bins) v = *rr++;
+    }
+    for (std::size_t c = 0; c < C; ++c) {
+        if (n_rw_per_ch > 0) {
+            const auto b0 = rwit->second.begin() + static_cast<std::ptrdiff_t>(c * n_rw_per_ch);
+            ch_[c].rwin.assign(b0, b0 + static_cast<std::ptrdiff_t>(n_rw_per_ch));
+        } else {
+            ch_[c].rwin.clear();  // a baseline known already, or a record without sub-windows
+        }
     }
     for (std::size_t c = 0; c < C; ++c) {
         ch_[c].verified = vit == st.end() || vit->second[c] != 0.0;

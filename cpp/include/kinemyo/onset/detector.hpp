@@ -80,6 +80,11 @@ struct OnsetParams {
                                     ///< delay real onsets (docs/onset.md)
     double artefact_window = 0.1;   ///< cusum: window after the onset checked for an artefact (s),
                                     ///< in [0.04, 1]; the onset is announced at its end at the earliest
+    bool robust_rest = true;        ///< leave artefacts out of the rest window's baseline: its
+                                    ///< 10 ms sub-windows above 10 x the median sub-window energy
+                                    ///< (and the contiguous ones around them above 2 x); off when
+                                    ///< a recurring artefact (ECG left in the signal) belongs to
+                                    ///< the background the baseline must describe
     std::int64_t rest_begin = -1;   ///< rest window [rest_begin, rest_end) in samples, learnt in
     std::int64_t rest_end = -1;     ///< stream; -1/-1: the baseline must be set with set_baseline
 };
@@ -96,6 +101,9 @@ struct ChannelState {
     std::int64_t nonfinite = 0;
     // rest-window accumulation
     double rn = 0, rs = 0, rss = 0, re = 0, rraw = 0;
+    // the same per sub-window of the rest window (kRestFields values each: samples, sum of the
+    // statistic, of its square, of the conditioned energy), so that artefact windows can be left out
+    std::vector<double> rwin;
     // hodges moving mean
     std::vector<double> ring;
     std::size_t rpos = 0;
@@ -248,6 +256,7 @@ private:
     void cusum_general(std::size_t c, std::int64_t t, double v, double e, bool vfin, bool fin, bool bin_end,
                        std::vector<Event>& out);
     void finalize_rest(std::size_t c);
+    void rest_add(internal::ChannelState& s, std::int64_t t, double u, double e);
     void emit(std::vector<Event>& out, std::int64_t t, const Event& e);
     void decide(std::size_t c, std::int64_t t, double u, double e, std::vector<Event>& out);
     void raw_on(std::size_t c, std::int64_t on, std::int64_t t, std::vector<Event>& out);
@@ -260,6 +269,8 @@ private:
     OnsetParams p_;
     double h_, k_, win_, min_active_, min_gap_;
     std::int64_t n_win_, n_min_active_, n_min_gap_, n_refine_delay_, bin_;
+    std::int64_t rwin_len_ = 1;     // rest sub-window length (samples): 10 ms, longer for rests > 41 s
+    std::size_t n_rwin_ = 0;        // rest sub-windows (at most 4096)
     std::int64_t n_art_bins_ = 0;   // artefact window in bins; 0: no artefact rejection
     std::int64_t n_lobe_bins_ = 1;  // 20 ms in bins (the concentration window of the check)
     int nsec_ = -1;                 // band-pass sections; -1 without preprocessing
