@@ -17,8 +17,8 @@ Methods
     each bin a scaled chi-square (0.85 effective dof: a tempered likelihood, the bins of the
     narrow-band sEMG carrier are correlated); the onset is the median of the marginal
     posterior of the ramp start (R summed out under an exponential prior of mean
-    ``rise_prior`` = 50 ms on [0, ``max_rise``]; flat prior over ``refine_window`` = 80 ms before
-    to 60 ms after the change time), moved earlier by the
+    ``rise_prior`` = 50 ms on [0, ``max_rise``]; flat prior from ``refine_window`` = 80 ms before
+    the change time to 60 ms after it or to the alarm, whichever is later), moved earlier by the
     group delay of the band-pass at the centre of its band (about 2 ms: the envelope of the
     causally filtered signal lags the raw one).
     Offsets use the mirror CUSUM ``D = max(0, D + k - x^2/sigma0^2)``. Activations shorter than

@@ -65,7 +65,7 @@ struct OnsetParams {
     bool refine = true;             ///< cusum: refine the onset by a ramp fit (backwards)
     double refine_window = 0.08;    ///< cusum: how far before the CUSUM change time the onset may
                                     ///< lie (s; the prior of the ramp start spans this much before
-                                    ///< and 60 ms after the change time)
+                                    ///< it and to 60 ms after it or the alarm, whichever is later)
     double refine_delay = 0.05;     ///< cusum: data used after the alarm before refining (s)
     double max_rise = 0.1;          ///< cusum: longest rise (ramp) the fit considers (s)
     double rise_prior = 0.05;       ///< cusum: prior over the rise length R of the ramp fit,
