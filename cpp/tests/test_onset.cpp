@@ -276,3 +276,45 @@ TEST_CASE("onset: an artefact in the rest window is left out of the baseline (ro
         CHECK(e2[4 + c] > 3.0 * e0[4 + c]);                             // without: inflated
     }
 }
+
+TEST_CASE("onset: robust_rest edge cases (low rate, zero padding, huge rest window)") {
+    auto baseline = [](const std::vector<double>& x, OnsetParams p) {
+        OnsetDetector<double> det(p);
+        std::vector<Event> ev;
+        det.process(x.data(), x.size() / 2, ev);
+        return det.get_state().at("baseline");
+    };
+    // 100 Hz: sub-windows of 16 samples, a clean rest loses nothing
+    {
+        OnsetParams p = params(Method::cusum);
+        p.fs = 100.0;
+        p.band_high = 40.0;
+        p.band_low = 5.0;
+        p.rest_end = 400;
+        const auto x = make_signal(1000, {}, 0.0, 12);
+        auto q = p;
+        q.robust_rest = false;
+        const auto a = baseline(x, p), b = baseline(x, q);
+        for (std::size_t c = 0; c < 2; ++c) CHECK(a[4 + c] == doctest::Approx(b[4 + c]).epsilon(1e-12));
+    }
+    // a rest mostly of exact zeros (padding) keeps its energy
+    {
+        auto x = make_signal(6000, {}, 0.0, 13);
+        for (std::size_t i = 0; i < 1400; ++i) x[2 * i] = x[2 * i + 1] = 0.0;
+        OnsetParams p = params(Method::cusum);
+        auto q = p;
+        q.robust_rest = false;
+        const auto a = baseline(x, p), b = baseline(x, q);
+        for (std::size_t c = 0; c < 2; ++c) {
+            CHECK(a[4 + c] == doctest::Approx(b[4 + c]).epsilon(1e-12));
+            CHECK(a[4 + c] > 0.01);
+        }
+    }
+    // the longest rest windows: no overflow, at most 4096 sub-windows
+    {
+        OnsetParams p = params(Method::cusum);
+        p.rest_end = std::numeric_limits<std::int64_t>::max();
+        OnsetDetector<double> det(p);
+        CHECK(det.get_state().at("rest_windows").size() <= 2 * 4 * 4096);
+    }
+}
