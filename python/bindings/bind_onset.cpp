@@ -6,6 +6,7 @@
 
 #include "arrays.hpp"
 #include "kinemyo/onset/detector.hpp"
+#include "kinemyo/onset/ecg.hpp"
 
 namespace kinemyo::py_bind {
 namespace {
@@ -90,6 +91,55 @@ void bind_typed(py::module_& m) {
         .def_property_readonly("latency_samples", &OnsetDetector<T>::latency_samples)
         .def_property_readonly("n_channels", &OnsetDetector<T>::n_channels);
     m.def(("onset_detect" + suffix).c_str(), &detect_py<T>, py::arg("x"), py::arg("params"));
+    py::class_<EcgCanceller<T>>(m, ("EcgCanceller" + suffix).c_str())
+        .def(py::init([](double fs, std::size_t n_channels, double min_corr, int n_average, int max_rejects, int min_beats) {
+                 EcgCancellerParams p;
+                 p.fs = fs;
+                 p.n_channels = n_channels;
+                 p.min_corr = min_corr;
+                 p.n_average = n_average;
+                 p.max_rejects = max_rejects;
+                 p.min_beats = min_beats;
+                 return EcgCanceller<T>(p);
+             }),
+             py::arg("fs"), py::arg("n_channels"), py::arg("min_corr") = 0.5, py::arg("n_average") = 15,
+             py::arg("max_rejects") = 8, py::arg("min_beats") = 8)
+        .def("process",
+             [](EcgCanceller<T>& d, py::handle x_in) {
+                 UseGuard use(d);
+                 auto x = as_array<T>(x_in);
+                 const py::ssize_t n = check_frames(x, d.n_channels());
+                 const auto C = static_cast<py::ssize_t>(d.n_channels());
+                 py::array_t<T> y({n, C});
+                 std::size_t m = 0;
+                 if (n * C > kReleaseGilAbove) {
+                     py::gil_scoped_release release;
+                     m = d.process(x.data(), static_cast<std::size_t>(n), y.mutable_data());
+                 } else {
+                     m = d.process(x.data(), static_cast<std::size_t>(n), y.mutable_data());
+                 }
+                 if (static_cast<py::ssize_t>(m) != n) y.resize({static_cast<py::ssize_t>(m), C});
+                 return y;
+             })
+        .def("flush",
+             [](EcgCanceller<T>& d) {
+                 UseGuard use(d);
+                 const auto C = static_cast<py::ssize_t>(d.n_channels());
+                 py::array_t<T> y({static_cast<py::ssize_t>(d.delay()), C});
+                 const auto m = d.flush(y.mutable_data());
+                 y.resize({static_cast<py::ssize_t>(m), C});
+                 return y;
+             })
+        .def("reset", [](EcgCanceller<T>& d) { UseGuard use(d); d.reset(); })
+        .def("get_state", [](const EcgCanceller<T>& d) { return state_to_dict(d.get_state()); })
+        .def("set_state", [](EcgCanceller<T>& d, const py::dict& s) {
+            UseGuard use(d);
+            d.set_state(state_from_dict(s));
+        })
+        .def_property_readonly("delay", &EcgCanceller<T>::delay)
+        .def_property_readonly("position", &EcgCanceller<T>::position)
+        .def_property_readonly("beats_subtracted", &EcgCanceller<T>::beats_subtracted)
+        .def_property_readonly("n_channels", &EcgCanceller<T>::n_channels);
 }
 
 }  // namespace

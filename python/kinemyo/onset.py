@@ -66,8 +66,10 @@ them still above 2x (the artefact's decay and the band-pass ringing). A pop of 2
 belong to the background the baseline describes, so they are kept.
 
 ECG: ``ecg="highpass"`` moves the band-pass low edge to 30 Hz (Drake & Callaghan 2006, J.
-Electromyogr. Kinesiol. 16:175-187); ``ecg="template"`` (offline only) additionally subtracts an
-averaged QRS template at detected R peaks before detection.
+Electromyogr. Kinesiol. 16:175-187); ``ecg="template"`` additionally subtracts an
+averaged QRS template at detected R peaks before detection: offline (:func:`detect`,
+:func:`remove_ecg`) the median of the neighbouring beats on both sides; online
+(:class:`OnlineDetector`) a causal version from the past beats only, 160 ms more latency.
 """
 
 from __future__ import annotations
@@ -232,7 +234,13 @@ class OnlineDetector(StatefulCore):
     dtype : numpy dtype
         float64 (default) or float32.
     **params
-        As in :func:`detect` (ECG ``"template"`` is offline only).
+        As in :func:`detect`. ``ecg="template"`` online is a *causal* QRS template subtraction
+        (:class:`kinemyo._core.EcgCanceller`: R peaks on the channel sum at 5-25 Hz, template =
+        median of the last 15 accepted beats, 90 ms before to 70 ms after the detected peak, a beat
+        subtracted only if it correlates >= 0.5 with the template and has a similar height, and
+        only once 8 beats are known), followed by the 30 Hz high-pass edge. It delays every
+        decision by 160 ms (:attr:`latency_samples` includes it) and differs from the offline
+        ``detect(ecg="template")``, which also uses the following beats.
 
     Notes
     -----
@@ -254,8 +262,6 @@ class OnlineDetector(StatefulCore):
     def __init__(self, fs: float, n_channels: int, method: str = "default",
                  rest: tuple[float, float] | None = None, *, preprocess: bool = True,
                  ecg: str = "none", dtype: npt.DTypeLike = np.float64, **params: Any) -> None:
-        if ecg == "template":
-            raise ValueError("ecg='template' is offline only; use ecg='highpass' online")
         if int(n_channels) < 1:
             raise ValueError(f"n_channels must be >= 1; got {n_channels}")
         self._dtype = np.dtype(dtype)
@@ -270,23 +276,57 @@ class OnlineDetector(StatefulCore):
                           (0.0, 1.0) if rest is None else rest, None, params)
         cls = _core.OnsetDetector_f32 if self._dtype == np.float32 else _core.OnsetDetector_f64
         self._core = cls(self._p)
+        # ecg="template" online: causal QRS template subtraction (C++ EcgCanceller) ahead of the
+        # detector, which then sees the cleaned samples `delay` samples later (same indices)
+        self._ecg: Any = None
+        if ecg == "template":
+            ecls = _core.EcgCanceller_f32 if self._dtype == np.float32 else _core.EcgCanceller_f64
+            self._ecg = ecls(float(fs), int(n_channels))
         self.fs = float(fs)
         self.n_channels = int(n_channels)
 
     def process(self, chunk: npt.ArrayLike) -> np.ndarray:
         """Process a chunk (n_samples, n_channels) (1-D when n_channels == 1); see class notes."""
         x = np.ascontiguousarray(chunk, dtype=self._dtype)
+        if self._ecg is not None:
+            if x.ndim == 1 and self.n_channels == 1:
+                x = x.reshape(-1, 1)
+            x = self._ecg.process(x)
         return self._core.process(x)
 
     __call__ = process
 
     def finish(self) -> np.ndarray:
         """End of stream: close open activations at the current position, report them, reset."""
-        return self._core.finish()
+        if self._ecg is None:
+            return self._core.finish()
+        rows = self._core.process(self._ecg.flush())  # the last `delay` samples
+        return np.concatenate([rows, self._core.finish()])
 
     def reset(self) -> None:
         """Return to the initial state (a baseline given by set_baseline is kept)."""
         self._core.reset()
+        if self._ecg is not None:
+            self._ecg.reset()
+
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        """A copy of the full evolving state (with ``ecg="template"``, the canceller's fields are
+        prefixed ``ecg.``); assigning it restores it."""
+        st = dict(self._core.get_state())
+        if self._ecg is not None:
+            st.update({"ecg." + k: v for k, v in self._ecg.get_state().items()})
+        return st
+
+    @state.setter
+    def state(self, value: dict[str, Any]) -> None:
+        if not isinstance(value, dict):
+            raise TypeError(f"state must be a dict; got {type(value).__name__}")
+        own = {k: v for k, v in value.items() if not k.startswith("ecg.")}
+        if self._ecg is not None:
+            ecg_st = {k[4:]: v for k, v in value.items() if k.startswith("ecg.")}
+            self._ecg.set_state(ecg_st)
+        self._core.set_state(own)
 
     def set_baseline(self, mean: Sequence[float], sd: Sequence[float],
                      energy: Sequence[float]) -> None:
@@ -296,12 +336,16 @@ class OnlineDetector(StatefulCore):
 
     @property
     def latency_samples(self) -> int:
-        """Bound on the decision latency (samples) after an activation is established."""
-        return int(self._core.latency_samples)
+        """Bound on the decision latency (samples) after an activation is established (with
+        ``ecg="template"`` including the canceller's delay)."""
+        extra = 0 if self._ecg is None else int(self._ecg.delay)
+        return int(self._core.latency_samples) + extra
 
     @property
     def position(self) -> int:
         """Global index of the next sample."""
+        if self._ecg is not None:
+            return int(self._ecg.position)
         return int(self._core.position)
 
     # reset, params, state and pickling (versioned record; a copy continues the stream exactly

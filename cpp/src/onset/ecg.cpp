@@ -1,0 +1,303 @@
+#include "kinemyo/onset/ecg.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+
+#include "kinemyo/common/checks.hpp"
+#include "kinemyo/filters/design.hpp"
+
+namespace kinemyo::onset {
+
+namespace {
+std::int64_t to_samples(double s, double fs) { return static_cast<std::int64_t>(std::llround(s * fs)); }
+}  // namespace
+
+template <class T>
+EcgCanceller<T>::EcgCanceller(const EcgCancellerParams& p) : p_(p) {
+    detail::check_fs(p_.fs);
+    detail::check_positive_count("n_channels", p_.n_channels);
+    if (p_.n_channels > 4096) detail::fail_param("n_channels", "<= 4096", p_.n_channels);
+    if (!(p_.qrs_low > 0 && p_.qrs_high > p_.qrs_low && p_.qrs_high < 0.5 * p_.fs))
+        throw std::invalid_argument("qrs band must satisfy 0 < qrs_low < qrs_high < fs / 2; got (" +
+                                    std::to_string(p_.qrs_low) + ", " + std::to_string(p_.qrs_high) + ")");
+    for (auto [name, v, lo, hi] : {std::tuple<const char*, double, double, double>{"pre", p_.pre, 0.0, 1.0},
+                                   {"post", p_.post, 0.0, 1.0},
+                                   {"confirm", p_.confirm, 0.0, 1.0},
+                                   {"refractory", p_.refractory, 0.0, 10.0},
+                                   {"level_tau", p_.level_tau, 0.0, 3600.0},
+                                   {"threshold", p_.threshold, 0.0, 1.0}}) {
+        if (!(v > lo && v <= hi))
+            detail::fail_param(name, "in (" + std::to_string(lo) + ", " + std::to_string(hi) + "]", v);
+    }
+    if (!(p_.min_corr >= -1.0 && p_.min_corr <= 1.0)) detail::fail_param("min_corr", "in [-1, 1]", p_.min_corr);
+    if (p_.n_average < 3 || p_.n_average > 1000) detail::fail_param("n_average", "in [3, 1000]", p_.n_average);
+    if (p_.max_rejects < 1) detail::fail_param("max_rejects", ">= 1", p_.max_rejects);
+    if (p_.min_beats < 3 || p_.min_beats > p_.n_average) detail::fail_param("min_beats", "in [3, n_average]", p_.min_beats);
+    pre_ = std::max<std::int64_t>(1, to_samples(p_.pre, p_.fs));
+    post_ = std::max<std::int64_t>(1, to_samples(p_.post, p_.fs));
+    L_ = pre_ + post_;
+    D_ = L_;
+    confirm_ = std::max<std::int64_t>(1, to_samples(p_.confirm, p_.fs));
+    if (confirm_ > post_) detail::fail_param("confirm", "<= post", p_.confirm);
+    refr_ = std::max<std::int64_t>(1, to_samples(p_.refractory, p_.fs));
+    if (refr_ < L_) detail::fail_param("refractory", ">= pre + post", p_.refractory);
+    decay_ = std::exp(-1.0 / (p_.level_tau * p_.fs));
+    const auto sos = filters::butter(2, {p_.qrs_low, p_.qrs_high}, p_.fs, filters::BandType::bandpass);
+    if (sos.size() != 2) throw std::logic_error("EcgCanceller: expected a 2-section QRS band-pass");
+    for (const auto& s : sos) sos_.insert(sos_.end(), s.begin(), s.end());
+    reset();
+}
+
+template <class T>
+void EcgCanceller<T>::reset() {
+    t_ = 0;
+    std::fill(std::begin(z_), std::end(z_), 0.0);
+    level_ = candv_ = 0;
+    cand_ = -1;
+    last_ = 0;
+    have_last_ = false;
+    ring_.assign(static_cast<std::size_t>(D_ + 1) * p_.n_channels, 0.0);
+    pend_p_.clear();
+    pend_h_.clear();
+    store_.assign(static_cast<std::size_t>(p_.n_average * L_) * p_.n_channels, 0.0);
+    heights_.assign(static_cast<std::size_t>(p_.n_average), 0.0);
+    n_store_ = head_ = rejects_ = n_sub_ = 0;
+    subs_.clear();
+}
+
+// A confirmed beat whose window is complete (its last row is the newest input row): subtract the
+// template if the window looks like the accepted beats, and add it to them.
+template <class T>
+void EcgCanceller<T>::judge_beat(std::int64_t p, double h) {
+    const std::size_t C = p_.n_channels, L = static_cast<std::size_t>(L_);
+    const auto R = static_cast<std::int64_t>(D_ + 1);
+    if (p - pre_ < 0) return;  // window starts before the stream
+    std::vector<double> w(L * C);
+    for (std::size_t i = 0; i < L; ++i) {
+        const std::int64_t s = p - pre_ + static_cast<std::int64_t>(i);
+        const double* row = ring_.data() + static_cast<std::size_t>(s % R) * C;
+        for (std::size_t c = 0; c < C; ++c) {
+            if (!std::isfinite(row[c])) return;  // a drop-out: not a usable beat
+            w[i * C + c] = row[c];
+        }
+    }
+    for (std::size_t c = 0; c < C; ++c) {
+        double m = 0;
+        for (std::size_t i = 0; i < L; ++i) m += w[i * C + c];
+        m /= static_cast<double>(L);
+        for (std::size_t i = 0; i < L; ++i) w[i * C + c] -= m;
+    }
+    const auto N = static_cast<std::size_t>(n_store_);
+    if (N >= 3) {
+        std::vector<double> tmpl(L * C), col(N);
+        for (std::size_t k = 0; k < L * C; ++k) {
+            for (std::size_t j = 0; j < N; ++j) col[j] = store_[j * L * C + k];
+            std::nth_element(col.begin(), col.begin() + static_cast<std::ptrdiff_t>(N / 2), col.end());
+            tmpl[k] = col[N / 2];
+        }
+        double sw = 0, st = 0, swt = 0;
+        for (std::size_t k = 0; k < L * C; ++k) {
+            sw += w[k] * w[k];
+            st += tmpl[k] * tmpl[k];
+            swt += w[k] * tmpl[k];
+        }
+        const double rho = swt / std::sqrt(sw * st + 1e-300);
+        std::vector<double> hs(heights_.begin(), heights_.begin() + static_cast<std::ptrdiff_t>(N));
+        std::nth_element(hs.begin(), hs.begin() + static_cast<std::ptrdiff_t>(N / 2), hs.end());
+        const double hm = hs[N / 2];
+        if (!(rho >= p_.min_corr) || !(h > hm / 3.0 && h < 3.0 * hm)) {
+            if (++rejects_ >= p_.max_rejects) n_store_ = head_ = rejects_ = 0;  // start over
+            return;
+        }
+        rejects_ = 0;
+        if (n_store_ >= p_.min_beats) {
+            subs_.push_back({p, std::move(tmpl)});
+            ++n_sub_;
+        }
+    }
+    // add to the accepted beats (ring of n_average windows)
+    std::copy(w.begin(), w.end(), store_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(head_) * L * C));
+    heights_[static_cast<std::size_t>(head_)] = h;
+    head_ = (head_ + 1) % p_.n_average;
+    n_store_ = std::min<std::int64_t>(n_store_ + 1, p_.n_average);
+}
+
+// Output row s (an input row still in the ring) minus the templates of the beats covering it.
+template <class T>
+void EcgCanceller<T>::emit(std::int64_t s, T* row) {
+    const std::size_t C = p_.n_channels;
+    const double* in = ring_.data() + static_cast<std::size_t>(s % (D_ + 1)) * C;
+    for (std::size_t c = 0; c < C; ++c) row[c] = static_cast<T>(in[c]);
+    std::size_t keep = 0;
+    for (std::size_t k = 0; k < subs_.size(); ++k) {
+        Sub& b = subs_[k];
+        const std::int64_t i = s - (b.p - pre_);
+        if (i >= L_) continue;  // done: dropped below
+        if (i >= 0) {
+            const double* tm = b.tmpl.data() + static_cast<std::size_t>(i) * C;
+            for (std::size_t c = 0; c < C; ++c)
+                if (std::isfinite(in[c])) row[c] = static_cast<T>(static_cast<double>(row[c]) - tm[c]);
+        }
+        if (keep != k) subs_[keep] = std::move(b);
+        ++keep;
+    }
+    subs_.resize(keep);
+}
+
+template <class T>
+std::size_t EcgCanceller<T>::process(const T* x, std::size_t n, T* y) {
+    const std::size_t C = p_.n_channels;
+    const double* q = sos_.data();
+    std::size_t out = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+        const std::int64_t t = t_;
+        double* slot = ring_.data() + static_cast<std::size_t>(t % (D_ + 1)) * C;
+        double sum = 0;
+        for (std::size_t c = 0; c < C; ++c) {
+            const double v = static_cast<double>(x[r * C + c]);
+            slot[c] = v;
+            if (std::isfinite(v)) sum += v;
+        }
+        if (!std::isfinite(sum)) sum = 0;  // finite values whose sum overflows
+        // QRS band: two sections, transposed direct form II (b0 b1 b2 a0 a1 a2; a0 = 1)
+        double v = sum;
+        for (int k = 0; k < 2; ++k) {
+            const double* s = q + 6 * k;
+            const double o = s[0] * v + z_[2 * k];
+            z_[2 * k] = s[1] * v - s[4] * o + z_[2 * k + 1];
+            z_[2 * k + 1] = s[2] * v - s[5] * o;
+            v = o;
+        }
+        const double e = v * v;
+        level_ = std::max(level_ * decay_, e);
+        if (e > candv_ && (!have_last_ || t - last_ >= refr_)) {
+            cand_ = t;
+            candv_ = e;
+        }
+        if (cand_ >= 0 && t - cand_ >= confirm_) {
+            if (candv_ > p_.threshold * level_) {
+                pend_p_.push_back(cand_);
+                pend_h_.push_back(candv_);
+                last_ = cand_;
+                have_last_ = true;
+            }
+            cand_ = -1;
+            candv_ = 0;
+        }
+        // beats whose window ends with this row
+        std::size_t keep = 0;
+        for (std::size_t k = 0; k < pend_p_.size(); ++k) {
+            if (pend_p_[k] + post_ - 1 <= t) {
+                judge_beat(pend_p_[k], pend_h_[k]);
+                continue;
+            }
+            pend_p_[keep] = pend_p_[k];
+            pend_h_[keep] = pend_h_[k];
+            ++keep;
+        }
+        pend_p_.resize(keep);
+        pend_h_.resize(keep);
+        const std::int64_t s = t - D_;
+        if (s >= 0) emit(s, y + (out++) * C);
+        t_ = t + 1;
+    }
+    return out;
+}
+
+template <class T>
+std::size_t EcgCanceller<T>::flush(T* y) {
+    const std::size_t C = p_.n_channels;
+    std::size_t out = 0;
+    for (std::int64_t s = std::max<std::int64_t>(0, t_ - D_); s < t_; ++s) emit(s, y + (out++) * C);
+    reset();
+    return out;
+}
+
+template <class T>
+StateRecord EcgCanceller<T>::get_state() const {
+    StateRecord r;
+    r["position"] = {static_cast<double>(t_)};
+    r["qrs_filter"] = {z_[0], z_[1], z_[2], z_[3]};
+    r["detection"] = {level_,
+                      candv_,
+                      static_cast<double>(cand_),
+                      static_cast<double>(last_),
+                      have_last_ ? 1.0 : 0.0,
+                      static_cast<double>(n_store_),
+                      static_cast<double>(head_),
+                      static_cast<double>(rejects_),
+                      static_cast<double>(n_sub_)};
+    r["ring"] = ring_;
+    r["store"] = store_;
+    r["heights"] = heights_;
+    auto& pend = r["pending"];
+    for (std::size_t k = 0; k < pend_p_.size(); ++k) {
+        pend.push_back(static_cast<double>(pend_p_[k]));
+        pend.push_back(pend_h_[k]);
+    }
+    auto& sub = r["subtractions"];
+    for (const auto& b : subs_) {
+        sub.push_back(static_cast<double>(b.p));
+        sub.insert(sub.end(), b.tmpl.begin(), b.tmpl.end());
+    }
+    return r;
+}
+
+template <class T>
+void EcgCanceller<T>::set_state(const StateRecord& st) {
+    const std::size_t C = p_.n_channels, LC = static_cast<std::size_t>(L_) * C;
+    const auto& pos = detail::state_field(st, "position", 1);
+    const auto& zf = detail::state_field(st, "qrs_filter", 4);
+    const auto& det = detail::state_field(st, "detection", 9);
+    const auto& ring = detail::state_field(st, "ring", ring_.size());
+    const auto& store = detail::state_field(st, "store", store_.size());
+    const auto& heights = detail::state_field(st, "heights", heights_.size());
+    const auto pit = st.find("pending"), sit = st.find("subtractions");
+    if (pit == st.end() || sit == st.end()) throw std::invalid_argument("state is missing 'pending' or 'subtractions'");
+    if (pit->second.size() % 2 != 0) throw std::invalid_argument("state field 'pending' must hold (peak, height) pairs");
+    if (sit->second.size() % (LC + 1) != 0)
+        throw std::invalid_argument("state field 'subtractions' must hold (peak, " + std::to_string(LC) +
+                                    " template values) records");
+    const double ns = det[5], hd = det[6], tt = pos[0];
+    auto whole = [](double v, double lo, double hi) { return v >= lo && v <= hi && std::floor(v) == v; };
+    constexpr double kMax = 9007199254740992.0;  // 2^53: positions are exact doubles
+    bool ok = whole(tt, 0, kMax) && whole(ns, 0, p_.n_average) && whole(hd, 0, p_.n_average - 1) &&
+              std::isfinite(det[0]) && det[0] >= 0 && std::isfinite(det[1]) && det[1] >= 0 &&
+              whole(det[2], -1, tt) && whole(det[3], 0, tt) && whole(det[7], 0, kMax) && whole(det[8], 0, kMax);
+    for (std::size_t k = 0; k < pit->second.size(); k += 2) ok = ok && whole(pit->second[k], 0, tt);
+    for (std::size_t k = 0; k < sit->second.size(); k += LC + 1) ok = ok && whole(sit->second[k], 0, tt);
+    if (!ok) throw std::invalid_argument("EcgCanceller state out of range (position, detection, pending or subtractions)");
+    t_ = static_cast<std::int64_t>(pos[0]);
+    std::copy(zf.begin(), zf.end(), z_);
+    level_ = det[0];
+    candv_ = det[1];
+    cand_ = static_cast<std::int64_t>(det[2]);
+    last_ = static_cast<std::int64_t>(det[3]);
+    have_last_ = det[4] != 0.0;
+    n_store_ = static_cast<std::int64_t>(ns);
+    head_ = static_cast<std::int64_t>(hd);
+    rejects_ = static_cast<std::int64_t>(det[7]);
+    n_sub_ = static_cast<std::int64_t>(det[8]);
+    ring_ = ring;
+    store_ = store;
+    heights_ = heights;
+    pend_p_.clear();
+    pend_h_.clear();
+    for (std::size_t k = 0; k < pit->second.size(); k += 2) {
+        pend_p_.push_back(static_cast<std::int64_t>(pit->second[k]));
+        pend_h_.push_back(pit->second[k + 1]);
+    }
+    subs_.clear();
+    for (std::size_t k = 0; k < sit->second.size(); k += LC + 1) {
+        const auto b0 = sit->second.begin() + static_cast<std::ptrdiff_t>(k + 1);
+        subs_.push_back({static_cast<std::int64_t>(sit->second[k]), std::vector<double>(b0, b0 + static_cast<std::ptrdiff_t>(LC))});
+    }
+}
+
+template class EcgCanceller<float>;
+template class EcgCanceller<double>;
+
+}  // namespace kinemyo::onset
