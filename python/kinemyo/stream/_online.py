@@ -129,8 +129,10 @@ class OnlinePipeline:
     config : PipelineConfig, mapping, TOML path or None
         The same configuration as :func:`kinemyo.pipeline.run`. Online, filters are causal
         (``emg.zero_phase`` is ignored), fusion is real-time (``fusion.offline`` is ignored) and
-        ``onset.ecg = "template"`` falls back to ``"highpass"``. Windows (``kinematics.neutral_s``,
-        ``flexion_s``, ``onset.rest_s``) count from the first sample of their stream.
+        ``onset.ecg = "template"`` falls back to ``"highpass"`` (the causal template subtraction of
+        ``onset.OnlineDetector(ecg="template")`` would delay the EMG outputs by 160 ms). Windows
+        (``kinematics.neutral_s``, ``flexion_s``, ``onset.rest_s``) count from the first sample of
+        their stream.
     emg_fs, n_emg : float, int
         EMG rate and channel count (``n_emg = 0``: no EMG).
     imu_fs : float, optional
