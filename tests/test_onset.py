@@ -508,3 +508,28 @@ def test_online_ecg_template_chunking_and_pickling():
     for c in range(2):
         np.testing.assert_array_equal(_closed(many, c), _closed(one, c))
     assert any(k.startswith("ecg.") for k in ref.state)
+
+
+def test_online_ecg_template_state_is_all_or_nothing_and_survives_a_huge_sample():
+    import pickle
+    rec = simulate_emg(20.0, FS, 1, snr_db=15.0, seed=33, ecg=True)
+    x = rec.signal.copy()
+    x[3000, 0] = 1e200  # its square overflows: the canceller restarts its QRS filter
+    det = onset.OnlineDetector(FS, 1, rest=(0.0, 1.5), ecg="template")
+    det.process(x[:10000])
+    clone = pickle.loads(pickle.dumps(det))
+    np.testing.assert_array_equal(clone.process(x[10000:]), det.process(x[10000:]))
+    good = det.state
+    bad = dict(good)
+    bad["ecg.position"] = np.array([1e6])
+    with pytest.raises(ValueError):
+        det.state = bad
+    assert det.state["ecg.position"][0] == good["ecg.position"][0]  # unchanged
+    bad = dict(good)
+    bad["artefact_check"] = np.zeros(7)
+    with pytest.raises(ValueError):
+        det.state = bad
+    for k, v in det.state.items():
+        np.testing.assert_array_equal(v, good[k])
+    with pytest.raises(ValueError, match="ecg"):
+        onset.OnlineDetector(FS, 1, rest=(0.0, 1.5)).state = good

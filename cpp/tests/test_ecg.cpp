@@ -85,6 +85,9 @@ TEST_CASE("ecg canceller: bad parameters and state") {
     p.n_average = 2;
     CHECK_THROWS_AS(EcgCanceller<double>{p}, std::invalid_argument);
     p = EcgCancellerParams{};
+    p.fs = 1e20;  // windows beyond 2^31 samples
+    CHECK_THROWS_AS(EcgCanceller<double>{p}, std::invalid_argument);
+    p = EcgCancellerParams{};
     EcgCanceller<float> e(p);
     auto st = e.get_state();
     st["ring"].pop_back();

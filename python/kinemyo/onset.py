@@ -323,10 +323,26 @@ class OnlineDetector(StatefulCore):
         if not isinstance(value, dict):
             raise TypeError(f"state must be a dict; got {type(value).__name__}")
         own = {k: v for k, v in value.items() if not k.startswith("ecg.")}
-        if self._ecg is not None:
-            ecg_st = {k[4:]: v for k, v in value.items() if k.startswith("ecg.")}
+        ecg_st = {k[4:]: v for k, v in value.items() if k.startswith("ecg.")}
+        if self._ecg is None:
+            if ecg_st:
+                raise ValueError("state holds 'ecg.' fields (of a detector with ecg='template'); "
+                                 "this one has none")
+            self._core.set_state(own)
+            return
+        # all or nothing: both parts, and their positions must agree
+        old_ecg, old_core = self._ecg.get_state(), self._core.get_state()
+        try:
             self._ecg.set_state(ecg_st)
-        self._core.set_state(own)
+            self._core.set_state(own)
+            want = max(0, int(self._ecg.position) - int(self._ecg.delay))
+            if int(self._core.position) != want:
+                raise ValueError(f"state positions disagree: detector at {int(self._core.position)}, "
+                                 f"ECG canceller at {int(self._ecg.position)} (delay {int(self._ecg.delay)})")
+        except Exception:
+            self._ecg.set_state(old_ecg)
+            self._core.set_state(old_core)
+            raise
 
     def set_baseline(self, mean: Sequence[float], sd: Sequence[float],
                      energy: Sequence[float]) -> None:

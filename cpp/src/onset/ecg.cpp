@@ -34,6 +34,8 @@ EcgCanceller<T>::EcgCanceller(const EcgCancellerParams& p) : p_(p) {
     }
     if (!(p_.min_corr >= -1.0 && p_.min_corr <= 1.0)) detail::fail_param("min_corr", "in [-1, 1]", p_.min_corr);
     if (p_.n_average < 3 || p_.n_average > 1000) detail::fail_param("n_average", "in [3, 1000]", p_.n_average);
+    if (!(p_.fs * (p_.pre + p_.post + p_.confirm + p_.refractory) <= 2147483648.0))
+        detail::fail_param("fs", "small enough that the windows (pre + post + confirm + refractory) fit in 2^31 samples", p_.fs);
     if (p_.max_rejects < 1) detail::fail_param("max_rejects", ">= 1", p_.max_rejects);
     if (p_.min_beats < 3 || p_.min_beats > p_.n_average) detail::fail_param("min_beats", "in [3, n_average]", p_.min_beats);
     pre_ = std::max<std::int64_t>(1, to_samples(p_.pre, p_.fs));
@@ -171,7 +173,15 @@ std::size_t EcgCanceller<T>::process(const T* x, std::size_t n, T* y) {
             z_[2 * k + 1] = s[2] * v - s[5] * o;
             v = o;
         }
-        const double e = v * v;
+        double e = v * v;
+        if (!std::isfinite(e) || !std::isfinite(z_[0] + z_[1] + z_[2] + z_[3])) {
+            // an overflowing value: restart the QRS filter rather than poison the level for good
+            std::fill(std::begin(z_), std::end(z_), 0.0);
+            e = 0;
+        }
+        // a single-sample glitch raises the peak level at most tenfold (it would otherwise hide
+        // the beats for level_tau ln(glitch / QRS) seconds)
+        if (level_ > 0) e = std::min(e, 10.0 * level_);
         level_ = std::max(level_ * decay_, e);
         if (e > candv_ && (!have_last_ || t - last_ >= refr_)) {
             cand_ = t;
@@ -267,7 +277,13 @@ void EcgCanceller<T>::set_state(const StateRecord& st) {
     bool ok = whole(tt, 0, kMax) && whole(ns, 0, p_.n_average) && whole(hd, 0, p_.n_average - 1) &&
               std::isfinite(det[0]) && det[0] >= 0 && std::isfinite(det[1]) && det[1] >= 0 &&
               whole(det[2], -1, tt) && whole(det[3], 0, tt) && whole(det[7], 0, kMax) && whole(det[8], 0, kMax);
-    for (std::size_t k = 0; k < pit->second.size(); k += 2) ok = ok && whole(pit->second[k], 0, tt);
+    for (std::size_t k = 0; k < pit->second.size(); k += 2)
+        ok = ok && whole(pit->second[k], 0, tt) && std::isfinite(pit->second[k + 1]);
+    ok = ok && (det[4] == 0.0 || det[4] == 1.0);
+    for (double v : zf) ok = ok && std::isfinite(v);
+    for (double v : store) ok = ok && std::isfinite(v);
+    for (double v : heights) ok = ok && std::isfinite(v);
+    for (double v : sit->second) ok = ok && std::isfinite(v);
     for (std::size_t k = 0; k < sit->second.size(); k += LC + 1) ok = ok && whole(sit->second[k], 0, tt);
     if (!ok) throw std::invalid_argument("EcgCanceller state out of range (position, detection, pending or subtractions)");
     t_ = static_cast<std::int64_t>(pos[0]);

@@ -19,7 +19,9 @@
 ///
 /// Streaming contract: any split of the input gives the same output; the state (get_state /
 /// set_state) resumes a stream bit for bit. Non-finite input values pass through unchanged (they
-/// count as 0 in the channel sum), and a beat whose window holds one is not used.
+/// count as 0 in the channel sum), and a beat whose window holds one is not used; a value whose
+/// square overflows restarts the QRS filter, and one sample raises the peak level at most tenfold.
+/// Signals so small that their square underflows (~1e-160) find no beats (nothing is subtracted).
 #include <cstddef>
 #include <cstdint>
 #include <vector>
