@@ -113,11 +113,19 @@ def one_input(data: bytes) -> None:
                          ecg=["none", "highpass"][fdp.ConsumeIntInRange(0, 1)])
         elif which == 13:  # streaming onset detection
             c = fdp.ConsumeIntInRange(1, 3)
+            ecg = ["none", "highpass", "template"][fdp.ConsumeIntInRange(0, 2)]
             d = onset.OnlineDetector(2000.0, c, ["cusum", "hodges_bui", "bonato", "tkeo"][fdp.ConsumeIntInRange(0, 3)],
-                                     rest=(0.0, 0.1), dtype=np.float32 if fdp.ConsumeBool() else np.float64)
+                                     rest=(0.0, 0.1), dtype=np.float32 if fdp.ConsumeBool() else np.float64,
+                                     ecg=ecg)
             if fdp.ConsumeBool():
                 d.set_baseline(*(fdp.ConsumeFloatList(c) for _ in range(3)))
             for _ in range(fdp.ConsumeIntInRange(1, 4)):
+                d.process(make_array(fdp))
+            if ecg == "template" and fdp.ConsumeBool():  # a random state: refused or taken
+                st = d.state
+                k = sorted(st)[fdp.ConsumeIntInRange(0, len(st) - 1)]
+                st[k] = make_array(fdp)
+                d.state = st
                 d.process(make_array(fdp))
             d.finish()
         else:

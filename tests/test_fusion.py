@@ -264,3 +264,15 @@ def test_nonfinite_and_zero_samples_do_not_poison(make, rec) -> None:
     assert (out.flags[500:520] & kfu.FLAG_GYR_SKIPPED).all()
     assert (out.flags[600:650] & kfu.FLAG_ACC_SKIPPED).all()
     assert (out.flags[800:900] & kfu.FLAG_MAG_SKIPPED).all()
+
+
+def test_offline_estimate_with_an_absurd_rate_is_refused_or_bounded():
+    """Found by fuzzing (bindings fuzzer, seed 7): fs = 1e308 made the offline smoother's window
+    lengths overflow and read out of bounds; fs = 1e10 asked for a 1e11-sample pad."""
+    g = np.zeros((3, 3))
+    a = np.tile([0.0, 0.0, 9.81], (3, 1))
+    m = np.tile([20.0, 0.0, -40.0], (3, 1))
+    with pytest.raises(ValueError, match="too large"):
+        kfu.estimate(g, a, m, fs=1e308, offline=True)
+    q = kfu.estimate(g, a, m, fs=1e10, offline=True)
+    assert q.shape == (3, 4)

@@ -533,3 +533,26 @@ def test_online_ecg_template_state_is_all_or_nothing_and_survives_a_huge_sample(
         np.testing.assert_array_equal(v, good[k])
     with pytest.raises(ValueError, match="ecg"):
         onset.OnlineDetector(FS, 1, rest=(0.0, 1.5)).state = good
+
+
+def test_online_state_with_an_index_out_of_range_is_refused_and_changes_nothing():
+    """Found by fuzzing the state setter (bindings fuzzer, seed 7): an index field of a channel
+    (ring slot, bin slot, ...) set out of range corrupted memory on the next chunk."""
+    det = onset.OnlineDetector(FS, 2, "bonato", rest=(0.0, 0.1))
+    x = np.random.default_rng(1).standard_normal((3000, 2))
+    det.process(x)
+    good = det.state
+    for bad_value in (1e9, -5.0, 3.5, float("nan")):
+        for i in range(0, good["channels"].size, 7):
+            bad = dict(good)
+            ch = np.array(good["channels"], dtype=float)
+            ch[i] = bad_value
+            bad["channels"] = ch
+            try:
+                det.state = bad
+            except ValueError:
+                for k, v in det.state.items():
+                    np.testing.assert_array_equal(v, good[k])
+            else:
+                det.process(x[:500])  # accepted values must be safe to run with
+                det.state = good

@@ -642,6 +642,9 @@ void filtfilt3(double tau, double dt, std::vector<double>& x, std::size_t n) {
 void filtfilt3_linear_ends(double tau, double dt, std::vector<double>& x, std::size_t n, std::size_t fit,
                            std::size_t pad) {
     fit = std::min(fit, n);
+    // a pad beyond 1e6 samples (3 smoothing time constants at an absurd rate) would only cost
+    // memory: the extrapolated line is there for the filter's transients to decay on
+    pad = std::min<std::size_t>(pad, 1000000);
     if (n < 2 || fit < 2 || pad == 0) {
         filtfilt3(tau, dt, x, n);
         return;
@@ -810,6 +813,13 @@ void robust_offline(const RobustParams& p, const double* gyr, const double* acc,
                     double* q, double* bias, std::uint8_t* flags) {
     if (n == 0) return;
     RobustAhrs fwd(p);
+    // the offline windows (the heading smoother's end fits, the disturbance guard, the bias
+    // smoother) in samples must be representable: found by fuzzing (fs = 1e308 read out of bounds)
+    const double longest = p.fs * std::max({kOfflineMagGuardS, kOfflineMagEndFit * kOfflineMagFactor * p.tau_mag,
+                                            kOfflineBiasFactor * std::fabs(p.tau_bias_motion)});
+    if (!(longest <= 1e15))
+        throw std::invalid_argument("offline fusion: fs x tau_mag / tau_bias_motion too large (smoothing windows "
+                                    "of more than 1e15 samples)");
     std::vector<double> bf(3 * n);
     std::vector<std::uint8_t> flv(flags ? 0 : n);
     std::uint8_t* fl = flags ? flags : flv.data();

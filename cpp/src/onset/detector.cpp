@@ -1808,6 +1808,20 @@ struct Unpack {
         else v = static_cast<V>(*p++);
     }
 };
+// Checks a record's values against the types they unpack into: finite doubles, 0/1 flags, whole
+// integers within +-2^62 (so that the casts are defined and no later sum overflows).
+struct Check {
+    const double* p;
+    bool ok = true;
+    template <class V>
+    void operator()(const V&) {
+        const double v = *p++;
+        if constexpr (std::is_same_v<V, bool>) ok = ok && (v == 0.0 || v == 1.0);
+        else if constexpr (std::is_integral_v<V>) ok = ok && whole62(v) && (std::is_signed_v<V> || v >= 0);
+        // doubles: any value (a non-finite filter delay after an overflowing input is a state too)
+    }
+    static bool whole62(double v) { return std::fabs(v) <= 4.611686018427388e18 && std::floor(v) == v; }
+};
 }  // namespace
 
 template <class T>
@@ -1865,6 +1879,17 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
             if (k.rfind(prefix, 0) == 0) s[k.substr(prefix.size())] = v;
         return s;
     };
+    {
+        Check chk{ch.data()};
+        for (std::size_t c = 0; c < C; ++c) visit_channel(ch_[c], chk);
+        bool ok = chk.ok && Check::whole62(pos[0]) && pos[0] >= 0 && (fl[0] == 0.0 || fl[0] == 1.0) &&
+                  (fl[1] == 0.0 || fl[1] == 1.0);
+        if (vit != st.end())
+            for (double v : vit->second) ok = ok && Check::whole62(v);
+        if (!ok)
+            throw std::invalid_argument("state holds a non-integer count or index, or one out of range "
+                                        "(position, flags, channels or artefact_check)");
+    }
     // rest sub-windows (absent from records of builds before them: the rest window's plain sums)
     const auto rwit = st.find("rest_windows");
     std::size_t n_rw_per_ch = 0;
@@ -1878,6 +1903,35 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
                                         std::to_string(rwit->second.size()));
         n_rw_per_ch = kRestFields * n_rwin_;
     }
+    // the channels, unpacked into a copy and checked (indices into their buffers) before anything
+    // is committed
+    std::vector<Chan> tmp = ch_;
+    {
+        const double* q = ch.data();
+        const double* rr = rings.data();
+        for (auto& s : tmp) {
+            Unpack u{q};
+            visit_channel(s, u);
+            q = u.p;
+            for (auto& v : s.ring) v = *rr++;
+            for (auto& v : s.pair_ring) {
+                if (!Check::whole62(*rr)) throw std::invalid_argument("state field 'rings' holds a non-integer sample index");
+                v = static_cast<std::int64_t>(*rr++);
+            }
+            for (auto& v : s.bins) v = *rr++;
+        }
+        for (std::size_t c = 0; c < C; ++c) {
+            const Chan& s = tmp[c];
+            const bool idx_ok = s.rpos < std::max<std::size_t>(s.ring.size(), 1) &&
+                                s.ppos < std::max<std::size_t>(s.pair_ring.size(), 1) &&
+                                s.bin_slot < std::max<std::size_t>(s.bins.size(), 1) && s.bin_phase >= 0 &&
+                                s.bin_phase < bin_ && s.rfill >= 0 && s.rfill <= n_win_ && s.above_count >= 0 &&
+                                s.above_count <= kBonatoM && s.bin_n >= 0 && s.run_len >= 0 && s.nonfinite >= 0;
+            if (!idx_ok)
+                throw std::invalid_argument("state field 'channels' holds an index out of range (channel " +
+                                            std::to_string(c) + ")");
+        }
+    }
     // validate the sub-filters first (they throw on a bad record), then commit
     if (lp_) lp_->set_state(sub("lowpass."));
     if (tk_) tk_->set_state(sub("tkeo."));
@@ -1889,16 +1943,7 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
     std::copy(b.begin() + static_cast<std::ptrdiff_t>(2 * C), b.end(), benergy_.begin());
     binv_.resize(benergy_.size());
     for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
-    const double* q = ch.data();
-    const double* rr = rings.data();
-    for (auto& s : ch_) {
-        Unpack u{q};
-        visit_channel(s, u);
-        q = u.p;
-        for (auto& v : s.ring) v = *rr++;
-        for (auto& v : s.pair_ring) v = static_cast<std::int64_t>(*rr++);
-        for (auto& v : s.bins) v = *rr++;
-    }
+    ch_.swap(tmp);
     for (std::size_t c = 0; c < C; ++c) {
         if (n_rw_per_ch > 0) {
             const auto b0 = rwit->second.begin() + static_cast<std::ptrdiff_t>(c * n_rw_per_ch);
