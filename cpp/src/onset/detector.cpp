@@ -1578,10 +1578,10 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     // rise_lw_: exponential density of mean rise_prior times each grid point's quadrature width),
     // flat prior over the start in [tau - refine_window, max(tau + 60 ms, alarm)] around the CUSUM
     // change time tau (the last zero of the CUSUM lies after the foot of a ramp, rarely more than
-    // 60 ms before the rise; on slow rises at low SNR up to the alarm). One pass over the (start, R) grid: the weights are kept relative to
-    // the running minimum of the cost (rescaled when it drops), and a grid point is skipped once a
-    // lower bound of its cost (prefix sums) is more than `cut` above that minimum; the ramp sum
-    // itself stops early at the same budget.
+    // 60 ms before the rise; on slow rises at low SNR up to the alarm). One pass over the (start, R)
+    // grid: the weights are kept relative to the running minimum of the cost (rescaled when it
+    // drops), and a grid point is skipped once a lower bound of its cost (prefix sums) is more than
+    // `cut` above that minimum; the ramp sum itself stops early at the same budget.
     const double nu2 = 0.5 * kBinDof;
     // grid points with a weight below exp(-10) of the best are dropped (at most 781 of them: less
     // than 4 % of the best point's weight in all, no visible change of the median)
@@ -1808,8 +1808,8 @@ struct Unpack {
         else v = static_cast<V>(*p++);
     }
 };
-// Checks a record's values against the types they unpack into: finite doubles, 0/1 flags, whole
-// integers within +-2^62 (so that the casts are defined and no later sum overflows).
+// Checks a record's values against the types they unpack into: 0/1 flags and whole integers within
+// +-2^62 (so that the casts are defined and no later sum overflows); doubles may hold any value.
 struct Check {
     const double* p;
     bool ok = true;
