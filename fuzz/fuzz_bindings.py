@@ -109,8 +109,14 @@ def one_input(data: bytes) -> None:
             method = ["default", "cusum", "hodges_bui", "bonato", "tkeo", "x"][fdp.ConsumeIntInRange(0, 5)]
             rest = (fdp.ConsumeFloat(), fdp.ConsumeFloat()) if fdp.ConsumeBool() else None
             fs = fdp.ConsumeFloat() if fdp.ConsumeBool() else 2000.0
-            onset.detect(make_array(fdp), fs, method=method, rest=rest,
-                         ecg=["none", "highpass"][fdp.ConsumeIntInRange(0, 1)])
+            x = make_array(fdp)
+            ecg12 = ["none", "highpass"][fdp.ConsumeIntInRange(0, 1)]
+            mains = [None, "auto", 50.0, 60.0, "?"][fdp.ConsumeIntInRange(0, 4)]
+            if mains == "?":
+                mains = fdp.ConsumeFloat()
+            if fdp.ConsumeBool():  # the hum check on its own, random segment length
+                onset.estimate_mains(x, fs, rest, segment_s=fdp.ConsumeFloat() if fdp.ConsumeBool() else 4.0)
+            onset.detect(x, fs, method=method, rest=rest, ecg=ecg12, mains=mains)
         elif which == 13:  # streaming onset detection
             c = fdp.ConsumeIntInRange(1, 3)
             ecg = ["none", "highpass", "template"][fdp.ConsumeIntInRange(0, 2)]

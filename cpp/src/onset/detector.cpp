@@ -80,9 +80,29 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
         if (!(lo > 0 && lo < hi)) detail::fail_param("band_low", "in (0, min(band_high, 0.45 fs))", lo);
         if (!(p_.band_order >= 1 && p_.band_order <= internal::kMaxSections))
             detail::fail_param("band_order", "in 1..10", static_cast<double>(p_.band_order));
-        const filters::Sos sos = filters::butter(p_.band_order, {lo, hi}, fs, filters::BandType::bandpass);
+        filters::Sos sos = filters::butter(p_.band_order, {lo, hi}, fs, filters::BandType::bandpass);
+        const std::size_t n_band = sos.size();
+        if (static_cast<int>(n_band) > internal::kMaxSections)
+            detail::fail_param("band_order", "in 1..10", static_cast<double>(p_.band_order));
+        // power-line notches after the band-pass (same cascade, same fused kernel): only the
+        // multiples of the mains frequency inside the band (below its high edge) need one
+        if (!(std::isfinite(p_.mains) && p_.mains >= 0 && p_.mains < 0.5 * fs))
+            detail::fail_param("mains", "0 (no notch) or in (0, fs/2) Hz", p_.mains);
+        if (p_.mains > 0) {
+            if (!(p_.mains_harmonics >= 1 && p_.mains_harmonics <= internal::kMaxSections))
+                detail::fail_param("mains_harmonics", "in 1..10", static_cast<double>(p_.mains_harmonics));
+            if (!(std::isfinite(p_.mains_q) && p_.mains_q > 0)) detail::fail_param("mains_q", "finite and > 0", p_.mains_q);
+            int h = 0;
+            while (h < p_.mains_harmonics && (h + 1) * p_.mains < hi) ++h;
+            if (h > 0) {
+                const filters::Sos nt = filters::notch(p_.mains, fs, p_.mains_q, h);
+                sos.insert(sos.end(), nt.begin(), nt.end());
+            }
+            if (static_cast<int>(sos.size()) > internal::kMaxSections)
+                detail::fail_param("mains_harmonics", "at most 10 filter sections in all: band_order + notches <= 10",
+                                   static_cast<double>(p_.mains_harmonics));
+        }
         nsec_ = static_cast<int>(sos.size());
-        if (nsec_ > internal::kMaxSections) detail::fail_param("band_order", "in 1..10", static_cast<double>(p_.band_order));
         for (const auto& q : sos) {
             const double a0 = q[3];
             for (int k : {0, 1, 2, 4, 5}) sos_.push_back(q[static_cast<std::size_t>(k)] / a0);
@@ -91,8 +111,11 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
         // surface-EMG power concentrates (Shwedyk et al. 1977; spectral peak 50-150 Hz): the
         // envelope of the conditioned signal lags the raw one by about this much
         const double w = 2.0 * 3.141592653589793 * std::sqrt(lo * hi) / fs;
+        // (the band-pass sections only: a notch delays the frequencies next to it and advances
+        // nothing else much, it does not shift the envelope of a broadband carrier)
         gdelay_ = 0;
-        for (const auto& q : sos) {
+        for (std::size_t i = 0; i < n_band; ++i) {
+            const auto& q = sos[i];
             auto gd = [&](double c0, double c1, double c2) {
                 const std::complex<double> e1 = std::polar(1.0, -w), e2 = std::polar(1.0, -2.0 * w);
                 return std::real((c1 * e1 + 2.0 * c2 * e2) / (c0 + c1 * e1 + c2 * e2));
