@@ -196,7 +196,10 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
         of the exponential prior over the rise length, ``inf`` = flat), ``band_low``,
         ``band_high`` (Hz), ``band_order``, ``ecg_highpass`` (Hz), ``robust_rest`` (bool: leave
         artefacts out of the rest window's baseline; default True, False with
-        ``ecg="highpass"``; see the module docstring); default method only:
+        ``ecg="highpass"``; see the module docstring), ``mains_harmonics``, ``mains_q`` (see
+        ``mains``). The refinement's defaults suit rises of 0-60 ms; for slow rises of 100-300
+        ms pass e.g. ``refine_window=0.2, max_rise=0.3, rise_prior=0.08`` (docs/onset.md "Slow
+        rises"). Default method only:
         ``reject_artefacts`` (bool, default False; True drops movement-artefact transients, see
         the module docstring, at the cost of ``artefact_window`` more decision latency) and ``artefact_window``
         (s, default 0.1, in [0.04, 1]: the part of each event after its onset that is checked).
