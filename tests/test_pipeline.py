@@ -109,3 +109,28 @@ def test_cli_demo_process_resume_and_failures(tmp_path: Path) -> None:
     assert res.exit_code != 0 and "emg.notch" in res.output
     res = runner.invoke(main, ["config"])
     assert res.exit_code == 0 and "[kinematics]" in res.output
+
+
+def test_notch_auto_finds_the_line_and_streams_refuse_it(session) -> None:
+    """emg.notch_hz = 'auto': the demo EMG's 50 Hz hum is found, 60 Hz hum is found instead
+    when the 50 Hz line is replaced by it, clean EMG gets no notch (reported as emg_notch_hz);
+    the online pipeline refuses 'auto'."""
+    import dataclasses
+
+    from kinemyo.sim import simulate_emg
+    from kinemyo.sim.session import SimStream
+    from kinemyo.stream import OnlinePipeline
+
+    cfg = parse_config({**DEMO_CONFIG, "emg": {"notch_hz": "auto"}}, "auto")
+    assert run({"emg": session["emg"]}, cfg).metrics["emg_notch_hz"] == 50.0
+    fs = 2000.0
+    clean = simulate_emg(30.0, fs, 2, snr_db=10, seed=5).signal
+    stream = SimStream(clean, fs, ["a", "b"], ["mV", "mV"])
+    assert run({"emg": stream}, cfg).metrics["emg_notch_hz"] == 0.0
+    t = np.arange(clean.shape[0]) / fs
+    hum = clean + np.sqrt(2) * np.sin(2 * np.pi * 60.0 * t)[:, None]
+    assert run({"emg": dataclasses.replace(stream, data=hum)}, cfg).metrics["emg_notch_hz"] == 60.0
+    # a fixed frequency is used as given, and not reported
+    assert "emg_notch_hz" not in run({"emg": stream}, parse_config(DEMO_CONFIG, "demo")).metrics
+    with pytest.raises(ValueError, match="notch_hz = 'auto'"):
+        OnlinePipeline(cfg, n_emg=2, emg_fs=fs)

@@ -33,8 +33,9 @@ def test_values_are_typed_and_ints_widen() -> None:
 @pytest.mark.parametrize("data,fragment", [
     ({"nope": {}}, "unknown section [nope]"),
     ({"emg": {"notchhz": 50}}, "unknown key emg.notchhz"),
-    ({"emg": {"notch_hz": "fifty"}}, "emg.notch_hz must be number"),
-    ({"emg": {"notch_hz": True}}, "emg.notch_hz must be number"),
+    ({"emg": {"notch_hz": "fifty"}}, "emg.notch_hz must be a number >= 0 or 'auto'"),
+    ({"emg": {"notch_hz": True}}, "emg.notch_hz must be number or string"),
+    ({"emg": {"notch_hz": -50}}, "emg.notch_hz must be >= 0 (or 'auto')"),
     ({"emg": {"bandpass_hz": [450, 20]}}, "emg.bandpass_hz must satisfy 0 < low < high"),
     ({"emg": {"bandpass_order": 11}}, "emg.bandpass_order must be in 1..10"),
     ({"onset": {"ecg": "magic"}}, "onset.ecg must be one of"),

@@ -78,6 +78,12 @@ def _axes(v: Any) -> str | None:
     return "must be [up_axis, out_axis], e.g. ['x', 'z']"
 
 
+def _notch(v: Any) -> str | None:
+    if isinstance(v, str):
+        return None if v == "auto" else "must be a number >= 0 or 'auto'"
+    return None if v >= 0 else "must be >= 0 (or 'auto')"
+
+
 NUM = (float,)  # integers are accepted and widened
 WINDOW = (list, type(None))
 
@@ -90,7 +96,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "emg": {
         "enabled": Key((bool,), True, "process the EMG stream"),
-        "notch_hz": Key(NUM, 50.0, "power-line frequency to notch out (0 disables)", _non_negative),
+        "notch_hz": Key((float, str), 50.0, "power-line frequency to notch out (0 disables; 'auto': 50 or 60 "
+                        "when kinemyo.onset.estimate_mains finds hum in the recording, offline only)", _notch),
         "notch_harmonics": Key((int,), 3, "number of notches (fundamental included)", _int_range(1, 20)),
         "bandpass_hz": Key((list,), [20.0, 450.0], "band-pass of the raw EMG in Hz", _band),
         "bandpass_order": Key((int,), 4, "Butterworth order of the band-pass", _int_range(1, 10)),

@@ -107,11 +107,20 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
         c = cfg["emg"]
         hi = min(c["bandpass_hz"][1], 0.45 * emg_fs)
         bp = filters.butter(c["bandpass_order"], (c["bandpass_hz"][0], hi), emg_fs, "bandpass")
-        if c["notch_hz"] > 0 and c["notch_hz"] < emg_fs / 2:
+        notch_hz = c["notch_hz"]
+        if notch_hz == "auto":
+            # the line frequency if estimate_mains finds hum (in the onset rest window when one is
+            # configured, else over the whole recording), else no notch; reported in the metrics
+            rest = cfg["onset"]["rest_s"]
+            found = onset.estimate_mains(x, emg_fs, (float(rest[0]), float(rest[1])) if rest else None,
+                                         band=(c["bandpass_hz"][0], hi))
+            notch_hz = 0.0 if found is None else found
+            metrics["emg_notch_hz"] = notch_hz
+        if 0 < notch_hz < emg_fs / 2:
             # notch and band-pass as one cascade: one pass over the data instead of two (the same
             # filter; only the edge padding of the zero-phase version differs, within the first and
             # last ~0.1 s)
-            bp = np.vstack([filters.notch(c["notch_hz"], emg_fs, 30.0, c["notch_harmonics"]), bp])
+            bp = np.vstack([filters.notch(notch_hz, emg_fs, 30.0, c["notch_harmonics"]), bp])
         y = filters.sosfiltfilt(bp, x) if c["zero_phase"] else filters.sosfilt(bp, x)
         lp = filters.butter(2, c["envelope_cutoff_hz"], emg_fs)
         env = filters.sosfiltfilt(lp, np.abs(y)) if c["zero_phase"] else filters.sosfilt(lp, np.abs(y))

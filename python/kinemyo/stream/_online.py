@@ -206,6 +206,9 @@ class OnlinePipeline:
         c, o, fs, n = self.config["emg"], self.config["onset"], self.emg_fs, self.n_emg
         hi = min(c["bandpass_hz"][1], 0.45 * fs)
         sos = filters.butter(c["bandpass_order"], (c["bandpass_hz"][0], hi), fs, "bandpass")
+        if c["notch_hz"] == "auto":
+            raise ValueError("emg.notch_hz = 'auto' needs the whole recording (kinemyo.onset."
+                             "estimate_mains); a stream needs the frequency (50 or 60) or 0")
         if 0 < c["notch_hz"] < fs / 2:
             sos = np.vstack([filters.notch(c["notch_hz"], fs, 30.0, c["notch_harmonics"]), sos])
         self._bp = filters.SosFilter(sos, n)
