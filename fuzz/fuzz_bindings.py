@@ -120,14 +120,15 @@ def one_input(data: bytes) -> None:
         elif which == 13:  # streaming onset detection
             c = fdp.ConsumeIntInRange(1, 3)
             ecg = ["none", "highpass", "template"][fdp.ConsumeIntInRange(0, 2)]
+            mains13 = [None, "auto", 50.0][fdp.ConsumeIntInRange(0, 2)]
             d = onset.OnlineDetector(2000.0, c, ["cusum", "hodges_bui", "bonato", "tkeo"][fdp.ConsumeIntInRange(0, 3)],
                                      rest=(0.0, 0.1), dtype=np.float32 if fdp.ConsumeBool() else np.float64,
-                                     ecg=ecg)
+                                     ecg=ecg, mains=mains13)
             if fdp.ConsumeBool():
                 d.set_baseline(*(fdp.ConsumeFloatList(c) for _ in range(3)))
             for _ in range(fdp.ConsumeIntInRange(1, 4)):
                 d.process(make_array(fdp))
-            if ecg == "template" and fdp.ConsumeBool():  # a random state: refused or taken
+            if (ecg == "template" or mains13 == "auto") and fdp.ConsumeBool():  # a random state: refused or taken
                 st = d.state
                 k = sorted(st)[fdp.ConsumeIntInRange(0, len(st) - 1)]
                 st[k] = make_array(fdp)

@@ -102,7 +102,7 @@ _BOOL_KEYS = ("refine", "reject_artefacts", "robust_rest")
 
 def _params(fs: float, n_channels: int, method: str, preprocess: bool, ecg: str,
             rest: tuple[float, float] | None, n_samples: int | None,
-            extra: dict[str, Any], mains: float | None = None) -> Any:
+            extra: dict[str, Any], mains: float | None = None, auto_mains: bool = False) -> Any:
     if not (isinstance(fs, (int, float, np.floating, np.integer)) and math.isfinite(fs) and fs > 0):
         raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs!r}")
     if method not in METHODS:
@@ -119,7 +119,10 @@ def _params(fs: float, n_channels: int, method: str, preprocess: bool, ecg: str,
     # background, so the baseline keeps it; otherwise artefact windows are left out of the rest
     p.robust_rest = ecg != "highpass"
     if mains is not None:
-        m = float(mains)
+        try:
+            m = float(mains)
+        except (TypeError, ValueError, OverflowError):
+            m = math.nan
         if not (math.isfinite(m) and 0 <= m < fs / 2):
             raise ValueError(f"mains must be None, 'auto' (detect only) or a frequency in [0, fs/2) Hz; "
                              f"got {mains!r}")
@@ -134,6 +137,15 @@ def _params(fs: float, n_channels: int, method: str, preprocess: bool, ecg: str,
         else:
             known = sorted((*_FLOAT_KEYS, "band_order", "mains_harmonics", *_BOOL_KEYS))
             raise TypeError(f"unknown parameter {k!r}; known: {known}")
+    if auto_mains and preprocess:
+        # the notch settings of mains="auto" are checked whatever the data: the same call must
+        # not succeed on a clean file and fail on one with hum
+        h, q = p.mains_harmonics, p.mains_q
+        if not 1 <= h <= 10 or p.band_order + h > 10:
+            raise ValueError(f"mains_harmonics must be in 1..10 with band_order + mains_harmonics <= 10 "
+                             f"(filter sections); got {h} with band_order {p.band_order}")
+        if not (math.isfinite(q) and 0.5 <= q <= 1000):
+            raise ValueError(f"mains_q must be in [0.5, 1000]; got {q!r}")
     if rest is not None:
         r = tuple(float(v) for v in rest)
         if len(r) != 2 or not all(math.isfinite(v) for v in r) or r[0] < 0 or r[1] <= r[0]:
@@ -184,8 +196,11 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
         Power-line hum: notch filters at this frequency and its multiples (``mains_harmonics``,
         default 3: 50, 100, 150 Hz for 50; quality factor ``mains_q``, default 30), in the
         conditioning cascade after the band-pass. ``"auto"`` notches only when
-        :func:`estimate_mains` finds 50 or 60 Hz hum (in ``rest`` when given, else in the first
-        4 s); None (default) or 0: no notch. Ignored with ``preprocess=False``. Recordings with
+        :func:`estimate_mains` finds 50 or 60 Hz hum in the band: with ``rest``,
+        ``estimate_mains(x, fs, rest, band=..., segment_s=8)`` (the whole rest window up to 8 s),
+        else ``estimate_mains(x[:4 s], fs, band=..., max_segments=1)``;
+        ``OnlineDetector(mains="auto")`` gives the same events. None (default) or 0: no notch.
+        Ignored with ``preprocess=False``. Recordings with
         visible hum should pass it: hum of 2x the noise RMS at 6 dB costs 13 % of the bursts and
         6 false activations per minute without a notch, nothing with one (docs/onset.md). Not
         the default because the spectral check costs 0.1-0.3 ms per channel, a third of the
@@ -236,7 +251,7 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
     if auto and mains != "auto":
         raise ValueError(f"mains must be 'auto', None or a frequency in Hz; got {mains!r}")
     p = _params(fs, a2.shape[1], method, preprocess, ecg, rest, a2.shape[0], params,
-                None if isinstance(mains, str) or not preprocess else mains)
+                None if isinstance(mains, str) or not preprocess else mains, auto_mains=auto)
     if auto and preprocess:
         # (fs, rest and the band are valid here: _params checked them)
         lo = p.ecg_highpass if p.ecg == "highpass" else p.band_low
@@ -274,10 +289,13 @@ class OnlineDetector(StatefulCore):
         stream passes it and no decision is taken before its end. None: call
         :meth:`set_baseline` (e.g. with the values of a calibration run) before streaming, or
         the default rest window ``(0, 1)`` s is used.
-    mains : float or None
-        Power-line frequency to notch out (Hz; see :func:`detect`), or None (default). No
-        ``"auto"``: a stream cannot look ahead for hum; :func:`estimate_mains` on a calibration
-        recording (or on the first seconds) gives the value.
+    mains : float, "auto" or None
+        Power-line frequency to notch out (Hz; see :func:`detect`), or None (default).
+        ``"auto"`` needs ``rest``: the rest window's samples are held back until its end (no
+        decision is taken before it anyway), :func:`estimate_mains` checks them exactly as
+        ``detect(mains="auto")`` does, then the detector runs over them with or without the
+        notch: the same events as ``detect(..., mains="auto")``. :attr:`mains` tells the
+        outcome. Each new stream (after :meth:`finish` or :meth:`reset`) is checked again.
     dtype : numpy dtype
         float64 (default) or float32.
     **params
@@ -302,8 +320,7 @@ class OnlineDetector(StatefulCore):
     :attr:`latency_samples` gives the bound after an activation is established.
 
     Same events as :func:`detect` with the same ``rest`` and ``mains`` (tested, bit for bit, for
-    any chunking; ``detect(mains="auto")`` equals ``mains=None`` unless it finds hum: then pass
-    the frequency :func:`estimate_mains` found here).
+    any chunking, also with ``mains="auto"``).
     With ``rest=None``, :func:`detect` estimates the baseline from the whole recording, which a
     stream cannot do; pass that baseline to :meth:`set_baseline` to get the same events.
     """
@@ -322,15 +339,21 @@ class OnlineDetector(StatefulCore):
                         "preprocess": bool(preprocess), "ecg": ecg, "mains": mains,
                         "dtype": self._dtype.name, **params}
         self._rest_default = rest is None
-        if isinstance(mains, str):
-            raise ValueError("OnlineDetector needs mains as a frequency in Hz or None: a stream "
-                             "cannot look ahead for hum (estimate_mains on a calibration "
-                             f"recording gives it); got {mains!r}")
+        # mains="auto": the rest window's raw samples are held back (no decision is taken before
+        # its end anyway), the hum check runs on them exactly as detect(mains="auto") does, and
+        # then the detector (with or without notches) runs over them: the same events
+        self._auto = isinstance(mains, str)
+        if self._auto and (mains != "auto" or rest is None):
+            raise ValueError("OnlineDetector: mains must be None, a frequency in Hz, or 'auto' "
+                             f"together with a rest window; got mains={mains!r}, rest={rest!r}")
         self._p = _params(fs, int(n_channels), method, preprocess, ecg,
                           (0.0, 1.0) if rest is None else rest, None, params,
-                          mains if preprocess else None)
-        cls = _core.OnsetDetector_f32 if self._dtype == np.float32 else _core.OnsetDetector_f64
-        self._core = cls(self._p)
+                          None if self._auto or not preprocess else mains, auto_mains=self._auto)
+        self._auto = self._auto and bool(preprocess)
+        self._cls = _core.OnsetDetector_f32 if self._dtype == np.float32 else _core.OnsetDetector_f64
+        self._core = self._cls(self._p)
+        self._pending: list[np.ndarray] | None = [] if self._auto else None
+        self._n_pending = 0
         # ecg="template" online: causal QRS template subtraction (C++ EcgCanceller) ahead of the
         # detector, which then sees the cleaned samples `delay` samples later (same indices)
         self._ecg: Any = None
@@ -343,26 +366,85 @@ class OnlineDetector(StatefulCore):
     def process(self, chunk: npt.ArrayLike) -> np.ndarray:
         """Process a chunk (n_samples, n_channels) (1-D when n_channels == 1); see class notes."""
         x = np.ascontiguousarray(chunk, dtype=self._dtype)
+        if self._pending is not None:
+            return self._hold(x)
+        return self._run(x)
+
+    __call__ = process
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
         if self._ecg is not None:
             if x.ndim == 1 and self.n_channels == 1:
                 x = x.reshape(-1, 1)
             x = self._ecg.process(x)
         return self._core.process(x)
 
-    __call__ = process
+    def _hold(self, x: np.ndarray) -> np.ndarray:
+        """mains='auto' before the rest window's end: keep the chunk; at the end, decide."""
+        if x.ndim == 1 and self.n_channels == 1:
+            x = x.reshape(-1, 1)
+        if x.ndim != 2 or x.shape[1] != self.n_channels:
+            raise ValueError(f"chunk must have shape (n_samples, {self.n_channels}); got {x.shape}")
+        assert self._pending is not None
+        if len(x):
+            self._pending.append(x.copy())
+            self._n_pending += len(x)
+        if self._n_pending < int(self._p.rest_end):
+            return np.zeros((0, 3), np.int64)
+        return self._decide(found=self._estimate())
+
+    def _estimate(self) -> float | None:
+        held = np.concatenate(self._pending) if self._pending else np.zeros((0, self.n_channels))
+        lo = self._p.ecg_highpass if self._p.ecg == "highpass" else self._p.band_low
+        hi = min(self._p.band_high, 0.45 * self._p.fs)
+        r = self._params["rest"]
+        return estimate_mains(held, self.fs, r, band=(lo, hi), segment_s=8.0) if 0 < lo < hi else None
+
+    def _decide(self, found: float | None) -> np.ndarray:
+        """Build the detector with the notch found (or none) and run the held samples."""
+        held = (np.concatenate(self._pending) if self._pending
+                else np.zeros((0, self.n_channels), self._dtype))
+        self._pending = None
+        self._n_pending = 0
+        self._p.mains = 0.0 if found is None else float(found)
+        self._core = self._cls(self._p)
+        return self._run(held) if len(held) else np.zeros((0, 3), np.int64)
+
+    @property
+    def mains(self) -> float | None:
+        """The power-line frequency notched (Hz), None without a notch; with ``mains='auto'``
+        None until the rest window has passed and the check has run."""
+        return float(self._p.mains) if self._p.mains > 0 else None
 
     def finish(self) -> np.ndarray:
         """End of stream: close open activations at the current position, report them, reset."""
+        pre = np.zeros((0, 3), np.int64)
+        if self._pending is not None:
+            # the stream ended inside the rest window: no hum check (as detect, which refuses a
+            # rest window outside the signal), the held samples run without a notch
+            pre = self._decide(found=None)
         if self._ecg is None:
-            return self._core.finish()
-        rows = self._core.process(self._ecg.flush())  # the last `delay` samples
-        return np.concatenate([rows, self._core.finish()])
+            rows = self._core.finish()
+        else:
+            rows = self._core.process(self._ecg.flush())  # the last `delay` samples
+            rows = np.concatenate([rows, self._core.finish()])
+        self._restart_auto()
+        return np.concatenate([pre, rows]) if len(pre) else rows
+
+    def _restart_auto(self) -> None:
+        """mains='auto': the next stream gets its own hum check (a fresh detector, no notch)."""
+        if self._auto:
+            self._p.mains = 0.0
+            self._core = self._cls(self._p)
+            self._pending = []
+            self._n_pending = 0
 
     def reset(self) -> None:
         """Return to the initial state (a baseline given by set_baseline is kept)."""
         self._core.reset()
         if self._ecg is not None:
             self._ecg.reset()
+        self._restart_auto()
 
     @property
     def state(self) -> dict[str, np.ndarray]:
@@ -371,12 +453,60 @@ class OnlineDetector(StatefulCore):
         st = dict(self._core.get_state())
         if self._ecg is not None:
             st.update({"ecg." + k: v for k, v in self._ecg.get_state().items()})
+        if self._auto:
+            # [decided (0/1), notch frequency (0: none)] and the samples held before the decision
+            st["mains_auto"] = np.array([0.0 if self._pending is not None else 1.0, float(self._p.mains)])
+            held = (np.concatenate(self._pending) if self._pending
+                    else np.zeros((0, self.n_channels)))
+            st["mains_auto.held"] = np.asarray(held, dtype=np.float64)
         return st
 
     @state.setter
     def state(self, value: dict[str, Any]) -> None:
         if not isinstance(value, dict):
             raise TypeError(f"state must be a dict; got {type(value).__name__}")
+        if self._auto or any(k.startswith("mains_auto") for k in value):
+            self._set_auto_state(value)
+            return
+        self._set_state(value)
+
+    def _set_auto_state(self, value: dict[str, Any]) -> None:
+        if not self._auto:
+            raise ValueError("state holds 'mains_auto' fields (of a detector with mains='auto'); "
+                             "this one has none")
+        if "mains_auto" not in value or "mains_auto.held" not in value:
+            raise ValueError("state of a detector with mains='auto' needs 'mains_auto' and 'mains_auto.held'")
+        flag = np.asarray(value["mains_auto"], dtype=np.float64).ravel()
+        held = np.asarray(value["mains_auto.held"], dtype=np.float64)
+        if flag.shape != (2,) or flag[0] not in (0.0, 1.0) or not (
+                flag[1] == 0.0 or (math.isfinite(flag[1]) and 0 < flag[1] < self.fs / 2)):
+            shown = np.array2string(flag[:4], threshold=4) + ("..." if flag.size > 4 else "")
+            raise ValueError(f"state field 'mains_auto' must be [decided 0/1, 0 or a frequency in (0, fs/2)]; "
+                             f"got {shown} (size {flag.size})")
+        decided = flag[0] == 1.0
+        if held.ndim != 2 or held.shape[1] != self.n_channels or (decided and len(held)) or (
+                not decided and len(held) >= int(self._p.rest_end)):
+            raise ValueError(f"state field 'mains_auto.held' must be (n, {self.n_channels}) with n below the "
+                             f"rest window's end (empty once decided); got shape {held.shape}")
+        own = {k: v for k, v in value.items() if not k.startswith("mains_auto")}
+        # all or nothing: a new detector takes the state (_set_state is itself all or nothing
+        # for the ECG canceller), the old one stays in place if anything is refused
+        old_mains, old_core = self._p.mains, self._core
+        try:
+            self._p.mains = float(flag[1]) if decided else 0.0
+            core = self._cls(self._p)
+            self._core = core
+            self._set_state(own)
+        except Exception:
+            self._p.mains, self._core = old_mains, old_core
+            raise
+        if decided:
+            self._pending, self._n_pending = None, 0
+        else:
+            self._pending = [held.astype(self._dtype)] if len(held) else []
+            self._n_pending = len(held)
+
+    def _set_state(self, value: dict[str, Any]) -> None:
         own = {k: v for k, v in value.items() if not k.startswith("ecg.")}
         ecg_st = {k[4:]: v for k, v in value.items() if k.startswith("ecg.")}
         if self._ecg is None:
@@ -402,6 +532,9 @@ class OnlineDetector(StatefulCore):
     def set_baseline(self, mean: Sequence[float], sd: Sequence[float],
                      energy: Sequence[float]) -> None:
         """Give the baseline per channel: mean and SD of the method statistic, and ``sigma0^2``."""
+        if self._auto:
+            raise ValueError("with mains='auto' the baseline is learnt from the rest window (the "
+                             "hum check needs it); give mains as a frequency to set a baseline")
         self._core.set_baseline([float(v) for v in mean], [float(v) for v in sd],
                                 [float(v) for v in energy])
 
@@ -415,6 +548,8 @@ class OnlineDetector(StatefulCore):
     @property
     def position(self) -> int:
         """Global index of the next sample."""
+        if self._pending is not None:
+            return self._n_pending
         if self._ecg is not None:
             return int(self._ecg.position)
         return int(self._core.position)
@@ -471,7 +606,8 @@ def estimate_mains(x: npt.ArrayLike, fs: float, rest: tuple[float, float] | None
     -------
     float or None
         The candidate with the largest hum fraction among those accepted; None if none is, or if
-        less than 0.25 s of finite signal is available.
+        less than 0.25 s of signal is available (non-finite samples count as zeros), or for 0
+        channels. A candidate whose fundamental is outside ``band`` is not tested.
     """
     a = np.asarray(x)
     if a.dtype.kind not in "biuf":
@@ -482,17 +618,39 @@ def estimate_mains(x: npt.ArrayLike, fs: float, rest: tuple[float, float] | None
         raise ValueError(f"x must be 1-D or 2-D; got shape {a.shape}")
     if not (isinstance(fs, (int, float, np.floating, np.integer)) and math.isfinite(fs) and fs > 0):
         raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs!r}")
-    if int(harmonics) < 1 or int(max_segments) < 1:
-        raise ValueError(f"harmonics and max_segments must be >= 1; got {harmonics}, {max_segments}")
+    for iname, iv in (("harmonics", harmonics), ("max_segments", max_segments)):
+        if isinstance(iv, bool) or not isinstance(iv, (int, np.integer)) or not 1 <= iv <= 1000:
+            raise ValueError(f"{iname} must be an integer in 1..1000; got {iv!r}")
     fs = float(fs)
-    if not (math.isfinite(segment_s) and segment_s > 0):
-        raise ValueError(f"segment_s must be finite and > 0; got {segment_s!r}")
+    for name, v in (("segment_s", segment_s), ("min_fraction", min_fraction), ("min_snr", min_snr)):
+        if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v) and v >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0; got {v!r}")
+    if not segment_s > 0:
+        raise ValueError(f"segment_s must be > 0; got {segment_s!r}")
+    try:
+        blo, bhi = (float(v) for v in band)
+        cands = tuple(float(F) for F in candidates)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"band must be (low_hz, high_hz) and candidates numbers; got {band!r}, "
+                         f"{candidates!r}") from exc
+    if not (math.isfinite(blo) and math.isfinite(bhi) and 0 <= blo < bhi):
+        raise ValueError(f"band must be (low_hz, high_hz) with 0 <= low < high; got {band!r}")
+    if not all(math.isfinite(F) and F > 0 for F in cands):
+        raise ValueError(f"candidates must be frequencies > 0 Hz; got {candidates!r}")
     if rest is not None:
-        r0, r1 = (float(v) for v in rest)
+        try:
+            r0, r1 = (float(v) for v in rest)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ValueError(f"rest must be (start_s, stop_s); got {rest!r}") from exc
         if not (math.isfinite(r0 * fs) and math.isfinite(r1 * fs) and 0 <= r0 < r1):
             raise ValueError(f"rest must be (start_s, stop_s) with 0 <= start < stop; got {rest!r}")
-        b, e = min(a.shape[0], round(r0 * fs)), min(a.shape[0], round(r1 * fs))
+        b, e = round(r0 * fs), min(a.shape[0], round(r1 * fs))
+        if b >= a.shape[0] and a.shape[0] > 0:
+            raise ValueError(f"rest window {rest!r} s lies outside the signal "
+                             f"({a.shape[0]} samples = {a.shape[0] / fs:g} s)")
         a = a[b:e]
+    if a.shape[1] == 0 or not cands:
+        return None
     n = a.shape[0]
     # a line's power grows with the segment's length, the continuum's per bin does not: long
     # segments (segment_s), spread evenly, overlapping by at most half
@@ -510,17 +668,17 @@ def estimate_mains(x: npt.ArrayLike, fs: float, rest: tuple[float, float] | None
     if not (np.isfinite(hi_v).all() and np.isfinite(lo_v).all()):
         seg[~np.isfinite(seg)] = 0.0
         hi_v, lo_v = seg.max(axis=1), seg.min(axis=1)
-    # exact power-of-two rescaling per channel (1e200 or 1e-200 input: no overflow, same answer)
+    # exact power-of-two rescaling per channel (1e200, 1e-200 or subnormal input: no overflow,
+    # same answer): ldexp on the values themselves, never a factor 2^1000+ on its own
     peak = np.maximum(hi_v, -lo_v).reshape(S, C).max(axis=0)
     expo = np.frexp(np.where(peak > 0, peak, 1.0))[1]
-    seg *= np.tile(np.ldexp(1.0, -expo), S)[:, None]
+    np.ldexp(seg, np.tile(-expo, S)[:, None], out=seg)
     seg -= seg.mean(axis=1, keepdims=True)
     seg *= _hann(nseg)
     X = np.fft.rfft(seg, axis=1)
     Pk = (X.real ** 2 + X.imag ** 2).reshape(S, C, -1)
     Pk = Pk[0] if S == 1 else Pk.sum(axis=0)  # (channels, bins)
-    lay = _mains_layout(fs, nseg, tuple(float(F) for F in candidates), int(harmonics),
-                        float(band[0]), float(band[1]))
+    lay = _mains_layout(fs, nseg, cands, int(harmonics), blo, bhi)
     if lay is None:
         return None
     b0, b1, line_idx, side_idx, group, fund, valid = lay
@@ -548,13 +706,15 @@ def _mains_layout(fs: float, nseg: int, candidates: tuple[float, ...], harmonics
     hi = min(band_hi, 0.45 * fs)
     lo_off = max(3, math.ceil(3.0 / df))
     hi_off = max(lo_off + 2, int(10.0 / df))
+    if 2 * hi_off + 1 > nb:  # too coarse a spectrum for a line and its continuum (tiny fs)
+        return None
     side_off = np.r_[-np.arange(hi_off, lo_off - 1, -1), np.arange(lo_off, hi_off + 1)]
     centre: list[int] = []
     owner: list[int] = []
     fund: list[int] = []
     valid: list[int] = []
     for ci, F in enumerate(candidates):
-        pairs = [(h, round(h * F / df)) for h in range(1, harmonics + 1)
+        pairs = [(h, round(h * F / df)) for h in range(1, min(harmonics, int(hi // F)) + 1)
                  if band_lo <= h * F < hi and round(h * F / df) - hi_off >= 0
                  and round(h * F / df) + hi_off < nb]
         if not pairs or pairs[0][0] != 1:

@@ -86,12 +86,14 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
             detail::fail_param("band_order", "in 1..10", static_cast<double>(p_.band_order));
         // power-line notches after the band-pass (same cascade, same fused kernel): only the
         // multiples of the mains frequency inside the band (below its high edge) need one
-        if (!(std::isfinite(p_.mains) && p_.mains >= 0 && p_.mains < 0.5 * fs))
-            detail::fail_param("mains", "0 (no notch) or in (0, fs/2) Hz", p_.mains);
+        if (!(std::isfinite(p_.mains) && (p_.mains == 0 || (p_.mains >= 1.0 && p_.mains < 0.5 * fs))))
+            detail::fail_param("mains", "0 (no notch) or in [1 Hz, fs/2)", p_.mains);
         if (p_.mains > 0) {
             if (!(p_.mains_harmonics >= 1 && p_.mains_harmonics <= internal::kMaxSections))
                 detail::fail_param("mains_harmonics", "in 1..10", static_cast<double>(p_.mains_harmonics));
-            if (!(std::isfinite(p_.mains_q) && p_.mains_q > 0)) detail::fail_param("mains_q", "finite and > 0", p_.mains_q);
+            // (outside this range the IIR notch is numerically unstable or no longer a notch)
+            if (!(std::isfinite(p_.mains_q) && p_.mains_q >= 0.5 && p_.mains_q <= 1000.0))
+                detail::fail_param("mains_q", "in [0.5, 1000]", p_.mains_q);
             int h = 0;
             while (h < p_.mains_harmonics && (h + 1) * p_.mains < hi) ++h;
             if (h > 0) {

@@ -52,12 +52,12 @@ struct OnsetParams {
     int band_order = 4;             ///< Butterworth order of each band edge, 1..10
     EcgMode ecg = EcgMode::none;    ///< ECG handling: none, or a 30 Hz high-pass edge
     double ecg_highpass = 30.0;     ///< the high-pass edge used with EcgMode::highpass (Hz)
-    double mains = 0.0;             ///< power-line frequency to notch out (Hz; 0 = no notch), e.g.
+    double mains = 0.0;             ///< power-line frequency to notch out (Hz; 0 = no notch, else >= 1), e.g.
                                     ///< 50 or 60: IIR notches at mains, 2 mains, ...,
                                     ///< mains_harmonics x mains (those below the band's high edge)
                                     ///< after the band-pass, in the same cascade
     int mains_harmonics = 3;        ///< number of notches (fundamental included), >= 1
-    double mains_q = 30.0;          ///< quality factor of each notch (f / -3 dB bandwidth), > 0
+    double mains_q = 30.0;          ///< quality factor of each notch (f / -3 dB bandwidth), in [0.5, 1000]
     double threshold = NAN;         ///< h: SDs (hodges_bui 3, tkeo 15), zeta (bonato 9.17: per-pair
                                     ///< false-alarm 0.0102), CUSUM alarm level in seconds of unit
                                     ///< drift (cusum 0.05)
