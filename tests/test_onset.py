@@ -759,3 +759,22 @@ def test_online_mains_auto_state_validation_and_short_stream():
     assert det.position == 0 and det.mains is None
     det.process(rec.signal)
     assert det.mains == 50.0
+
+
+@pytest.mark.parametrize("fs", [200.0, 250.0, 512.0])
+def test_low_sampling_rates_keep_false_activations_rare(fs):
+    """Wearables sample at 200-512 Hz. The default CUSUM alarm level is at least 40 units there
+    and the automatic baseline uses windows of at least 64 samples (before: 24-64 false
+    activations per minute at 200-250 Hz; docs/onset.md "Low sampling rates")."""
+    for rest in ((0.0, 1.5), None):
+        res = []
+        for seed in range(2):
+            rec = simulate_emg(120.0, fs, None, snr_db=10, seed=777 + seed)
+            res.append(score(onset.detect(rec.signal, fs, rest=rest), rec.events[0], fs, 120.0))
+        mae, det, fp = np.mean(res, axis=0)
+        assert det >= 0.98 and fp <= 0.75 and mae < 15, (fs, rest, mae, det, fp)
+    # an explicit threshold is taken as given (0.05 s x 250 Hz = 12.5 units: many false alarms)
+    if fs == 250.0:
+        rec = simulate_emg(60.0, fs, None, snr_db=10, seed=777)
+        assert score(onset.detect(rec.signal, fs, rest=(0.0, 1.5), threshold=0.05),
+                     rec.events[0], fs, 60.0)[2] > 5

@@ -186,7 +186,8 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
         Rest window ``(start, stop)`` in seconds for the baseline (at least 0.1 s, inside the
         signal; artefacts inside it are left out, see ``robust_rest``). No activation starting
         before ``stop`` is reported. None: the baseline is estimated
-        from the quietest 100 ms windows of the recording (those within 1.5x the 20th percentile).
+        from the quietest 100 ms windows (at least 64 samples) of the recording (those within
+        1.5x the 20th percentile).
     preprocess : bool
         Band-pass the signal first (default). False: ``x`` is already conditioned.
     ecg : {"none", "highpass", "template"}

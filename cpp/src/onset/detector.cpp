@@ -36,6 +36,7 @@ constexpr double kTiny = 1e-300;
 // 0.8-0.9 best and flat, 0.85 taken; docs/onset.md gives the figures.
 constexpr double kBinDof = KINEMYO_BIN_DOF;
 constexpr double kRelFloor = 1e-12;
+constexpr double kMinAlarm = 40.0;  // least default CUSUM alarm level (units of x^2/sigma0^2)
 // rest sub-window fields (samples, sum u, sum u^2, sum e) and the artefact limit of finalize_rest
 constexpr std::size_t kRestFields = 4;
 constexpr double kRestOutlier = 10.0, kRestTail = 2.0;
@@ -135,7 +136,19 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
                                   : p_.method == Method::bonato   ? 9.17
                                                                   : 0.05);
     if (!(std::isfinite(h_) && h_ > 0)) detail::fail_param("threshold", "finite and > 0", h_);
-    if (is_c) h_ *= fs;  // seconds of unit drift -> samples
+    if (is_c) {
+        h_ *= fs;  // seconds of unit drift -> samples
+        // Default alarm level: at least kMinAlarm units of x^2/sigma0^2. The CUSUM's false-alarm
+        // rate is set by h over the (long-run) variance of its increments (Siegmund 1985: the
+        // run length grows like exp(2 |drift| h / variance)). At 2 kHz the default h = 0.05 fs =
+        // 100 meets a long-run variance of about 5 (neighbouring samples of the band-passed noise
+        // are correlated): h / variance = 20. At low sampling rates the samples are nearly
+        // independent, the variance is its floor 2 (x^2/sigma0^2 of Gaussian noise), and 0.05 fs
+        // alone (12.5 at 250 Hz) gave 24-41 false activations per minute; 40 = 20 x 2 keeps the
+        // 2 kHz margin (measured: <= 0.4 per minute at 200-512 Hz, docs/onset.md). An explicit
+        // threshold is taken as given.
+        if (std::isnan(p_.threshold)) h_ = std::max(h_, kMinAlarm);
+    }
     k_ = or_default(p_.drift, 1.5);
     if (!(std::isfinite(k_) && k_ > 1.0)) detail::fail_param("drift", "finite and > 1 (x^2/sigma0^2 units)", k_);
     win_ = or_default(p_.window, 0.025);
@@ -2058,7 +2071,9 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
     if (p.rest_end <= 0 && n > 0) {
         // automatic baseline from the quietest 100 ms windows: a first pass keeps per-window sums
         // only (no copy of the signal), in blocks
-        const std::size_t W = std::max<std::size_t>(8, static_cast<std::size_t>(std::llround(0.1 * p.fs)));
+        // (at least 64 samples: below 640 Hz a 100 ms window holds too few samples, and picking the
+        // quietest of them biases sigma0^2 low: at 200 Hz 1.3-2 false activations per minute)
+        const std::size_t W = std::max<std::size_t>(64, static_cast<std::size_t>(std::llround(0.1 * p.fs)));
         const std::size_t nw = std::max<std::size_t>(1, n / W);
         const std::size_t used = std::min(n, nw * W);
         std::vector<double> wsu(nw * C, 0.0), wsc(nw * C, 0.0), su(nw * C, 0.0), suu(nw * C, 0.0),
