@@ -652,6 +652,12 @@ def test_mains_online_equals_offline_and_bad_values():
         onset.OnlineDetector(FS, 1, mains="auto")
     with pytest.raises(ValueError, match="together with a rest window"):
         onset.OnlineDetector(FS, 1, rest=(0.0, 1.0), mains="50")
+    # without conditioning mains is not used, as in detect
+    onset.OnlineDetector(FS, 1, preprocess=False, mains="auto")
+    # "auto" counts the notches below the band's high edge, the worse of 50 and 60 Hz (review)
+    x250 = simulate_emg(5.0, 250.0, None, snr_db=8, seed=1).signal
+    onset.detect(x250, 250.0, rest=(0.0, 1.5), mains="auto", band_order=8)
+    onset.detect(rec.signal[:, 0], FS, rest=(0.0, 1.5), mains="auto", band_high=200.0, mains_harmonics=6)
     for bad in (-1.0, FS, float("nan"), "60Hz"):
         with pytest.raises(ValueError, match="mains"):
             onset.detect(rec.signal, FS, rest=(0.0, 1.5), mains=bad)
@@ -748,6 +754,20 @@ def test_online_mains_auto_state_validation_and_short_stream():
         det.state = {**st, "mains_auto.held": np.zeros((10, 2))}
     with pytest.raises(ValueError, match="needs 'mains_auto'"):
         det.state = {k: v for k, v in st.items() if k != "mains_auto"}
+    with pytest.raises(ValueError, match="unknown state fields"):
+        det.state = {**st, "mains_auto.extra": np.zeros(1)}
+    # the phase must agree with the positions (review): "decided" at position 0, a frequency the
+    # check cannot find, "undecided" with a frequency, "undecided" for a stream past the rest
+    for bad in (np.array([1.0, 0.0]), np.array([1.0, 999.0]), np.array([0.0, 50.0])):
+        with pytest.raises(ValueError, match=r"mains_auto|hum check"):
+            det.state = {**st, "mains_auto": bad, "mains_auto.held": np.zeros((0, 1))}
+    late = onset.OnlineDetector(FS, 1, rest=(0.0, 1.5), mains="auto")
+    late.process(rec.signal[:8000])
+    lst = late.state
+    assert lst["mains_auto"].tolist() == [1.0, 50.0]
+    with pytest.raises(ValueError, match="has not run"):
+        late.state = {**lst, "mains_auto": np.array([0.0, 0.0]), "mains_auto.held": np.zeros((1000, 1))}
+    assert late.position == 8000 and late.mains == 50.0
     assert det.position == 1000  # refused states changed nothing
     plain = onset.OnlineDetector(FS, 1, rest=(0.0, 1.5))
     with pytest.raises(ValueError, match="mains='auto'"):

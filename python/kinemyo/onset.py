@@ -10,7 +10,9 @@ Methods
     kinemyo's detector. The conditioned signal (Butterworth band-pass 20-450 Hz, 4th order per
     edge, causal) is normalised by the rest energy ``sigma0^2`` and a Page (1954, Biometrika 41:100)
     CUSUM ``S = max(0, S + x^2/sigma0^2 - k)`` (``k = drift = 1.5``) raises an alarm when
-    ``S > threshold * fs`` (``threshold = 0.05`` s of unit drift). The change time is the last zero
+    ``S > h``, ``h = threshold * fs`` (``threshold = 0.05`` s of unit drift; when not given, at
+    least 40 units, which matters below 800 Hz: docs/onset.md "Low sampling rates"; the mirror
+    offset CUSUM's level is at least 20 there). The change time is the last zero
     of ``S`` before the alarm; the onset is then refined *backwards* on 2 ms energy bins (data up to
     ``refine_delay`` = 50 ms after the alarm): a rest level (known, ``sigma0^2``), a linear
     amplitude ramp (power ``∝ r^2``) of R bins (grid 0 to ``max_rise`` = 0.1 s) and a plateau,
@@ -139,11 +141,15 @@ def _params(fs: float, n_channels: int, method: str, preprocess: bool, ecg: str,
             raise TypeError(f"unknown parameter {k!r}; known: {known}")
     if auto_mains and preprocess:
         # the notch settings of mains="auto" are checked whatever the data: the same call must
-        # not succeed on a clean file and fail on one with hum
+        # not succeed on a clean file and fail on one with hum (notches count below the band's
+        # high edge, as in the core; the worse of 50 and 60 Hz)
         h, q = p.mains_harmonics, p.mains_q
-        if not 1 <= h <= 10 or p.band_order + h > 10:
-            raise ValueError(f"mains_harmonics must be in 1..10 with band_order + mains_harmonics <= 10 "
-                             f"(filter sections); got {h} with band_order {p.band_order}")
+        hi = min(p.band_high, 0.45 * p.fs)
+        used = max(sum(1 for j in range(1, h + 1) if j * F < hi) for F in (50.0, 60.0)) if h >= 1 else 0
+        if not 1 <= h <= 10 or p.band_order + used > 10:
+            raise ValueError(f"mains_harmonics must be in 1..10 with band_order + the notches below the band's "
+                             f"high edge <= 10 (filter sections); got {h} ({used} in the band) with "
+                             f"band_order {p.band_order}")
         if not (math.isfinite(q) and 0.5 <= q <= 1000):
             raise ValueError(f"mains_q must be in [0.5, 1000]; got {q!r}")
     if rest is not None:
@@ -297,6 +303,9 @@ class OnlineDetector(StatefulCore):
         ``detect(mains="auto")`` does, then the detector runs over them with or without the
         notch: the same events as ``detect(..., mains="auto")``. :attr:`mains` tells the
         outcome. Each new stream (after :meth:`finish` or :meth:`reset`) is checked again.
+        Everything from the stream's start to the rest window's end is held (a rest window at
+        10 min would hold 10 minutes of samples) and run in the call that reaches its end (a
+        one-off longer call); a stream that ends before it runs without a check.
     dtype : numpy dtype
         float64 (default) or float32.
     **params
@@ -316,7 +325,8 @@ class OnlineDetector(StatefulCore):
     activation has lasted ``min_active`` (cusum: also ``refine_delay`` after the alarm, and with
     ``reject_artefacts`` the ``artefact_window`` = 0.1 s after the onset, rounded up to whole
     2 ms bins, so that the artefact check has seen it; the alarm itself comes
-    ``threshold / (x^2/sigma0^2 - drift)`` after the change); an offset ``min_gap`` after the
+    ``h / (x^2/sigma0^2 - drift)`` samples after the change, ``h`` as in the module docstring);
+    an offset ``min_gap`` after the
     offset (an event that ends before its check is checked on what it has).
     :attr:`latency_samples` gives the bound after an activation is established.
 
@@ -344,7 +354,7 @@ class OnlineDetector(StatefulCore):
         # its end anyway), the hum check runs on them exactly as detect(mains="auto") does, and
         # then the detector (with or without notches) runs over them: the same events
         self._auto = isinstance(mains, str)
-        if self._auto and (mains != "auto" or rest is None):
+        if self._auto and (mains != "auto" or (rest is None and preprocess)):
             raise ValueError("OnlineDetector: mains must be None, a frequency in Hz, or 'auto' "
                              f"together with a rest window; got mains={mains!r}, rest={rest!r}")
         self._p = _params(fs, int(n_channels), method, preprocess, ecg,
@@ -477,13 +487,17 @@ class OnlineDetector(StatefulCore):
                              "this one has none")
         if "mains_auto" not in value or "mains_auto.held" not in value:
             raise ValueError("state of a detector with mains='auto' needs 'mains_auto' and 'mains_auto.held'")
+        unknown = sorted(k for k in value if k.startswith("mains_auto") and k not in ("mains_auto", "mains_auto.held"))
+        if unknown:
+            raise ValueError(f"unknown state fields {unknown}")
         flag = np.asarray(value["mains_auto"], dtype=np.float64).ravel()
         held = np.asarray(value["mains_auto.held"], dtype=np.float64)
-        if flag.shape != (2,) or flag[0] not in (0.0, 1.0) or not (
-                flag[1] == 0.0 or (math.isfinite(flag[1]) and 0 < flag[1] < self.fs / 2)):
+        # (the check only ever finds 50 or 60 Hz, and nothing before the rest window's end)
+        if flag.shape != (2,) or flag[0] not in (0.0, 1.0) or flag[1] not in (0.0, 50.0, 60.0) or (
+                flag[0] == 0.0 and flag[1] != 0.0):
             shown = np.array2string(flag[:4], threshold=4) + ("..." if flag.size > 4 else "")
-            raise ValueError(f"state field 'mains_auto' must be [decided 0/1, 0 or a frequency in (0, fs/2)]; "
-                             f"got {shown} (size {flag.size})")
+            raise ValueError(f"state field 'mains_auto' must be [decided 0/1, notch 0, 50 or 60 Hz (0 while "
+                             f"undecided)]; got {shown} (size {flag.size})")
         decided = flag[0] == 1.0
         if held.ndim != 2 or held.shape[1] != self.n_channels or (decided and len(held)) or (
                 not decided and len(held) >= int(self._p.rest_end)):
@@ -493,13 +507,26 @@ class OnlineDetector(StatefulCore):
         # all or nothing: a new detector takes the state (_set_state is itself all or nothing
         # for the ECG canceller), the old one stays in place if anything is refused
         old_mains, old_core = self._p.mains, self._core
+        old_ecg = self._ecg.get_state() if self._ecg is not None else None
         try:
             self._p.mains = float(flag[1]) if decided else 0.0
             core = self._cls(self._p)
             self._core = core
             self._set_state(own)
+            # the phase must agree with the positions: undecided = nothing run yet; decided = the
+            # stream has reached the rest window's end
+            ran = int(self._ecg.position) if self._ecg is not None else int(self._core.position)
+            if not decided and (int(self._core.position) != 0 or
+                                (self._ecg is not None and int(self._ecg.position) != 0)):
+                raise ValueError("state says the hum check has not run, but the detector has "
+                                 f"processed {int(self._core.position)} samples")
+            if decided and ran < int(self._p.rest_end):
+                raise ValueError(f"state says the hum check has run, but the stream is at {ran}, "
+                                 f"before the rest window's end ({int(self._p.rest_end)})")
         except Exception:
             self._p.mains, self._core = old_mains, old_core
+            if old_ecg is not None:
+                self._ecg.set_state(old_ecg)
             raise
         if decided:
             self._pending, self._n_pending = None, 0

@@ -111,7 +111,7 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
         if notch_hz == "auto":
             # the line frequency if estimate_mains finds hum (in the onset rest window when one is
             # configured, else over the whole recording), else no notch; reported in the metrics
-            rest = cfg["onset"]["rest_s"]
+            rest = cfg["onset"]["rest_s"] if cfg["onset"]["enabled"] else None
             found = onset.estimate_mains(x, emg_fs, (float(rest[0]), float(rest[1])) if rest else None,
                                          band=(c["bandpass_hz"][0], hi))
             notch_hz = 0.0 if found is None else found

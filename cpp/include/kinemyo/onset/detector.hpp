@@ -274,7 +274,7 @@ private:
     void verify_open(std::size_t c, std::int64_t t, std::int64_t g1);
 
     OnsetParams p_;
-    double h_, k_, win_, min_active_, min_gap_;
+    double h_, h_off_ = 0, k_, win_, min_active_, min_gap_;
     std::int64_t n_win_, n_min_active_, n_min_gap_, n_refine_delay_, bin_;
     std::int64_t rwin_len_ = 1;     // rest sub-window length (samples): 10 ms, longer for rests > 41 s
     std::size_t n_rwin_ = 0;        // rest sub-windows (at most 4096)
