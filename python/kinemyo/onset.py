@@ -174,6 +174,20 @@ def _as_float(x: npt.ArrayLike) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=dt)
 
 
+def _auto_mains(x: np.ndarray, p: Any, rest: tuple[float, float] | None) -> float | None:
+    """The hum check of mains="auto" (detect and OnlineDetector alike) on raw ``x`` (n, C), for
+    the validated parameters ``p``: in the rest window when given (all of it, <= 8 s), else in
+    the first 4 s (recordings usually begin before the task; activity there only masks the line
+    more); within the conditioned band. ~0.1-0.3 ms per channel (docs/onset.md "Power-line hum")."""
+    lo = p.ecg_highpass if p.ecg == "highpass" else p.band_low
+    hi = min(p.band_high, 0.45 * p.fs)
+    if not 0 < lo < hi:
+        return None
+    if rest is not None:
+        return estimate_mains(x, p.fs, rest, band=(lo, hi), segment_s=8.0)
+    return estimate_mains(x[:int(min(4.0 * p.fs, x.shape[0]))], p.fs, band=(lo, hi), max_segments=1)
+
+
 def detect(x: npt.ArrayLike, fs: float, method: str = "default",
            rest: tuple[float, float] | None = None, *, preprocess: bool = True,
            ecg: str = "none", mains: float | str | None = None,
@@ -260,19 +274,9 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
     p = _params(fs, a2.shape[1], method, preprocess, ecg, rest, a2.shape[0], params,
                 None if isinstance(mains, str) or not preprocess else mains, auto_mains=auto)
     if auto and preprocess:
-        # (fs, rest and the band are valid here: _params checked them)
-        lo = p.ecg_highpass if p.ecg == "highpass" else p.band_low
-        hi = min(p.band_high, 0.45 * p.fs)
-        if 0 < lo < hi:
-            # rest window: all of it (<= 8 s); without one, the first 4 s of the recording
-            # (recordings usually begin before the task; activity there only masks the line
-            # more). ~0.1-0.3 ms per channel (docs/onset.md "Power-line hum")
-            found = (estimate_mains(a2, fs, rest, band=(lo, hi), segment_s=8.0)
-                     if rest is not None else
-                     estimate_mains(a2[:int(min(4.0 * p.fs, a2.shape[0]))], fs, band=(lo, hi),
-                                    max_segments=1))
-            if found is not None:
-                p.mains = found
+        found = _auto_mains(a2, p, rest)
+        if found is not None:
+            p.mains = found
     if ecg == "template":
         a2 = np.ascontiguousarray(remove_ecg(a2, fs), dtype=a2.dtype)
     fn = _core.onset_detect_f32 if a2.dtype == np.float32 else _core.onset_detect_f64
@@ -402,19 +406,11 @@ class OnlineDetector(StatefulCore):
             self._n_pending += len(x)
         if self._n_pending < int(self._p.rest_end):
             return np.zeros((0, 3), np.int64)
-        return self._decide(found=self._estimate())
+        held = np.concatenate(self._pending)
+        return self._decide(held, _auto_mains(held, self._p, self._params["rest"]))
 
-    def _estimate(self) -> float | None:
-        held = np.concatenate(self._pending) if self._pending else np.zeros((0, self.n_channels))
-        lo = self._p.ecg_highpass if self._p.ecg == "highpass" else self._p.band_low
-        hi = min(self._p.band_high, 0.45 * self._p.fs)
-        r = self._params["rest"]
-        return estimate_mains(held, self.fs, r, band=(lo, hi), segment_s=8.0) if 0 < lo < hi else None
-
-    def _decide(self, found: float | None) -> np.ndarray:
+    def _decide(self, held: np.ndarray, found: float | None) -> np.ndarray:
         """Build the detector with the notch found (or none) and run the held samples."""
-        held = (np.concatenate(self._pending) if self._pending
-                else np.zeros((0, self.n_channels), self._dtype))
         self._pending = None
         self._n_pending = 0
         self._p.mains = 0.0 if found is None else float(found)
@@ -433,7 +429,9 @@ class OnlineDetector(StatefulCore):
         if self._pending is not None:
             # the stream ended inside the rest window: no hum check (as detect, which refuses a
             # rest window outside the signal), the held samples run without a notch
-            pre = self._decide(found=None)
+            held = (np.concatenate(self._pending) if self._pending
+                    else np.zeros((0, self.n_channels), self._dtype))
+            pre = self._decide(held, None)
         if self._ecg is None:
             rows = self._core.finish()
         else:
