@@ -798,3 +798,80 @@ def test_low_sampling_rates_keep_false_activations_rare(fs):
         rec = simulate_emg(60.0, fs, None, snr_db=10, seed=777)
         assert score(onset.detect(rec.signal, fs, rest=(0.0, 1.5), threshold=0.05),
                      rec.events[0], fs, 60.0)[2] > 5
+
+
+def _coloured_noise(n: int, fs: float, f_low: float, f_high: float, seed: int) -> np.ndarray:
+    """Gaussian noise with a Shwedyk sEMG spectrum (low-level tonic muscle activity at rest)."""
+    from kinemyo.sim.emg import _bandlimit, _shaped_noise, emg_spectrum
+    rng = np.random.default_rng(seed)
+    return _shaped_noise(rng, n, 1, fs,
+                         lambda f: emg_spectrum(f, f_low, f_high) * _bandlimit(f, 10.0, 450.0))[:, 0]
+
+
+@pytest.mark.parametrize("band", [(40.0, 80.0), (60.0, 120.0)])
+def test_coloured_rest_noise_keeps_false_activations_rare(band):
+    """A narrow-band rest noise (the sEMG spectrum itself: tonic activity at rest) has a larger
+    long-run variance of x^2/sigma0^2 than the band-passed white noise the fixed level was set
+    for; the default alarm level follows it (before: 5.6-22.7 false activations per minute with
+    a rest window, 14-50 with the automatic baseline; docs/onset.md "Coloured rest noise")."""
+    minutes = 4.0
+    x = _coloured_noise(int(minutes * 60 * FS), FS, *band, seed=int(band[0]))
+    for rest in ((0.0, 1.5), None):
+        ev = onset.detect(x, FS, rest=rest)
+        assert len(ev) / minutes <= 0.75, (band, rest, len(ev))
+    det = onset.OnlineDetector(FS, 1, rest=(0.0, 1.5))
+    assert det.alarm_levels.tolist() == [100.0]  # before the rest window: the fixed level
+    det.process(x[:4000])
+    assert det.alarm_levels[0] > 150.0  # 20 x the long-run variance (10.5 / 15.7 for these bands)
+    # an explicit threshold is taken as given: the narrow-band rest fires often
+    assert len(onset.detect(x, FS, rest=(0.0, 1.5), threshold=0.05)) / minutes > 2.0
+
+
+def test_adaptive_alarm_level_changes_nothing_on_white_like_noise_and_is_streamed():
+    rec = simulate_emg(60.0, FS, 2, snr_db=6, seed=5)
+    det = onset.OnlineDetector(FS, 2, rest=(0.0, 1.5))
+    det.process(rec.signal[:3000])
+    lv = det.alarm_levels
+    # the simulator's rest noise (half white, half 1/f, band-passed): long-run variance ~5.5
+    assert np.all((lv >= 100.0) & (lv < 130.0)), lv
+    # set_baseline with the long-run variance gives the same level; without it the fixed one
+    d2 = onset.OnlineDetector(FS, 2)
+    d2.set_baseline([0.0, 0.0], [1.0, 1.0], [1.0, 1.0], lrv=[lv[0] / 20.0, float("nan")])
+    np.testing.assert_allclose(d2.alarm_levels, [max(100.0, lv[0]), 100.0])
+    d2.set_baseline([0.0, 0.0], [1.0, 1.0], [1.0, 1.0])
+    assert d2.alarm_levels.tolist() == [100.0, 100.0]
+    with pytest.raises(ValueError, match="lrv"):
+        d2.set_baseline([0.0, 0.0], [1.0, 1.0], [1.0, 1.0], lrv=[1.0])
+    with pytest.raises(ValueError, match="lrv"):
+        d2.set_baseline([0.0, 0.0], [1.0, 1.0], [1.0, 1.0], lrv=[1.0, -1.0])
+    # other methods and an explicit threshold: no adaptation
+    d3 = onset.OnlineDetector(FS, 2, rest=(0.0, 1.5), threshold=0.05)
+    d3.process(rec.signal[:3000])
+    assert d3.alarm_levels.tolist() == [100.0, 100.0]
+
+
+def test_adaptive_alarm_level_survives_a_pickle_inside_the_rest_window():
+    import pickle
+    x = _coloured_noise(int(60 * FS), FS, 40.0, 80.0, seed=3)
+    x = np.stack([x, _coloured_noise(int(60 * FS), FS, 60.0, 120.0, seed=4)], axis=1)
+    ref = onset.OnlineDetector(FS, 2, rest=(0.0, 1.5))
+    ref.process(x[:4000])
+    for cut in (1, 517, 1999, 2999):
+        det = onset.OnlineDetector(FS, 2, rest=(0.0, 1.5))
+        det.process(x[:cut])
+        clone = pickle.loads(pickle.dumps(det))
+        clone.process(x[cut:4000])
+        np.testing.assert_array_equal(clone.alarm_levels, ref.alarm_levels)
+    # a damaged record is refused
+    det = onset.OnlineDetector(FS, 2, rest=(0.0, 1.5))
+    det.process(x[:1000])
+    st = det.state
+    bad = dict(st)
+    bad["rest_ybuf"] = np.asarray(st["rest_ybuf"], float).copy()
+    bad["rest_ybuf"][0] = 1e9
+    with pytest.raises(ValueError):
+        det.state = bad
+    bad = dict(st)
+    bad["alarm_levels"] = np.array([np.nan, 1.0])
+    with pytest.raises(ValueError):
+        det.state = bad

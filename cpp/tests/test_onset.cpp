@@ -371,3 +371,57 @@ TEST_CASE("onset: mains notches remove a strong hum; bad notch parameters are re
     q.mains_harmonics = 0;
     CHECK_NOTHROW(OnsetDetector<double>{q});
 }
+
+TEST_CASE("onset: the default alarm level follows the rest noise's long-run variance; streamed and restored") {
+    // AR(2) noise with poles near 60 Hz (narrow band): a long-run variance of x^2/sigma0^2 far
+    // above the ~5 of band-passed white noise at 2 kHz
+    const std::size_t n = 8000;
+    std::mt19937 rng(21);
+    std::normal_distribution<double> g(0.0, 1.0);
+    std::vector<double> x(2 * n);
+    const double r = 0.97, w = 2 * 3.141592653589793 * 60.0 / kFs;
+    double a1 = 0, a2 = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double v = 2 * r * std::cos(w) * a1 - r * r * a2 + g(rng);
+        a2 = a1;
+        a1 = v;
+        x[2 * i] = v;
+        x[2 * i + 1] = g(rng);  // white
+    }
+    OnsetParams p = params(Method::cusum);
+    OnsetDetector<double> det(p);
+    CHECK(det.alarm_levels() == std::vector<double>{100.0, 100.0});
+    std::vector<Event> ev;
+    det.process(x.data(), n, ev);
+    const auto lv = det.alarm_levels();
+    CHECK(lv[0] > 200.0);                       // narrow band: raised
+    CHECK(lv[1] == doctest::Approx(100.0));     // band-passed white noise: 20 x ~4.5 < 100
+    // a state taken inside the rest window continues to the same levels
+    for (std::size_t cut : {std::size_t{1}, std::size_t{300}, std::size_t{1999}}) {
+        OnsetDetector<double> a(p), b(p);
+        a.process(x.data(), cut, ev);
+        b.set_state(a.get_state());
+        b.process(x.data() + 2 * cut, n - cut, ev);
+        CHECK(b.alarm_levels() == lv);
+    }
+    // an explicit threshold, or another method: fixed
+    OnsetParams q = p;
+    q.threshold = 0.05;
+    OnsetDetector<double> fixed(q);
+    fixed.process(x.data(), n, ev);
+    CHECK(fixed.alarm_levels() == std::vector<double>{100.0, 100.0});
+    // the offline automatic baseline adapts too
+    OnsetParams o = p;
+    o.rest_begin = o.rest_end = -1;
+    OnsetDetector<double> via_lrv(o);
+    CHECK_THROWS_AS(via_lrv.set_baseline({0, 0}, {1, 1}, {1, 1}, {1.0}), std::invalid_argument);
+    CHECK_THROWS_AS(via_lrv.set_baseline({0, 0}, {1, 1}, {1, 1}, {1.0, INFINITY}), std::invalid_argument);
+    via_lrv.set_baseline({0, 0}, {1, 1}, {1, 1}, {10.0, NAN});
+    CHECK(via_lrv.alarm_levels() == std::vector<double>{200.0, 100.0});
+    const auto off = detect(x.data(), n, o);
+    OnsetParams of = o;
+    of.threshold = 0.05;
+    const auto off_fixed = detect(x.data(), n, of);
+    INFO(off[0].size(), " vs ", off_fixed[0].size());
+    CHECK(off[0].size() < off_fixed[0].size());
+}

@@ -82,7 +82,9 @@ void bind_typed(py::module_& m) {
             UseGuard use(d);
             d.set_state(state_from_dict(s));
         })
-        .def("set_baseline", &OnsetDetector<T>::set_baseline)
+        .def("set_baseline", &OnsetDetector<T>::set_baseline, py::arg("mean"), py::arg("sd"), py::arg("energy"),
+             py::arg("lrv") = std::vector<double>{})
+        .def_property_readonly("alarm_levels", &OnsetDetector<T>::alarm_levels)
         .def_property_readonly("has_baseline", &OnsetDetector<T>::has_baseline)
         .def_property_readonly("baseline_mean", &OnsetDetector<T>::baseline_mean)
         .def_property_readonly("baseline_sd", &OnsetDetector<T>::baseline_sd)

@@ -10,9 +10,17 @@ Methods
     kinemyo's detector. The conditioned signal (Butterworth band-pass 20-450 Hz, 4th order per
     edge, causal) is normalised by the rest energy ``sigma0^2`` and a Page (1954, Biometrika 41:100)
     CUSUM ``S = max(0, S + x^2/sigma0^2 - k)`` (``k = drift = 1.5``) raises an alarm when
-    ``S > h``, ``h = threshold * fs`` (``threshold = 0.05`` s of unit drift; when not given, at
-    least 40 units, which matters below 800 Hz: docs/onset.md "Low sampling rates"; the mirror
-    offset CUSUM's level is at least 20 there). The change time is the last zero
+    ``S > h``, ``h = threshold * fs`` (``threshold = 0.05`` s of unit drift). When ``threshold``
+    is not given, ``h`` also adapts to the colour of the rest noise: ``h = max(0.05 fs, 40,
+    20 v)`` per channel, ``v`` the long-run variance of ``x^2/sigma0^2`` at rest, estimated from
+    the autocorrelation ``rho_k`` of the conditioned rest signal as ``2 (1 + 2 sum rho_k^2)``
+    (lags up to 20 ms; the rest window, or offline without one the quiet windows of the automatic
+    baseline). The CUSUM's false-alarm rate is set by ``h / v`` (Siegmund 1985), so a narrow-band
+    or 1/f rest noise (e.g. low-level tonic muscle activity at rest) would otherwise give many
+    false activations (docs/onset.md "Coloured rest noise"); at 20 dB-clean white-like noise at
+    2 kHz ``20 v`` stays under 100 and nothing changes. The floor of 40 matters below 800 Hz
+    (docs/onset.md "Low sampling rates"; the mirror offset CUSUM's level is at least 20 there).
+    ``OnlineDetector.alarm_levels`` gives the levels in use. The change time is the last zero
     of ``S`` before the alarm; the onset is then refined *backwards* on 2 ms energy bins (data up to
     ``refine_delay`` = 50 ms after the alarm): a rest level (known, ``sigma0^2``), a linear
     amplitude ramp (power ``∝ r^2``) of R bins (grid 0 to ``max_rise`` = 0.1 s) and a plateau,
@@ -556,13 +564,26 @@ class OnlineDetector(StatefulCore):
             raise
 
     def set_baseline(self, mean: Sequence[float], sd: Sequence[float],
-                     energy: Sequence[float]) -> None:
-        """Give the baseline per channel: mean and SD of the method statistic, and ``sigma0^2``."""
+                     energy: Sequence[float], lrv: Sequence[float] | None = None) -> None:
+        """Give the baseline per channel: mean and SD of the method statistic, and ``sigma0^2``.
+
+        ``lrv`` (default method without an explicit ``threshold``): per channel the long-run
+        variance of ``x^2/sigma0^2`` at rest (NaN: unknown); the alarm level is then
+        ``max(0.05 fs, 40, 20 lrv)``. Without it the fixed default level is used.
+        """
         if self._auto:
             raise ValueError("with mains='auto' the baseline is learnt from the rest window (the "
                              "hum check needs it); give mains as a frequency to set a baseline")
         self._core.set_baseline([float(v) for v in mean], [float(v) for v in sd],
-                                [float(v) for v in energy])
+                                [float(v) for v in energy],
+                                [] if lrv is None else [float(v) for v in lrv])
+
+    @property
+    def alarm_levels(self) -> np.ndarray:
+        """Onset alarm level per channel (default method: the CUSUM's ``h`` in units of
+        ``x^2/sigma0^2``, adapted to the rest noise once the baseline is known; other methods: the
+        threshold)."""
+        return np.asarray(self._core.alarm_levels, dtype=float)
 
     @property
     def latency_samples(self) -> int:

@@ -38,6 +38,11 @@ constexpr double kBinDof = KINEMYO_BIN_DOF;
 constexpr double kRelFloor = 1e-12;
 constexpr double kMinAlarm = 40.0;     // least default CUSUM alarm level (units of x^2/sigma0^2)
 constexpr double kMinOffAlarm = 20.0;  // least default level of the offset CUSUM
+// Default onset alarm level over the long-run variance of x^2/sigma0^2 at rest (the CUSUM's
+// false-alarm exponent, see the constructor), and the most lags of that variance's estimate.
+constexpr double kAlarmMargin = 20.0;
+constexpr std::int64_t kMaxLags = 64;
+constexpr std::int64_t kLagChunk = 256;  // rest samples buffered between lag-product flushes
 // rest sub-window fields (samples, sum u, sum u^2, sum e) and the artefact limit of finalize_rest
 constexpr std::size_t kRestFields = 4;
 constexpr double kRestOutlier = 10.0, kRestTail = 2.0;
@@ -216,6 +221,14 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
         rwin_len_ = std::max({std::int64_t{16}, to_samples(0.01, fs), len / 4096 + (len % 4096 != 0)});
         n_rwin_ = static_cast<std::size_t>(len / rwin_len_ + (len % rwin_len_ != 0));
     }
+    // Default alarm level from the rest noise's colour: the lags of the autocorrelation that
+    // enter the long-run variance (20 ms: the band-passed noise, or a narrow-band background of
+    // muscle activity at rest, decorrelates within it), in blocks of the rest sub-windows (so an
+    // artefact left out of sigma0^2 is left out of the variance too).
+    if (is_c && std::isnan(p_.threshold)) {
+        n_lags_ = std::clamp<std::int64_t>(to_samples(0.02, fs), 4, kMaxLags);
+        n_lagblk_ = p_.robust_rest ? n_rwin_ : (n_rwin_ > 0 ? 1 : 0);
+    }
     if (p_.method == Method::hodges_bui || p_.method == Method::tkeo) {
         lp_ = std::make_unique<filters::SosFilter<double>>(filters::SosFilterParams{
             filters::butter(2, {std::min(50.0, 0.45 * fs)}, fs, filters::BandType::lowpass), p_.n_channels,
@@ -236,8 +249,14 @@ void OnsetDetector<T>::reset() {
         if (p_.method == Method::bonato) c.pair_ring.assign(kBonatoM, -1);
         if (p_.method == Method::cusum) c.bins.assign(static_cast<std::size_t>(nb), 0.0);
         if (!given_base_ && p_.robust_rest) c.rwin.assign(kRestFields * n_rwin_, 0.0);
+        if (!given_base_ && n_lags_ > 0 && n_lagblk_ > 0) {
+            c.rlag.assign(n_lagblk_ * static_cast<std::size_t>(n_lags_ + 1), 0.0);
+            c.ybuf.assign(static_cast<std::size_t>(n_lags_ + kLagChunk), 0.0);
+            c.ybuf_n = n_lags_;
+        }
     }
     if (!given_base_) {
+        hch_.assign(p_.n_channels, h_);
         have_base_ = false;
         bmean_.assign(p_.n_channels, 0.0);
         bsd_.assign(p_.n_channels, 1.0);
@@ -258,7 +277,7 @@ std::int64_t OnsetDetector<T>::latency_samples() const noexcept {
 
 template <class T>
 void OnsetDetector<T>::set_baseline(const std::vector<double>& mean, const std::vector<double>& sd,
-                                    const std::vector<double>& energy) {
+                                    const std::vector<double>& energy, const std::vector<double>& lrv) {
     const std::size_t C = p_.n_channels;
     if (mean.size() != C || sd.size() != C || energy.size() != C)
         throw std::invalid_argument("baseline arrays must have n_channels = " + std::to_string(C) + " values");
@@ -266,6 +285,14 @@ void OnsetDetector<T>::set_baseline(const std::vector<double>& mean, const std::
         if (!std::isfinite(mean[c]) || !std::isfinite(sd[c]) || !std::isfinite(energy[c]))
             throw std::invalid_argument("baseline must be finite; got a non-finite value on channel " + std::to_string(c));
     }
+    if (!lrv.empty() && lrv.size() != C)
+        throw std::invalid_argument("lrv must be empty or have n_channels = " + std::to_string(C) + " values");
+    for (double v : lrv)
+        if (!(std::isnan(v) || (v >= 0 && std::isfinite(v))))
+            throw std::invalid_argument("lrv must be >= 0 and finite (NaN: unknown); got " + std::to_string(v));
+    hch_.assign(C, h_);
+    if (n_lags_ > 0)
+        for (std::size_t c = 0; c < lrv.size(); ++c) hch_[c] = adapt_alarm(lrv[c]);
     bmean_ = mean;
     bsd_ = sd;
     benergy_ = energy;
@@ -674,6 +701,15 @@ void OnsetDetector<T>::band_channel(std::size_t c, const T* x, std::size_t n, do
 }
 
 template <class T>
+void OnsetDetector<T>::bandpass_fresh(std::size_t c, const T* x, std::size_t n, double* y) {
+    if (c >= p_.n_channels) throw std::invalid_argument("bandpass_fresh: channel out of range");
+    Chan& s = ch_[c];
+    s.bz.fill(0.0);
+    s.primed = false;
+    with_sections(nsec_, [&](auto ns) { band_channel<decltype(ns)::value>(c, x, n, y); });
+}
+
+template <class T>
 void OnsetDetector<T>::condition(const T* x, std::size_t n) {
     const std::size_t C = p_.n_channels, N = n * C;
     xs_.resize(N);
@@ -904,10 +940,57 @@ void OnsetDetector<T>::rest_add(Chan& s, std::int64_t t, double u, double e) {
 // low sampling rates too). Nothing is left out when the median sub-window is at the silence floor
 // (a rest mostly of exact zeros) or when more than half of the rest's samples would go (then it is
 // not an artefact inside a rest). The floor for a numerically silent rest uses all of it.
+// acc[k] += sum_{i0 <= i < m} y[i] y[i - k], k = 0..K (i0 >= K); the inner loop over the lags
+// carries no dependency (it vectorises without reassociating a sum)
+namespace {
+void lag_products(const double* y, std::size_t i0, std::size_t m, std::size_t K, double* acc) {
+    for (std::size_t i = i0; i < m; ++i) {
+        const double yi = y[i];
+        const double* yb = y + i - K;  // yb[K - k] = y[i - k]
+        for (std::size_t k = 0; k <= K; ++k) acc[k] += yi * yb[K - k];
+    }
+}
+}  // namespace
+
+template <class T>
+double OnsetDetector<T>::long_run_variance(const double* r, std::size_t K) {
+    double sq = 0;
+    for (std::size_t k = 1; k <= K; ++k) {
+        const double q = r[k] / r[0];
+        sq += q * q;
+    }
+    return 2.0 * (1.0 + 2.0 * sq);
+}
+
+// Default onset alarm level for a rest noise whose x^2/sigma0^2 has long-run variance lrv (see the
+// constructor): kAlarmMargin x lrv, never below the fixed default h_ (unknown lrv: h_).
+template <class T>
+double OnsetDetector<T>::adapt_alarm(double lrv) const {
+    return std::isfinite(lrv) && lrv > 0 ? std::max(h_, kAlarmMargin * lrv) : h_;
+}
+
+// Lag products of the rest block just completed (ybuf: the previous block's last n_lags_ samples,
+// then this block's) into its rlag row; the last n_lags_ samples move to the front.
+template <class T>
+void OnsetDetector<T>::lag_flush(Chan& s, std::size_t block) {
+    const auto K = static_cast<std::size_t>(n_lags_);
+    const auto m = static_cast<std::size_t>(s.ybuf_n);
+    if (block >= n_lagblk_ || s.rlag.size() < (block + 1) * (K + 1) || m > s.ybuf.size() || m < K) return;
+    const double* y = s.ybuf.data();
+    double* r = s.rlag.data() + block * (K + 1);
+    double acc[kMaxLags + 1] = {};
+    lag_products(y, K, m, K, acc);
+    for (std::size_t k = 0; k <= K; ++k) r[k] += acc[k];
+    std::copy(s.ybuf.begin() + static_cast<std::ptrdiff_t>(m - K), s.ybuf.begin() + static_cast<std::ptrdiff_t>(m),
+              s.ybuf.begin());
+    s.ybuf_n = n_lags_;
+}
+
 template <class T>
 void OnsetDetector<T>::finalize_rest(std::size_t c) {
     Chan& s = ch_[c];
     double rn = s.rn, rs = s.rs, rss = s.rss, re = s.re;
+    std::vector<char> left_out;  // rest sub-windows left out as artefacts (empty: none)
     if (p_.robust_rest && s.rwin.size() >= kRestFields * n_rwin_ && n_rwin_ > 0) {
         std::vector<double> wm;
         wm.reserve(n_rwin_);
@@ -949,6 +1032,7 @@ void OnsetDetector<T>::finalize_rest(std::size_t c) {
                 rs = ks;
                 rss = kss;
                 re = ke;
+                left_out.swap(out);
             }
         }
     }
@@ -959,9 +1043,25 @@ void OnsetDetector<T>::finalize_rest(std::size_t c) {
     // numerically silent rest (e.g. a constant signal after the band-pass): floor
     benergy_[c] = std::max({re / nn, kRelFloor * s.rraw / std::max(s.rn, 1.0), kTiny});
     binv_[c] = 1.0 / benergy_[c];
+    // default alarm level from the long-run variance of the kept rest (Gaussian: from its
+    // autocorrelation, far less scattered than the variance of x^2 measured directly)
+    hch_[c] = h_;
+    const auto K = static_cast<std::size_t>(n_lags_);
+    if (n_lags_ > 0 && n_lagblk_ > 0 && s.rlag.size() == n_lagblk_ * (K + 1)) {
+        std::vector<double> r(K + 1, 0.0);
+        for (std::size_t b = 0; b < n_lagblk_; ++b) {
+            if (b < left_out.size() && left_out[b]) continue;
+            for (std::size_t k = 0; k <= K; ++k) r[k] += s.rlag[b * (K + 1) + k];
+        }
+        if (r[0] > 0 && std::isfinite(r[0])) hch_[c] = adapt_alarm(long_run_variance(r.data(), K));
+    }
     s.based = true;
     s.rwin.clear();
     s.rwin.shrink_to_fit();
+    s.rlag.clear();
+    s.rlag.shrink_to_fit();
+    s.ybuf.clear();
+    s.ybuf.shrink_to_fit();
 }
 
 // The CUSUM detector on one channel, fused with its conditioning: one pass, delays in registers,
@@ -1004,7 +1104,8 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     std::size_t slot = s.bin_slot;  // == (t / bin_) % NB
     double* bins = s.bins.data();
     double inv = binv_[c];
-    const double k = k_, h = h_, hoff = h_off_;
+    const double k = k_, hoff = h_off_;
+    double h = hch_[c];  // set when the rest window ends (in cusum_general): reloaded after it
     // the hot state in registers (written back around the rare calls that use it)
     double S = s.S, D = s.D, bacc = s.bin_acc;
     std::int64_t bn = s.bin_n, tau = s.tau, tau_off = s.tau_off;
@@ -1040,7 +1141,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     };
     int mode = mode_of();
     for (std::size_t i = 0; i < n;) {
-        double v = 0, e = 0;
+        double v = 0, e = 0, yv = 0;
         bool vfin = true, fin = true, bin_end = false, have = false;
         if (mode != 0) {
             // the two common states, with their whole step in a tight loop without calls (the
@@ -1176,6 +1277,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
                 }
             }
             e = y * y;
+            yv = y;
             fin = std::isfinite(e);  // NaN input, or a square that overflows
             bin_end = ph == blast;
             ph = bin_end ? 0 : ph + 1;
@@ -1189,7 +1291,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
         s.bin_n = bn;
         s.bin_slot = slot;
         s.tau_off = tau_off;
-        cusum_general(c, t, v, e, vfin, fin, bin_end, out);
+        cusum_general(c, t, v, yv, e, vfin, fin, bin_end, out);
         S = s.S;
         D = s.D;
         tau = s.tau;
@@ -1198,6 +1300,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
         slot = s.bin_slot;
         tau_off = s.tau_off;
         inv = binv_[c];
+        h = hch_[c];
         mode = mode_of();
         ++i;
         ++t;
@@ -1227,8 +1330,8 @@ template <class T>
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
 #endif
-void OnsetDetector<T>::cusum_general(std::size_t c, std::int64_t t, double v, double e, bool vfin, bool fin,
-                                     bool bin_end, std::vector<Event>& out) {
+void OnsetDetector<T>::cusum_general(std::size_t c, std::int64_t t, double v, double y, double e, bool vfin,
+                                     bool fin, bool bin_end, std::vector<Event>& out) {
     Chan& s = ch_[c];
     const auto NB = s.bins.size();
     const bool learn = !given_base_ && p_.rest_end > 0;
@@ -1240,6 +1343,13 @@ void OnsetDetector<T>::cusum_general(std::size_t c, std::int64_t t, double v, do
             s.rss += e * e;
             s.re += e;
             rest_add(s, t, e, e);
+        }
+        if (learn && t >= p_.rest_begin && t < p_.rest_end && !s.ybuf.empty() &&
+            s.ybuf_n < static_cast<std::int64_t>(s.ybuf.size())) {
+            s.ybuf[static_cast<std::size_t>(s.ybuf_n++)] = fin && vfin ? y : 0.0;
+            const std::int64_t j = t - p_.rest_begin;
+            if ((j + 1) % rwin_len_ == 0 || t == p_.rest_end - 1 || s.ybuf_n == static_cast<std::int64_t>(s.ybuf.size()))
+                lag_flush(s, n_lagblk_ > 1 ? static_cast<std::size_t>(j / rwin_len_) : 0);
         }
         if (learn && t == p_.rest_end - 1) finalize_rest(c);
         if (bin_end) s.bin_slot = s.bin_slot + 1 == NB ? 0 : s.bin_slot + 1;
@@ -1264,7 +1374,7 @@ void OnsetDetector<T>::cusum_general(std::size_t c, std::int64_t t, double v, do
             s.S = pos_part(s.S + (zz - k_));
             s.tau = s.S == 0.0 ? t + 1 : s.tau;
             if (s.tau < 0) s.tau = t;
-            if (s.S > h_) {
+            if (s.S > hch_[c]) {
                 s.alarm = t;
                 s.alarm_tau = s.tau;
                 s.D = 0;
@@ -1905,6 +2015,28 @@ StateRecord OnsetDetector<T>::get_state() const {
     for (const auto& s : ch_) ver.push_back(s.verified ? 1.0 : 0.0);
     for (const auto& s : ch_) ver.push_back(static_cast<double>(s.last_reject));
     for (const auto& s : ch_) ver.push_back(static_cast<double>(s.verify_at));
+    // onset alarm levels; the rest window's lag sums and sample buffer while it is being learnt
+    // (empty once every channel's baseline is known)
+    r["alarm_levels"] = hch_;
+    auto& rl = r["rest_lags"];
+    auto& yb = r["rest_ybuf"];
+    bool lags = false;
+    for (const auto& s : ch_) lags = lags || !s.rlag.empty();
+    if (lags) {
+        const std::size_t nl = n_lagblk_ * static_cast<std::size_t>(n_lags_ + 1);
+        const std::size_t ny = static_cast<std::size_t>(n_lags_ + kLagChunk);
+        for (const auto& s : ch_) {
+            if (s.rlag.size() == nl && s.ybuf.size() == ny) {
+                rl.insert(rl.end(), s.rlag.begin(), s.rlag.end());
+                yb.push_back(static_cast<double>(s.ybuf_n));
+                yb.insert(yb.end(), s.ybuf.begin(), s.ybuf.end());
+            } else {  // this channel's baseline is known: a marker row
+                rl.insert(rl.end(), nl, 0.0);
+                yb.push_back(-1.0);
+                yb.insert(yb.end(), ny, 0.0);
+            }
+        }
+    }
     return r;
 }
 
@@ -1955,6 +2087,34 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
                                         std::to_string(rwit->second.size()));
         n_rw_per_ch = kRestFields * n_rwin_;
     }
+    // onset alarm levels (absent from records of builds before them: the fixed default) and the
+    // rest window's lag sums (absent or empty: no adaptive level for a rest not finished)
+    const auto alit = st.find("alarm_levels");
+    if (alit != st.end()) {
+        if (alit->second.size() != C)
+            throw std::invalid_argument("state field 'alarm_levels' must have " + std::to_string(C) + " values; got " +
+                                        std::to_string(alit->second.size()));
+        for (double v : alit->second)
+            if (!(std::isfinite(v) && v > 0))
+                throw std::invalid_argument("state field 'alarm_levels' must hold finite values > 0");
+    }
+    const auto rlit = st.find("rest_lags"), ybit = st.find("rest_ybuf");
+    const bool lag_rec = rlit != st.end() && !rlit->second.empty();
+    const std::size_t nl = n_lagblk_ * static_cast<std::size_t>(n_lags_ + 1);
+    const std::size_t ny = static_cast<std::size_t>(n_lags_ + kLagChunk);
+    if (lag_rec) {
+        if (n_lags_ == 0 || nl == 0)
+            throw std::invalid_argument("state fields 'rest_lags'/'rest_ybuf' are from a detector that adapts its "
+                                        "alarm level to the rest window; this one does not");
+        if (rlit->second.size() != C * nl || ybit == st.end() || ybit->second.size() != C * (ny + 1))
+            throw std::invalid_argument("state fields 'rest_lags'/'rest_ybuf' must have " + std::to_string(C * nl) +
+                                        " and " + std::to_string(C * (ny + 1)) + " values");
+        for (std::size_t c = 0; c < C; ++c) {
+            const double m = ybit->second[c * (ny + 1)];
+            if (!(m == -1.0 || (Check::whole62(m) && m >= static_cast<double>(n_lags_) && m <= static_cast<double>(ny))))
+                throw std::invalid_argument("state field 'rest_ybuf' holds a fill count out of range");
+        }
+    }
     // the channels, unpacked into a copy and checked (indices into their buffers) before anything
     // is committed
     std::vector<Chan> tmp = ch_;
@@ -2004,6 +2164,24 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
             ch_[c].rwin.assign(kRestFields * n_rwin_, 0.0);  // rest window not reached yet
         } else {
             ch_[c].rwin.clear();  // a baseline known already, or a record without sub-windows
+        }
+    }
+    if (alit != st.end()) hch_ = alit->second;
+    else hch_.assign(C, h_);
+    for (std::size_t c = 0; c < C; ++c) {
+        Chan& s = ch_[c];
+        s.rlag.clear();
+        s.ybuf.clear();
+        s.ybuf_n = n_lags_;
+        if (lag_rec && ybit->second[c * (ny + 1)] >= 0) {
+            const auto r0 = rlit->second.begin() + static_cast<std::ptrdiff_t>(c * nl);
+            s.rlag.assign(r0, r0 + static_cast<std::ptrdiff_t>(nl));
+            const auto y0 = ybit->second.begin() + static_cast<std::ptrdiff_t>(c * (ny + 1));
+            s.ybuf_n = static_cast<std::int64_t>(*y0);
+            s.ybuf.assign(y0 + 1, y0 + 1 + static_cast<std::ptrdiff_t>(ny));
+        } else if (!lag_rec && !s.based && s.rn == 0 && n_lags_ > 0 && nl > 0 && !given_base_) {
+            s.rlag.assign(nl, 0.0);  // rest window not reached yet
+            s.ybuf.assign(ny, 0.0);
         }
     }
     for (std::size_t c = 0; c < C; ++c) {
@@ -2137,6 +2315,16 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
             }
         }
         std::vector<double> mean(C), sd(C), en(C), wm(nw), wm2;
+        // default CUSUM alarm level from the colour of the rest noise: the long-run variance of
+        // x^2/sigma0^2 from the autocorrelation of the conditioned signal in the quiet windows
+        // (at most 1 s of them, in time order; products within a window only)
+        const bool adapt = p.method == Method::cusum && std::isnan(p.threshold);
+        std::vector<double> lrv;
+        const auto K = static_cast<std::size_t>(std::clamp<std::int64_t>(to_samples(0.02, p.fs), 4, kMaxLags));
+        const std::size_t cap = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(1.0 * p.fs / static_cast<double>(W))));
+        std::vector<double> ybw, lagS, lagN;
+        std::unique_ptr<OnsetDetector<T>> fresh;
+        if (adapt) lrv.assign(C, std::numeric_limits<double>::quiet_NaN());
         for (std::size_t c = 0; c < C; ++c) {
             for (std::size_t w = 0; w < nw; ++w)
                 wm[w] = wsc[w * C + c] > 0 ? wsu[w * C + c] / wsc[w * C + c] : std::numeric_limits<double>::infinity();
@@ -2153,11 +2341,58 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
                 cnt += sc[w * C + c];
             }
             if (cnt == 0) { mean[c] = 0; sd[c] = 0; en[c] = 0; continue; }
+            if (adapt && W > K) {
+                lagS.assign(K + 1, 0.0);
+                lagN.assign(K + 1, 0.0);
+                const std::size_t lead = static_cast<std::size_t>(to_samples(0.1, p.fs));
+                std::size_t taken = 0;
+                for (std::size_t w = 0; w < nw && taken < cap; ++w) {
+                    if (!(wm[w] <= lim)) continue;
+                    ++taken;
+                    const std::size_t i0 = w * W;
+                    ybw.resize(W);
+                    if (ycache) {
+                        for (std::size_t i = 0; i < W; ++i) ybw[i] = ycache[(i0 + i) * C + c];
+                    } else if (!p.preprocess) {
+                        for (std::size_t i = 0; i < W; ++i) ybw[i] = static_cast<double>(xp[(i0 + i) * C + c]);
+                    } else {
+                        // no cache (a long multi-channel input): the window again, after a 100 ms
+                        // lead-in of a fresh band-pass (its start transient decays there)
+                        if (!fresh) fresh = std::make_unique<OnsetDetector<T>>(p);
+                        const std::size_t a = i0 >= lead ? i0 - lead : 0;
+                        std::vector<double> tmp(i0 + W - a);
+                        fresh->bandpass_fresh(c, xp + a * C, i0 + W - a, tmp.data());
+                        std::copy(tmp.end() - static_cast<std::ptrdiff_t>(W), tmp.end(), ybw.begin());
+                    }
+                    // a window with a non-finite sample (or square) is not used
+                    double chk = 0;
+                    for (std::size_t i = 0; i < W; ++i) chk += ybw[i] * ybw[i];
+                    if (!std::isfinite(chk)) {
+                        --taken;
+                        continue;
+                    }
+                    // products within the window: pairs (i, i - k) with i >= k
+                    double acc[kMaxLags + 1] = {};
+                    for (std::size_t i = 0; i < K; ++i)
+                        for (std::size_t k = 0; k <= i; ++k) acc[k] += ybw[i] * ybw[i - k];
+                    lag_products(ybw.data(), K, W, K, acc);
+                    for (std::size_t k = 0; k <= K; ++k) {
+                        lagS[k] += acc[k];
+                        lagN[k] += static_cast<double>(W - k);
+                    }
+                }
+                bool ok = lagN[0] > 0 && lagS[0] > 0 && std::isfinite(lagS[0]);
+                for (std::size_t k = 0; ok && k <= K; ++k) {
+                    ok = lagN[k] > 0;
+                    if (ok) lagS[k] /= lagN[k];
+                }
+                if (ok) lrv[c] = OnsetDetector<T>::long_run_variance(lagS.data(), K);
+            }
             mean[c] = tu / cnt;
             sd[c] = std::sqrt(std::max(tuu / cnt - mean[c] * mean[c], 0.0));
             en[c] = std::max(te / cnt, nraw[c] > 0 ? kRelFloor * raw[c] / nraw[c] : 0.0);
         }
-        det.set_baseline(mean, sd, en);
+        det.set_baseline(mean, sd, en, lrv);
     }
     if (ycache) det.process_conditioned(ycache.get(), n, ev);
     else det.process(xp, n, ev);

@@ -111,6 +111,13 @@ struct ChannelState {
     // the same per sub-window of the rest window (kRestFields values each: samples, sum of the
     // statistic, of its square, of the conditioned energy), so that artefact windows can be left out
     std::vector<double> rwin;
+    // cusum with the default alarm level: lag products of the conditioned signal over the rest
+    // window (the long-run variance of x^2/sigma0^2 that sets the alarm level), kLags + 1 sums per
+    // block (a rest sub-window with robust_rest, else one block for the whole rest), and the
+    // rest samples not yet multiplied, after the last kLags ones before them (ybuf_n in use)
+    std::vector<double> rlag;
+    std::vector<double> ybuf;
+    std::int64_t ybuf_n = 0;
     // hodges moving mean
     std::vector<double> ring;
     std::size_t rpos = 0;
@@ -214,8 +221,20 @@ public:
     /// window_stats of a detector with the same parameters): the decision part of process(),
     /// bit for bit the same events; the band-pass state of this detector is not used.
     void process_conditioned(const double* y, std::size_t n, std::vector<Event>& out);
+    /// Band-pass rows [0, n) of channel c (stride n_channels) into y (n values) with a fresh filter
+    /// state (primed at the first finite sample); channel c's filter state is replaced.
+    void bandpass_fresh(std::size_t c, const T* x, std::size_t n, double* y);
+    /// lrv (cusum, default alarm level only; empty: not known): per channel the long-run variance
+    /// of x^2/sigma0^2 at rest (>= 2; 2 (1 + 2 sum_k rho_k^2) for Gaussian noise of
+    /// autocorrelation rho_k); the onset alarm level is then max(0.05 fs, 40, 20 lrv).
     void set_baseline(const std::vector<double>& mean, const std::vector<double>& sd,
-                      const std::vector<double>& energy);
+                      const std::vector<double>& energy, const std::vector<double>& lrv = {});
+    /// Onset alarm level of each channel (cusum: the CUSUM's h, units of x^2/sigma0^2; other
+    /// methods: the threshold).
+    [[nodiscard]] std::vector<double> alarm_levels() const { return hch_; }
+    /// Long-run variance of x^2/sigma0^2 from lag sums r[0..K] of a Gaussian signal (r[0] > 0):
+    /// 2 (1 + 2 sum_{k=1..K} (r_k / r_0)^2).
+    static double long_run_variance(const double* r, std::size_t K);
     [[nodiscard]] bool has_baseline() const noexcept { return have_base_; }
     [[nodiscard]] std::vector<double> baseline_mean() const { return bmean_; }
     [[nodiscard]] std::vector<double> baseline_sd() const { return bsd_; }
@@ -260,8 +279,8 @@ private:
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((noinline))
 #endif
-    void cusum_general(std::size_t c, std::int64_t t, double v, double e, bool vfin, bool fin, bool bin_end,
-                       std::vector<Event>& out);
+    void cusum_general(std::size_t c, std::int64_t t, double v, double y, double e, bool vfin, bool fin,
+                       bool bin_end, std::vector<Event>& out);
     void finalize_rest(std::size_t c);
     void rest_add(internal::ChannelState& s, std::int64_t t, double u, double e);
     void emit(std::vector<Event>& out, std::int64_t t, const Event& e);
@@ -288,6 +307,11 @@ private:
     std::vector<double> xs_, us_, col_;  // scratch: conditioned x, statistic, one column
     std::vector<Chan> ch_;
     std::vector<double> bmean_, bsd_, benergy_, binv_;  // binv_ = 1 / benergy_
+    std::vector<double> hch_;       // onset alarm level per channel (cusum: h_ or from the rest's lrv)
+    std::int64_t n_lags_ = 0;       // lags of the lrv estimate; 0: fixed alarm level (h_)
+    std::size_t n_lagblk_ = 0;      // blocks of rlag (rest sub-windows, or 1)
+    void lag_flush(internal::ChannelState& s, std::size_t block);
+    double adapt_alarm(double lrv) const;
     bool have_base_ = false, given_base_ = false;
     std::int64_t t_ = 0;
     std::vector<double> fit_p1_, fit_p2_, fit_le_, fit_w_, fit_e0_;
