@@ -187,6 +187,7 @@ void register_onset(py::module_& m) {
         .def_readwrite("refine_delay", &OnsetParams::refine_delay)
         .def_readwrite("max_rise", &OnsetParams::max_rise)
         .def_readwrite("rise_prior", &OnsetParams::rise_prior)
+        .def_readwrite("track_rest", &OnsetParams::track_rest)
         .def_readwrite("reject_artefacts", &OnsetParams::reject_artefacts)
         .def_readwrite("robust_rest", &OnsetParams::robust_rest)
         .def_readwrite("artefact_window", &OnsetParams::artefact_window)

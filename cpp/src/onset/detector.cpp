@@ -43,6 +43,9 @@ constexpr double kMinOffAlarm = 20.0;  // least default level of the offset CUSU
 constexpr double kAlarmMargin = 20.0;
 constexpr std::int64_t kMaxLags = 64;
 constexpr std::int64_t kLagChunk = 256;  // rest samples buffered between lag-product flushes
+constexpr std::size_t kMaxLagBlocks = 256;  // rest lag-sum blocks per channel (groups of sub-windows)
+constexpr double kTrackClip = 8.0;       // a bin counts at most this (units of sigma0^2) in the tracking
+constexpr std::int64_t kTrackBatch = 128;  // the tracking takes bins in batches of at least this many (0.26 s at 2 kHz: the fused loop is left once per batch)
 // rest sub-window fields (samples, sum u, sum u^2, sum e) and the artefact limit of finalize_rest
 constexpr std::size_t kRestFields = 4;
 constexpr double kRestOutlier = 10.0, kRestTail = 2.0;
@@ -112,10 +115,19 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
                                    static_cast<double>(p_.mains_harmonics));
         }
         nsec_ = static_cast<int>(sos.size());
+        double rmax = 0;  // largest pole radius of the cascade (its slowest transient)
         for (const auto& q : sos) {
             const double a0 = q[3];
             for (int k : {0, 1, 2, 4, 5}) sos_.push_back(q[static_cast<std::size_t>(k)] / a0);
+            const double a1 = q[4] / a0, a2 = q[5] / a0, disc = a1 * a1 - 4.0 * a2;
+            rmax = std::max(rmax, disc < 0 ? std::sqrt(std::max(a2, 0.0))
+                                           : 0.5 * (std::fabs(a1) + std::sqrt(disc)));
         }
+        // samples for a start transient to decay to 1e-6 (at least 0.1 s, at most 20 s)
+        settle_ = to_samples(0.1, fs);
+        if (rmax > 0 && rmax < 1)
+            settle_ = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(std::log(1e-6) / std::log(rmax))),
+                                               settle_, to_samples(20.0, fs));
         // group delay (samples) of the band-pass at the geometric centre of its band, where
         // surface-EMG power concentrates (Shwedyk et al. 1977; spectral peak 50-150 Hz): the
         // envelope of the conditioned signal lags the raw one by about this much
@@ -180,11 +192,14 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
     if (!(p_.refine_delay >= 0 && p_.refine_delay <= 1.0)) detail::fail_param("refine_delay", "in [0, 1] s", p_.refine_delay);
     if (!(p_.max_rise >= 0 && p_.max_rise <= 1.0)) detail::fail_param("max_rise", "in [0, 1] s", p_.max_rise);
     if (!(p_.rise_prior > 0)) detail::fail_param("rise_prior", "> 0 s (inf: flat)", p_.rise_prior);
+    if (!(p_.track_rest == 0 || (p_.track_rest >= 0.5 && std::isfinite(p_.track_rest))))
+        detail::fail_param("track_rest", "0 (off) or a finite time constant >= 0.5 s", p_.track_rest);
     n_win_ = std::max<std::int64_t>(1, to_samples(win_, fs));
     n_min_active_ = to_samples(min_active_, fs);
     n_min_gap_ = to_samples(min_gap_, fs);
     n_refine_delay_ = to_samples(p_.refine_delay, fs);
     bin_ = std::max<std::int64_t>(1, to_samples(0.002, fs));
+    if (is_c && p_.track_rest > 0) trk_alpha_ = static_cast<double>(bin_) / (p_.track_rest * fs);
     // log prior weight of each rise length of the grid (relative to the largest: all <= 0):
     // exponential density of mean rise_prior (flat for inf) times the grid point's quadrature
     // width (half the distance to each neighbour, at least half a bin)
@@ -227,7 +242,9 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
     // artefact left out of sigma0^2 is left out of the variance too).
     if (is_c && std::isnan(p_.threshold)) {
         n_lags_ = std::clamp<std::int64_t>(to_samples(0.02, fs), 4, kMaxLags);
-        n_lagblk_ = p_.robust_rest ? n_rwin_ : (n_rwin_ > 0 ? 1 : 0);
+        // blocks of whole sub-windows, at most kMaxLagBlocks of them (long rests: memory)
+        lag_grp_ = std::max<std::size_t>(1, (n_rwin_ + kMaxLagBlocks - 1) / kMaxLagBlocks);
+        n_lagblk_ = p_.robust_rest ? (n_rwin_ + lag_grp_ - 1) / lag_grp_ : (n_rwin_ > 0 ? 1 : 0);
     }
     if (p_.method == Method::hodges_bui || p_.method == Method::tkeo) {
         lp_ = std::make_unique<filters::SosFilter<double>>(filters::SosFilterParams{
@@ -301,7 +318,16 @@ void OnsetDetector<T>::set_baseline(const std::vector<double>& mean, const std::
         benergy_[c] = std::max(benergy_[c], kTiny);
     }
     have_base_ = given_base_ = true;
-    for (auto& c : ch_) c.based = true;
+    for (auto& c : ch_) {
+        c.based = true;
+        c.trk_s = -1;
+        c.rwin.clear();
+        c.rwin.shrink_to_fit();
+        c.rlag.clear();
+        c.rlag.shrink_to_fit();
+        c.ybuf.clear();
+        c.ybuf.shrink_to_fit();
+    }
     binv_.resize(benergy_.size());
     for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
 }
@@ -969,6 +995,62 @@ double OnsetDetector<T>::adapt_alarm(double lrv) const {
     return std::isfinite(lrv) && lrv > 0 ? std::max(h_, kAlarmMargin * lrv) : h_;
 }
 
+// Rest-level tracking, at the end of a 2 ms bin (sample t its last) in the quiet state with the
+// baseline known, once at least kTrackBatch bins are due (track_due): the bins entirely before tau (the CUSUM's last zero: no activation can have
+// started before it) are rest for certain; each, clipped at kTrackClip, moves inv = 1/sigma0^2 by
+// inv *= 1 - alpha sum (e - 1) over the batch (to first order an exponential average of the rest
+// level, time constant track_rest; e is in units of the sigma0^2 of its time). Bins that left the ring unused are skipped. After an
+// activation (trk_s = -1, set at each alarm) it restarts at the first whole bin after tau.
+template <class T>
+double OnsetDetector<T>::track(Chan& s, std::int64_t t, std::int64_t tau, double inv) const {
+    const std::int64_t B = bin_;
+    const auto NB = static_cast<std::int64_t>(s.bins.size());
+    if (tau < 0 || NB < 2) return inv;
+    if (s.trk_s < 0) {
+        const std::int64_t g = (tau + B - 1) / B;
+        s.trk_s = g * B;
+        s.trk_slot = static_cast<std::size_t>(g % NB);
+        return inv;
+    }
+    const std::int64_t lim = std::min(tau, t + 1);
+    if (s.trk_s + B > lim) return inv;
+    std::int64_t nb = (lim - s.trk_s) / B;  // whole bins before tau
+    // bins that left the ring unused are skipped
+    const std::int64_t oldest = t + 1 - (NB - 1) * B;
+    std::int64_t skip = s.trk_s < oldest ? (oldest - s.trk_s + B - 1) / B : 0;
+    skip = std::min(skip, nb);
+    std::size_t slot = static_cast<std::size_t>((static_cast<std::int64_t>(s.trk_slot) + skip) % NB);
+    const std::int64_t take = nb - skip;
+    // the batch's sum of (clipped) bins, four partial sums (a fixed order: deterministic)
+    double a[4] = {0, 0, 0, 0};
+    std::int64_t j = 0, cnt = 0;
+    while (j < take) {
+        const std::int64_t run = std::min<std::int64_t>(take - j, NB - static_cast<std::int64_t>(slot));
+        const double* b = s.bins.data() + slot;
+        for (std::int64_t q = 0; q < run; ++q) {
+            const double le = b[q];
+            const bool ok = le >= 0;  // NaN: not counted
+            a[q & 3] += ok ? std::min(le, kTrackClip) : 0.0;
+            cnt += ok ? 1 : 0;
+        }
+        j += run;
+        slot = (slot + static_cast<std::size_t>(run)) % static_cast<std::size_t>(NB);
+    }
+    const double sum = (a[0] + a[1]) + (a[2] + a[3]);
+    inv *= 1.0 - trk_alpha_ * (sum - static_cast<double>(cnt));
+    s.trk_s += nb * B;
+    s.trk_slot = slot;
+    return inv;
+}
+
+// The first tau at which the tracking takes its next batch (every quiet bin end at which
+// tau >= this calls track: the same rule in the fused loop and the general path)
+template <class T>
+std::int64_t OnsetDetector<T>::track_due(const Chan& s) const {
+    if (trk_alpha_ == 0) return std::numeric_limits<std::int64_t>::max();
+    return s.trk_s < 0 ? std::numeric_limits<std::int64_t>::min() : s.trk_s + kTrackBatch * bin_;
+}
+
 // Lag products of the rest block just completed (ybuf: the previous block's last n_lags_ samples,
 // then this block's) into its rlag row; the last n_lags_ samples move to the front.
 template <class T>
@@ -1048,9 +1130,21 @@ void OnsetDetector<T>::finalize_rest(std::size_t c) {
     hch_[c] = h_;
     const auto K = static_cast<std::size_t>(n_lags_);
     if (n_lags_ > 0 && n_lagblk_ > 0 && s.rlag.size() == n_lagblk_ * (K + 1)) {
+        // a block with a sub-window left out is left out, and so are the blocks whose first K
+        // samples' products reach back into it (lag products are credited to the later sample)
+        std::vector<char> drop(n_lagblk_, 0);
+        if (!left_out.empty() && n_lagblk_ > 1) {
+            const std::size_t blen = lag_grp_ * static_cast<std::size_t>(rwin_len_);
+            const std::size_t reach = (K + blen - 1) / blen;
+            for (std::size_t w = 0; w < left_out.size(); ++w) {
+                if (!left_out[w]) continue;
+                const std::size_t b = w / lag_grp_;
+                for (std::size_t q = b; q <= b + reach && q < n_lagblk_; ++q) drop[q] = 1;
+            }
+        }
         std::vector<double> r(K + 1, 0.0);
         for (std::size_t b = 0; b < n_lagblk_; ++b) {
-            if (b < left_out.size() && left_out[b]) continue;
+            if (drop[b]) continue;
             for (std::size_t k = 0; k <= K; ++k) r[k] += s.rlag[b * (K + 1) + k];
         }
         if (r[0] > 0 && std::isfinite(r[0])) hch_[c] = adapt_alarm(long_run_variance(r.data(), K));
@@ -1067,8 +1161,8 @@ void OnsetDetector<T>::finalize_rest(std::size_t c) {
 // The CUSUM detector on one channel, fused with its conditioning: one pass, delays in registers,
 // the inactive state (almost all samples) handled inline. WV: with NS = 4, the band-pass runs as
 // the Wave4 pipeline ahead of the CUSUM (a block of finite samples only; y through col_); with
-// NS = 0 (conditioned input, one channel, baseline known), the normalised energies z = y^2 / sigma0^2
-// of the block were computed beforehand into col_ (precompute_z: vectorised, all finite).
+// NS = 0 (conditioned input, one channel, baseline known), the energies y^2 of the block were
+// computed beforehand into col_ (precompute_z: vectorised, all finite; times inv in the loop).
 template <class T>
 template <int NS, bool FMA, bool WV, class In>
 KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x, std::size_t n, std::vector<Event>& out) {
@@ -1106,6 +1200,8 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     double inv = binv_[c];
     const double k = k_, hoff = h_off_;
     double h = hch_[c];  // set when the rest window ends (in cusum_general): reloaded after it
+    std::int64_t due = track_due(s);  // rest-level tracking: next batch at tau >= due
+    bool trk_hit = false;
     // the hot state in registers (written back around the rare calls that use it)
     double S = s.S, D = s.D, bacc = s.bin_acc;
     std::int64_t bn = s.bin_n, tau = s.tau, tau_off = s.tau_off;
@@ -1204,7 +1300,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
                 for (; i < nl; ++i, ++t) {
                     double zz;
                     if constexpr (PZ) {
-                        zz = zb[i];
+                        zz = zb[i] * inv;
                     } else {
                         double y;
                         KINEMYO_CUSUM_Y
@@ -1216,6 +1312,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
                     S = pos_part(S + (zz - k));
                     tau = is_zero(S) ? t + 1 : tau;  // a select (cmov), no branch
                     if (S > h) {
+                        s.trk_s = -1;
                         s.alarm = t;
                         s.alarm_tau = tau;
                         D = 0;
@@ -1225,12 +1322,18 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
                         ++t;
                         break;
                     }
+                    if (ph == 0 && tau >= due) {  // a bin ended and a tracking batch is due:
+                        trk_hit = true;           // outside this call-free loop
+                        ++i;
+                        ++t;
+                        break;
+                    }
                 }
             } else {
                 for (; i < nl; ++i, ++t) {
                     double zz;
                     if constexpr (PZ) {
-                        zz = zb[i];
+                        zz = zb[i] * inv;
                     } else {
                         double y;
                         KINEMYO_CUSUM_Y
@@ -1254,6 +1357,13 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
 #undef KINEMYO_CUSUM_Y
 #undef KINEMYO_CUSUM_LEAVE
 #undef KINEMYO_CUSUM_BIN
+            if (trk_hit) {  // rest-level tracking after sample t - 1 (a quiet bin end, no alarm)
+                trk_hit = false;
+                inv = track(s, t - 1, tau, inv);
+                due = track_due(s);
+                if (i >= n) break;
+                continue;
+            }
             if (i >= n) break;
             if (!have && mode == 0) continue;  // after an alarm: the next samples take the general path
         }
@@ -1291,6 +1401,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
         s.bin_n = bn;
         s.bin_slot = slot;
         s.tau_off = tau_off;
+        binv_[c] = inv;
         cusum_general(c, t, v, yv, e, vfin, fin, bin_end, out);
         S = s.S;
         D = s.D;
@@ -1301,6 +1412,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
         tau_off = s.tau_off;
         inv = binv_[c];
         h = hch_[c];
+        due = track_due(s);
         mode = mode_of();
         ++i;
         ++t;
@@ -1313,6 +1425,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::run_cusum(std::size_t c, const In* x
     s.bin_n = bn;
     s.bin_phase = ph;
     s.bin_slot = slot;
+    binv_[c] = inv;
 #if KINEMYO_ONSET_X86
     if constexpr (WV && NS > 0) {
         while (wv.j < wv.n + kWaveDepth) wave_step(wv);
@@ -1349,7 +1462,7 @@ void OnsetDetector<T>::cusum_general(std::size_t c, std::int64_t t, double v, do
             s.ybuf[static_cast<std::size_t>(s.ybuf_n++)] = fin && vfin ? y : 0.0;
             const std::int64_t j = t - p_.rest_begin;
             if ((j + 1) % rwin_len_ == 0 || t == p_.rest_end - 1 || s.ybuf_n == static_cast<std::int64_t>(s.ybuf.size()))
-                lag_flush(s, n_lagblk_ > 1 ? static_cast<std::size_t>(j / rwin_len_) : 0);
+                lag_flush(s, n_lagblk_ > 1 ? static_cast<std::size_t>(j / rwin_len_) / lag_grp_ : 0);
         }
         if (learn && t == p_.rest_end - 1) finalize_rest(c);
         if (bin_end) s.bin_slot = s.bin_slot + 1 == NB ? 0 : s.bin_slot + 1;
@@ -1375,10 +1488,13 @@ void OnsetDetector<T>::cusum_general(std::size_t c, std::int64_t t, double v, do
             s.tau = s.S == 0.0 ? t + 1 : s.tau;
             if (s.tau < 0) s.tau = t;
             if (s.S > hch_[c]) {
+                s.trk_s = -1;
                 s.alarm = t;
                 s.alarm_tau = s.tau;
                 s.D = 0;
                 s.tau_off = t + 1;
+            } else if (bin_end && s.tau >= track_due(s)) {  // (after the alarm check, as in the fused loop)
+                binv_[c] = track(s, t, s.tau, binv_[c]);
             }
         } else {
             cusum_active(c, t, zz, out);
@@ -1426,6 +1542,7 @@ template <class In>
 __attribute__((target("avx2,fma")))
 #endif
 bool OnsetDetector<T>::precompute_z(const In* y, std::size_t n, double inv, bool based) {
+    (void)inv;  // the kernel multiplies (inv can change within the block: track_rest)
     if (!based) return false;
     col_.resize(n);
     double* zb = col_.data();
@@ -1434,7 +1551,7 @@ bool OnsetDetector<T>::precompute_z(const In* y, std::size_t n, double inv, bool
     for (std::size_t i = 0; i < n; ++i) {
         const double v = static_cast<double>(y[i]);
         const double e = v * v;
-        zb[i] = e * inv;
+        zb[i] = e;  // times inv in the kernel (inv follows the rest level with track_rest)
         bad |= e <= kMax ? 0U : 1U;  // NaN compares false
     }
     return bad == 0;
@@ -1919,19 +2036,25 @@ void OnsetDetector<T>::finish(std::vector<Event>& out) {
         }
     }
     const bool had = have_base_;
-    const auto m = bmean_, sd = bsd_, en = benergy_;
+    // the baseline carries over: sigma0^2 as tracked now, and the alarm levels learnt with it
+    const auto m = bmean_, sd = bsd_, en = baseline_energy(), hl = hch_;
     const bool given = given_base_;
     reset();
     if (had) {
         bmean_ = m;
         bsd_ = sd;
         benergy_ = en;
+        hch_ = hl;
         have_base_ = true;
         given_base_ = given;
         for (auto& c : ch_) {
             c.based = true;
-            c.rwin.clear();  // the baseline is known: no rest sub-windows
+            c.rwin.clear();  // the baseline is known: no rest sub-windows, lag sums
             c.rwin.shrink_to_fit();
+            c.rlag.clear();
+            c.rlag.shrink_to_fit();
+            c.ybuf.clear();
+            c.ybuf.shrink_to_fit();
         }
         binv_.resize(benergy_.size());
         for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
@@ -1994,7 +2117,11 @@ StateRecord OnsetDetector<T>::get_state() const {
     auto& b = r["baseline"];
     b.insert(b.end(), bmean_.begin(), bmean_.end());
     b.insert(b.end(), bsd_.begin(), bsd_.end());
-    b.insert(b.end(), benergy_.begin(), benergy_.end());
+    if (trk_alpha_ > 0) {
+        for (double v : binv_) b.push_back(1.0 / v);  // the tracked rest level
+    } else {
+        b.insert(b.end(), benergy_.begin(), benergy_.end());
+    }
     auto& ch = r["channels"];
     auto& rings = r["rings"];
     for (const auto& s : ch_) {
@@ -2018,6 +2145,13 @@ StateRecord OnsetDetector<T>::get_state() const {
     // onset alarm levels; the rest window's lag sums and sample buffer while it is being learnt
     // (empty once every channel's baseline is known)
     r["alarm_levels"] = hch_;
+    // rest-level tracking: 1/sigma0^2 as it is now (exact), and per channel the next bin to take
+    r["baseline_inv"] = binv_;
+    auto& tr = r["tracking"];
+    for (const auto& s : ch_) {
+        tr.push_back(static_cast<double>(s.trk_s));
+        tr.push_back(static_cast<double>(s.trk_slot));
+    }
     auto& rl = r["rest_lags"];
     auto& yb = r["rest_ybuf"];
     bool lags = false;
@@ -2098,6 +2232,24 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
             if (!(std::isfinite(v) && v > 0))
                 throw std::invalid_argument("state field 'alarm_levels' must hold finite values > 0");
     }
+    const auto biit = st.find("baseline_inv"), trit = st.find("tracking");
+    if (biit != st.end()) {
+        if (biit->second.size() != C)
+            throw std::invalid_argument("state field 'baseline_inv' must have " + std::to_string(C) + " values");
+        for (double v : biit->second)
+            if (!(std::isfinite(v) && v > 0))
+                throw std::invalid_argument("state field 'baseline_inv' must hold finite values > 0");
+    }
+    if (trit != st.end()) {
+        if (trit->second.size() != 2 * C)
+            throw std::invalid_argument("state field 'tracking' must have " + std::to_string(2 * C) + " values");
+        for (std::size_t c = 0; c < C; ++c) {
+            const double ts = trit->second[2 * c], sl = trit->second[2 * c + 1];
+            const double nb = static_cast<double>(ch_[c].bins.size());
+            if (!(Check::whole62(ts) && ts >= -1 && Check::whole62(sl) && sl >= 0 && (sl < nb || sl == 0)))
+                throw std::invalid_argument("state field 'tracking' holds a position or slot out of range");
+        }
+    }
     const auto rlit = st.find("rest_lags"), ybit = st.find("rest_ybuf");
     const bool lag_rec = rlit != st.end() && !rlit->second.empty();
     const std::size_t nl = n_lagblk_ * static_cast<std::size_t>(n_lags_ + 1);
@@ -2111,7 +2263,7 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
                                         " and " + std::to_string(C * (ny + 1)) + " values");
         for (std::size_t c = 0; c < C; ++c) {
             const double m = ybit->second[c * (ny + 1)];
-            if (!(m == -1.0 || (Check::whole62(m) && m >= static_cast<double>(n_lags_) && m <= static_cast<double>(ny))))
+            if (!(m == -1.0 || (Check::whole62(m) && m >= static_cast<double>(n_lags_) && m < static_cast<double>(ny))))
                 throw std::invalid_argument("state field 'rest_ybuf' holds a fill count out of range");
         }
     }
@@ -2155,7 +2307,12 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
     std::copy(b.begin() + static_cast<std::ptrdiff_t>(2 * C), b.end(), benergy_.begin());
     binv_.resize(benergy_.size());
     for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
+    if (biit != st.end()) binv_ = biit->second;
     ch_.swap(tmp);
+    for (std::size_t c = 0; c < C; ++c) {
+        ch_[c].trk_s = trit != st.end() ? static_cast<std::int64_t>(trit->second[2 * c]) : -1;
+        ch_[c].trk_slot = trit != st.end() ? static_cast<std::size_t>(trit->second[2 * c + 1]) : 0;
+    }
     for (std::size_t c = 0; c < C; ++c) {
         if (n_rw_per_ch > 0) {
             const auto b0 = rwit->second.begin() + static_cast<std::ptrdiff_t>(c * n_rw_per_ch);
@@ -2344,7 +2501,7 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
             if (adapt && W > K) {
                 lagS.assign(K + 1, 0.0);
                 lagN.assign(K + 1, 0.0);
-                const std::size_t lead = static_cast<std::size_t>(to_samples(0.1, p.fs));
+                const std::size_t lead = static_cast<std::size_t>(det.settle_samples());
                 std::size_t taken = 0;
                 for (std::size_t w = 0; w < nw && taken < cap; ++w) {
                     if (!(wm[w] <= lim)) continue;
@@ -2356,8 +2513,9 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
                     } else if (!p.preprocess) {
                         for (std::size_t i = 0; i < W; ++i) ybw[i] = static_cast<double>(xp[(i0 + i) * C + c]);
                     } else {
-                        // no cache (a long multi-channel input): the window again, after a 100 ms
-                        // lead-in of a fresh band-pass (its start transient decays there)
+                        // no cache (a long multi-channel input): the window again, after a lead-in
+                        // of a fresh band-pass as long as its start transient takes to decay
+                        // (settle_samples: the slowest pole, e.g. a mains notch)
                         if (!fresh) fresh = std::make_unique<OnsetDetector<T>>(p);
                         const std::size_t a = i0 >= lead ? i0 - lead : 0;
                         std::vector<double> tmp(i0 + W - a);

@@ -92,6 +92,12 @@ struct OnsetParams {
                                     ///< (and the contiguous ones around them above 2 x); off when
                                     ///< a recurring artefact (ECG left in the signal) belongs to
                                     ///< the background the baseline must describe
+    double track_rest = 10.0;       ///< cusum: time constant (s) of the rest-level tracking, 0 =
+                                    ///< off: once the baseline is known, sigma0^2 follows the
+                                    ///< 2 ms bins that are certainly rest (before the CUSUM's
+                                    ///< last zero, never inside an activation), so a slow drift
+                                    ///< of the noise level (electrode contact, sweat) does not
+                                    ///< turn into false or endless activations. 0 or >= 0.5 s.
     std::int64_t rest_begin = -1;   ///< rest window [rest_begin, rest_end) in samples, learnt in
     std::int64_t rest_end = -1;     ///< stream; -1/-1: the baseline must be set with set_baseline
 };
@@ -118,6 +124,10 @@ struct ChannelState {
     std::vector<double> rlag;
     std::vector<double> ybuf;
     std::int64_t ybuf_n = 0;
+    // rest-level tracking: first sample of the next bin to take into sigma0^2 (-1: restart at
+    // the next quiet bin end, after the CUSUM's last zero) and its slot in `bins`
+    std::int64_t trk_s = -1;
+    std::size_t trk_slot = 0;
     // hodges moving mean
     std::vector<double> ring;
     std::size_t rpos = 0;
@@ -221,6 +231,9 @@ public:
     /// window_stats of a detector with the same parameters): the decision part of process(),
     /// bit for bit the same events; the band-pass state of this detector is not used.
     void process_conditioned(const double* y, std::size_t n, std::vector<Event>& out);
+    /// Samples after which a start transient of the conditioning cascade has decayed to 1e-6
+    /// (from its slowest pole; at least 0.1 s): the lead-in of bandpass_fresh for a steady output.
+    [[nodiscard]] std::int64_t settle_samples() const noexcept { return settle_; }
     /// Band-pass rows [0, n) of channel c (stride n_channels) into y (n values) with a fresh filter
     /// state (primed at the first finite sample); channel c's filter state is replaced.
     void bandpass_fresh(std::size_t c, const T* x, std::size_t n, double* y);
@@ -238,7 +251,13 @@ public:
     [[nodiscard]] bool has_baseline() const noexcept { return have_base_; }
     [[nodiscard]] std::vector<double> baseline_mean() const { return bmean_; }
     [[nodiscard]] std::vector<double> baseline_sd() const { return bsd_; }
-    [[nodiscard]] std::vector<double> baseline_energy() const { return benergy_; }
+    /// sigma0^2 per channel (with track_rest: the tracked rest level as it is now)
+    [[nodiscard]] std::vector<double> baseline_energy() const {
+        if (trk_alpha_ == 0) return benergy_;
+        std::vector<double> e(binv_.size());
+        for (std::size_t i = 0; i < e.size(); ++i) e[i] = 1.0 / binv_[i];
+        return e;
+    }
     /// Global index of the next sample.
     [[nodiscard]] std::int64_t position() const noexcept { return t_; }
     /// Copy of the full evolving state (filters, baseline, decision state, refinement bins), so a
@@ -309,8 +328,14 @@ private:
     std::vector<double> bmean_, bsd_, benergy_, binv_;  // binv_ = 1 / benergy_
     std::vector<double> hch_;       // onset alarm level per channel (cusum: h_ or from the rest's lrv)
     std::int64_t n_lags_ = 0;       // lags of the lrv estimate; 0: fixed alarm level (h_)
-    std::size_t n_lagblk_ = 0;      // blocks of rlag (rest sub-windows, or 1)
+    std::size_t n_lagblk_ = 0;      // blocks of rlag (groups of lag_grp_ rest sub-windows, or 1)
+    std::size_t lag_grp_ = 1;       // rest sub-windows per lag block
+    std::int64_t settle_ = 0;       // settling time of the conditioning cascade (samples)
     void lag_flush(internal::ChannelState& s, std::size_t block);
+    double trk_alpha_ = 0;          // rest-level tracking: weight of one 2 ms bin; 0 = off
+    // take the bins that are certainly rest (entirely before tau) into inv = 1 / sigma0^2
+    double track(internal::ChannelState& s, std::int64_t t, std::int64_t tau, double inv) const;
+    std::int64_t track_due(const internal::ChannelState& s) const;
     double adapt_alarm(double lrv) const;
     bool have_base_ = false, given_base_ = false;
     std::int64_t t_ = 0;
