@@ -974,3 +974,65 @@ def test_full_rest_buffer_record_is_refused():
     bad["rest_ybuf"] = yb
     with pytest.raises(ValueError, match="fill count"):
         det.state = bad
+
+
+def test_rest_level_tracking_survives_drop_outs_silence_and_fast_settings():
+    """Review cases: a NaN drop-out's bins (repeats of the last value) are not rest evidence; a
+    silent stretch (lead-off, zero padding) does not collapse sigma0^2; the exact exponential
+    average stays positive with a short time constant at a low rate."""
+    import pickle
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(40000)
+    x[5996:6000] = np.sqrt(8.0)  # one loud bin (no alarm) just before the drop-out
+    x[6000:12000] = np.nan
+    x[20000:24000] *= 4.0
+    x[30000:34000] *= 4.0
+    fixed = onset.detect(x, FS, rest=(0.0, 1.5), preprocess=False, track_rest=0)
+    tracked = onset.detect(x, FS, rest=(0.0, 1.5), preprocess=False)
+    assert len(fixed) == 2
+    np.testing.assert_allclose(tracked, fixed, atol=40)
+    det = onset.OnlineDetector(FS, 1, rest=(0.0, 1.5), preprocess=False)
+    det.process(x[:15000])
+    assert 0.8 < det._core.baseline_energy[0] < 1.25
+    pickle.loads(pickle.dumps(det))
+    # 15 s of exact zeros inside the record
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(110000)
+    x[20000:50000] = 0.0
+    x[70000:74000] *= 4.0
+    x[90000:94000] *= 4.0
+    fixed = onset.detect(x, FS, rest=(0.0, 1.5), track_rest=0)
+    tracked = onset.detect(x, FS, rest=(0.0, 1.5))
+    assert len(tracked) == len(fixed) == 2
+    np.testing.assert_allclose(tracked, fixed, atol=60)
+    # 100 Hz (one sample per bin), track_rest=0.5, the noise power rising 1.4x
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(2000)
+    x[150:] *= np.sqrt(1.4)
+    x[1200:1400] *= 5.0
+    ev = onset.detect(x, 100.0, rest=(0.0, 1.5), preprocess=False, track_rest=0.5)
+    assert any(abs(a - 1200) < 10 for a in ev[:, 0]), ev
+    det = onset.OnlineDetector(100.0, 1, rest=(0.0, 1.5), preprocess=False, track_rest=0.5)
+    det.process(x[:1200])
+    assert det._core.baseline_energy[0] > 0
+    pickle.loads(pickle.dumps(det))
+
+
+def test_tracking_state_must_be_consistent():
+    det = onset.OnlineDetector(FS, 1, rest=(0.0, 1.5))
+    det.process(np.random.default_rng(3).standard_normal(8000))
+    st = det.state
+    tr = np.asarray(st["tracking"], float)
+    assert tr[0] >= 0  # tracking is running
+    for bad_tr in ([tr[0] + 1, tr[1]], [tr[0], tr[1] + 1], [4e18, 0.0]):
+        bad = dict(st)
+        bad["tracking"] = np.asarray(bad_tr, float)
+        with pytest.raises(ValueError, match="tracking"):
+            det.state = bad
+    bad = dict(st)
+    bl = np.asarray(st["baseline"], float).copy()
+    bl[2] = 0.0
+    bad["baseline"] = bl
+    with pytest.raises(ValueError, match="baseline"):
+        det.state = bad
+    det.state = st  # the original record still loads

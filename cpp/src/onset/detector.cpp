@@ -44,6 +44,7 @@ constexpr double kAlarmMargin = 20.0;
 constexpr std::int64_t kMaxLags = 64;
 constexpr std::int64_t kLagChunk = 256;  // rest samples buffered between lag-product flushes
 constexpr std::size_t kMaxLagBlocks = 256;  // rest lag-sum blocks per channel (groups of sub-windows)
+constexpr double kTrackFloor = 0.1;      // a tracking batch whose mean is below this is not taken
 constexpr double kTrackClip = 8.0;       // a bin counts at most this (units of sigma0^2) in the tracking
 constexpr std::int64_t kTrackBatch = 128;  // the tracking takes bins in batches of at least this many (0.26 s at 2 kHz: the fused loop is left once per batch)
 // rest sub-window fields (samples, sum u, sum u^2, sum e) and the artefact limit of finalize_rest
@@ -199,7 +200,7 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
     n_min_gap_ = to_samples(min_gap_, fs);
     n_refine_delay_ = to_samples(p_.refine_delay, fs);
     bin_ = std::max<std::int64_t>(1, to_samples(0.002, fs));
-    if (is_c && p_.track_rest > 0) trk_alpha_ = static_cast<double>(bin_) / (p_.track_rest * fs);
+    if (is_c && p_.track_rest > 0) trk_alpha_ = std::min(0.5, static_cast<double>(bin_) / (p_.track_rest * fs));
     // log prior weight of each rise length of the grid (relative to the largest: all <= 0):
     // exponential density of mean rise_prior (flat for inf) times the grid point's quadrature
     // width (half the distance to each neighbour, at least half a bin)
@@ -996,11 +997,13 @@ double OnsetDetector<T>::adapt_alarm(double lrv) const {
 }
 
 // Rest-level tracking, at the end of a 2 ms bin (sample t its last) in the quiet state with the
-// baseline known, once at least kTrackBatch bins are due (track_due): the bins entirely before tau (the CUSUM's last zero: no activation can have
-// started before it) are rest for certain; each, clipped at kTrackClip, moves inv = 1/sigma0^2 by
-// inv *= 1 - alpha sum (e - 1) over the batch (to first order an exponential average of the rest
-// level, time constant track_rest; e is in units of the sigma0^2 of its time). Bins that left the ring unused are skipped. After an
-// activation (trk_s = -1, set at each alarm) it restarts at the first whole bin after tau.
+// baseline known, once at least kTrackBatch bins are due (track_due): the bins entirely before
+// tau (the CUSUM's last zero: no activation can have started before it) are rest for certain.
+// Each is clipped at kTrackClip; the batch moves sigma0^2 by an exact exponential average (time
+// constant track_rest; e is in units of the sigma0^2 of its time). Bins that left the ring unused
+// are skipped, and so are the bins of a drop-out (non-finite samples: cusum_general moves trk_s
+// past them). After an activation (trk_s = -1, set at each alarm) it restarts at the first
+// whole bin after tau.
 template <class T>
 double OnsetDetector<T>::track(Chan& s, std::int64_t t, std::int64_t tau, double inv) const {
     const std::int64_t B = bin_;
@@ -1037,7 +1040,18 @@ double OnsetDetector<T>::track(Chan& s, std::int64_t t, std::int64_t tau, double
         slot = (slot + static_cast<std::size_t>(run)) % static_cast<std::size_t>(NB);
     }
     const double sum = (a[0] + a[1]) + (a[2] + a[3]);
-    inv *= 1.0 - trk_alpha_ * (sum - static_cast<double>(cnt));
+    // the exact exponential average over the batch, sigma0^2 <- (1 - w) sigma0^2 + w m sigma0^2
+    // (m: the batch mean in units of sigma0^2; w = 1 - (1 - a)^cnt): positive whatever the batch.
+    // A batch far below the level (m < kTrackFloor: a silent stretch, lead-off, zero padding;
+    // 128 bins of noise average 1 +- 0.1) is not taken: the level would collapse and the noise,
+    // when it comes back, would look like an activation that never ends.
+    if (cnt > 0) {
+        const double m = sum / static_cast<double>(cnt);
+        if (m >= kTrackFloor) {
+            const double w = -std::expm1(static_cast<double>(cnt) * std::log1p(-trk_alpha_));
+            inv /= 1.0 + w * (m - 1.0);
+        }
+    }
     s.trk_s += nb * B;
     s.trk_slot = slot;
     return inv;
@@ -1472,6 +1486,12 @@ void OnsetDetector<T>::cusum_general(std::size_t c, std::int64_t t, double v, do
     if (fin) {
         s.bin_acc += zz;
         ++s.bin_n;
+    } else if (trk_alpha_ > 0 && s.trk_s >= 0 && !s.bins.empty()) {
+        // a drop-out: its bins repeat the last value (last_le), not rest evidence; the tracking
+        // resumes at the next whole bin (every non-finite sample comes through here)
+        const std::int64_t g = t / bin_ + 1;
+        s.trk_s = g * bin_;
+        s.trk_slot = static_cast<std::size_t>(g % static_cast<std::int64_t>(s.bins.size()));
     }
     if (bin_end) {
         // 2 ms mean-energy bins (units of sigma0^2) for the onset refinement
@@ -2248,8 +2268,15 @@ void OnsetDetector<T>::set_state(const StateRecord& st) {
             const double nb = static_cast<double>(ch_[c].bins.size());
             if (!(Check::whole62(ts) && ts >= -1 && Check::whole62(sl) && sl >= 0 && (sl < nb || sl == 0)))
                 throw std::invalid_argument("state field 'tracking' holds a position or slot out of range");
+            // a bin start at or before the stream position, and its own ring slot
+            if (ts >= 0 && !(ts <= pos[0] + static_cast<double>(bin_) && std::fmod(ts, static_cast<double>(bin_)) == 0 &&
+                             nb > 0 && std::fmod(ts / static_cast<double>(bin_), nb) == sl))
+                throw std::invalid_argument("state field 'tracking' is inconsistent (position, bin or slot)");
         }
     }
+    for (std::size_t c = 0; c < C; ++c)
+        if (!(std::isfinite(b[2 * C + c]) && b[2 * C + c] > 0))
+            throw std::invalid_argument("state field 'baseline' must hold energies (sigma0^2) that are finite and > 0");
     const auto rlit = st.find("rest_lags"), ybit = st.find("rest_ybuf");
     const bool lag_rec = rlit != st.end() && !rlit->second.empty();
     const std::size_t nl = n_lagblk_ * static_cast<std::size_t>(n_lags_ + 1);
