@@ -164,8 +164,11 @@ OnsetDetector<T>::OnsetDetector(const OnsetParams& params) : p_(params) {
         // are correlated): h / variance = 20. At low sampling rates the samples are nearly
         // independent, the variance is its floor 2 (x^2/sigma0^2 of Gaussian noise), and 0.05 fs
         // alone (12.5 at 250 Hz) gave 24-41 false activations per minute; 40 = 20 x 2 keeps the
-        // 2 kHz margin (measured: <= 0.4 per minute at 200-512 Hz, docs/onset.md). An explicit
-        // threshold is taken as given.
+        // 2 kHz margin (measured: <= 0.4 per minute at 200-512 Hz, docs/onset.md). Per channel
+        // the level then rises to kAlarmMargin x the long-run variance measured at rest
+        // (hch_: finalize_rest, or set_baseline's lrv), which is far above 5 for a narrow-band or
+        // 1/f rest noise (docs/onset.md "Coloured rest noise"). An explicit threshold is taken as
+        // given.
         // The offset CUSUM (a drop back to the rest level) gets a lower floor, kMinOffAlarm: its
         // level sets how long after an activation's end the offset is decided, and a burst that
         // starts within that time is merged into the previous one. At 250 Hz, 3 x 2 min per

@@ -60,8 +60,9 @@ struct OnsetParams {
     double mains_q = 30.0;          ///< quality factor of each notch (f / -3 dB bandwidth), in [0.5, 1000]
     double threshold = NAN;         ///< h: SDs (hodges_bui 3, tkeo 15), zeta (bonato 9.17: per-pair
                                     ///< false-alarm 0.0102), CUSUM alarm level in seconds of unit
-                                    ///< drift (cusum 0.05, and at least 40 units of x^2/sigma0^2
-                                    ///< when not given: below ~800 Hz, see the constructor)
+                                    ///< drift (cusum 0.05; when not given, per channel at least 40
+                                    ///< units of x^2/sigma0^2 and 20 x the long-run variance of
+                                    ///< x^2/sigma0^2 at rest: alarm_levels(), see the constructor)
     double drift = NAN;             ///< cusum: reference value k of x^2/sigma0^2 (default 1.5)
     double window = NAN;            ///< hodges_bui moving-mean window (0.025 s); tkeo/bonato
                                     ///< minimum time above threshold (0.025 s / m = 5 pairs)
