@@ -255,7 +255,9 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
         rises"). Default method only:
         ``reject_artefacts`` (bool, default False; True drops movement-artefact transients, see
         the module docstring, at the cost of ``artefact_window`` more decision latency) and ``artefact_window``
-        (s, default 0.1, in [0.04, 1]: the part of each event after its onset that is checked).
+        (s, default 0.1, in [0.04, 1]: the part of each event after its onset that is checked);
+        ``track_rest`` (s, default 10; 0 = a fixed baseline; else >= 0.5: the time constant of
+        the rest-level tracking, see the module docstring).
 
     Returns
     -------
