@@ -76,6 +76,13 @@ inline double fast_log(double x) {
     return 2.0 * sv * poly + static_cast<double>(ex) * 0.6931471805599453;
 }
 double or_default(double v, double d) { return std::isnan(v) ? d : v; }
+// The rest window's buffers (sub-window sums, lag sums, samples), once the baseline is known.
+void drop_rest_buffers(internal::ChannelState& c) {
+    for (auto* v : {&c.rwin, &c.rlag, &c.ybuf}) {
+        v->clear();
+        v->shrink_to_fit();
+    }
+}
 std::int64_t to_samples(double s, double fs) { return static_cast<std::int64_t>(std::llround(s * fs)); }
 }  // namespace
 
@@ -325,12 +332,7 @@ void OnsetDetector<T>::set_baseline(const std::vector<double>& mean, const std::
     for (auto& c : ch_) {
         c.based = true;
         c.trk_s = -1;
-        c.rwin.clear();
-        c.rwin.shrink_to_fit();
-        c.rlag.clear();
-        c.rlag.shrink_to_fit();
-        c.ybuf.clear();
-        c.ybuf.shrink_to_fit();
+        drop_rest_buffers(c);
     }
     binv_.resize(benergy_.size());
     for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
@@ -1167,12 +1169,7 @@ void OnsetDetector<T>::finalize_rest(std::size_t c) {
         if (r[0] > 0 && std::isfinite(r[0])) hch_[c] = adapt_alarm(long_run_variance(r.data(), K));
     }
     s.based = true;
-    s.rwin.clear();
-    s.rwin.shrink_to_fit();
-    s.rlag.clear();
-    s.rlag.shrink_to_fit();
-    s.ybuf.clear();
-    s.ybuf.shrink_to_fit();
+    drop_rest_buffers(s);
 }
 
 // The CUSUM detector on one channel, fused with its conditioning: one pass, delays in registers,
@@ -2072,12 +2069,7 @@ void OnsetDetector<T>::finish(std::vector<Event>& out) {
         given_base_ = given;
         for (auto& c : ch_) {
             c.based = true;
-            c.rwin.clear();  // the baseline is known: no rest sub-windows, lag sums
-            c.rwin.shrink_to_fit();
-            c.rlag.clear();
-            c.rlag.shrink_to_fit();
-            c.ybuf.clear();
-            c.ybuf.shrink_to_fit();
+            drop_rest_buffers(c);  // the baseline is known
         }
         binv_.resize(benergy_.size());
         for (std::size_t i = 0; i < benergy_.size(); ++i) binv_[i] = 1.0 / benergy_[i];
