@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -139,6 +142,201 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path, monkeypatch) ->
     monkeypatch.undo()
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+# ---------------------------------------------------------------------------------------------
+# one batch per output folder; a work folder that disappears
+
+
+class _Abort(BaseException):
+    """Stands for Ctrl-C or a kill that ends the batch itself."""
+
+
+def probe_lock_task(path: str, work_dir: str) -> dict:
+    """Records whether the output folder (the work folder's parent) is locked, then succeeds or,
+    for the input 'abort', ends the batch with an exception."""
+    import fcntl
+
+    with open(Path(work_dir).parent / batch.LOCK_FILE, "rb") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locked = False
+        except BlockingIOError:
+            locked = True
+    if Path(path).read_text() == "abort":
+        raise _Abort
+    return {"locked": locked}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the output folder's lock uses fcntl.flock")
+def test_second_batch_on_the_same_output_folder_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    from click.testing import CliRunner
+
+    from kinemyo.cli import main
+
+    (tmp_path / "in").mkdir()
+    inputs = make_inputs(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    live = out / ".in_000.txt-0123abcd.k2j4x9.partial"  # the running batch's work in progress
+    live.mkdir()
+    with open(out / batch.LOCK_FILE, "w") as running:  # the running batch holds the lock
+        fcntl.flock(running, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(batch.OutputFolderInUseError, match="in use by another batch") as ei:
+            batch.run_batch(inputs, copy_task, out, progress=False)
+        assert str(out) in str(ei.value)
+        res = CliRunner().invoke(main, ["process", *inputs, "--out", str(out), "--quiet"])
+        assert res.exit_code == 1 and "in use by another batch" in res.output and "Traceback" not in res.output
+        assert live.is_dir() and not (out / "manifest.json").exists()  # the running batch's files untouched
+    rep = batch.run_batch(inputs, copy_task, out, progress=False)  # released: this one runs
+    assert rep.n_ok == 2
+    assert not (out / batch.LOCK_FILE).exists() and not live.exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the output folder's lock uses fcntl.flock")
+def test_output_folder_locked_during_the_batch_and_released_on_exceptions(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    inputs = make_inputs(tmp_path / "in", 3, {1: "abort"})
+    out = tmp_path / "out"
+    with pytest.raises(_Abort):
+        batch.run_batch(inputs, probe_lock_task, out, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [f["info"] for f in manifest["files"]] == [{"locked": True}]
+    assert not (out / batch.LOCK_FILE).exists()
+    rep = batch.run_batch(inputs[:1], probe_lock_task, out, progress=False, force=True)
+    assert rep.n_ok == 1 and rep.results[0].info == {"locked": True}
+
+
+def vanishing_task(path: str, work_dir: str) -> dict:
+    """Writes one output; then, for 'remove', its work folder is deleted (as another batch's clean-up
+    of 'stale' temporary folders did) or, for 'recreate', deleted and made again (as a writer's
+    mkdir(parents=True) would), before the next output. 'nested' writes into subfolders."""
+    mode = Path(path).read_text()
+    if mode == "nested":
+        batch.atomic_write_text(Path(work_dir, "a", "b", "deep.txt"), "x")
+        return {}
+    batch.atomic_write_text(Path(work_dir, "summary.json"), "{}")
+    shutil.rmtree(work_dir)
+    if mode == "recreate":
+        Path(work_dir).mkdir()
+    batch.atomic_write_text(Path(work_dir, "angles.csv"), "t,x\n")
+    return {}
+
+
+def test_work_folder_that_disappears_fails_the_file(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    inputs = make_inputs(tmp_path / "in", 3, {0: "remove", 1: "recreate", 2: "nested"})
+    out = tmp_path / "out"
+    rep = batch.run_batch(inputs, vanishing_task, out, progress=False)
+    assert [r.status for r in rep.results] == ["failed", "failed", "ok"]
+    for r in rep.results[:2]:
+        assert "temporary result folder" in r.error and "result is discarded" in r.error, r.error
+    assert rep.results[2].outputs == ["a/b/deep.txt"]
+    assert [p.name for p in out.iterdir() if p.is_dir()] == [batch.result_dir_name(inputs[2])]
+    assert not list(out.glob(".*"))
+    # nothing marked done: a re-run redoes them
+    rep2 = batch.run_batch(inputs, vanishing_task, out, progress=False)
+    assert [r.status for r in rep2.results] == ["failed", "failed", "skipped"]
+
+
+# ---------------------------------------------------------------------------------------------
+# long names, workers that fail outside the task, duplicates, relative paths
+
+
+def test_long_file_name_does_not_stop_the_batch(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    inputs = make_inputs(tmp_path / "in", 2)
+    long = tmp_path / "in" / ("被験者" * 26 + ".txt")  # 238 bytes: legal; its temporary folder's is 27 longer
+    long.write_text("7")
+    inputs.insert(1, str(long))
+    for n, kw in enumerate([{}, {"isolate": True}]):
+        rep = batch.run_batch(inputs, copy_task, tmp_path / f"out{n}", progress=False, **kw)
+        assert [r.status for r in rep.results] == ["ok", "ok", "ok"], [r.error for r in rep.results]
+        assert Path(rep.results[1].output_dir, "result.txt").read_text() == "14.0"
+    name = batch.result_dir_name(long)
+    assert name.startswith("被験者" * 10 + "被験.txt-") and len(name.encode()) == 100 + 9
+    # names within 100 bytes are unchanged, so existing result folders are recognised on resume
+    short = Path(inputs[0])
+    assert batch.result_dir_name(short) == f"{short.name}-{hashlib.sha1(str(short.resolve()).encode()).hexdigest()[:8]}"
+    edge = "é" * 48 + ".txt"  # exactly 100 bytes
+    assert batch.result_dir_name(tmp_path / edge).startswith(edge + "-")
+
+
+def test_pool_records_a_worker_failure_outside_the_task(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    inputs = make_inputs(tmp_path / "in", 3)
+    rep = batch.run_batch(inputs, lambda path, work_dir: {}, tmp_path / "out", jobs=2, progress=False)
+    assert rep.n_failed == 3 and len(rep.results) == 3  # the task cannot be pickled: every file fails
+    assert all("worker failed" in r.error and "pickle" in r.error for r in rep.results), rep.results[0].error
+    assert len(json.loads((tmp_path / "out" / "manifest.json").read_text())["files"]) == 3
+
+
+class _BreaksOnSecondSubmit(ProcessPoolExecutor):
+    """A pool whose worker died between two submissions: the second submit finds it broken."""
+
+    submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        type(self).submitted += 1
+        if type(self).submitted == 2:
+            raise BrokenProcessPool("a child process terminated abruptly (simulated)")
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_pool_found_broken_at_submit_does_not_stop_the_batch(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "in").mkdir()
+    inputs = make_inputs(tmp_path / "in", 4)
+    monkeypatch.setattr(batch, "_pool", lambda jobs: _BreaksOnSecondSubmit(max_workers=jobs))
+    rep = batch.run_batch(inputs, copy_task, tmp_path / "out", jobs=2, progress=False)
+    assert [r.status for r in rep.results] == ["ok"] * 4
+
+
+def test_duplicates_under_any_spelling_are_processed_once(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "in").mkdir()
+    [path] = make_inputs(tmp_path / "in", 1)
+    os.symlink(path, tmp_path / "link.txt")
+    monkeypatch.chdir(tmp_path)
+    spellings = ["in/in_000.txt", "./in/in_000.txt", path, "in//in_000.txt", "link.txt"]
+    for jobs in (1, 2):
+        rep = batch.run_batch(spellings, copy_task, "out", jobs=jobs, progress=False, force=True)
+        assert [r.status for r in rep.results] == ["ok"]
+        assert rep.results[0].input == os.path.join(os.getcwd(), "in", "in_000.txt")  # the first, made absolute
+        assert len(json.loads(Path("out", "manifest.json").read_text())["files"]) == 1
+        assert [p.name for p in Path("out").iterdir() if p.is_dir()] == [batch.result_dir_name(path)]
+
+
+class _ElsewhereExecutor(Executor):
+    """Runs each call at once in another working folder, as a Dask worker started elsewhere does."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        fut: Future = Future()
+        here = os.getcwd()
+        os.chdir(self.cwd)
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            fut.set_exception(exc)
+        finally:
+            os.chdir(here)
+        return fut
+
+
+def test_relative_paths_are_made_absolute_before_dispatch(tmp_path: Path, monkeypatch) -> None:
+    for side, value in (("client", "3"), ("worker", "5")):
+        (tmp_path / side / "data").mkdir(parents=True)
+        (tmp_path / side / "data" / "s1.txt").write_text(value)
+    (tmp_path / "worker" / "results").mkdir()
+    monkeypatch.chdir(tmp_path / "client")
+    rep = batch.run_batch(["data/s1.txt"], copy_task, "results", executor=_ElsewhereExecutor(tmp_path / "worker"),
+                          progress=False)
+    assert rep.n_ok == 1 and rep.out_dir == os.path.join(os.getcwd(), "results")
+    assert Path(rep.results[0].output_dir, "result.txt").read_text() == "6.0"  # the client's file
+    assert list((tmp_path / "worker" / "results").iterdir()) == []
 
 
 def limits_task(path: str, work_dir: str) -> dict:

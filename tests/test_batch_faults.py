@@ -43,13 +43,13 @@ CRASH_NAME = "crash_in_reader.npz"
 # inputs
 
 
-def _variants(folder: Path) -> list[Path]:
+def _variants(folder: Path, n: int = N_VARIANTS) -> list[Path]:
     """A few distinct small, valid recordings (14 s of the demo session, seeds differ)."""
     from kinemyo.sim import make_demo_session
 
     out = []
     base = make_demo_session(1)
-    for v in range(N_VARIANTS):
+    for v in range(n):
         rng = np.random.default_rng(v)
         streams = {}
         for name, s in base.streams.items():
@@ -185,6 +185,54 @@ def inputs200(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]
     (root / "config.toml").write_text(CONFIG)
     paths, good, bad = make_batch(root / "in", 200, crash=True)
     return root, paths, good, bad
+
+
+@pytest.fixture(scope="module")
+def one_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _variants(tmp_path_factory.mktemp("one"), 1)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# the configuration and the summary of one file
+
+
+def test_process_uses_the_configuration_it_fingerprinted(one_recording: Path, tmp_path: Path, monkeypatch) -> None:
+    """`kinemyo process` hands the validated configuration to the workers: a config file edited (here:
+    broken) while the batch runs changes nothing, and the results carry the fingerprint they were
+    made with."""
+    from click.testing import CliRunner
+
+    from kinemyo.cli import main
+
+    config = tmp_path / "p.toml"
+    config.write_text(CONFIG)
+    fp = load_config(str(config)).fingerprint()
+    real_run_batch = batch.run_batch
+
+    def edit_config_then_run(*args: Any, **kwargs: Any) -> batch.BatchReport:
+        config.write_text("[output\nreport = ")  # the user edits the file for the next batch
+        kwargs.update(isolate=False, cpu_limit_s=None, memory_limit_mb=None)  # in this process: fast
+        return real_run_batch(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "run_batch", edit_config_then_run)
+    res = CliRunner().invoke(main, ["process", str(one_recording), "--config", str(config),
+                                    "--out", str(tmp_path / "out"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    [entry] = json.loads((tmp_path / "out" / "manifest.json").read_text())["files"]
+    assert entry["status"] == "ok" and "report.png" not in entry["outputs"]  # CONFIG: report = false
+    done = json.loads((Path(entry["output_dir"]) / batch.DONE_MARKER).read_text())
+    assert done["signature"]["config"] == fp
+
+
+def test_report_skipped_warning_is_in_the_summary(one_recording: Path, tmp_path: Path, monkeypatch) -> None:
+    from kinemyo.pipeline import parse_config
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # not installed: importing it raises ImportError
+    cfg = parse_config({"output": {"report": True, "signals": False}})
+    process_file(str(one_recording), str(tmp_path), config=cfg)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert any(w.startswith("report skipped: matplotlib is not installed") for w in summary["warnings"])
+    assert not (tmp_path / "report.png").exists()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -149,6 +149,59 @@ def test_write_edf_refuses_what_edf_cannot_hold(tmp_path: Path, rng: np.random.G
     assert not list(tmp_path.glob("*.edf")) and not list(tmp_path.glob(".*"))  # nothing half-written
 
 
+@pytest.mark.parametrize("scale", [1e-5, 1e-4, 1.0, 3e3, 5e6])
+def test_write_edf_header_bounds_fit_8_characters(tmp_path: Path, rng: np.random.Generator, scale: float) -> None:
+    """Values whose 3-digit bounds need more than 8 characters (EMG in volts: -0.000195) are bounded
+    with fewer digits; the header holds exactly the scale the samples were written with."""
+    pyedflib = pytest.importorskip("pyedflib")
+    x = rng.normal(0, 0.5, (2000, 2)) * scale
+    x[0, 0], x[1, 0] = -1.95 * scale, 1.5678 * scale
+    path = tmp_path / "v.edf"
+    kio.write(kio.Recording({"emg": kio.Stream(x, 1000.0, channel_names=["a", "b"], units="V")}), path)
+    f = pyedflib.EdfReader(str(path))
+    try:
+        lo, hi = f.getPhysicalMinimum(0), f.getPhysicalMaximum(0)
+    finally:
+        f.close()
+    assert lo <= x[:, 0].min() and hi >= x[:, 0].max() and (hi - lo) < 1.25 * np.ptp(x[:, 0])
+    y = kio.read(path)["emg"].data
+    assert np.all(np.abs(y - x).max(0) <= 1.3 * np.ptp(x, 0) / 65535)
+
+
+def test_write_edf_refuses_values_the_header_cannot_bound(tmp_path: Path) -> None:
+    pytest.importorskip("pyedflib")
+    tiny = kio.Recording({"emg": kio.Stream(np.linspace(-3e-8, 3e-8, 100)[:, None], 100.0, units="V")})
+    with pytest.raises(kio.WriteError, match="uV instead of V"):
+        kio.write_edf(tiny, tmp_path / "x.edf")
+    huge = kio.Recording({"p": kio.Stream(np.linspace(-3e9, 3e9, 100)[:, None], 100.0, units="Pa")})
+    with pytest.raises(kio.WriteError, match="8-character"):
+        kio.write_edf(huge, tmp_path / "x.edf")
+
+
+def test_write_edf_annotations_follow_the_streams_start(tmp_path: Path, rng: np.random.Generator) -> None:
+    """A cropped recording (streams starting at 10 s) is written with its first sample at the file's
+    time 0: notes move by -10 s, a note overlapping the start is cut, notes outside are left out."""
+    pytest.importorskip("pyedflib")
+    import datetime
+    notes = [{"onset_s": 12.0, "duration_s": 1.0, "text": "lift"},
+             {"onset_s": 9.0, "duration_s": 2.0, "text": "hold"},
+             {"onset_s": 3.0, "duration_s": -1.0, "text": "before"},
+             {"onset_s": 25.0, "duration_s": -1.0, "text": "after"}]
+    full = kio.Stream(rng.normal(0, 1, (20 * 200, 1)), 200.0, channel_names=["a"], units="mV")
+    rec = kio.Recording({"emg": full.crop(10.0, 20.0)}, metadata={"annotations": notes})
+    assert rec["emg"].start == pytest.approx(10.0)
+    path = tmp_path / "crop.edf"
+    with pytest.warns(UserWarning, match="2 annotation"):
+        kio.write_edf(rec, path, start=datetime.datetime(2024, 5, 1, 9, 0, 0))
+    back = kio.read(path)
+    assert back["emg"].start == 0.0 and back["emg"].duration == pytest.approx(10.0)
+    assert back.metadata["annotations"] == [{"onset_s": 2.0, "duration_s": 1.0, "text": "lift"},
+                                            {"onset_s": 0.0, "duration_s": 1.0, "text": "hold"}]
+    assert back.metadata["start_datetime"] == "2024-05-01 09:00:10"
+    with pytest.raises(kio.WriteError, match="onset_s"):
+        kio.write_edf(kio.Recording({"emg": full}, metadata={"annotations": [{"text": "x"}]}), tmp_path / "b.edf")
+
+
 def test_read_edf_label_convention_falls_back_to_rates(tmp_path: Path, rng: np.random.Generator) -> None:
     """Labels that only look like ``stream:channel`` but mix rates in one prefix keep the rate grouping."""
     pyedflib = pytest.importorskip("pyedflib")

@@ -136,6 +136,14 @@ def test_bad_input():
         onset.OnlineDetector(FS, 2).process(np.zeros((10, 3)))
     with pytest.raises(TypeError):
         onset.detect(np.array(["a", "b"]), FS)
+    # channel-major input (a review found it crashed the interpreter): refused with a hint
+    with pytest.raises(ValueError, match=r"x\.T"):
+        onset.detect(np.zeros((4, 3000)), FS)
+    # shorter than one automatic-baseline window (0.1 s): a result per channel, no events
+    for n in (3, 150):
+        for method in ("default", "tkeo"):
+            r = onset.detect(np.random.default_rng(n).standard_normal((n, 2)), FS, method)
+            assert len(r) == 2 and all(e.shape == (0, 2) for e in r)
 
 
 @pytest.mark.parametrize("method", ["default", "hodges_bui", "bonato", "tkeo"])

@@ -134,3 +134,41 @@ def test_notch_auto_finds_the_line_and_streams_refuse_it(session) -> None:
     assert "emg_notch_hz" not in run({"emg": stream}, parse_config(DEMO_CONFIG, "demo")).metrics
     with pytest.raises(ValueError, match="notch_hz = 'auto'"):
         OnlinePipeline(cfg, n_emg=2, emg_fs=fs)
+
+
+def test_streams_starting_at_different_times_share_the_recording_time_axis(session, result) -> None:
+    """Event times and latencies are on the recording's time axis: the same session with the EMG
+    stream starting 0.5 s late (and the lower IMU 0.3 s late) gives the same onsets, latencies and
+    angles at the same times (issue found by review: each stream used to start at its own 0)."""
+    from kinemyo import io as kio
+    rec = session.to_recording()
+    late = kio.Recording({k: (s.crop(0.5, None) if k == "emg" else s.crop(0.3, None) if k == "imu_lower" else s)
+                          for k, s in rec.items()}, metadata=rec.metadata)
+    assert late["emg"].start == pytest.approx(0.5)
+    r = run(late, parse_config(DEMO_CONFIG, "demo"))
+    assert r.signals["envelope_t"][0] == pytest.approx(0.5)
+    assert r.signals["angles_t"][0] == pytest.approx(0.3)
+    assert any("start at different times" in w for w in r.warnings)
+
+    def onsets(res):
+        return np.array([e["onset_s"] for e in res.events["emg_onsets"]])
+    a, b = onsets(result), onsets(r)
+    assert a.size == b.size and np.abs(a - b).max() < 0.01
+    lat0 = np.array([x["latency_ms"] for x in result.events["latencies"]])
+    lat1 = np.array([x["latency_ms"] for x in r.events["latencies"]])
+    assert lat0.size == lat1.size and np.allclose(lat0, lat1, atol=15.0, equal_nan=True)
+    m0 = np.array([m["onset_s"] for m in result.events["movement_onsets"]])
+    m1 = np.array([m["onset_s"] for m in r.events["movement_onsets"]])
+    assert m0.size == m1.size and np.abs(m0 - m1).max() < 0.05
+    # angles at the same recording times agree once the filters have converged (the lower IMU's
+    # orientation filter starts 0.3 s later)
+    t0, t1 = result.signals["angles_t"], r.signals["angles_t"]
+    i0 = np.searchsorted(t0, 30.0)
+    i1 = np.searchsorted(t1, 30.0)
+    assert t0[i0] == pytest.approx(t1[i1])
+    assert np.abs(result.signals["angles"][i0:i0 + 1000, 0] - r.signals["angles"][i1:i1 + 1000, 0]).max() < 1.0
+    gappy = kio.Recording({k: (kio.Stream(s.data, s.fs, time=np.where(np.arange(s.n_samples) < 1000, s.time,
+                                                                         s.time + 1.0), channel_names=s.channel_names,
+                                          units=s.units) if k == "emg" else s) for k, s in rec.items()},
+                          metadata=rec.metadata)
+    assert any("gaps or jumps" in w for w in run(gappy, parse_config(DEMO_CONFIG, "demo")).warnings)

@@ -103,6 +103,25 @@ TEST_CASE("onset: bad parameters and degenerate signals") {
     }
 }
 
+TEST_CASE("onset: automatic baseline on a signal shorter than one baseline window") {
+    // n < W = max(64, 0.1 fs) samples: one partial window; nothing may be read past the signal
+    // (ASan build), every method returns per-channel results
+    for (std::size_t n : {1u, 50u, 150u, 199u}) {
+        const auto x = make_signal(n, {}, 0.0, 3);
+        for (Method m : {Method::cusum, Method::hodges_bui, Method::bonato, Method::tkeo}) {
+            OnsetParams p = params(m);
+            p.rest_begin = -1;
+            p.rest_end = -1;
+            std::vector<double> xs(x.begin(), x.end());  // exactly n * 2 values
+            auto r = detect(xs.data(), n, p);
+            CHECK(r.size() == 2);
+            p.preprocess = false;
+            r = detect(xs.data(), n, p);
+            CHECK(r.size() == 2);
+        }
+    }
+}
+
 TEST_CASE("onset: NaN run inside a burst does not split it; float32 works") {
     auto x = make_signal(16000, {{5000, 9000}}, 5.0, 3);
     for (std::size_t i = 6000; i < 6400; ++i) x[2 * i] = std::numeric_limits<double>::quiet_NaN();

@@ -14,6 +14,10 @@ The engine behind ``kinemyo process``. Its promises:
   duplicated.
 * **Manifest.** ``manifest.json`` and ``manifest.csv`` in the output folder list every input with
   its status (``ok``, ``skipped``, ``failed``), error, outputs and time, written atomically.
+* **One batch per output folder.** A batch holds an exclusive lock on its output folder (the file
+  ``.kinemyo-batch.lock``, ``fcntl.flock`` on POSIX) from start to end; a second batch started on
+  the same folder fails at once with :class:`OutputFolderInUseError` instead of deleting the first
+  one's temporary folders.
 
 Tasks are plain picklable callables ``task(input_path, work_dir) -> dict`` (the dict, e.g. a few
 metrics, goes into the manifest). Use :func:`run_batch`.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import glob
 import hashlib
 import io
 import json
@@ -31,18 +36,27 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["BatchReport", "FileResult", "atomic_write_bytes", "atomic_write_text", "result_dir_name", "run_batch"]
+__all__ = ["BatchReport", "FileResult", "OutputFolderInUseError", "atomic_write_bytes", "atomic_write_text",
+           "result_dir_name", "run_batch"]
 
 Status = Literal["ok", "skipped", "failed"]
 DONE_MARKER = "_done.json"
+LOCK_FILE = ".kinemyo-batch.lock"
+_NAME_MAX_BYTES = 100  # the file-name part of a result folder's name, in bytes of UTF-8
+
+
+class OutputFolderInUseError(RuntimeError):
+    """Another batch holds the output folder: one output folder serves one batch at a time."""
 
 
 @dataclasses.dataclass
@@ -103,10 +117,23 @@ _FILE_MODE = 0o666 & ~_umask()
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: a temporary file in the same folder, fsync, rename.
     An interrupted write leaves either the old file or none, never a truncated one. The file gets
-    the usual permissions (0666 minus the umask), not the temporary file's private ones."""
+    the usual permissions (0666 minus the umask), not the temporary file's private ones.
+
+    Missing parent folders are created, except inside the work folder of a running batch task:
+    there only the subfolders below the work folder are, and a work folder that has disappeared
+    makes the write fail (``FileNotFoundError``) instead of being silently recreated half empty."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    work = _work_dir_of(path)
+    if work is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        _make_subfolders(work, path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:
+        if work is not None and not os.path.isdir(work):
+            raise FileNotFoundError(_vanished(work)) from None
+        raise
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -118,11 +145,54 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    if work is not None:
+        with _work_lock:
+            written = _work_dirs.get(work)
+            if written is not None:
+                written.add(os.path.abspath(path))
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Text version of :func:`atomic_write_bytes` (UTF-8)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# The work folders of the tasks running in this process (several with a thread pool), each with the
+# files written into it by atomic_write_bytes: the outputs that must still be there at the end.
+_work_dirs: dict[str, set[str]] = {}
+_work_lock = threading.Lock()
+
+
+def _work_dir_of(path: Path) -> str | None:
+    """The running task's work folder that holds ``path``, if any."""
+    if not _work_dirs:
+        return None
+    p = os.path.abspath(path)
+    with _work_lock:
+        for work in _work_dirs:
+            if p.startswith(work + os.sep):
+                return work
+    return None
+
+
+def _make_subfolders(work: str, folder: Path) -> None:
+    """Create the missing folders from ``work`` (exclusive) down to ``folder``, one level at a time,
+    so that a removed work folder is never recreated."""
+    rel = os.path.relpath(os.path.abspath(folder), work)
+    d = work
+    for part in ([] if rel == os.curdir else Path(rel).parts):
+        d = os.path.join(d, part)
+        try:
+            os.mkdir(d)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            raise FileNotFoundError(_vanished(work)) from None
+
+
+def _vanished(work: str) -> str:
+    return (f"{work}: the temporary result folder disappeared while the file was processed (was another "
+            "batch using the same output folder?); the result is discarded")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,10 +201,35 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def result_dir_name(input_path: str | os.PathLike[str]) -> str:
     """Folder name of an input's results: its file name plus a short hash of its absolute path, so
-    that equal names in different folders never collide."""
+    that equal names in different folders never collide. A name longer than 100 bytes (UTF-8) is
+    cut to 100 bytes on a character boundary, keeping a short extension (the hash keeps it unique):
+    the temporary folder's name is 27 bytes longer and must stay within the file system's limit
+    (255 bytes) for every legal input name."""
     p = Path(input_path)
-    digest = hashlib.sha1(str(p.resolve()).encode()).hexdigest()[:8]
-    return f"{p.name}-{digest}"
+    digest = hashlib.sha1(os.fsencode(str(p.resolve()))).hexdigest()[:8]
+    return f"{_cap_name(p.name, _NAME_MAX_BYTES)}-{digest}"
+
+
+def _cap_name(name: str, limit: int) -> str:
+    """``name`` cut to at most ``limit`` bytes on a character boundary, its extension kept when short;
+    names within the limit are returned unchanged (so existing result folders are recognised)."""
+    def size(s: str) -> int:
+        return len(s.encode("utf-8", "surrogateescape"))
+
+    if size(name) <= limit:
+        return name
+    suffix = Path(name).suffix
+    if size(suffix) > 16:
+        suffix = ""
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    budget = limit - size(suffix)
+    n = 0
+    for i, ch in enumerate(stem):
+        n += size(ch)
+        if n > budget:
+            stem = stem[:i]
+            break
+    return stem + suffix
 
 
 def _signature(input_path: str, fingerprint: str) -> dict[str, Any]:
@@ -162,13 +257,20 @@ def _run_one(task: Callable[[str, str], dict[str, Any] | None], input_path: str,
              fingerprint: str) -> FileResult:
     """Run ``task`` for one input inside a private temporary folder and move it into place."""
     t0 = time.perf_counter()
-    final = Path(out_dir) / result_dir_name(input_path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=out_dir))
+    tmp: Path | None = None
+    work = ""
     try:
+        final = Path(out_dir) / result_dir_name(input_path)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=out_dir))
+        work = os.path.abspath(tmp)
+        created = os.stat(work)
+        with _work_lock:
+            _work_dirs[work] = set()
         if not os.path.exists(input_path):
             raise FileNotFoundError(f"{input_path}: no such file")
         signature = _signature(input_path, fingerprint)
         info = task(input_path, str(tmp)) or {}
+        _check_work_dir(work, created)
         outputs = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
         record = {"signature": signature, "outputs": outputs, "info": _jsonable(info)}
         atomic_write_text(tmp / DONE_MARKER, json.dumps(record, indent=2))
@@ -178,8 +280,30 @@ def _run_one(task: Callable[[str, str], dict[str, Any] | None], input_path: str,
         return FileResult(input_path, "ok", str(final), outputs, None, time.perf_counter() - t0,
                           record["info"])
     except Exception as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         return FileResult(input_path, "failed", None, [], _describe(exc), time.perf_counter() - t0)
+    finally:
+        with _work_lock:
+            _work_dirs.pop(work, None)
+
+
+def _check_work_dir(work: str, created: os.stat_result) -> None:
+    """Before the done-marker: the work folder is still the one made for this file (not removed, nor
+    removed and recreated) and holds every file the task wrote into it with the atomic writers."""
+    try:
+        same = os.path.samestat(os.stat(work), created)
+    except FileNotFoundError:
+        same = False
+    if not same:
+        raise RuntimeError(_vanished(work))
+    with _work_lock:
+        written = sorted(_work_dirs.get(work, ()))
+    missing = [os.path.relpath(p, work) for p in written if not os.path.isfile(p)]
+    if missing:
+        raise RuntimeError(f"{work}: outputs written by the task are missing from the temporary result folder "
+                           f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}); the result is "
+                           "discarded")
 
 
 def _describe(exc: BaseException) -> str:
@@ -315,12 +439,15 @@ def _run_local_pool(task, todo: list[str], out_dir: str, fingerprint: str, jobs:
             path = suspects.pop(0)
             with _pool(1) as solo:
                 try:
-                    on_result(solo.submit(_run_one_limited, limits, task, path, out_dir, fingerprint).result())
+                    result = solo.submit(_run_one_limited, limits, task, path, out_dir, fingerprint).result()
                 except BrokenProcessPool:
                     _cleanup_partials(out_dir, path)
-                    on_result(FileResult(path, "failed", error="worker process died while processing this "
-                                         "file (crash, os._exit, out of memory or over the per-file CPU "
-                                         "time limit)"))
+                    result = FileResult(path, "failed", error="worker process died while processing this "
+                                        "file (crash, os._exit, out of memory or over the per-file CPU "
+                                        "time limit)")
+                except Exception as exc:
+                    result = _worker_failed(out_dir, path, exc)
+                on_result(result)
         if not queue:
             break
         with _pool(jobs) as pool:
@@ -328,29 +455,45 @@ def _run_local_pool(task, todo: list[str], out_dir: str, fingerprint: str, jobs:
             broken = False
             while (queue or inflight) and not broken:
                 while queue and len(inflight) < jobs:
-                    path = queue.pop(0)
-                    inflight[pool.submit(_run_one_limited, limits, task, path, out_dir, fingerprint)] = path
+                    try:
+                        fut = pool.submit(_run_one_limited, limits, task, queue[0], out_dir, fingerprint)
+                    except BrokenProcessPool:  # a worker died since the last wait: the next pool takes it
+                        broken = True
+                        break
+                    inflight[fut] = queue.pop(0)
+                if broken:
+                    break
                 done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
                 for fut in done:
                     path = inflight.pop(fut)
                     try:
-                        on_result(fut.result())
+                        result = fut.result()
                     except BrokenProcessPool:
                         suspects.append(path)
                         broken = True
+                        continue
+                    except Exception as exc:  # e.g. the task or its result could not be pickled
+                        result = _worker_failed(out_dir, path, exc)
+                    on_result(result)
             if broken:
                 suspects.extend(inflight.values())
 
 
+def _worker_failed(out_dir: str, path: str, exc: BaseException) -> FileResult:
+    """The record of a file whose worker raised outside the task (never the end of the batch)."""
+    _cleanup_partials(out_dir, path)
+    return FileResult(path, "failed", error=f"worker failed: {_describe(exc)}")
+
+
 def _remove_stale_partials(out: Path) -> None:
-    """Remove temporary folders left by killed workers or an interrupted earlier run (a batch owns
-    its output folder: two batches must not write into the same folder at once)."""
+    """Remove temporary folders left by killed workers or an interrupted earlier run. Called only
+    while holding the output folder's lock: no other batch can be writing into it."""
     for p in out.glob(".*.partial"):
         shutil.rmtree(p, ignore_errors=True)
 
 
 def _cleanup_partials(out_dir: str, input_path: str) -> None:
-    prefix = "." + result_dir_name(input_path) + "."
+    prefix = "." + glob.escape(result_dir_name(input_path)) + "."
     for p in Path(out_dir).glob(prefix + "*.partial"):
         shutil.rmtree(p, ignore_errors=True)
 
@@ -358,14 +501,102 @@ def _cleanup_partials(out_dir: str, input_path: str) -> None:
 def _run_executor(submit: Callable[..., Any], wait: Callable[[list[Any]], Iterable[Any]],
                   task, todo: list[str], out_dir: str, fingerprint: str,
                   on_result: Callable[[FileResult], None]) -> None:
-    futures = {submit(_run_one, task, p, out_dir, fingerprint): p for p in todo}
+    futures: dict[Any, str] = {}
+    for p in todo:
+        try:
+            futures[submit(_run_one, task, p, out_dir, fingerprint)] = p
+        except Exception as exc:  # e.g. the task cannot be pickled for a Dask cluster
+            on_result(_worker_failed(out_dir, p, exc))
     for fut in wait(list(futures)):
         try:
-            on_result(fut.result())
+            result = fut.result()
         except Exception as exc:
-            path = futures[fut]
-            _cleanup_partials(out_dir, path)
-            on_result(FileResult(path, "failed", error=f"worker failed: {_describe(exc)}"))
+            result = _worker_failed(out_dir, futures[fut], exc)
+        on_result(result)
+
+
+# ---------------------------------------------------------------------------------------------
+# the output folder's lock
+
+
+_held_locks: set[int] = set()
+_fork_hook_registered = False
+
+
+def _close_held_locks_in_child() -> None:
+    """After a fork: drop the child's copies of the lock descriptors, so that a pool worker that
+    outlives its batch (an executor created by the caller) does not keep the folder locked."""
+    for fd in _held_locks:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held_locks.clear()
+
+
+def _lock_output_folder(out: Path) -> int | None:
+    """Take the exclusive lock of ``out`` (``fcntl.flock`` on ``out/.kinemyo-batch.lock``, held until
+    :func:`_unlock_output_folder` or the end of the process, also a killed one). Raises
+    OutputFolderInUseError at once when another batch holds it. Returns the lock's descriptor, or
+    None where the platform or file system has no locks (then a warning says so)."""
+    global _fork_hook_registered
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        warnings.warn(f"{out}: output folder not locked (no fcntl on this platform): make sure no other batch "
+                      "uses it at the same time", RuntimeWarning, stacklevel=3)
+        return None
+    path = out / LOCK_FILE
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode("utf-8", "replace").strip()
+            os.close(fd)
+            raise OutputFolderInUseError(
+                f"output folder {out} is in use by another batch{f' ({holder})' if holder else ''}: one output "
+                "folder serves one batch at a time; wait for that batch to end or choose another output "
+                "folder") from None
+        except OSError as exc:  # a file system without locks
+            os.close(fd)
+            warnings.warn(f"{out}: output folder not locked ({exc}): make sure no other batch uses it at the "
+                          "same time", RuntimeWarning, stacklevel=3)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        # the batch before us removes the lock file when it ends: keep the lock only on the file
+        # that is still at the path, else another batch could lock a new file there at the same time
+        try:
+            current = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)
+    with contextlib.suppress(OSError):
+        import socket
+
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+    _held_locks.add(fd)
+    if not _fork_hook_registered and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_close_held_locks_in_child)
+        _fork_hook_registered = True
+    return fd
+
+
+def _unlock_output_folder(out: Path, fd: int | None) -> None:
+    """Remove the lock file (while still holding the lock) and release the lock."""
+    if fd is None:
+        return
+    try:
+        path = out / LOCK_FILE
+        with contextlib.suppress(OSError):
+            if os.path.samestat(os.fstat(fd), os.stat(path)):
+                os.unlink(path)
+    finally:
+        _held_locks.discard(fd)
+        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,14 +613,21 @@ def run_batch(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, str
     Parameters
     ----------
     inputs : sequence of paths
-        Input files; duplicates are processed once.
+        Input files; duplicates (the same file under any spelling, through symbolic links too) are
+        processed once, under the first spelling. Relative paths are made absolute here, before any
+        work is sent to a worker (whose working folder may differ); the manifest lists them absolute.
     task : callable ``(input_path, work_dir) -> dict | None``
         Reads the input and writes its outputs into ``work_dir`` (a private temporary folder that
         becomes ``out_dir/<result_dir_name(input)>`` on success). Must be picklable (a module-level
         function or a ``functools.partial`` of one) for ``jobs > 1``, executors and Dask. The dict
-        it returns goes into the manifest.
+        it returns goes into the manifest. Before the result is marked done, the work folder must
+        still be the one made for it and hold every file the task wrote with
+        :func:`atomic_write_bytes` / :func:`atomic_write_text` (which never recreate a removed work
+        folder), else the input is recorded as failed.
     out_dir : path
-        Output folder (created).
+        Output folder (created; a relative path is made absolute here). One output folder serves
+        one batch at a time: the batch locks it from start to end, and a batch started on a folder
+        that another batch holds raises :class:`OutputFolderInUseError` before doing anything.
     jobs : int
         Number of local worker processes; 1 runs in this process (no crash isolation).
     scheduler : str, optional
@@ -416,6 +654,11 @@ def run_batch(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, str
     -------
     BatchReport
         Also written as ``manifest.json`` / ``manifest.csv`` in ``out_dir``.
+
+    Raises
+    ------
+    OutputFolderInUseError
+        Another batch is using ``out_dir``.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1; got {jobs}")
@@ -425,15 +668,30 @@ def run_batch(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, str
     if sum(x is not None for x in (scheduler, executor)) > 1:
         raise ValueError("give at most one of scheduler and executor")
     t0 = time.perf_counter()
-    out = Path(out_dir)
+    out = Path(os.path.abspath(out_dir))
     out.mkdir(parents=True, exist_ok=True)
+    lock = _lock_output_folder(out)
+    try:
+        return _run_locked(inputs, task, out, t0, jobs=jobs, scheduler=scheduler, executor=executor, force=force,
+                           fingerprint=fingerprint, progress=progress, isolate=isolate, cpu_limit_s=cpu_limit_s,
+                           memory_limit_mb=memory_limit_mb)
+    finally:
+        _unlock_output_folder(out, lock)
+
+
+def _run_locked(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, str], dict[str, Any] | None],
+                out: Path, t0: float, *, jobs: int, scheduler: str | None, executor: Executor | None, force: bool,
+                fingerprint: str, progress: bool, isolate: bool, cpu_limit_s: float | None,
+                memory_limit_mb: float | None) -> BatchReport:
+    """:func:`run_batch` once the output folder is locked."""
     _remove_stale_partials(out)
     seen: set[str] = set()
     paths: list[str] = []
     for p in inputs:
-        s = str(p)
-        if s not in seen:
-            seen.add(s)
+        s = os.path.abspath(os.fspath(p))
+        real = os.path.realpath(s)
+        if real not in seen:
+            seen.add(real)
             paths.append(s)
 
     results: dict[str, FileResult] = {}
@@ -494,7 +752,8 @@ def _write_manifest(report: BatchReport) -> None:
     w.writerow(["input", "status", "output_dir", "n_outputs", "seconds", "error"])
     for r in report.results:
         w.writerow([r.input, r.status, r.output_dir or "", len(r.outputs), f"{r.seconds:.3f}", r.error or ""])
-    atomic_write_text(out / "manifest.csv", buf.getvalue())
+    # surrogateescape: a file name that is not valid UTF-8 is written as the bytes it has on disk
+    atomic_write_bytes(out / "manifest.csv", buf.getvalue().encode("utf-8", "surrogateescape"))
 
 
 def format_exception(exc: BaseException) -> str:  # pragma: no cover - debugging aid

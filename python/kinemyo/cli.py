@@ -153,7 +153,7 @@ def process(inputs: tuple[str, ...], config_path: str | None, out_dir: str, jobs
     runs in a worker process under --max-cpu-s / --max-memory-mb, so a crashing or hanging reader
     fails that file, never the batch.
     """
-    from .batch import run_batch
+    from .batch import OutputFolderInUseError, run_batch
     from .pipeline import ConfigError, load_config
     from .pipeline.files import process_file
 
@@ -161,16 +161,23 @@ def process(inputs: tuple[str, ...], config_path: str | None, out_dir: str, jobs
         cfg = load_config(config_path)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    task = functools.partial(process_file, config=config_path)
+    # the validated configuration itself goes to the workers (it pickles): every file uses exactly
+    # the configuration that is fingerprinted, even if the file is edited or removed meanwhile, and
+    # no relative path is resolved on a Dask worker
+    task = functools.partial(process_file, config=cfg)
     local = scheduler is None
     if max_memory_mb is None and hasattr(os, "sysconf"):
         try:
             max_memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**21  # half, in MB
         except (ValueError, OSError):
             max_memory_mb = None
-    report = run_batch(list(inputs), task, out_dir, jobs=jobs, scheduler=scheduler, force=force,
-                       fingerprint=cfg.fingerprint(), progress=not quiet, isolate=local,
-                       cpu_limit_s=max_cpu_s if local else None, memory_limit_mb=max_memory_mb if local else None)
+    try:
+        report = run_batch(list(inputs), task, out_dir, jobs=jobs, scheduler=scheduler, force=force,
+                           fingerprint=cfg.fingerprint(), progress=not quiet, isolate=local,
+                           cpu_limit_s=max_cpu_s if local else None,
+                           memory_limit_mb=max_memory_mb if local else None)
+    except OutputFolderInUseError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"{report.n_ok} processed, {report.n_skipped} already done, {report.n_failed} failed "
                f"in {report.seconds:.1f} s; manifest: {Path(out_dir) / 'manifest.json'}")
     for r in report.results:

@@ -214,7 +214,9 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
     Parameters
     ----------
     x : array_like, shape (n_samples,) or (n_samples, n_channels)
-        Raw EMG (any unit). float32 stays float32 in the core; ints are converted.
+        Raw EMG (any unit), time first. float32 stays float32 in the core; ints are converted. A
+        2-D array with more channels than samples is refused (``ValueError``): it is almost surely
+        channel-major, ``(n_channels, n_samples)``; pass ``x.T``.
     fs : float
         Sampling rate in Hz.
     method : {"default", "cusum", "hodges_bui", "bonato", "tkeo"}
@@ -287,6 +289,9 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
     a2 = a.reshape(-1, 1) if one else a
     if a2.shape[1] == 0:
         return []
+    if a2.shape[1] > a2.shape[0]:
+        raise ValueError(f"x has more channels ({a2.shape[1]}) than samples ({a2.shape[0]}): detect takes "
+                         "(n_samples, n_channels), time first; pass x.T if your array is channel-major")
     auto = isinstance(mains, str)
     if auto and mains != "auto":
         raise ValueError(f"mains must be 'auto', None or a frequency in Hz; got {mains!r}")

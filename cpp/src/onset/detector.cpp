@@ -2520,7 +2520,9 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
                 cnt += sc[w * C + c];
             }
             if (cnt == 0) { mean[c] = 0; sd[c] = 0; en[c] = 0; continue; }
-            if (adapt && W > K) {
+            // whole windows only: with n < W the one window is partial (n samples), too short
+            // for the estimate, and reading W of them would run past the signal
+            if (adapt && W > K && n >= W) {
                 lagS.assign(K + 1, 0.0);
                 lagN.assign(K + 1, 0.0);
                 const std::size_t lead = static_cast<std::size_t>(det.settle_samples());

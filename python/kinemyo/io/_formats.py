@@ -153,18 +153,72 @@ def _groups_from_labels(labels: Sequence[str], rates: Sequence[float]) -> dict[s
     return groups
 
 
+def _edf_number(v: float) -> str:
+    """``v`` as the plain decimal (no exponent) an EDF header field holds: what pyedflib writes."""
+    return np.format_float_positional(v, trim="-")
+
+
+def _edf_field(v: float) -> float | int:
+    """A header bound as pyedflib should get it: whole numbers as int (pyedflib checks ``str(v)``,
+    which would add ".0" to a bound that fills the 8 characters)."""
+    return int(v) if float(v).is_integer() else v
+
+
 def _edf_bounds(lo: float, hi: float) -> tuple[float, float]:
     """Physical minimum and maximum for the 8-character EDF header fields: ``[lo, hi]`` rounded outward
-    to three significant digits of the larger magnitude, so no sample is clipped by the rounding."""
+    to three significant digits of the larger magnitude (two or one when three do not fit in 8
+    characters as a plain decimal, e.g. -0.000195), so no sample is clipped by the rounding and the
+    header holds exactly the values the samples were scaled with.
+
+    Raises ValueError when even one significant digit does not fit (magnitudes below 1e-5 or of
+    1e8 and more): the signal must be written in another unit.
+    """
     m = max(abs(lo), abs(hi))
     if m == 0.0:
         return -1.0, 1.0
-    step = 10.0 ** (np.floor(np.log10(m)) - 2)
-    plo = float(np.floor(lo / step) * step)
-    phi = float(np.ceil(hi / step) * step)
-    if phi <= plo:
-        phi = plo + float(step)
-    return float(f"{plo:.6g}"), float(f"{phi:.6g}")
+    e = int(np.floor(np.log10(m)))
+    for digits in (3, 2, 1):
+        nd = digits - 1 - e  # decimals of the rounding step 10^-nd
+        step = 10.0 ** -nd
+        plo = round(float(np.floor(lo / step)) * step, nd)
+        phi = round(float(np.ceil(hi / step)) * step, nd)
+        if phi <= plo:
+            phi = round(plo + step, nd)
+        if len(_edf_number(plo)) <= 8 and len(_edf_number(phi)) <= 8:
+            return plo, phi
+    raise ValueError(f"values up to {m:.3g} do not fit the 8-character EDF header fields")
+
+
+def _edf_notes(path: str | os.PathLike[str], notes: Sequence[Mapping[str, Any]], t0: float,
+               duration: float) -> list[tuple[float, float, str]]:
+    """Annotations (onset and duration in s on the recording's time axis) moved to the file's axis,
+    whose 0 is the first sample at ``t0``: ``(onset - t0, duration, text)``. A note that starts
+    before ``t0`` but lasts into the file starts at 0 with what is left of it; notes wholly outside
+    ``[t0, t0 + duration]`` (a cropped recording keeps its metadata) are left out with a warning."""
+    out: list[tuple[float, float, str]] = []
+    left_out = 0
+    for a in notes:
+        try:
+            on = float(a["onset_s"])
+            d = a.get("duration_s", -1.0)
+            dur = -1.0 if d is None else float(d)
+            text = str(a["text"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise WriteError(path, f"annotation {a!r} is not a mapping with onset_s, duration_s and "
+                                   f"text: {e}") from None
+        if not np.isfinite(on) or not np.isfinite(dur):
+            raise WriteError(path, f"annotation {a!r} has a non-finite onset or duration")
+        end = on + max(dur, 0.0)
+        if end < t0 or on > t0 + duration:
+            left_out += 1
+            continue
+        if on < t0:
+            dur, on = end - t0, t0
+        out.append((on - t0, dur, text))
+    if left_out:
+        warnings.warn(f"{path}: {left_out} annotation(s) outside the recorded time "
+                      f"[{t0:g}, {t0 + duration:g}] s were not written", UserWarning, stacklevel=3)
+    return out
 
 
 def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_duration: float = 1.0,
@@ -175,8 +229,9 @@ def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_dura
     Each channel becomes one EDF signal labelled ``<stream>:<channel>`` (at most 16 characters, the
     format's limit), so :func:`read_edf` gives back the same streams and channel names. Every channel
     is quantised over its own range: the physical minimum and maximum are the channel's extremes
-    rounded outward to three significant digits, so the quantisation step is about 1/65,000 (EDF) or
-    1/16,000,000 (BDF) of the channel's range and nothing is clipped.
+    rounded outward to three significant digits (fewer when the 8-character header field needs it,
+    e.g. -0.0002 for -0.000195), so the quantisation step is about 1/65,000 (EDF) or 1/16,000,000
+    (BDF) of the channel's range and nothing is clipped.
 
     Parameters
     ----------
@@ -192,14 +247,19 @@ def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_dura
         EDF+ annotations (``onset_s``, ``duration_s`` (``-1`` or absent: none), ``text``). Default: the
         recording's ``metadata["annotations"]`` (what :func:`read_edf` fills in).
     start : datetime.datetime, optional
-        Start date and time written to the header (default: 2000-01-01 00:00:00, so that the same
-        recording always gives the same bytes).
+        Date and time of the recording's time 0 (default: 2000-01-01 00:00:00, so that the same
+        recording always gives the same bytes). The header gets the date and time of the first
+        sample, ``start`` + the streams' start, to the second (EDF's resolution); the file's time 0
+        is that first sample, and annotations are moved onto that axis (onset − start of the
+        streams; notes wholly outside the recorded time are left out with a ``UserWarning``).
 
     Raises
     ------
     WriteError
         Non-finite samples, irregular streams, streams of different start or duration, a duration
-        that is not a whole number of records, labels or units too long for the format.
+        that is not a whole number of records, labels or units too long for the format, values too
+        small or too large for the header fields in their unit (below about 1e-5 or from 1e8 on),
+        malformed annotations.
     """
     import datetime
 
@@ -247,13 +307,18 @@ def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_dura
             if len(unit) > 8:
                 raise WriteError(path, f"unit {unit!r} of {label!r} is longer than the 8 characters EDF allows")
             col = data[:, c]
-            lo, hi = _edf_bounds(float(col.min()), float(col.max()))
+            try:
+                lo, hi = _edf_bounds(float(col.min()), float(col.max()))
+            except ValueError as e:
+                raise WriteError(path, f"channel {label!r}: {e} (unit {unit!r}); write it in a unit that "
+                                       "brings its values between 1e-5 and 1e7 (e.g. uV instead of V)") from None
             dmax = 8388607 if bdf else 32767
             headers.append({"label": label, "dimension": unit, "sample_frequency": float(s.fs),
-                            "physical_min": lo, "physical_max": hi, "digital_min": -dmax - 1,
+                            "physical_min": _edf_field(lo), "physical_max": _edf_field(hi), "digital_min": -dmax - 1,
                             "digital_max": dmax, "transducer": "", "prefilter": ""})
             signals.append(np.ascontiguousarray(col))
-    notes = list(recording.metadata.get("annotations", []) if annotations is None else annotations)
+    notes = _edf_notes(path, recording.metadata.get("annotations", []) if annotations is None else annotations,
+                       t0 or 0.0, (n_records or 0) * record_duration)
     with atomic_path(target) as tmp:
         ftype = pyedflib.FILETYPE_BDFPLUS if bdf else pyedflib.FILETYPE_EDFPLUS
         try:
@@ -264,10 +329,12 @@ def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_dura
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", UserWarning)
                         w.setDatarecordDuration(record_duration)
-                w.setStartdatetime(start if start is not None else datetime.datetime(2000, 1, 1))
-                for a in notes:
-                    dur = a.get("duration_s", -1.0)
-                    w.writeAnnotation(float(a["onset_s"]), -1.0 if dur is None else float(dur), str(a["text"]))
+                # EDF's time 0 is the first sample, t0 on the recording's axis (whole seconds in the header)
+                t_first = (start if start is not None else datetime.datetime(2000, 1, 1)) + \
+                    datetime.timedelta(seconds=float(t0 or 0.0))
+                w.setStartdatetime(t_first.replace(microsecond=0))
+                for onset_s, dur, text in notes:
+                    w.writeAnnotation(onset_s, dur, text)
                 w.writeSamples(signals)
             finally:
                 w.close()

@@ -93,12 +93,15 @@ def read_recording(path: str | os.PathLike[str]) -> Any:
 
 
 def process_file(path: str, work_dir: str, config: PipelineConfig | str | None = None) -> dict[str, Any]:
-    """Batch task: read ``path``, run the pipeline, write tables, summary and report into ``work_dir``.
-    Returns a few summary numbers for the manifest."""
+    """Batch task: read ``path``, run the pipeline, write report, tables and summary into ``work_dir``.
+    Returns a few summary numbers for the manifest.
+
+    ``config`` is best given as the :class:`PipelineConfig` itself (it pickles to the workers), so
+    that every file of a batch uses the configuration that was fingerprinted; a path is read here.
+    The summary is written last, so that it holds every warning (also "report skipped")."""
     cfg = config if isinstance(config, PipelineConfig) else load_config(config)
     rec = read_recording(path)
     result = run(rec, cfg)
-    write_result(result, work_dir, tuple(cfg["output"]["formats"]), cfg["output"]["signals"])
     if cfg["output"]["report"]:
         try:
             from .report import write_report
@@ -106,5 +109,6 @@ def process_file(path: str, work_dir: str, config: PipelineConfig | str | None =
             write_report(result, work_dir, Path(path).name)
         except ImportError:
             result.warnings.append("report skipped: matplotlib is not installed (pip install 'kinemyo[plot]')")
+    write_result(result, work_dir, tuple(cfg["output"]["formats"]), cfg["output"]["signals"])
     m = result.metrics
     return {k: m[k] for k in ("peak_flexion_deg", "n_repetitions", "n_holds", "median_emg_latency_ms") if k in m}

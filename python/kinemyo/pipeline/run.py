@@ -68,6 +68,26 @@ def _stream(rec: Any, name: str) -> Any | None:
         return None
 
 
+def _start(stream: Any, name: str, warnings: list[str]) -> float:
+    """Time of ``stream``'s first sample on the recording's axis (0 for plain arrays), with a warning
+    when its timestamps are not regular: the pipeline takes sample i at start + i / fs."""
+    t = np.asarray(getattr(stream, "time", None) if hasattr(stream, "time") else np.zeros(0), dtype=float)
+    if t.size == 0 or not np.isfinite(t[0]):
+        return 0.0
+    fs = float(stream.fs)
+    dev = np.abs(t - (t[0] + np.arange(t.size) / fs))
+    if t.size > 1 and float(np.nanmax(dev)) > 0.5 / fs:
+        warnings.append(f"stream {name!r} has gaps or jumps in its timestamps (up to {float(np.nanmax(dev)):.3g} s "
+                        "off a regular grid); it is processed as contiguous from its first sample, so times "
+                        "after a gap are early: fill or split it first (kinemyo.io.find_gaps, kinemyo.io.align)")
+    return float(t[0])
+
+
+def _shift_window(w: Any, t0: float) -> tuple[float, float] | None:
+    """A [t0, t1] window on the recording's axis as seconds from a stream's first sample at t0."""
+    return None if not w else (float(w[0]) - t0, float(w[1]) - t0)
+
+
 def _imu_columns(data: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     if data.ndim != 2 or data.shape[1] not in (6, 9):
         raise ValueError(f"stream {name!r} must have 6 (gyr, acc) or 9 (gyr, acc, mag) channels; "
@@ -97,7 +117,9 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
     emg = _stream(recording, names["emg"]) if cfg["emg"]["enabled"] else None
     if cfg["emg"]["enabled"] and emg is None:
         warnings.append(f"no EMG stream {names['emg']!r}: EMG steps skipped")
+    t_emg = 0.0
     if emg is not None:
+        t_emg = _start(emg, names["emg"], warnings)
         x = np.asarray(emg.data)
         if x.dtype not in (np.float32, np.float64):
             x = x.astype(np.float64)
@@ -111,8 +133,8 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
         if notch_hz == "auto":
             # the line frequency if estimate_mains finds hum (in the onset rest window when one is
             # configured, else over the whole recording), else no notch; reported in the metrics
-            rest = cfg["onset"]["rest_s"] if cfg["onset"]["enabled"] else None
-            found = onset.estimate_mains(x, emg_fs, (float(rest[0]), float(rest[1])) if rest else None,
+            rest = _shift_window(cfg["onset"]["rest_s"], t_emg) if cfg["onset"]["enabled"] else None
+            found = onset.estimate_mains(x, emg_fs, rest,
                                          band=(c["bandpass_hz"][0], hi))
             notch_hz = 0.0 if found is None else found
             metrics["emg_notch_hz"] = notch_hz
@@ -126,7 +148,7 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
         env = filters.sosfiltfilt(lp, np.abs(y)) if c["zero_phase"] else filters.sosfilt(lp, np.abs(y))
         step = max(1, round(emg_fs / 100.0))  # envelopes are kept at ~100 Hz
         signals["envelope"] = env[::step]
-        signals["envelope_t"] = np.arange(0, len(env), step) / emg_fs
+        signals["envelope_t"] = t_emg + np.arange(0, len(env), step) / emg_fs
         chans = list(getattr(emg, "channel_names", None) or [f"emg{i}" for i in range(x.shape[1])])
         signals["emg_channels"] = chans
         # peak of the moving RMS evaluated at the envelopes' ~100 Hz (one C++ pass; the full-rate
@@ -142,12 +164,13 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
                 yo = onset.remove_ecg(yo, emg_fs)
             if o["ecg"] in ("highpass", "template") and c["bandpass_hz"][0] < 30.0:
                 yo = filters.sosfiltfilt(filters.butter(4, 30.0, emg_fs, "highpass"), yo)
-            res = onset.detect(yo, emg_fs, o["method"], o["rest_s"], preprocess=False,
+            res = onset.detect(yo, emg_fs, o["method"], _shift_window(o["rest_s"], t_emg), preprocess=False,
                                min_active=o["min_duration_s"], min_gap=o["min_gap_s"])
             emg_events = res if isinstance(res, list) else [res]
             for ch, ev in zip(chans, emg_events, strict=True):
                 for a, b in ev:
-                    events["emg_onsets"].append({"channel": ch, "onset_s": a / emg_fs, "offset_s": b / emg_fs,
+                    events["emg_onsets"].append({"channel": ch, "onset_s": t_emg + a / emg_fs,
+                                                 "offset_s": t_emg + b / emg_fs,
                                                  "duration_s": (b - a) / emg_fs})
             metrics["emg_activations"] = {ch: len(ev) for ch, ev in zip(chans, emg_events, strict=True)}
 
@@ -164,6 +187,18 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
                              f"got {fs_imu} and {lo.fs} Hz (resample one first)")
         gu, au, mu = _imu_columns(np.asarray(up.data), names["imu_upper"])
         gl, al, ml = _imu_columns(np.asarray(lo.data), names["imu_lower"])
+        # pair the two sensors' samples by time: drop the head of the one that starts earlier
+        t_up, t_lo = _start(up, names["imu_upper"], warnings), _start(lo, names["imu_lower"], warnings)
+        lead = round((t_lo - t_up) * fs_imu)
+        if lead:
+            warnings.append(f"IMU streams start at different times ({t_up:.6g} and {t_lo:.6g} s): the first "
+                            f"{abs(lead)} samples of {names['imu_upper' if lead > 0 else 'imu_lower']!r} are "
+                            "dropped so that both start together")
+            if lead > 0:
+                gu, au, mu = gu[lead:], au[lead:], None if mu is None else mu[lead:]
+            else:
+                gl, al, ml = gl[-lead:], al[-lead:], None if ml is None else ml[-lead:]
+        t_imu = max(t_up, t_lo) if lead else t_up
         n = min(len(gu), len(gl))
         if len(gu) != len(gl):
             warnings.append(f"IMU streams differ in length ({len(gu)} vs {len(gl)}); the common {n} samples are used")
@@ -181,14 +216,14 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
                 warnings.append("no kinematics.neutral_s window: nominal mounting, angles not calibrated")
                 cal = kinematics.Calibration.nominal(tuple(k["mounting"]), heading=heading)  # type: ignore[arg-type]
             else:
-                cal = kinematics.calibrate(qu, ql, fs_imu, neutral=tuple(k["neutral_s"]),  # type: ignore[arg-type]
-                                           flexion=tuple(k["flexion_s"]) if k["flexion_s"] else None,  # type: ignore[arg-type]
+                cal = kinematics.calibrate(qu, ql, fs_imu, neutral=_shift_window(k["neutral_s"], t_imu),  # type: ignore[arg-type]
+                                           flexion=_shift_window(k["flexion_s"], t_imu),
                                            mounting=tuple(k["mounting"]), heading=heading)
                 metrics["calibration"] = cal.to_dict()
             ang = kinematics.lumbar_angles(qu, ql, cal)
             signals["angles"] = ang
             signals["angles_fs"] = fs_imu
-            signals["angles_t"] = np.arange(len(ang)) / fs_imu
+            signals["angles_t"] = t_imu + np.arange(len(ang)) / fs_imu
             for k_i, nm in enumerate(("flexion", "lateral", "axial")):
                 col = ang[:, k_i]
                 if np.isfinite(col).any():
@@ -216,6 +251,11 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
                 rep_rows = [r for r in rep_rows if not any(
                     min(r["end_s"], h["end_s"]) - max(r["start_s"], h["start_s"]) > 0.5 * h["duration_s"]
                     for h in hold_rows)]
+                # times on the recording's axis (the metrics count from the first IMU sample)
+                for row in (*hold_rows, *rep_rows):
+                    for key in ("start_s", "peak_s", "end_s"):
+                        if key in row:
+                            row[key] = t_imu + float(row[key])
                 events["holds"] = hold_rows
                 events["repetitions"] = rep_rows
                 metrics["n_holds"] = len(hold_rows)
@@ -228,20 +268,24 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
                 thr = mcfg["movement_threshold_deg_s"] or 10.0
                 mp = kmetrics.movement_phases(flex, fs_imu, min_velocity_deg_s=thr)
                 events["movement_onsets"] = [
-                    {"onset_s": float(a), "offset_s": float(b), "direction": str(d)}
+                    {"onset_s": t_imu + float(a), "offset_s": t_imu + float(b), "direction": str(d)}
                     for a, b, d in zip(mp.start_s.tolist(), mp.end_s.tolist(), mp.direction.tolist(), strict=True)]
                 metrics["n_movements"] = int(mp.start_index.size)
                 if emg_events is not None:
                     chans = list(signals.get("emg_channels", []))
-                    tab = kmetrics.onset_latencies({ch: ev[:, 0] for ch, ev in zip(chans, emg_events, strict=True)},
-                                                   emg_fs, mp)
+                    # EMG onsets as sample indices from the first IMU sample's time (the streams
+                    # may start at different times)
+                    shift = round((t_emg - t_imu) * emg_fs)
+                    tab = kmetrics.onset_latencies(
+                        {ch: ev[:, 0] + shift for ch, ev in zip(chans, emg_events, strict=True)}, emg_fs, mp)
                     lat = []
                     for r in tab.rows():
                         lm = r["latency_ms"]
-                        lat.append({"movement": int(r["movement"]), "movement_onset_s": float(r["movement_onset_s"]),
+                        lat.append({"movement": int(r["movement"]),
+                                    "movement_onset_s": t_imu + float(r["movement_onset_s"]),
                                     "channel": r["channel_name"],
                                     "emg_onset_s": (float("nan") if r["emg_onset_s"] is None
-                                                    else float(r["emg_onset_s"])),
+                                                    else t_imu + float(r["emg_onset_s"])),
                                     "latency_ms": float("nan") if lm is None else float(lm)})
                     events["latencies"] = lat
                     vals = [r["latency_ms"] for r in lat if np.isfinite(r["latency_ms"])]
@@ -259,13 +303,22 @@ def _rows(d: dict[str, Any], keys: list[str]) -> list[dict[str, Any]]:
     return [{k: v[i] for k, v in cols.items()} for i in range(n)]
 
 
+def _num(key: str, v: Any) -> str:
+    """A number for the CSV tables: times (columns ending in ``_s``) to 1 µs whatever the
+    recording's length (.6g rounded them to 10 ms after 1000 s), other values to 6 digits."""
+    if key.endswith("_s"):
+        return f"{float(v):.6f}".rstrip("0").rstrip(".") if np.isfinite(v) else str(float(v))
+    return f"{v:.6g}"
+
+
 def _csv_text(columns: dict[str, Any]) -> str:
     keys = list(columns)
     n = len(next(iter(columns.values()))) if columns else 0
     lines = [",".join(keys)]
     cols = [np.asarray(columns[k]) for k in keys]
     for i in range(n):
-        lines.append(",".join(f"{c[i]:.6g}" if np.issubdtype(c.dtype, np.number) else str(c[i]) for c in cols))
+        lines.append(",".join(_num(k, c[i]) if np.issubdtype(c.dtype, np.number) else str(c[i])
+                              for k, c in zip(keys, cols, strict=True)))
     return "\n".join(lines) + "\n"
 
 
@@ -275,7 +328,7 @@ def _rows_csv(rows: list[dict[str, Any]]) -> str:
     keys = list(rows[0])
     out = [",".join(keys)]
     for r in rows:
-        out.append(",".join(f"{r[k]:.6g}" if isinstance(r[k], float) else str(r[k]) for k in keys))
+        out.append(",".join(_num(k, r[k]) if isinstance(r[k], float) else str(r[k]) for k in keys))
     return "\n".join(out) + "\n"
 
 
