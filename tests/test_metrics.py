@@ -239,6 +239,16 @@ def test_onset_latencies_table() -> None:
     assert t3.movement.size == ph.count
     # empty movement list -> empty table
     assert km.onset_latencies([np.array([1, 2])], fs_emg, [], fs_imu).latency_ms.size == 0
+    # onset.detect's (n, 2) [onset, offset) events: only the onsets count (offsets used to be
+    # taken as onsets), per channel or as one channel; a 1-D array is one channel
+    ev = [np.array([[5800, 6500], [23900, 25000]]), np.array([[5000, 6100], [6100, 9000]])]
+    t4 = km.onset_latencies(ev, fs_emg, move, fs_imu)
+    np.testing.assert_allclose(t4.latency_ms, [-100, -500, -50, np.nan])
+    t5 = km.onset_latencies(ev[0], fs_emg, move, fs_imu)
+    assert t5.channel_names == ("ch0",)
+    np.testing.assert_allclose(t5.latency_ms, [-100, -50])
+    np.testing.assert_allclose(km.onset_latencies(np.array([5800, 23900]), fs_emg, move, fs_imu).latency_ms,
+                               [-100, -50])
 
 
 def test_onset_latencies_bad_input() -> None:
@@ -252,6 +262,8 @@ def test_onset_latencies_bad_input() -> None:
         km.onset_latencies([np.array([1.5])], 2000.0, [1], 100.0)
     with pytest.raises(ValueError):
         km.onset_latencies([], 2000.0, [1], 100.0)
+    with pytest.raises(ValueError, match="shape"):
+        km.onset_latencies([np.zeros((3, 3), np.int64)], 2000.0, [1], 100.0)
 
 
 # ------------------------------------------------------------------------------ amplitude / %MVC

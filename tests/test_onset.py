@@ -136,6 +136,12 @@ def test_bad_input():
         onset.OnlineDetector(FS, 2).process(np.zeros((10, 3)))
     with pytest.raises(TypeError):
         onset.detect(np.array(["a", "b"]), FS)
+    with pytest.raises(TypeError, match="number"):
+        onset.detect(x, "2000")
+    with pytest.raises(TypeError, match="real numeric"):
+        onset.OnlineDetector(FS, 2).process(np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="n_channels"):
+        onset.OnlineDetector(FS, 2.5)  # type: ignore[arg-type]
     # channel-major input (a review found it crashed the interpreter): refused with a hint
     with pytest.raises(ValueError, match=r"x\.T"):
         onset.detect(np.zeros((4, 3000)), FS)
@@ -192,6 +198,10 @@ def test_movement_onsets_and_latency_table():
     lat = {(r["movement"], r["channel"]): r["latency_ms"] for r in table}
     assert lat[(0, "TrA")] == pytest.approx(-50.0)
     assert lat[(0, "MF")] == pytest.approx(50.0)
+    # a single 1-D array of onsets is one channel (it used to become one channel per onset)
+    one = onset.latency_table(ch[0][:, 0], truth, fs)
+    assert len(one) == 3 and {r["channel"] for r in one} == {0}
+    assert [r["latency_ms"] for r in one] == pytest.approx([-50.0] * 3)
     with pytest.raises(ValueError, match="rest"):
         onset.movement_onsets(gyro, fs, rest=(0.0, 100.0))
 

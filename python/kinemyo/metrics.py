@@ -837,7 +837,9 @@ def onset_latencies(
     Parameters
     ----------
     emg_onsets : sequence of int arrays, or mapping name -> int array
-        EMG onset sample indices per channel, at ``fs_emg``.
+        EMG onset sample indices per channel, at ``fs_emg``; each channel's array may also be
+        :func:`kinemyo.onset.detect`'s ``(n, 2)`` [onset, offset) events (the onsets are used). A
+        single array (1-D indices or one ``(n, 2)`` event array) is one channel.
     fs_emg : float
         EMG sampling rate in Hz.
     movement_onsets : int array or MovementPhases
@@ -878,6 +880,10 @@ def onset_latencies(
     if isinstance(emg_onsets, Mapping):
         names = tuple(str(k) for k in emg_onsets)
         chans = [emg_onsets[k] for k in emg_onsets]
+    elif isinstance(emg_onsets, np.ndarray) and (emg_onsets.ndim == 1 or emg_onsets.shape[-1:] == (2,)):
+        # one channel: its onset indices, or kinemyo.onset.detect's (n, 2) events of a 1-D signal
+        chans = [emg_onsets]
+        names = ("ch0",)
     else:
         chans = list(emg_onsets)
         names = tuple(f"ch{i}" for i in range(len(chans)))
@@ -896,6 +902,11 @@ def onset_latencies(
             raise TypeError(
                 f"emg_onsets[{names[c]!r}] must hold integer sample indices; got dtype {o.dtype}"
             )
+        if o.ndim == 2 and o.shape[1] == 2:
+            o = o[:, 0]  # onset.detect's [onset, offset) events: the onsets
+        elif o.ndim > 1 and not (o.ndim == 2 and o.shape[1] == 1):
+            raise ValueError(f"emg_onsets[{names[c]!r}] must be 1-D onset indices or (n, 2) [onset, offset) "
+                             f"events; got shape {o.shape}")
         o = np.sort(o.astype(np.int64).ravel())
         if o.size == 0 or nm == 0:
             continue

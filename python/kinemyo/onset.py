@@ -119,11 +119,19 @@ _FLOAT_KEYS = ("threshold", "drift", "window", "min_active", "min_gap", "refine_
 _BOOL_KEYS = ("refine", "reject_artefacts", "robust_rest")
 
 
+def _check_fs(fs: Any) -> float:
+    """A sampling rate: a real number (TypeError otherwise, e.g. a string), finite and > 0."""
+    if isinstance(fs, bool) or not isinstance(fs, (int, float, np.floating, np.integer)):
+        raise TypeError(f"fs must be a number (Hz); got {type(fs).__name__} {fs!r}")
+    if not (math.isfinite(fs) and fs > 0):
+        raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs!r}")
+    return float(fs)
+
+
 def _params(fs: float, n_channels: int, method: str, preprocess: bool, ecg: str,
             rest: tuple[float, float] | None, n_samples: int | None,
             extra: dict[str, Any], mains: float | None = None, auto_mains: bool = False) -> Any:
-    if not (isinstance(fs, (int, float, np.floating, np.integer)) and math.isfinite(fs) and fs > 0):
-        raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs!r}")
+    _check_fs(fs)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     if ecg not in ("none", "highpass", "template"):
@@ -256,7 +264,8 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
         ms pass e.g. ``refine_window=0.2, max_rise=0.3, rise_prior=0.08`` (docs/onset.md "Slow
         rises"). Default method only:
         ``reject_artefacts`` (bool, default False; True drops movement-artefact transients, see
-        the module docstring, at the cost of ``artefact_window`` more decision latency) and ``artefact_window``
+        the module docstring, at the cost of ``artefact_window`` more decision latency; default
+        method only, the literature methods ignore it) and ``artefact_window``
         (s, default 0.1, in [0.04, 1]: the part of each event after its onset that is checked);
         ``track_rest`` (s, default 10; 0 = a fixed baseline; else >= 0.5: the time constant of
         the rest-level tracking, see the module docstring).
@@ -370,8 +379,8 @@ class OnlineDetector(StatefulCore):
                  rest: tuple[float, float] | None = None, *, preprocess: bool = True,
                  ecg: str = "none", mains: float | None = None,
                  dtype: npt.DTypeLike = np.float64, **params: Any) -> None:
-        if int(n_channels) < 1:
-            raise ValueError(f"n_channels must be >= 1; got {n_channels}")
+        if isinstance(n_channels, bool) or not isinstance(n_channels, (int, np.integer)) or n_channels < 1:
+            raise ValueError(f"n_channels must be an integer >= 1; got {n_channels!r}")
         self._dtype = np.dtype(dtype)
         if self._dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"dtype must be float32 or float64; got {self._dtype}")
@@ -406,7 +415,10 @@ class OnlineDetector(StatefulCore):
 
     def process(self, chunk: npt.ArrayLike) -> np.ndarray:
         """Process a chunk (n_samples, n_channels) (1-D when n_channels == 1); see class notes."""
-        x = np.ascontiguousarray(chunk, dtype=self._dtype)
+        try:
+            x = np.ascontiguousarray(chunk, dtype=self._dtype)
+        except (TypeError, ValueError) as e:  # (no check on the hot path: only a failed conversion)
+            raise TypeError(f"chunk must be a real numeric array: {e}") from None
         if self._pending is not None:
             return self._hold(x)
         return self._run(x)
@@ -681,8 +693,7 @@ def estimate_mains(x: npt.ArrayLike, fs: float, rest: tuple[float, float] | None
         a = a[:, None]
     if a.ndim != 2:
         raise ValueError(f"x must be 1-D or 2-D; got shape {a.shape}")
-    if not (isinstance(fs, (int, float, np.floating, np.integer)) and math.isfinite(fs) and fs > 0):
-        raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs!r}")
+    _check_fs(fs)
     for iname, iv in (("harmonics", harmonics), ("max_segments", max_segments)):
         if isinstance(iv, bool) or not isinstance(iv, (int, np.integer)) or not 1 <= iv <= 1000:
             raise ValueError(f"{iname} must be an integer in 1..1000; got {iv!r}")
@@ -886,8 +897,7 @@ def movement_onsets(gyro: npt.ArrayLike, fs: float, *, rest: tuple[float, float]
         fs <= 0, a rest window outside the signal or shorter than 10 samples, negative times,
         k <= 0 or k_low outside [0, k], a gyro array of more than 2 dimensions.
     """
-    if not (math.isfinite(fs) and fs > 0):
-        raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs}")
+    _check_fs(fs)
     if len(rest) != 2:
         raise ValueError(f"rest must be a (start, end) pair in seconds; got {rest!r}")
     return _core.movement_onsets(gyro, float(fs), float(rest[0]), float(rest[1]), float(k),
@@ -904,13 +914,16 @@ def latency_table(emg_onsets: Sequence[npt.ArrayLike] | npt.ArrayLike,
     Parameters
     ----------
     emg_onsets : sequence of arrays (one per channel) of onset samples, or the output of
-        :func:`detect` (arrays (n, 2): the first column is used)
+        :func:`detect` (arrays (n, 2): the first column is used); a single array (1-D onset
+        samples, or one (n, 2) event array) is one channel
     movement_onsets_ : array of movement onset samples
     fs : float
         Sampling rate (Hz) of both (same clock).
     window : (float, float)
         Search window around each movement onset in seconds; the EMG onset in it closest to the
-        movement onset is taken.
+        movement onset is taken. (:func:`kinemyo.metrics.onset_latencies` takes the *earliest*
+        onset in its window instead, the usual rule for feed-forward studies, and returns a
+        table object; the two agree when a window holds one onset.)
 
     Returns
     -------
@@ -919,10 +932,9 @@ def latency_table(emg_onsets: Sequence[npt.ArrayLike] | npt.ArrayLike,
         ``movement_onset_s``, ``emg_onset_s`` (NaN if none in the window) and ``latency_ms``
         (EMG onset minus movement onset; negative = feed-forward, before the movement).
     """
-    if not (math.isfinite(fs) and fs > 0):
-        raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs}")
-    if isinstance(emg_onsets, np.ndarray) and emg_onsets.ndim == 2:
-        chans = [emg_onsets]
+    _check_fs(fs)
+    if isinstance(emg_onsets, np.ndarray) and emg_onsets.ndim in (1, 2):
+        chans = [emg_onsets]  # one channel: onset samples, or detect's (n, 2) events
     else:
         chans = list(emg_onsets)  # type: ignore[arg-type]
     mv = np.asarray(movement_onsets_, dtype=np.int64).ravel()
