@@ -187,3 +187,134 @@ def test_callbacks_receive_every_event(session) -> None:
     got = []
     _, events, *_ = stream_session(session, n_s=30.0, on_event=got.append)
     assert got == events and len(got) > 10
+
+
+def _emg_run(x, ts, chunk=40, **kw):
+    p = OnlinePipeline(DEMO_CONFIG, emg_fs=2000.0, n_emg=x.shape[1], **kw)
+    ev, env, env_t = [], [], []
+    for i in range(0, len(x), chunk):
+        o = p.push_emg(x[i:i + chunk], ts[i:i + chunk])
+        ev += o.events
+        env.append(o.envelope)
+        env_t.append(o.envelope_t)
+    return p, ev + p.finish().events, np.concatenate(env), np.concatenate(env_t)
+
+
+def test_jittered_and_packet_stamped_timestamps_lose_nothing(session) -> None:
+    """Timestamps are judged against the sample count: jitter and USB packets stamped with one time
+    drop nothing and invent nothing; a real 50-ms gap is still found and filled."""
+    fs, pkt = 2000.0, 16
+    emg = session["emg"].data[:40000]
+    k = np.arange(len(emg))
+    exact = 500.0 + k / fs
+    packets = 500.0 + ((k // pkt) * pkt + pkt - 1) / fs + (k % pkt) * 2e-6   # stamped at the packet's end
+    jitter = exact + np.random.default_rng(0).uniform(-3e-4, 3e-4, len(k))  # +-0.6 periods
+    _, _, env0, _ = _emg_run(emg, exact)
+    for ts in (packets, jitter):
+        _, ev, env, env_t = _emg_run(emg, ts)
+        assert not of_type(ev, "dropped") and not of_type(ev, "gap")
+        np.testing.assert_array_equal(env, env0)
+        assert np.all(np.diff(env_t) > 0)
+    keep = (k < 20000) | (k >= 20100)  # 50 ms lost at 10 s
+    _, ev, env, _ = _emg_run(emg[keep], packets[keep])
+    gaps = of_type(ev, "gap")
+    assert len(gaps) == 1 and gaps[0]["filled"] and abs(gaps[0]["missing_samples"] - 100) <= pkt
+    assert gaps[0]["start_s"] == pytest.approx(10.0, abs=0.01) and not of_type(ev, "dropped")
+    assert abs(len(env) - len(env0)) <= 1
+
+
+def test_output_times_follow_the_timestamps_of_a_drifting_clock() -> None:
+    """A device clock 100 ppm fast: envelope and onset times are those of the samples' timestamps,
+    not a count at the nominal rate (which would be 6 ms off after a minute)."""
+    fs = 2000.0
+    n = int(60 * fs)
+    k = np.arange(n)
+    ts = 100.0 + k / (fs * (1 + 1e-4))
+    amp = np.where((k / fs % 10.0 > 6.0) & (k / fs > 10.0), 0.3, 0.01)  # rest_s = [1, 9]
+    x = np.random.default_rng(3).standard_normal((n, 1)) * amp[:, None]
+    p, ev, _, env_t = _emg_run(x, ts, chunk=400)
+    np.testing.assert_allclose(env_t, ts[::p.env_step] - 100.0, rtol=0, atol=5e-5)  # 25 us in the 1st block
+    on = [e["onset_s"] for e in of_type(ev, "emg_onset")]
+    true_on = ts[np.flatnonzero(np.diff(amp) > 0) + 1] - 100.0
+    assert len(on) == len(true_on) and np.max(np.abs(np.array(on) - true_on)) < 0.02
+    assert p.status()["gaps"] == 0
+
+
+def test_each_imu_fuses_all_its_samples_and_is_paired_by_interpolation(session) -> None:
+    """The lower IMU samples 4.9 ms after the upper one with +-0.3 ms jitter and starts 1 s later:
+    every upper sample after that has an angle (no orientation step lost), the first second is
+    reported unpaired."""
+    up, lo = session["imu_upper"].data[:6000], session["imu_lower"].data[:6000]
+    fs, n = 100.0, 6000
+    tu = 1000.0 + np.arange(n) / fs
+    tl = tu + 0.0049 + np.random.default_rng(0).uniform(-3e-4, 3e-4, n)
+    p = OnlinePipeline(DEMO_CONFIG, imu_fs=fs)
+    ang, ang_t, ev = [], [], []
+    for i in range(0, n, 5):
+        outs = [p.push("imu_upper", up[i:i + 5], tu[i:i + 5])]
+        if i >= 100:
+            outs.append(p.push("imu_lower", lo[i:i + 5], tl[i:i + 5]))
+        for o in outs:
+            ang.append(o.angles)
+            ang_t.append(o.angles_t)
+            ev += o.events
+    ang, ang_t = np.concatenate(ang), np.concatenate(ang_t)
+    np.testing.assert_allclose(ang_t, tu[100:len(ang) + 100] - 1000.0, atol=1e-9)
+    assert len(ang) >= n - 100 - 1
+    k = np.rint(ang_t * fs).astype(int)
+    rmse = np.sqrt(np.mean((ang - session.truth["angles"][k]) ** 2, axis=0))
+    assert np.all(rmse < 1.0), rmse
+    unp = of_type(ev, "unpaired")
+    assert sum(e["n_samples"] for e in unp) == 100 == p.status()["unpaired"]
+
+
+def test_imu_restart_keeps_the_movement_threshold(session) -> None:
+    up, lo = session["imu_upper"].data[:9000], session["imu_lower"].data[:9000]
+    t = 1000.0 + np.arange(len(up)) / 100.0
+
+    def run(mask):
+        p = OnlinePipeline(DEMO_CONFIG, imu_fs=100.0)
+        ev = []
+        for i in range(0, len(up), 10):
+            m = mask[i:i + 10]
+            ev += p.push_imu(up[i:i + 10][m], lo[i:i + 10][m], t[i:i + 10][m]).events
+        return p, ev
+
+    p0, ev0 = run(np.ones(len(up), bool))
+    p1, ev1 = run((t < 1060.0) | (t >= 1061.0))  # 1 s lost: orientation and measures restart
+    assert of_type(ev1, "restart") and p1._moves.b == p0._moves.b
+    on0 = [e["onset_s"] for e in of_type(ev0, "movement_onset") if e["onset_s"] > 61.5]
+    on1 = [e["onset_s"] for e in of_type(ev1, "movement_onset") if e["onset_s"] > 61.5]
+    assert len(on0) == len(on1) >= 3 and np.max(np.abs(np.array(on0) - np.array(on1))) < 0.05
+
+
+def test_emg_restart_keeps_the_learnt_baseline() -> None:
+    """A drop-out longer than max_fill_s inside a contraction: the detector goes on with the
+    baseline learnt at rest instead of learning a 'rest' from the contraction."""
+    fs = 2000.0
+    t = np.arange(int(40 * fs)) / fs
+    amp = np.full(len(t), 0.01)
+    amp[(t >= 9.0) & (t < 12.0)] = 0.3
+    for b in np.arange(14.0, 38.0, 3.0):
+        amp[(t >= b) & (t < b + 1.0)] = 0.3
+    x = np.random.default_rng(1).standard_normal((len(t), 2)) * amp[:, None]
+    keep = (t < 10.0) | (t >= 10.4)
+    _, ev, _, _ = _emg_run(x[keep], 100.0 + t[keep], chunk=400)
+    assert [g["filled"] for g in of_type(ev, "gap")] == [False]
+    on = [e["onset_s"] for e in of_type(ev, "emg_onset") if e["channel"] == "emg0" and e["onset_s"] > 13.0]
+    assert len(on) == 8 and np.max(np.abs(np.array(on) - np.arange(14.0, 38.0, 3.0))) < 0.03
+
+
+def test_imu_column_count_is_fixed_at_the_first_chunk() -> None:
+    p = OnlinePipeline(DEMO_CONFIG, imu_fs=100.0)
+    g = np.zeros((5, 6))
+    g[:, 5] = 9.81
+    p.push("imu_upper", g)
+    with pytest.raises(ValueError, match=r"IMU upper \(stream 'imu_upper'\).*\(n_samples, 6\).*got \(5, 9\)"):
+        p.push("imu_upper", np.c_[g, np.ones((5, 3))])
+    with pytest.raises(ValueError, match="IMU upper"):  # refused before the lower side is touched
+        p.push_imu(np.c_[g, np.ones((5, 3))], g)
+    for _ in range(3):  # nothing was changed: the pipeline goes on
+        out = p.push_imu(g, g)
+        assert not of_type(out.events, "gap")
+    assert p.status()["gaps"] == 0 and p.status()["unpaired"] == 0

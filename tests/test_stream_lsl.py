@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import uuid
 
 import numpy as np
@@ -140,3 +141,21 @@ def test_cli_stream_and_replay(tmp_path) -> None:
     res = CliRunner().invoke(main, ["stream", "--emg", "nobody-emg-x", "--imu-upper", "", "--imu-lower", "",
                                     "--resolve-timeout", "0.2"])
     assert res.exit_code != 0 and "no LSL stream named 'nobody-emg-x'" in res.output
+
+
+def test_outlet_chunks_carry_per_sample_timestamps() -> None:
+    """Envelope/angle chunks are pushed with each sample's own time (a gap or a drifting clock stays
+    visible), not with one stamp back-dated at the nominal rate."""
+    name = f"kp{uuid.uuid4().hex[:6]}-angles"
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Angles", 3, 100.0, "float32", name))
+    inlet = pylsl.StreamInlet(pylsl.resolve_byprop("name", name, 1, 10.0)[0])  # raw stamps
+    inlet.open_stream(5.0)
+    stub = type("Runner", (), {"outlets": {"angles": outlet}})()
+    t = np.array([10.0, 10.01, 10.02, 10.5, 10.51])
+    LSLRunner._push_regular(stub, "angles", np.zeros((5, 3)), t)  # type: ignore[arg-type]
+    got: list[float] = []
+    deadline = time.monotonic() + 5.0
+    while len(got) < len(t) and time.monotonic() < deadline:
+        _, ts = inlet.pull_chunk(timeout=0.2)
+        got += ts
+    np.testing.assert_allclose(got, t, rtol=0, atol=1e-9)

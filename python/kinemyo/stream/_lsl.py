@@ -225,8 +225,14 @@ class _Inlet:
             typed = f" or typed {self.stype!r}" if self.stype else ""
             raise TimeoutError(f"no LSL stream named {self.name!r}{typed} found within {timeout:g} s "
                                "(is the outlet running on this network?)")
+        # clock sync (remote clocks corrected) and monotonic stamps; no proc_dejitter: liblsl's
+        # dejitter fits time against the sample count over minutes (half-life 90 s), so samples
+        # that never arrived leave no step in its stamps and a gap could no longer be found (a
+        # 100-ms drop-out shows as a 0.5-ms step, the following stamps 40 ms early). The online
+        # pipeline fits each stream's clock itself and skips the missing samples (_Timeline).
         self.inlet = pylsl.StreamInlet(info, max_buflen=60, recover=True,
-                                       processing_flags=pylsl.proc_clocksync | pylsl.proc_threadsafe)
+                                       processing_flags=pylsl.proc_clocksync | pylsl.proc_monotonize
+                                       | pylsl.proc_threadsafe)
         full = self.inlet.info(timeout=max(timeout, 1.0))
         self.fs = float(full.nominal_srate())
         self.n_channels = int(full.channel_count())
@@ -379,7 +385,7 @@ class LSLRunner:
 
     def _push_regular(self, name: str, data: np.ndarray, t: np.ndarray) -> None:
         out = np.ascontiguousarray(data, dtype=np.float32)
-        self.outlets[name].push_chunk(out, float(t[-1]))
+        self.outlets[name].push_chunk(out, t.tolist())  # each sample its own time (gaps, drift)
 
     def _publish(self, events: list[Event]) -> None:
         t0 = self.pipeline.t0 or 0.0

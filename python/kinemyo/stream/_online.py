@@ -6,6 +6,7 @@ dependency on Lab Streaming Layer (:mod:`kinemyo.stream` adds LSL inlets and out
 
 from __future__ import annotations
 
+import bisect
 import collections
 import dataclasses
 import math
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .. import filters, fusion, kinematics, onset
+from .. import filters, fusion, kinematics, onset, quaternion
 from ..pipeline.config import PipelineConfig, load_config, parse_config
 from ._measures import OnlineHolds, OnlineMovementOnsets, OnlineRepetitions
 
@@ -32,8 +33,8 @@ class OnlineOutput:
     Attributes
     ----------
     envelope : (m, n_emg) EMG linear envelopes at ``envelope_fs`` (about 100 Hz)
-    envelope_t : (m,) their times, s (session time: 0 = first sample pushed, or the caller's clock
-        when timestamps are given)
+    envelope_t : (m,) their times, s (session time: 0 = first sample pushed; with timestamps, the
+        times of the samples they come from on the stream's fitted clock, see :class:`_Timeline`)
     angles : (k, 3) lumbar angles in degrees (flexion, lateral bending, axial rotation)
     angles_t : (k,) their times, s
     events : list of dicts, each with ``type`` and ``time_s`` (when it was decided), see
@@ -47,70 +48,219 @@ class OnlineOutput:
     events: list[Event]
 
 
+# a timeline's output: (restart, data, times, the segment's clock line, segment index of data[0])
+_Block = tuple[bool, np.ndarray, np.ndarray, "_ClockLine", int]
+
+
 class _Timeline:
-    """Per-stream time keeping: gaps and drop-outs from timestamps, short gaps filled by linear
-    interpolation, long ones reported so that the caller resets its processors."""
+    """Per-stream time keeping: a clock model fitted to the timestamps, gaps, duplicates.
+
+    Timestamps are judged against the sample count, not sample by sample: the stream's clock is
+    modelled as ``t = offset + period * i`` (``i`` = samples since the segment's start, filled ones
+    included), fitted by least squares with exponential forgetting (half-life ``HALFLIFE_S``) in
+    blocks of ``BLOCK_S`` (so the fit follows a device clock that runs fast or slow, and a clock
+    correction; the period stays within 10 % of the nominal one). Each sample's time is a
+    dejittered time: within a block a line that starts where the previous block's ended and meets
+    the fit at the block's end (continuous, strictly increasing, piecewise linear). With the jitter allowance ``J``
+    (the peak-to-peak residual of the recent blocks, at most ``JITTER_MAX_S``; ``JITTER_MAX_S``
+    until the first block has been measured):
+
+    - a **gap** is a timestamp more than ``1.5 periods + J`` later than the model predicts for the
+      next sample; ``round(delay / period)`` samples are missing. Up to ``max_fill_s`` they are
+      filled by linear interpolation (and the model skips them); longer gaps restart the segment;
+    - a **duplicate** is a timestamp not after the previous one *and* more than ``3 periods + J``
+      earlier than predicted (the stream would run ahead of time): it is dropped and reported.
+
+    So jitter, packets of samples stamped with one time, and a drifting device clock lose nothing
+    and invent nothing, while a gap longer than the source's jitter is still found. Decisions and
+    times do not depend on the chunking (blocks are fixed by sample index).
+    """
+
+    BLOCK_S = 0.25
+    HALFLIFE_S = 10.0
+    JITTER_MAX_S = 0.02
+    JITTER_BLOCKS = 8
 
     def __init__(self, name: str, fs: float, max_fill_s: float) -> None:
         self.name = name
         self.fs = float(fs)
+        self.period = 1.0 / self.fs
         self.max_fill = max(0, math.floor(max_fill_s * fs))
-        self.last_t: float | None = None
-        self.last_x: np.ndarray | None = None
+        self.block = max(4, round(self.BLOCK_S * fs))
+        self.forget = 0.5 ** (self.block / self.fs / self.HALFLIFE_S)
         self.n_gaps = 0
         self.n_missing = 0
         self.n_dropped = 0
+        self.jitter = self.JITTER_MAX_S
+        self._spreads: collections.deque[float] = collections.deque(maxlen=self.JITTER_BLOCKS)
+        self._rate = self.period       # period estimate, kept across restarts (the clock is the same)
+        self._running = False          # a segment is going on
+        self.last_raw: float | None = None
+        self.last_x: np.ndarray | None = None
+        self._n_plain = 0              # samples pushed without timestamps
 
+    # ------------------------------------------------------------------ clock model
+    def _start(self, t: float) -> None:
+        self._running = True
+        self.n = 0                      # index of the next sample in the segment
+        self._k0, self._t0, self._slope = 0, t, self._rate   # the current block's line
+        self.line = _ClockLine()
+        self.line.add(0, t, self._rate)
+        self._next = self.block         # index of the next block start
+        self._w = self._mx = self._my = self._cxx = self._cxy = 0.0
+        self._fit = (0.0, t, self._rate)   # the fitted line (mean index, mean time, period): predictions
+        self._bi: list[np.ndarray] = []
+        self._bt: list[np.ndarray] = []
+
+    def _at(self, i: np.ndarray | float) -> Any:
+        """The samples' times: the current block's line (continuous with the previous block's)."""
+        return self._t0 + self._slope * (np.asarray(i, dtype=np.float64) - self._k0)
+
+    def _pred(self, i: np.ndarray) -> np.ndarray:
+        """Where the fit expects the timestamps (gaps and duplicates are judged against it)."""
+        mx, my, p = self._fit
+        return my + p * (i - mx)
+
+    def _end_block(self) -> None:
+        """At a block start: update the fit with the block's samples; the next block's line starts
+        where this one ends (continuous times) and meets the fit at the block's end."""
+        nb = self._next
+        t_nb = float(self._at(nb))
+        if self._bi:
+            i = np.concatenate(self._bi).astype(np.float64)
+            t = np.concatenate(self._bt)
+            w, cx, cy = float(len(i)), float(i.mean()), float(t.mean())
+            sxx, sxy = float(((i - cx) ** 2).sum()), float(((i - cx) * (t - cy)).sum())
+            f = self.forget
+            self._w, self._cxx, self._cxy = f * self._w, f * self._cxx, f * self._cxy
+            w1 = self._w + w
+            dx, dy = cx - self._mx, cy - self._my
+            self._cxx += sxx + dx * dx * self._w * w / w1
+            self._cxy += sxy + dx * dy * self._w * w / w1
+            self._mx += dx * w / w1
+            self._my += dy * w / w1
+            self._w = w1
+            p = self._cxy / self._cxx if self._cxx > 0 else self._rate
+            p = min(max(p, 0.9 * self.period), 1.1 * self.period)   # a nominal rate is near the truth
+            self._rate = p
+            self._fit = (self._mx, self._my, p)
+            e = t - (self._my + p * (i - self._mx))
+            self._spreads.append(float(e.max() - e.min()))
+            self.jitter = min(self.JITTER_MAX_S, max(self._spreads))
+            target = self._my + p * (nb + self.block - self._mx)
+            self._slope = min(max((target - t_nb) / self.block, 0.5 * p), 1.5 * p)
+        self._k0, self._t0 = nb, t_nb
+        self.line.add(nb, t_nb, self._slope)
+        self._next = nb + self.block
+        self._bi, self._bt = [], []
+
+    # ------------------------------------------------------------------ feeding
     def feed(self, x: np.ndarray,
-             ts: np.ndarray | None) -> tuple[list[tuple[bool, np.ndarray, np.ndarray]], list[Event]]:
-        """Blocks ``(restart, data, times)`` in order; ``restart`` asks for fresh processors."""
-        dt = 1.0 / self.fs
+             ts: np.ndarray | None) -> tuple[list[_Block], list[Event]]:
+        """Blocks ``(restart, data, times, line, i0)`` in order: times from the clock model (gaps
+        filled), the segment's :class:`_ClockLine` and the segment index of the first sample;
+        ``restart`` asks for fresh processors."""
         events: list[Event] = []
-        if ts is None:
-            start = 0.0 if self.last_t is None else self.last_t + dt
-            ts = start + np.arange(len(x)) * dt
-        if self.last_t is not None:  # out-of-order or repeated timestamps are dropped
-            prev = np.concatenate([[self.last_t], np.maximum.accumulate(ts)[:-1]])
-            keep = ts > prev + 0.5 * dt
-            if not keep.all():
-                self.n_dropped += int((~keep).sum())
-                events.append({"type": "dropped", "stream": self.name, "time_s": float(ts[-1]),
-                               "n_samples": int((~keep).sum()), "reason": "timestamp not after the previous one"})
-                x, ts = x[keep], ts[keep]
-        if len(ts) == 0:
-            return [], events
-        blocks: list[tuple[bool, np.ndarray, np.ndarray]] = []
-        restart = self.last_t is None
-        ref_t = ts[0] - dt if self.last_t is None else self.last_t
-        ref_x = x[0] if self.last_x is None else self.last_x
-        d = np.diff(np.concatenate([[ref_t], ts]))
-        missing = np.rint(d * self.fs).astype(np.int64) - 1
-        cuts = np.flatnonzero(missing >= 1)
-        lo = 0
-        for c in [*cuts.tolist(), len(ts)]:
-            if c > lo or (c == len(ts) and lo < len(ts)):
-                blocks.append((restart, x[lo:c], ts[lo:c]))
+        if ts is None:  # contiguous samples at the nominal rate from 0
+            ts = (self._n_plain + np.arange(len(x))) / self.fs
+            self._n_plain += len(x)
+        pieces: list[_Block] = []
+        restart = False
+        n_drop = 0
+        pos, n_x = 0, len(ts)
+        while pos < n_x:
+            if not self._running:
+                self._start(float(ts[pos]))
+                restart = True
+            if self.n >= self._next:
+                self._end_block()
+                continue
+            end = min(n_x, pos + self._next - self.n)
+            t = ts[pos:end]
+            idx = self.n + np.arange(end - pos)
+            r = t - self._pred(idx)
+            late = r > 1.5 * self._rate + self.jitter
+            early = r < -(3.0 * self._rate + self.jitter)
+            if self.last_raw is not None and early.any():
+                prev = np.maximum.accumulate(np.concatenate([[self.last_raw], t[:-1]]))
+                early &= t <= prev
+            else:
+                early[:] = False
+            bad = np.flatnonzero(late | early)
+            k = int(bad[0]) if bad.size else end - pos
+            if k:
+                pieces.append((restart, x[pos:pos + k], np.asarray(self._at(idx[:k])), self.line, self.n))
                 restart = False
-            if c == len(ts):
-                break
-            m = int(missing[c])
-            t_prev = ts[c - 1] if c > 0 else ref_t
-            x_prev = x[c - 1] if c > 0 else ref_x
+                self._bi.append(idx[:k])
+                self._bt.append(t[:k])
+                self.n += k
+                self.last_raw = float(t[k - 1])
+                self.last_x = x[pos + k - 1]
+                pos += k
+            if not bad.size:
+                continue
+            if early[k]:  # a duplicate: dropped
+                n_drop += 1
+                pos += 1
+                continue
+            # a gap before ts[pos]
+            delay = float(r[k])
+            m = max(1, round(delay / self._rate))
+            start = float(self._at(self.n))
             self.n_gaps += 1
             self.n_missing += m
-            filled = m <= self.max_fill
-            events.append({"type": "gap", "stream": self.name, "time_s": float(ts[c]), "start_s": float(t_prev + dt),
-                           "duration_s": float(ts[c] - t_prev - dt), "missing_samples": m, "filled": filled})
+            filled = m <= self.max_fill and self.last_x is not None
+            events.append({"type": "gap", "stream": self.name, "time_s": float(ts[pos]), "start_s": start,
+                           "duration_s": delay, "missing_samples": m, "filled": filled})
             if filled:  # linear interpolation across the gap keeps the filters' state meaningful
+                assert self.last_x is not None
                 w = (np.arange(1, m + 1) / (m + 1))[:, None]
-                fill = (1 - w) * x_prev[None, :] + w * x[c][None, :]
-                blocks.append((False, fill.astype(x.dtype), t_prev + np.arange(1, m + 1) * (ts[c] - t_prev) / (m + 1)))
+                fill = (1 - w) * self.last_x[None, :] + w * x[pos][None, :]
+                pieces.append((restart, fill.astype(x.dtype), np.asarray(self._at(self.n + np.arange(m))), self.line,
+                               self.n))
+                restart = False
+                self.n += m
             else:
-                restart = True
-            lo = c
-        self.last_t = float(ts[-1])
-        self.last_x = x[-1].copy()
+                self._running = False
+        if n_drop:
+            self.n_dropped += n_drop
+            events.append({"type": "dropped", "stream": self.name, "time_s": float(ts[-1]), "n_samples": n_drop,
+                           "reason": "timestamp not after the previous one, and ahead of the stream's clock"})
+        if self.last_x is not None:
+            self.last_x = self.last_x.copy()
+        blocks: list[_Block] = []
+        for piece in pieces:  # join consecutive pieces of one segment
+            if blocks and not piece[0]:
+                r0, x0, t0, line, i0 = blocks[-1]
+                blocks[-1] = (r0, np.concatenate([x0, piece[1]]), np.concatenate([t0, piece[2]]), line, i0)
+            else:
+                blocks.append(piece)
         return blocks, events
+
+
+class _ClockLine:
+    """The times of one timeline segment: sample index ``i`` -> ``t0 + slope * (i - k0)`` of the
+    block holding ``i`` (the very formula of the timeline, so times agree bit for bit and do not
+    depend on the chunking). Fractional indices are allowed; before the first block, and after the
+    last, the nearest block's line is extended."""
+
+    MAX_BLOCKS = 200_000
+
+    def __init__(self) -> None:
+        self.k: list[int] = []
+        self.t: list[float] = []
+        self.s: list[float] = []
+
+    def add(self, k0: int, t0: float, slope: float) -> None:
+        self.k.append(k0)
+        self.t.append(t0)
+        self.s.append(slope)
+        if len(self.k) > self.MAX_BLOCKS:  # (about 14 h at 4 blocks/s) older times are extrapolated
+            del self.k[:1000], self.t[:1000], self.s[:1000]
+
+    def at(self, i: float) -> float:
+        j = max(bisect.bisect_right(self.k, i) - 1, 0)
+        return self.t[j] + self.s[j] * (float(i) - self.k[j])
 
 
 def _config(config: PipelineConfig | Mapping[str, Any] | str | os.PathLike[str] | None) -> PipelineConfig:
@@ -136,7 +286,8 @@ class OnlinePipeline:
     emg_fs, n_emg : float, int
         EMG rate and channel count (``n_emg = 0``: no EMG).
     imu_fs : float, optional
-        IMU rate (both IMUs); None: no IMUs. IMU chunks have 6 (gyr, acc) or 9 (+ mag) columns.
+        IMU rate (both IMUs); None: no IMUs. IMU chunks have 6 (gyr, acc) or 9 (+ mag) columns,
+        fixed per IMU at its first chunk (a chunk with the other count is a ``ValueError``).
     emg_channels : list of str, optional
         Names used in the events (default ``emg0, emg1, ...``).
     calibration : kinematics.Calibration, optional
@@ -146,18 +297,29 @@ class OnlinePipeline:
         Called with every event dict as soon as it is decided (also returned by :meth:`push`).
     max_fill_s : float
         Gaps up to this long (from the timestamps) are filled by linear interpolation; longer gaps
-        restart that stream's processors (the state before the gap is not valid after it). Every
-        gap is reported as a ``gap`` event. Default 0.25 s.
+        restart that stream's processors (the state before the gap is not valid after it; what
+        was learnt at rest is kept: the EMG detector's baseline, the calibration and the movement
+        threshold). Every gap is reported as a ``gap`` event. Default 0.25 s.
 
     Notes
     -----
     Push with :meth:`push_emg`, :meth:`push_imu` (upper and lower together) or :meth:`push`
-    (any stream by its configured name, e.g. from separate LSL inlets; the IMUs are paired by
-    timestamp). Timestamps (s, any clock, one per sample) enable gap detection; without them the
-    samples are taken as contiguous.
+    (any stream by its configured name, e.g. from separate LSL inlets). Timestamps (s, any clock,
+    one per sample) enable gap detection; without them the samples are taken as contiguous.
+    Timestamps are judged against the sample count, not one by one: each stream's clock is fitted
+    (``t = offset + period * i``, least squares with forgetting), jitter and samples stamped in
+    packets are tolerated, a gap is a timestamp later than the fit predicts by more than 1.5
+    periods plus the stream's measured jitter, and output and event times are the fitted times of
+    the samples they come from (so they follow a device clock that drifts; see docs/stream.md).
+    Each IMU's orientation filter runs on all of its own samples; the angles are computed at the
+    upper IMU's instants, with the lower IMU's orientation interpolated (slerp) between its two
+    samples around each instant; upper samples with no lower orientation around them (before the
+    lower IMU starts, or in a gap of it that restarted it) are reported as ``unpaired``.
     """
 
     _reps: OnlineRepetitions
+    _moves: OnlineMovementOnsets
+    MAX_WAIT_S = 5.0  # an IMU's orientations wait this long (s of its data) for the other IMU
 
     def __init__(self, config: PipelineConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None, *,
                  emg_fs: float | None = None, n_emg: int = 0, imu_fs: float | None = None,
@@ -189,11 +351,22 @@ class OnlinePipeline:
             self.envelope_fs = 0.0
         # ------------------------------------------------ IMUs
         self.imu_fs = float(imu_fs) if imu_fs and cfg["fusion"]["enabled"] else None
-        self._given_cal = calibration
+        self._cal: kinematics.Calibration | None = calibration
         if self.imu_fs is not None:
             self._imu_tl = {"upper": _Timeline(names["imu_upper"], self.imu_fs, max_fill_s),
                             "lower": _Timeline(names["imu_lower"], self.imu_fs, max_fill_s)}
-            self._make_imu()
+            self._imu_cols: dict[str, int] = {}    # columns of each IMU, fixed at its first chunk
+            self._use_mag: bool | None = None      # decided once both IMUs have sent a chunk
+            self._ahrs: dict[str, Any] = {"upper": None, "lower": None}
+            self._imu_wait: dict[str, list[_Block]] = {"upper": [], "lower": []}
+            # orientations waiting to be paired: (q, times, segment number, index in the segment)
+            self._q_buf: dict[str, list[tuple[np.ndarray, ...]]] = {"upper": [], "lower": []}
+            self._imu_seg = {"upper": 0, "lower": 0}   # segment number of each IMU (+1 at each restart)
+            self._upper_lines: dict[int, _ClockLine] = {}
+            self._last_pair: tuple[int, int] | None = None
+            self._unpaired_tail = False
+            self.n_unpaired = 0
+            self._make_measures()
         self._emg_onsets: dict[int, collections.deque[float]] = collections.defaultdict(
             lambda: collections.deque(maxlen=64))
         self._pending_moves: list[Event] = []
@@ -202,7 +375,9 @@ class OnlinePipeline:
         self.emg_time = -math.inf
 
     # ---------------------------------------------------------------- construction of the processors
-    def _make_emg(self) -> None:
+    def _make_emg(self, keep_detector: bool = False) -> None:
+        """The EMG processors; ``keep_detector``: after a restart, the onset detector goes on with the
+        baseline it learnt (its ``finish()`` has closed the activations and kept the baseline)."""
         c, o, fs, n = self.config["emg"], self.config["onset"], self.emg_fs, self.n_emg
         hi = min(c["bandpass_hz"][1], 0.45 * fs)
         sos = filters.butter(c["bandpass_order"], (c["bandpass_hz"][0], hi), fs, "bandpass")
@@ -215,32 +390,34 @@ class OnlinePipeline:
         self._env = filters.SosFilter(filters.butter(2, c["envelope_cutoff_hz"], fs), n)
         self._hp = (filters.SosFilter(filters.butter(4, 30.0, fs, "highpass"), n)
                     if o["ecg"] in ("highpass", "template") and c["bandpass_hz"][0] < 30.0 else None)
-        self._det = (onset.OnlineDetector(fs, n, o["method"], tuple(o["rest_s"]) if o["rest_s"] else None,
-                                          preprocess=False, min_active=o["min_duration_s"], min_gap=o["min_gap_s"])
-                     if o["enabled"] else None)
-        self._emg_n = 0        # samples since the (re)start of the EMG processors
-        self._emg_seg_t = 0.0  # session time of sample 0 of the current segment
+        if not keep_detector:
+            self._det = (onset.OnlineDetector(fs, n, o["method"], tuple(o["rest_s"]) if o["rest_s"] else None,
+                                              preprocess=False, min_active=o["min_duration_s"],
+                                              min_gap=o["min_gap_s"])
+                         if o["enabled"] else None)
+        self._emg_n = 0                  # samples since the (re)start of the EMG processors
+        self._emg_line: _ClockLine | None = None   # their times (the EMG timeline's segment)
 
-    def _make_imu(self, keep_calibration: bool = False) -> None:
-        f = self.config["fusion"]
-        cls = fusion._METHODS[f["method"]]
-        assert self.imu_fs is not None
-        self._ahrs = {"upper": cls(self.imu_fs), "lower": cls(self.imu_fs)}  # type: ignore[call-arg]
-        self._imu_buf: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"upper": [], "lower": []}
-        if not keep_calibration:
-            self._cal: kinematics.Calibration | None = self._given_cal
-        self._calib_q: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._imu_n = 0
-        self._imu_seg_t: float | None = None
-        self._use_mag: bool | None = None
+    def _make_measures(self, carry: bool = False) -> None:
+        """Holds, repetitions and movement onsets (fresh after a restart; ``carry``: the repetition
+        count and the movement threshold learnt at rest go on)."""
         m = self.config["metrics"]
         fs = self.imu_fs
+        assert fs is not None
+        count = self._reps.count if carry else 0
+        b = self._moves.b if carry else None
         self._holds = OnlineHolds(fs, m["hold_tolerance_deg"], m["hold_min_s"], m["hold_limit_s"])
-        count: int = self._reps.count if keep_calibration else 0  # counts go on across a restart
         self._reps = OnlineRepetitions(fs, m["rep_min_amplitude_deg"] / 2, m["rep_min_amplitude_deg"])
         self._reps.count = count
         self._moves = OnlineMovementOnsets(fs, m["movement_threshold_deg_s"] or 10.0)
+        if b is not None:
+            self._moves.b = b
         self._hold_spans: list[tuple[float, float]] = []
+        # measure sample index k -> time: sample ang_j0 + k of an upper IMU segment
+        self._ang_line: _ClockLine | None = None
+        self._ang_j0 = 0
+        self._calib_q: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._imu_n = 0
         self._angles_proc: kinematics.LumbarAngles | None = None
 
     # ---------------------------------------------------------------- public API
@@ -266,13 +443,12 @@ class OnlinePipeline:
             self._set_t0(ts)
             blocks, ev = self._emg_tl.feed(x, None if ts is None else ts - self._t0())
             events += ev
-            for restart, xb, tb in blocks:
-                if restart:
-                    if self._emg_n:
-                        events += self._close_emg()
-                        self._make_emg()
-                    self._emg_seg_t = float(tb[0])
-                events += self._run_emg(xb, env_out, env_t)
+            for restart, xb, tb, line, _ in blocks:
+                if restart and self._emg_n:  # a long gap: fresh filters, the detector keeps its baseline
+                    events += self._close_emg()
+                    self._make_emg(keep_detector=True)
+                self._emg_line = line
+                events += self._run_emg(xb, tb, env_out, env_t)
                 self.emg_time = float(tb[-1])
         events += self._check_latencies()
         return self._emit(events, env_out, env_t, [], [])
@@ -280,6 +456,9 @@ class OnlinePipeline:
     def push_imu(self, upper: npt.ArrayLike, lower: npt.ArrayLike, timestamps: npt.ArrayLike | None = None,
                  lower_timestamps: npt.ArrayLike | None = None) -> OnlineOutput:
         """Push samples of both IMUs (``(n, 6)`` or ``(n, 9)`` each); returns angles and events."""
+        if self.imu_fs is not None:  # both checked before either changes anything
+            for which, chunk in (("upper", upper), ("lower", lower)):
+                self._check_cols(which, self._check(chunk, None, (6, 9), f"IMU {which}")[0])
         a = self._push_imu_one("upper", upper, timestamps)
         b = self._push_imu_one("lower", lower, timestamps if lower_timestamps is None else lower_timestamps)
         return OnlineOutput(a.envelope, a.envelope_t, np.concatenate([a.angles, b.angles]),
@@ -291,19 +470,23 @@ class OnlinePipeline:
         if self.n_emg and self._emg_n:
             events += self._close_emg()
         if self.imu_fs is not None:
-            events += self._holds.finish(self._imu_seg_t or 0.0)
+            events += [self._retime(e) for e in self._holds.finish()]
         events += self._check_latencies(final=True)
         return self._emit(events, [], [], [], [])
 
     def status(self) -> dict[str, Any]:
-        """A snapshot for a status line: last angles, current hold, counts, gaps."""
-        hold = self._holds.current(self._imu_seg_t or 0.0) if self.imu_fs is not None else None
+        """A snapshot for a status line: last angles, current hold, counts, gaps, unpaired IMU samples."""
+        hold = None
+        if self.imu_fs is not None:
+            cur = self._holds.current()
+            hold = None if cur is None else self._retime(cur)
         return {"emg_time_s": self.emg_time, "angles_deg": self.last_angles.tolist(),
                 "calibrated": self.imu_fs is not None and self._cal is not None,
                 "hold": hold, "repetitions": self._reps.count if self.imu_fs is not None else 0,
                 "onsets": dict(zip(self.emg_channels, self.n_onsets, strict=True)),
                 "gaps": (self._emg_tl.n_gaps if self.n_emg else 0)
-                + (sum(t.n_gaps for t in self._imu_tl.values()) if self.imu_fs is not None else 0)}
+                + (sum(t.n_gaps for t in self._imu_tl.values()) if self.imu_fs is not None else 0),
+                "unpaired": self.n_unpaired if self.imu_fs is not None else 0}
 
     @property
     def calibration(self) -> kinematics.Calibration | None:
@@ -337,6 +520,12 @@ class OnlinePipeline:
                 raise ValueError(f"{what}: timestamps must be finite")
         return x, t
 
+    def _check_cols(self, which: str, x: np.ndarray) -> None:
+        n = self._imu_cols.get(which)
+        if n is not None and x.shape[1] != n:
+            raise ValueError(f"IMU {which} (stream {self._imu_tl[which].name!r}) chunk must have shape "
+                             f"(n_samples, {n}), the column count of its first chunk; got {x.shape}")
+
     def _emit(self, events: list[Event], env: list[np.ndarray], env_t: list[np.ndarray],
               ang: list[np.ndarray], ang_t: list[np.ndarray]) -> OnlineOutput:
         if self.on_event is not None:
@@ -347,7 +536,8 @@ class OnlinePipeline:
                             np.concatenate(ang) if ang else np.empty((0, 3)),
                             np.concatenate(ang_t) if ang_t else np.empty(0), events)
 
-    def _run_emg(self, x: np.ndarray, env_out: list[np.ndarray], env_t: list[np.ndarray]) -> list[Event]:
+    def _run_emg(self, x: np.ndarray, t: np.ndarray, env_out: list[np.ndarray],
+                 env_t: list[np.ndarray]) -> list[Event]:
         y = self._bp(x)
         env = self._env(np.abs(y))
         n0, step = self._emg_n, self.env_step
@@ -355,7 +545,7 @@ class OnlinePipeline:
         idx = np.arange(first, len(x), step)
         if idx.size:
             env_out.append(env[idx])
-            env_t.append(self._emg_seg_t + (n0 + idx) / self.emg_fs)
+            env_t.append(t[idx])
         self._emg_n += len(x)
         if self._det is None:
             return []
@@ -364,101 +554,168 @@ class OnlinePipeline:
 
     def _onset_events(self, rows: np.ndarray) -> list[Event]:
         out: list[Event] = []
-        fs, t_seg = self.emg_fs, self._emg_seg_t
-        now = t_seg + self._emg_n / fs
+        assert self._emg_line is not None
+        at = self._emg_line.at
+        now = at(self._emg_n)
         for ch, a, b in np.asarray(rows).reshape(-1, 3).tolist():
             name = self.emg_channels[ch]
+            t_on = at(a)
             if b < 0:
                 self.n_onsets[ch] += 1
-                self._emg_onsets[ch].append(t_seg + a / fs)
-                out.append({"type": "emg_onset", "time_s": now, "channel": name, "onset_s": t_seg + a / fs})
+                self._emg_onsets[ch].append(t_on)
+                out.append({"type": "emg_onset", "time_s": now, "channel": name, "onset_s": t_on})
             else:
-                out.append({"type": "emg_offset", "time_s": now, "channel": name, "onset_s": t_seg + a / fs,
-                            "offset_s": t_seg + b / fs, "duration_s": (b - a) / fs})
+                t_off = at(b)
+                out.append({"type": "emg_offset", "time_s": now, "channel": name, "onset_s": t_on,
+                            "offset_s": t_off, "duration_s": t_off - t_on})
         return out
 
     def _close_emg(self) -> list[Event]:
         return self._onset_events(self._det.finish()) if self._det is not None else []
 
-    def _imu_t(self, n: int) -> float:
-        return (self._imu_seg_t or 0.0) + n / (self.imu_fs or 1.0)
+    def _retime(self, e: Event) -> Event:
+        """A measure's event with its times (sample index / fs) replaced by the samples' times."""
+        fs = self.imu_fs or 1.0
+        out = dict(e)
+        if self._ang_line is None:
+            return out
+        for k in ("time_s", "start_s", "end_s", "peak_s", "onset_s"):
+            if k in out:
+                out[k] = self._ang_line.at(self._ang_j0 + out[k] * fs)
+        return out
 
     def _push_imu_one(self, which: str, chunk: npt.ArrayLike, timestamps: npt.ArrayLike | None) -> OnlineOutput:
         if self.imu_fs is None:
             raise ValueError("this pipeline has no IMUs (imu_fs is None or fusion.enabled = false)")
         x, ts = self._check(chunk, timestamps, (6, 9), f"IMU {which}")
+        self._check_cols(which, x)
         events: list[Event] = []
         ang: list[np.ndarray] = []
         ang_t: list[np.ndarray] = []
         if len(x):
+            self._imu_cols[which] = x.shape[1]
             self._set_t0(ts)
             blocks, ev = self._imu_tl[which].feed(x, None if ts is None else ts - self._t0())
             events += ev
-            for restart, xb, tb in blocks:
-                if restart and self._imu_n:  # a long gap in one IMU restarts orientation and measures
-                    events += self._holds.finish(self._imu_seg_t or 0.0)
-                    self._make_imu(keep_calibration=True)  # the sensors' mounting has not changed
-                    events.append({"type": "restart", "stream": self._imu_tl[which].name, "time_s": float(tb[0]),
-                                   "reason": "gap longer than max_fill_s"})
-                self._imu_buf[which].append((xb, tb))
-            events += self._pair_and_run(ang, ang_t)
+            self._imu_wait[which] += blocks
+            if self._use_mag is None and len(self._imu_cols) == 2:
+                self._use_mag = bool(self.config["fusion"]["magnetometer"]
+                                     and all(n == 9 for n in self._imu_cols.values()))
+            if self._use_mag is not None:  # (before: the first IMU waits for the other's columns)
+                events += self._fuse("upper") + self._fuse("lower")
+                events += self._pair_and_run(ang, ang_t)
         events += self._check_latencies()
         return self._emit(events, [], [], ang, ang_t)
 
+    def _fuse(self, which: str) -> list[Event]:
+        """Run this IMU's orientation filter on all its samples (gaps filled); buffer the orientations."""
+        events: list[Event] = []
+        for restart, xb, tb, line, i0 in self._imu_wait[which]:
+            if restart or self._ahrs[which] is None:
+                if self._ahrs[which] is not None:  # a long gap restarts this IMU's orientation
+                    events.append({"type": "restart", "stream": self._imu_tl[which].name, "time_s": float(tb[0]),
+                                   "reason": "gap longer than max_fill_s"})
+                self._ahrs[which] = fusion._METHODS[self.config["fusion"]["method"]](self.imu_fs)  # type: ignore[call-arg]
+                self._imu_seg[which] += 1
+                if which == "upper":
+                    self._upper_lines = {k: v for k, v in self._upper_lines.items() if k >= self._imu_seg[which] - 2}
+                    self._upper_lines[self._imu_seg[which]] = line
+            g = np.ascontiguousarray(xb[:, 0:3])
+            a = np.ascontiguousarray(xb[:, 3:6])
+            m = np.ascontiguousarray(xb[:, 6:9]) if self._use_mag else None
+            q = self._ahrs[which].update(g, a, m)
+            self._q_buf[which].append((q, tb, np.full(len(tb), self._imu_seg[which]), i0 + np.arange(len(tb))))
+        self._imu_wait[which] = []
+        return events
+
     def _pair_and_run(self, ang: list[np.ndarray], ang_t: list[np.ndarray]) -> list[Event]:
-        """Pair upper and lower samples by time (to half a period) and run fusion + angles."""
+        """Angles at the upper IMU's instants: the lower orientation interpolated (slerp) between its
+        samples around each instant (same segment), or its nearest sample within half a period.
+        An upper instant is decided once the lower stream has passed it (or ``MAX_WAIT_S`` later)."""
         fs = self.imu_fs
         assert fs is not None
-        bu, bl = self._imu_buf["upper"], self._imu_buf["lower"]
-        if not bu or not bl:
+        bu, bl = self._q_buf["upper"], self._q_buf["lower"]
+        if bl:
+            ql, tl, sl, il = (np.concatenate([b[j] for b in bl]) for j in range(4))
+        else:
+            ql, tl, sl, il = np.empty((0, 4)), np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)
+        if not bu:  # nothing waits for the lower orientations older than MAX_WAIT_S
+            k = int(np.searchsorted(tl, tl[-1] - self.MAX_WAIT_S, "left")) if len(tl) else 0
+            if k:
+                self._q_buf["lower"] = [(ql[k:], tl[k:], sl[k:], il[k:])]
             return []
-        xu, tu = np.concatenate([b[0] for b in bu]), np.concatenate([b[1] for b in bu])
-        xl, tl = np.concatenate([b[0] for b in bl]), np.concatenate([b[1] for b in bl])
-        # walk both in time order; a sample with no partner within half a period (one IMU started
-        # earlier, or lost samples the other has) is dropped; the tail of the longer one waits
-        iu = il = 0
-        pu: list[int] = []
-        pl: list[int] = []
+        qu, tu, su, iu = (np.concatenate([b[j] for b in bu]) for j in range(4))
         half = 0.5 / fs
-        while iu < len(tu) and il < len(tl):
-            d = tu[iu] - tl[il]
-            if d < -half:
-                iu += 1
-            elif d > half:
-                il += 1
+        # decided: the instants the lower stream has reached (or left waiting for MAX_WAIT_S)
+        t_dec = max(tl[-1] if len(tl) else -math.inf, tu[-1] - self.MAX_WAIT_S)
+        nd = int(np.searchsorted(tu, t_dec, "right"))
+        events: list[Event] = []
+        if nd:
+            t = tu[:nd]
+            if len(tl):
+                p = np.searchsorted(tl, t, "right")        # tl[p - 1] <= t < tl[p]
+                lo = np.maximum(p - 1, 0)
+                hi = np.minimum(p, len(tl) - 1)
+                span = tl[hi] - tl[lo]
+                w = np.where(span > 0, (t - tl[lo]) / np.where(span > 0, span, 1.0), 0.0)
+                inside = (p >= 1) & (tl[hi] >= t) & (sl[lo] == sl[hi])
+                d_lo = np.where(p >= 1, t - tl[lo], np.inf)
+                d_hi = np.where(tl[hi] >= t, tl[hi] - t, np.inf)
+                near = np.minimum(d_lo, d_hi) <= half
+                ok = inside | near
+                w = np.where(inside, w, np.where(d_lo <= d_hi, 0.0, 1.0))
+                seg_l = np.where(w < 0.5, sl[lo], sl[hi])
             else:
-                pu.append(iu)
-                pl.append(il)
-                iu += 1
-                il += 1
-        self._imu_buf["upper"] = [(xu[iu:], tu[iu:])] if iu < len(tu) else []
-        self._imu_buf["lower"] = [(xl[il:], tl[il:])] if il < len(tl) else []
-        if not pu:
-            return []
-        return self._run_imu(xu[pu], xl[pl], tu[pu], ang, ang_t)
+                ok = np.zeros(nd, dtype=bool)
+                lo = hi = np.zeros(nd, dtype=np.int64)
+                w = seg_l = np.zeros(nd)
+            bad = np.flatnonzero(~ok)
+            if bad.size:
+                self.n_unpaired += int(bad.size)
+                events.append({"type": "unpaired", "stream": self._imu_tl["upper"].name, "time_s": float(t[bad[-1]]),
+                               "n_samples": int(bad.size), "start_s": float(t[bad[0]]), "end_s": float(t[bad[-1]]),
+                               "reason": "no orientation of the lower IMU around these instants"})
+            good = np.flatnonzero(ok)
+            if good.size:
+                q_low = quaternion.slerp(ql[lo[good]], ql[hi[good]], w[good])
+                key = np.stack([su[good], seg_l[good]], axis=1)
+                prev = np.concatenate([[self._last_pair or (-1, -1)], key[:-1]])
+                brk = np.any(key != prev, axis=1) | (np.diff(np.concatenate([[-1], good])) > 1)
+                brk[0] |= self._unpaired_tail
+                starts = [*np.flatnonzero(brk).tolist(), good.size]
+                if starts[0] != 0:
+                    starts.insert(0, 0)
+                for r0, r1 in zip(starts[:-1], starts[1:], strict=True):
+                    if r1 <= r0:
+                        continue
+                    if brk[r0] and self._imu_n:  # the angles break off: the measures start again
+                        events += [self._retime(e) for e in self._holds.finish()]
+                        self._make_measures(carry=True)
+                    sel = good[r0:r1]
+                    if not self._imu_n:  # the measures' times: this run's upper samples
+                        self._ang_line, self._ang_j0 = self._upper_lines[int(su[sel[0]])], int(iu[sel[0]])
+                    events += self._run_imu(qu[sel], q_low[r0:r1], t[sel], ang, ang_t)
+                self._last_pair = (int(key[-1, 0]), int(key[-1, 1]))
+            self._unpaired_tail = bool(not ok[-1])
+        # keep the undecided upper samples and the lower ones they may still need
+        self._q_buf["upper"] = [(qu[nd:], tu[nd:], su[nd:], iu[nd:])] if nd < len(tu) else []
+        if len(tl):
+            t_ref = tu[nd] if nd < len(tu) else tu[-1]
+            k = max(int(np.searchsorted(tl, t_ref, "right")) - 1, 0)
+            self._q_buf["lower"] = [(ql[k:], tl[k:], sl[k:], il[k:])]
+        return events
 
-    def _run_imu(self, xu: np.ndarray, xl: np.ndarray, t: np.ndarray, ang: list[np.ndarray],
+    def _run_imu(self, qu: np.ndarray, ql: np.ndarray, t: np.ndarray, ang: list[np.ndarray],
                  ang_t: list[np.ndarray]) -> list[Event]:
         fs = self.imu_fs
         assert fs is not None
         events: list[Event] = []
-        if self._imu_seg_t is None:
-            self._imu_seg_t = float(t[0])
-        if self._use_mag is None:
-            self._use_mag = bool(self.config["fusion"]["magnetometer"] and xu.shape[1] == 9 and xl.shape[1] == 9)
-        qs = []
-        for x, f in ((xu, self._ahrs["upper"]), (xl, self._ahrs["lower"])):
-            g = np.ascontiguousarray(x[:, 0:3])
-            a = np.ascontiguousarray(x[:, 3:6])
-            m = np.ascontiguousarray(x[:, 6:9]) if self._use_mag else None
-            qs.append(f.update(g, a, m))
-        qu, ql = qs
         n_before = self._imu_n
         self._imu_n += len(t)
         if self._angles_proc is None:
             if self._cal is None:
                 self._calib_q.append((qu, ql, t))
-                events += self._try_calibrate()
+                events += self._try_calibrate(float(t[-1]))
                 if self._cal is None:
                     return events
             if self._calib_q:  # the samples buffered while calibrating: nothing is lost
@@ -469,42 +726,40 @@ class OnlinePipeline:
                 self._calib_q = []
             self._angles_proc = kinematics.LumbarAngles(self._cal)
         angles = self._angles_proc.process(qu, ql)
-        times = t
         ang.append(angles)
-        ang_t.append(times)
+        ang_t.append(t)
         self.last_angles = angles[-1].copy()
-        t_seg = self._imu_seg_t
+        # the measures count samples (times = index / fs); _retime gives them the samples' times
         for k, a in enumerate(angles[:, 0].tolist()):
             i = n_before + k
-            evh = self._holds.update(a, t_seg)
+            evh = self._holds.update(a)
             for e in evh:
                 if e["type"] == "hold_end":
                     self._hold_spans.append((e["start_s"], e["end_s"]))
-            events += evh
+            events += [self._retime(e) for e in evh]
             spans = self._hold_spans
-            cur = self._holds.current(t_seg)
+            cur = self._holds.current()
             if cur is not None:
-                spans = [*spans, (cur["start_s"], t_seg + (i + 1) / fs)]
-            events += self._reps.update(a, spans, t_seg)
-            evm = self._moves.update(a, t_seg)
+                spans = [*spans, (cur["start_s"], (i + 1) / fs)]
+            events += [self._retime(e) for e in self._reps.update(a, spans)]
+            evm = [self._retime(e) for e in self._moves.update(a)]
             self._pending_moves += evm
             events += evm
         return events
 
-    def _try_calibrate(self) -> list[Event]:
+    def _try_calibrate(self, t_now: float) -> list[Event]:
         k = self.config["kinematics"]
         fs = self.imu_fs
         assert fs is not None
         heading: Any = k["heading"] if k["heading"] != "auto" else ("absolute" if self._use_mag else "align")
-        t_now = self._imu_n / fs
         if not k["enabled"]:
             return []
         if k["neutral_s"] is None:
             self._cal = kinematics.Calibration.nominal(tuple(k["mounting"]), heading=heading)  # type: ignore[arg-type]
-            return [{"type": "calibrated", "time_s": self._imu_t(self._imu_n), "nominal": True,
+            return [{"type": "calibrated", "time_s": t_now, "nominal": True,
                      "warning": "no kinematics.neutral_s window: nominal mounting, angles not calibrated"}]
         end = max(k["neutral_s"][1], k["flexion_s"][1] if k["flexion_s"] else 0.0)
-        if t_now < end:
+        if self._imu_n / fs < end:  # the windows count samples from the first angle sample
             return []
         qu = np.concatenate([q[0] for q in self._calib_q])
         ql = np.concatenate([q[1] for q in self._calib_q])
@@ -514,13 +769,13 @@ class OnlinePipeline:
                                              mounting=tuple(k["mounting"]), heading=heading)
         except ValueError as exc:
             self._cal = kinematics.Calibration.nominal(tuple(k["mounting"]), heading=heading)  # type: ignore[arg-type]
-            return [{"type": "calibrated", "time_s": self._imu_t(self._imu_n), "nominal": True,
+            return [{"type": "calibrated", "time_s": t_now, "nominal": True,
                      "warning": f"calibration failed ({exc}); nominal mounting used"}]
         # the rest threshold of the movement detector from the neutral window's angles
         neutral_angles = kinematics.lumbar_angles(qu, ql, self._cal)[:, 0]
         i0, i1 = (round(v * fs) for v in k["neutral_s"])
         self._moves.learn_rest(neutral_angles[i0:i1])
-        return [{"type": "calibrated", "time_s": self._imu_t(self._imu_n), "nominal": False,
+        return [{"type": "calibrated", "time_s": t_now, "nominal": False,
                  "calibration": self._cal.to_dict()}]
 
     def _check_latencies(self, final: bool = False) -> list[Event]:
