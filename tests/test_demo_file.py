@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import filecmp
+import json
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -96,6 +99,49 @@ def test_demo_cli_generates_without_pyedflib(tmp_path: Path, monkeypatch: pytest
     res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert "generating the same session instead" in res.output and "(generated)" in res.output
+
+
+def test_demo_without_matplotlib_lists_the_files_it_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without matplotlib the report is skipped, and the summary line names and counts only the
+    files that are in the folder."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` raises ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    out = tmp_path / "nd"
+    res = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "report skipped: matplotlib is not installed" in res.output
+    assert not (out / "report.html").exists() and not (out / "report.png").exists()
+    written = sorted(p.name for p in out.iterdir())
+    line = next(ln for ln in res.output.splitlines() if "wrote" in ln)
+    assert f"wrote {len(written)} files to {out}/ (summary.json, " in line and "report" not in line
+    n_csv = sum(n.endswith(".csv") for n in written)
+    assert f"{n_csv} CSV tables" in line and "demo_pipeline.toml" in line
+    session_file = next(n for n in written if n.startswith("demo_session."))
+    assert session_file in line
+
+
+def test_demo_with_report_lists_it_first(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    n = len(list(tmp_path.iterdir()))
+    assert f"wrote {n} files to {tmp_path}/ (report.html, report.png, summary.json, " in res.output
+
+
+def test_demo_toml_header_names_commands_that_work(tmp_path: Path) -> None:
+    """The comment at the top of the demo's demo_pipeline.toml names kinemyo commands; each runs."""
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    toml = tmp_path / "demo_pipeline.toml"
+    header = [ln for ln in toml.read_text().splitlines() if ln.startswith("#")]
+    commands = re.findall(r"`kinemyo ([^`]*)`", "\n".join(header))
+    assert "config" in commands, header
+    for cmd in commands:
+        res = CliRunner().invoke(main, shlex.split(cmd.replace("FILE", str(toml))))
+        assert res.exit_code == 0, (cmd, res.output)
+        assert "[kinematics]" in res.output or '"kinematics"' in res.output
+    res = CliRunner().invoke(main, ["config", "--check", str(toml)])
+    assert json.loads(res.output)["kinematics"]["neutral_s"] == DEMO_CONFIG["kinematics"]["neutral_s"]
 
 
 # ------------------------------------------------------------------------------------------- write_edf

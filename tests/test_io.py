@@ -347,6 +347,30 @@ def test_csv_bad_input(tmp_path: Path, text: str, kwargs: dict, msg: str) -> Non
         kio.read(f, **kwargs)
 
 
+def test_no_time_column_error_names_the_python_and_the_command_line_options(tmp_path: Path) -> None:
+    """The error says what to pass in Python (fs=, time_column=) and on the command line
+    (kinemyo info --fs / --time-column), and where kinemyo process users look (docs/pipeline.md);
+    the CLI options it names work."""
+    f = tmp_path / "nt.csv"
+    f.write_text("x,y\n1,2\n3,4\n")
+    with pytest.raises(ReadError) as err:
+        kio.read(f)
+    msg = str(err.value)
+    for part in ("pass fs= (Hz) or time_column=", "kinemyo info: --fs HZ or --time-column NAME",
+                 "kinemyo process", "docs/pipeline.md"):
+        assert part in msg, msg
+    res = CliRunner().invoke(main, ["info", str(f)])
+    assert res.exit_code == 1 and "--fs HZ" in res.output
+    res = CliRunner().invoke(main, ["info", "--fs", "2", str(f)])
+    assert res.exit_code == 0 and "2 Hz" in res.output, res.output
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"a": [1.0, 2.0]}), tmp_path / "nt.parquet")
+    with pytest.raises(ReadError, match=r"no time column; pass fs= \(Hz\) or time_column= \(kinemyo info: --fs"):
+        kio.read(tmp_path / "nt.parquet", time_column=None)
+
+
 def test_csv_bad_options(tmp_path: Path) -> None:
     f = tmp_path / "ok.csv"
     f.write_text("t,a\n0,1\n1,2\n")

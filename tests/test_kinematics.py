@@ -193,6 +193,30 @@ def test_bad_input() -> None:
     assert np.isnan(ang[50:60]).all() and np.isnan(ang[70]).all() and np.isfinite(ang[100:, :2]).all()
 
 
+@pytest.mark.parametrize(("fs", "kind"), [("100", "str"), (None, "NoneType"), (np.array([FS]), "ndarray"),
+                                        (b"100", "bytes")])
+def test_calibrate_fs_not_a_number_is_a_clear_type_error(fs, kind) -> None:
+    """A rate that is not one number gets the wording of kinemyo.metrics, not a NumPy ufunc or
+    format error from inside calibrate."""
+    qu, ql, _, _ = session(np.random.default_rng(0))
+    with pytest.raises(TypeError, match=rf"^fs must be a number \(Hz\); got {kind}$"):
+        km.calibrate(qu, ql, fs, neutral=(0, 3))
+
+
+@pytest.mark.parametrize("fs", [0.0, -100.0, float("nan"), float("inf")])
+def test_calibrate_fs_out_of_range_is_a_value_error(fs) -> None:
+    qu, ql, _, _ = session(np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"^fs must be a finite sampling rate > 0 Hz; got "):
+        km.calibrate(qu, ql, fs, neutral=(0, 3))
+
+
+def test_calibrate_fs_numpy_scalars_and_integers_are_accepted() -> None:
+    qu, ql, _, _ = session(np.random.default_rng(0))
+    ref = km.calibrate(qu, ql, FS, neutral=(0, 3))
+    for fs in (100, np.float32(100.0), np.int64(100), np.array(100.0)):
+        assert km.calibrate(qu, ql, fs, neutral=(0, 3)) == ref
+
+
 def test_calibration_save_load_and_streaming(tmp_path) -> None:
     rng = np.random.default_rng(3)
     qu, ql, _, _ = session(rng)

@@ -3,6 +3,7 @@ report, CLI (demo, process with failures and resume, config)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from kinemyo.cli import main
-from kinemyo.pipeline import parse_config, run, write_result
+from kinemyo.pipeline import ConfigError, parse_config, run, write_result
 from kinemyo.pipeline.files import read_recording, write_npz
 from kinemyo.sim import DEMO_CONFIG, make_demo_session
 
@@ -63,6 +64,50 @@ def test_outputs_and_report(result, tmp_path: Path) -> None:
     assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = Path(html).read_text()
     assert "Peak flexion" in text and "data:image/png;base64," in text
+
+
+def test_run_takes_a_mapping_validated_like_a_toml_file(session, result, tmp_path: Path) -> None:
+    """run(recording, {...}) = run(recording, parse_config({...})); an invalid mapping gets the
+    problems a TOML file with the same content gets (the OnlinePipeline's configuration form)."""
+    r = run(session, DEMO_CONFIG)
+    assert r.metrics["n_repetitions"] == result.metrics["n_repetitions"]
+    assert r.metrics["emg_activations"] == result.metrics["emg_activations"]
+    assert r.config is not None and r.config.to_dict() == parse_config(DEMO_CONFIG).to_dict()
+    bad = {"kinematics": {"neutral": [1, 9]}, "emg": {"notch_hz": "60Hz"}}
+    with pytest.raises(ConfigError) as from_dict:
+        run(session, bad)
+    toml = tmp_path / "bad.toml"
+    toml.write_text('[kinematics]\nneutral = [1, 9]\n[emg]\nnotch_hz = "60Hz"\n')
+    with pytest.raises(ConfigError) as from_toml:
+        run(session, toml)
+    assert from_dict.value.problems == from_toml.value.problems and len(from_dict.value.problems) == 2
+    assert "unknown key kinematics.neutral" in str(from_dict.value)
+
+
+def test_run_refuses_a_config_of_another_type(session) -> None:
+    with pytest.raises(TypeError, match=r"config must be a PipelineConfig, a mapping .*; got int"):
+        run(session, 3)  # type: ignore[arg-type]
+
+
+def test_write_result_follows_the_results_configuration(session, tmp_path: Path) -> None:
+    """write_result(result, dir) writes the formats and signals of the configuration the result was
+    computed with; explicit arguments override it; a Result without a configuration writes CSV."""
+    cfg = dict(DEMO_CONFIG, output={"formats": ["csv"], "signals": False})
+    r = run(session, cfg)
+    names = {Path(f).name for f in write_result(r, tmp_path / "a")}
+    assert "holds.csv" in names and "angles.csv" not in names and "emg_envelope.csv" not in names
+    names = {Path(f).name for f in write_result(r, tmp_path / "b", signals=True)}
+    assert "angles.csv" in names
+    bare = dataclasses.replace(r, config=None)
+    names = {Path(f).name for f in write_result(bare, tmp_path / "c")}
+    assert "angles.csv" in names and not any(n.endswith(".parquet") for n in names)
+    with pytest.raises(ValueError, match="formats must hold 'csv' and/or 'parquet'"):
+        write_result(r, tmp_path / "d", ("xlsx",))
+    assert not (tmp_path / "d").exists()
+    pytest.importorskip("pyarrow")
+    r = run(session, dict(DEMO_CONFIG, output={"formats": ["parquet"]}))
+    names = {Path(f).name for f in write_result(r, tmp_path / "e")}
+    assert "angles.parquet" in names and not any(n.endswith(".csv") for n in names)
 
 
 def test_npz_round_trip_and_bad_files(session, tmp_path: Path) -> None:

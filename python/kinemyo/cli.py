@@ -96,20 +96,30 @@ def demo(out_dir: str, seed: int | None, filters_only: bool) -> None:
         from .pipeline.report import write_report
 
         png, html_path = write_report(result, out, "demo session")
-        files += [png, html_path]
+        files = [html_path, png, *files]
     except ImportError:
         click.echo("  (report skipped: matplotlib is not installed; pip install 'kinemyo[plot]')")
-    click.echo(f"  wrote {len(files) + 2} files to {out}/ (report.html, summary.json, tables, {session_file}, "
-               f"demo_pipeline.toml) in {time.perf_counter() - t0:.1f} s")
+    files += [str(out / session_file), str(out / "demo_pipeline.toml")]
+    click.echo(f"  wrote {len(files)} files to {out}/ ({_file_list(files)}) in {time.perf_counter() - t0:.1f} s")
     click.echo(f"  batch-process the session yourself: kinemyo process {out / session_file} "
                f"--config {out / 'demo_pipeline.toml'} --out {out / 'batch'}")
+
+
+def _file_list(paths: list[str]) -> str:
+    """The names of the files written, in order, the CSV tables counted instead of named."""
+    names = [Path(p).name for p in paths]
+    tables = [n for n in names if n.endswith(".csv")]
+    shown = [n if n not in tables else f"{len(tables)} CSV tables" if len(tables) > 1 else n
+             for n in names if n not in tables or n == tables[0]]
+    return ", ".join(shown)
 
 
 def _demo_toml(config: dict[str, dict[str, object]]) -> str:
     """The demo's pipeline configuration as a TOML file."""
     from .pipeline.config import _toml_value
 
-    lines = ["# kinemyo pipeline configuration of the demo session (other keys: `kinemyo config --defaults`)"]
+    lines = ["# kinemyo pipeline configuration of the demo session",
+             "# every key, documented, with its default: `kinemyo config`; check a file: `kinemyo config --check FILE`"]
     for section, keys in config.items():
         lines += ["", f"[{section}]"] + [f"{k} = {_toml_value(v)}" for k, v in keys.items()]
     return "\n".join(lines) + "\n"

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -232,6 +233,21 @@ def _mountings(mounting: Any) -> tuple[tuple[str, str], tuple[str, str]]:
                          f"(up, out) of the lower sensor); got {mounting!r}") from None
 
 
+def _check_fs(fs: Any) -> float:
+    """``fs`` as a float, with the errors and wording of :mod:`kinemyo.metrics`: ``TypeError`` for
+    what is not one number (a string, ``None``, an array of more than one value), ``ValueError``
+    for a rate that is not finite and > 0."""
+    if isinstance(fs, (str, bytes)) or (isinstance(fs, np.ndarray) and fs.ndim != 0):
+        raise TypeError(f"fs must be a number (Hz); got {type(fs).__name__}")
+    try:
+        v = float(fs)
+    except (TypeError, ValueError):
+        raise TypeError(f"fs must be a number (Hz); got {type(fs).__name__}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs}")
+    return v
+
+
 def _window(name: str, window: Any, fs: float, n: int, min_s: float) -> slice:
     try:
         t0, t1 = (float(v) for v in window)
@@ -304,7 +320,7 @@ def calibrate(q_upper: npt.ArrayLike, q_lower: npt.ArrayLike, fs: float,
         Orientations (w, x, y, z), sensor -> earth, of the upper and lower sensor, same rate and
         length.
     fs : float
-        Sampling rate in Hz.
+        Sampling rate in Hz (a number: a string, ``None`` or an array raise ``TypeError``).
     neutral : (t0_s, t1_s)
         Static neutral standing period in seconds (at least 0.5 s; 2–5 s recommended).
     flexion : (t0_s, t1_s), optional
@@ -327,8 +343,7 @@ def calibrate(q_upper: npt.ArrayLike, q_lower: npt.ArrayLike, fs: float,
     if len(qu) != len(ql):
         raise ValueError(f"q_upper and q_lower must have the same length; got {len(qu)} and {len(ql)} "
                          "(resample the sensors to a common rate first)")
-    if not (np.isfinite(fs) and fs > 0):
-        raise ValueError(f"fs must be > 0 Hz; got {fs}")
+    fs = _check_fs(fs)
     if heading not in ("align", "absolute"):
         raise ValueError(f"heading must be 'align' or 'absolute'; got {heading!r}")
     if frame not in ("ENU", "NED"):

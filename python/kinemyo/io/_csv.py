@@ -284,7 +284,9 @@ def read_csv(path: str | os.PathLike[str], *,
             if sfs is None:
                 sfs = infer_fs(time)
         elif sfs is None:
-            raise ReadError(p, f"stream {name!r} has no time column; pass fs= (Hz) or time_column=")
+            raise ReadError(p, f"stream {name!r} has no time column; pass fs= (Hz) or time_column= "
+                                  "(kinemyo info: --fs HZ or --time-column NAME; kinemyo process needs "
+                                  "timestamps in the file: see docs/pipeline.md)")
         u = spec.get("units")
         if u is None:
             u = [(units or {}).get(c, (units or {}).get(table.bare[i][0], table.bare[i][1]))

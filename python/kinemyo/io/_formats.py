@@ -887,7 +887,9 @@ def read_parquet(path: str | os.PathLike[str], *, time_column: str | None = "tim
         if rate is None and time is not None and not meta:
             rate = infer_fs(np.asarray(time, dtype=np.float64))
         if time is None and rate is None:
-            raise ReadError(p, "no time column; pass fs= (Hz) or time_column=")
+            raise ReadError(p, "no time column; pass fs= (Hz) or time_column= (kinemyo info: --fs HZ or "
+                                  "--time-column NAME; kinemyo process needs timestamps in the file: "
+                                  "see docs/pipeline.md)")
         name = stream_name or meta.get("stream") or "data"
         units = meta.get("units") if meta.get("units") and len(meta["units"]) == len(chans) else None
         rec = Recording(source=str(p), metadata=dict(meta.get("recording_metadata") or {"format": "parquet"}))

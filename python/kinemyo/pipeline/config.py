@@ -2,7 +2,8 @@
 
 Every key has a type, a default and (where it matters) an allowed range; unknown sections or keys,
 wrong types and out-of-range values are reported together, each naming the file, the key and what
-is allowed — before any data is read. ``kinemyo config --defaults`` prints the full default file.
+is allowed — before any data is read. ``kinemyo config`` prints the full default file (every key
+documented, :func:`default_toml`); ``kinemyo config --check FILE`` validates a file.
 """
 
 from __future__ import annotations
@@ -174,7 +175,13 @@ def _type_name(types: tuple[type, ...]) -> str:
 
 
 def parse_config(data: Mapping[str, Any], source: str = "<dict>") -> PipelineConfig:
-    """Validate a parsed configuration mapping; raise ConfigError listing every problem."""
+    """Validate a configuration mapping (a parsed TOML file, or a dict such as
+    ``{"kinematics": {"neutral_s": [1, 9]}}``) and return it as a :class:`PipelineConfig` with every
+    omitted key at its default. Integers are accepted where numbers are. ``source`` names the
+    configuration in the errors.
+
+    Raises :class:`ConfigError` (a ``ValueError``) listing every problem: unknown sections or keys,
+    wrong types, values out of range."""
     problems: list[str] = []
     out: dict[str, dict[str, Any]] = {}
     for section in data:
@@ -213,7 +220,10 @@ def parse_config(data: Mapping[str, Any], source: str = "<dict>") -> PipelineCon
 
 
 def load_config(path: str | os.PathLike[str] | None) -> PipelineConfig:
-    """Read and validate a TOML pipeline file (``None``: the defaults)."""
+    """Read and validate a TOML pipeline file (``None``: the defaults) with :func:`parse_config`.
+
+    Raises :class:`ConfigError` naming the file for a missing or unreadable file, invalid TOML or
+    an invalid configuration."""
     if path is None:
         return parse_config({}, "<defaults>")
     if sys.version_info >= (3, 11):

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from .. import filters, fusion, kinematics, onset
 from .. import metrics as kmetrics
-from .config import PipelineConfig, load_config
+from .config import PipelineConfig, load_config, parse_config
 
 __all__ = ["Result", "run", "write_result"]
 
@@ -45,6 +46,11 @@ class Result:
         Summary numbers (range of motion, peak flexion, counts, durations, timings).
     warnings : list of str
         What could not be computed and why (e.g. no neutral window: nominal calibration).
+    seconds : float
+        Processing time of :func:`run` in s.
+    config : PipelineConfig or None
+        The validated configuration the result was computed with (set by :func:`run`);
+        :func:`write_result` takes its ``[output]`` formats and signals from it.
     """
 
     source: str
@@ -53,6 +59,7 @@ class Result:
     metrics: dict[str, Any]
     warnings: list[str]
     seconds: float = 0.0
+    config: PipelineConfig | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary: metrics, event counts, warnings."""
@@ -98,12 +105,50 @@ def _imu_columns(data: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, n
     return gyr, acc, mag
 
 
-def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None = None) -> Result:
-    """Process one recording with a pipeline configuration (a :class:`PipelineConfig`, a TOML path,
-    or ``None`` for the defaults). Returns a :class:`Result`; raises ``ValueError`` naming the stream
-    when a configured stream is malformed."""
+def _as_config(config: Any) -> PipelineConfig:
+    """A :class:`PipelineConfig` from what :func:`run` accepts."""
+    if isinstance(config, PipelineConfig):
+        return config
+    if isinstance(config, Mapping):
+        return parse_config(config)
+    if config is None or isinstance(config, (str, os.PathLike)):
+        return load_config(config)
+    raise TypeError("config must be a PipelineConfig, a mapping such as {'emg': {'notch_hz': 60.0}}, "
+                    f"the path of a TOML file or None; got {type(config).__name__}")
+
+
+def run(recording: Any,
+        config: PipelineConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None) -> Result:
+    """Process one recording with a pipeline configuration.
+
+    Parameters
+    ----------
+    recording : Recording or mapping of streams
+        :class:`kinemyo.io.Recording` or any mapping ``name -> stream`` with ``.data``
+        (n_samples, n_channels) and ``.fs`` (Hz) (see the module docs for the channel order).
+    config : PipelineConfig, mapping, path or None
+        A validated :class:`PipelineConfig`; a mapping of sections such as
+        ``{"kinematics": {"neutral_s": [1, 9]}}`` (validated by :func:`parse_config`, omitted keys
+        take their defaults); the path of a TOML file (read by :func:`load_config`); or ``None``
+        for the defaults.
+
+    Returns
+    -------
+    Result
+        With the configuration used in ``result.config``.
+
+    Raises
+    ------
+    ConfigError
+        (a ``ValueError``) An invalid configuration, every problem listed — the same errors for a
+        mapping as for a TOML file.
+    TypeError
+        ``config`` of another type.
+    ValueError
+        A configured stream is malformed (named in the message).
+    """
     t_start = time.perf_counter()
-    cfg = config if isinstance(config, PipelineConfig) else load_config(config)
+    cfg = _as_config(config)
     warnings: list[str] = []
     signals: dict[str, Any] = {}
     events: dict[str, list[dict[str, Any]]] = {"holds": [], "repetitions": [], "emg_onsets": [],
@@ -293,7 +338,7 @@ def run(recording: Any, config: PipelineConfig | str | os.PathLike[str] | None =
                         metrics["median_emg_latency_ms"] = float(np.median(vals))
                         metrics["feedforward_fraction"] = float(np.mean(np.array(vals) < 0))
     return Result(str(getattr(recording, "source", "") or ""), signals, events, metrics, warnings,
-                  time.perf_counter() - t_start)
+                  time.perf_counter() - t_start, cfg)
 
 
 def _rows(d: dict[str, Any], keys: list[str]) -> list[dict[str, Any]]:
@@ -332,13 +377,50 @@ def _rows_csv(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_result(result: Result, out_dir: str | os.PathLike[str], formats: tuple[str, ...] = ("csv",),
-                 signals: bool = True) -> list[str]:
-    """Write a result into ``out_dir``: ``summary.json`` always; event tables and (with
-    ``signals=True``) the angle and envelope time series as CSV and/or Parquet. Every file is
-    written atomically. Returns the paths written."""
+def write_result(result: Result, out_dir: str | os.PathLike[str], formats: tuple[str, ...] | None = None,
+                 signals: bool | None = None) -> list[str]:
+    """Write a result into ``out_dir``: ``summary.json`` always; the event tables and (with
+    ``signals``) the angle and envelope time series as CSV and/or Parquet. Every file is written
+    atomically. Not the report: that is :func:`kinemyo.pipeline.report.write_report`
+    (needs matplotlib), whatever ``output.report`` says.
+
+    Parameters
+    ----------
+    result : Result
+        What :func:`run` returned.
+    out_dir : path
+        Folder, created if missing; files already in it with the same names are replaced.
+    formats : tuple of {"csv", "parquet"}, optional
+        Table formats. Default: the ``output.formats`` of the configuration the result was computed
+        with (``result.config``), or ``("csv",)`` for a result that carries none.
+    signals : bool, optional
+        Also write ``angles`` and ``emg_envelope``. Default: ``output.signals`` of
+        ``result.config``, or ``True``.
+
+    Returns
+    -------
+    list of str
+        The paths written, ``summary.json`` first.
+
+    Raises
+    ------
+    ValueError
+        A format other than csv or parquet.
+    RuntimeError
+        Parquet without pyarrow installed.
+    """
     from ..batch import atomic_write_bytes, atomic_write_text
 
+    output = result.config["output"] if result.config is not None else {}
+    if formats is None:
+        formats = tuple(output.get("formats", ("csv",)))
+    if signals is None:
+        signals = bool(output.get("signals", True))
+    if isinstance(formats, str):
+        formats = (formats,)
+    bad = [f for f in formats if f not in ("csv", "parquet")]
+    if bad:
+        raise ValueError(f"formats must hold 'csv' and/or 'parquet'; got {list(formats)!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
