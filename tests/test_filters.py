@@ -246,6 +246,33 @@ def test_state_roundtrip_and_validation(rng: np.random.Generator) -> None:
         g.state = [1, 2]  # type: ignore[assignment]
 
 
+def test_state_of_another_kind_of_object_is_refused(rng: np.random.Generator) -> None:
+    """A state carries a fingerprint of class, dtype and parameters (review: a moving-average
+    state into a MovingRMS, or another filter's coefficients, continued with wrong output)."""
+    x = rng.standard_normal((100, 2)) + 3.0
+    pairs = [(kf.MovingRMS(FS, 2, 0.05), kf.MovingAverage(FS, 2, 0.05)),
+             (kf.SosFilter(kf.butter(2, 10, FS), 2), kf.SosFilter(kf.butter(2, 40, FS), 2)),
+             (kf.SosFilter(kf.butter(2, 10, FS), 2, init="steady"), kf.SosFilter(kf.butter(2, 10, FS), 2)),
+             (kf.SosFilter(kf.butter(2, 10, FS), 2, np.float32), kf.SosFilter(kf.butter(2, 10, FS), 2)),
+             (kf.Envelope(FS, 2, 6.0), kf.Envelope(FS, 2, 10.0))]
+    for dst, src in pairs:
+        src(x)
+        before = dst.state
+        with pytest.raises(ValueError, match="another kind of object"):
+            dst.state = src.state
+        for k, v in dst.state.items():
+            np.testing.assert_array_equal(v, before[k])  # unchanged
+    # the same construction (also in another object, and after pickling) is accepted
+    a, b = kf.Envelope(FS, 2, 6.0), kf.Envelope(FS, 2, 6.0)
+    a(x)
+    b.state = pickle.loads(pickle.dumps(a)).state
+    np.testing.assert_array_equal(a(x), b(x))
+    # a state without the entry (earlier versions) is checked on its fields alone
+    legacy = {k: v for k, v in a.state.items() if k != "identity"}
+    b.state = legacy
+    np.testing.assert_array_equal(a(x), b(x))
+
+
 def test_sosfilter_equals_scipy_and_steady_init(rng: np.random.Generator) -> None:
     sos = kf.butter(4, (20.0, 450.0), FS, "bandpass")
     x = rng.standard_normal((3000, 5)) + 5.0

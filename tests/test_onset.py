@@ -562,8 +562,12 @@ def test_online_ecg_template_state_is_all_or_nothing_and_survives_a_huge_sample(
         det.state = bad
     for k, v in det.state.items():
         np.testing.assert_array_equal(v, good[k])
-    with pytest.raises(ValueError, match="ecg"):
+    with pytest.raises(ValueError, match="another kind of object"):
         onset.OnlineDetector(FS, 1, rest=(0.0, 1.5)).state = good
+    # a state without its identity entry (earlier versions) is checked on its fields
+    legacy = {k: v for k, v in good.items() if k != "identity"}
+    with pytest.raises(ValueError, match="ecg"):
+        onset.OnlineDetector(FS, 1, rest=(0.0, 1.5)).state = legacy
 
 
 def test_online_state_with_an_index_out_of_range_is_refused_and_changes_nothing():
@@ -798,8 +802,10 @@ def test_online_mains_auto_state_validation_and_short_stream():
     assert late.position == 8000 and late.mains == 50.0
     assert det.position == 1000  # refused states changed nothing
     plain = onset.OnlineDetector(FS, 1, rest=(0.0, 1.5))
-    with pytest.raises(ValueError, match="mains='auto'"):
+    with pytest.raises(ValueError, match="another kind of object"):
         plain.state = st
+    with pytest.raises(ValueError, match="mains='auto'"):  # without the identity entry: on its fields
+        plain.state = {k: v for k, v in st.items() if k != "identity"}
     with pytest.raises(ValueError, match="baseline is learnt"):
         det.set_baseline([0.0], [1.0], [1.0])
     # a stream that ends inside the rest window: no check, no events, ready for the next one

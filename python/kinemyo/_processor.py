@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Processor", "StatefulCore"]
+__all__ = ["IDENTITY", "Processor", "StatefulCore", "identity_of", "split_identity"]
 
 _FORMAT = 1
 
@@ -27,6 +27,50 @@ def _check_dtype(dtype: Any) -> np.dtype[Any]:
 
 def _suffix(dtype: np.dtype[Any]) -> str:
     return "_f32" if dtype == np.float32 else "_f64"
+
+
+#: Key of the identity entry of a state dict (see :meth:`StatefulCore.state`).
+IDENTITY = "identity"
+
+
+def _canon(v: Any) -> Any:
+    """A JSON-able, process-independent form of constructor parameters (arrays by their bytes)."""
+    if isinstance(v, np.ndarray):
+        return ["ndarray", str(v.dtype), list(v.shape), np.ascontiguousarray(v).tobytes().hex()]
+    if isinstance(v, np.generic):
+        return _canon(v.item())
+    if isinstance(v, (list, tuple)):
+        return [_canon(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _canon(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
+    return repr(v)
+
+
+def identity_of(obj: Any) -> float:
+    """Fingerprint of a stateful object's kind: its class, dtype and constructor parameters, as a
+    float64 holding a 52-bit hash (blake2b of a canonical text, so it is the same in every process
+    and after pickling). Two objects with the same fingerprint interpret a state the same way."""
+    import hashlib
+    import json
+
+    text = json.dumps([type(obj).__name__, str(getattr(obj, "_dtype", "")), _canon(getattr(obj, "_params", {}))],
+                      sort_keys=True)
+    h = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+    return float(h >> 12)  # 52 bits: exact in a float64
+
+
+def split_identity(obj: Any, value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` without its identity entry, after checking that entry (when present: states of
+    earlier versions have none) against ``obj``: a state taken from an object of another class,
+    dtype or parameters is refused instead of continuing with silently wrong output."""
+    if IDENTITY not in value:
+        return value
+    rest = {k: v for k, v in value.items() if k != IDENTITY}
+    got = np.asarray(value[IDENTITY], dtype=np.float64).ravel()
+    if got.shape != (1,) or got[0] != identity_of(obj):
+        raise ValueError(f"this state was taken from another kind of object (class, dtype or parameters differ "
+                         f"from this {type(obj).__name__}); a state restores only an object built the same way")
+    return rest
 
 
 class StatefulCore:
@@ -49,15 +93,19 @@ class StatefulCore:
     @property
     def state(self) -> dict[str, np.ndarray]:
         """A copy of the full evolving state, as named float64 arrays. Assigning a dict taken from
-        an object with the same parameters restores it (validated: a wrong field or size is a
-        ``ValueError``)."""
-        return dict(self._core.get_state())
+        an object built the same way (class, dtype, parameters) restores it (validated: a wrong
+        field or size is a ``ValueError``; so is a state of another kind of object, recognised by
+        its ``"identity"`` entry, a fingerprint of class, dtype and parameters — a state without
+        it, from an earlier version, is taken on its fields alone)."""
+        st = dict(self._core.get_state())
+        st[IDENTITY] = np.array([identity_of(self)])
+        return st
 
     @state.setter
     def state(self, value: dict[str, Any]) -> None:
         if not isinstance(value, dict):
             raise TypeError(f"state must be a dict; got {type(value).__name__}")
-        self._core.set_state(value)
+        self._core.set_state(split_identity(self, value))
 
     def __getstate__(self) -> dict[str, Any]:
         return {"format": _FORMAT, "class": type(self).__name__, "params": self._params,

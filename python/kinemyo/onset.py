@@ -106,7 +106,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._processor import StatefulCore
+from ._processor import IDENTITY, StatefulCore, identity_of, split_identity
 
 __all__ = ["METHODS", "OnlineDetector", "detect", "estimate_mains", "latency_table",
            "movement_onsets", "remove_ecg"]
@@ -498,6 +498,7 @@ class OnlineDetector(StatefulCore):
         """A copy of the full evolving state (with ``ecg="template"``, the canceller's fields are
         prefixed ``ecg.``); assigning it restores it."""
         st = dict(self._core.get_state())
+        st[IDENTITY] = np.array([identity_of(self)])
         if self._ecg is not None:
             st.update({"ecg." + k: v for k, v in self._ecg.get_state().items()})
         if self._auto:
@@ -512,6 +513,7 @@ class OnlineDetector(StatefulCore):
     def state(self, value: dict[str, Any]) -> None:
         if not isinstance(value, dict):
             raise TypeError(f"state must be a dict; got {type(value).__name__}")
+        value = split_identity(self, value)
         if self._auto or any(k.startswith("mains_auto") for k in value):
             self._set_auto_state(value)
             return
