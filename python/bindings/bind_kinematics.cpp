@@ -1,5 +1,6 @@
 // Bindings of kinemyo::kinematics: lumbar angles from two sensor orientations.
 
+#include <optional>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -24,7 +25,8 @@ py::ssize_t check_quats(const py::array& a, const char* name) {
 void register_kinematics(py::module_& m) {
     m.def("lumbar_angles",
           [](const Quat& upper_mount, const Quat& lower_mount, const Quat& neutral_offset, const std::string& heading,
-             const std::array<double, 3>& up, py::handle q_upper_in, py::handle q_lower_in) {
+             const std::array<double, 3>& up, py::handle q_upper_in, py::handle q_lower_in,
+             std::optional<py::array_t<double, py::array::c_style>> carry) {
               LumbarParams p;
               p.upper_mount = upper_mount;
               p.lower_mount = lower_mount;
@@ -44,14 +46,20 @@ void register_kinematics(py::module_& m) {
               const double* a = qu.data();
               const double* b = ql.data();
               double* o = out.mutable_data();
+              double* cr = nullptr;
+              if (carry) {
+                  if (carry->ndim() != 1 || carry->shape(0) != 1 || !carry->writeable())
+                      throw py::value_error("carry must be a writeable float64 array of one value");
+                  cr = carry->mutable_data();
+              }
               {
-                  py::gil_scoped_release release;  // reads a, b and writes o only; all outlive the call
-                  lumbar_angles(p, a, b, static_cast<std::size_t>(n), o);
+                  py::gil_scoped_release release;  // reads a, b and writes o (and *cr) only; all outlive the call
+                  lumbar_angles(p, a, b, static_cast<std::size_t>(n), o, cr);
               }
               return out;
           },
           py::arg("upper_mount"), py::arg("lower_mount"), py::arg("neutral_offset"), py::arg("heading"),
-          py::arg("up"), py::arg("q_upper"), py::arg("q_lower"));
+          py::arg("up"), py::arg("q_upper"), py::arg("q_lower"), py::arg("carry") = py::none());
 }
 
 }  // namespace kinemyo::py_bind

@@ -38,10 +38,14 @@ between the sensors would leak into lateral bending and flexion whenever the pel
 With ``heading="align"`` (the default, for 6D fusion) each sample's relative heading is chosen so
 that the relative rotation has **zero axial rotation**: the upper segment is turned about the
 earth vertical until its anterior axis is perpendicular to the lower segment's medio-lateral axis
-(a closed-form solution of ``A + B cos d + C sin d = 0``; of its two roots the one nearest to the
-plain heading difference of the anterior axes). Flexion and lateral bending are then exact —
-whatever the heading drift, mounting error or pelvis tilt — as long as the true axial rotation is
-small; axial rotation itself is reported as NaN. True axial rotation in flexed postures leaks
+(a closed-form solution of ``A + B cos d + C sin d = 0``; of its two roots the one that leaves the
+smaller relative rotation — until the seventh session the one nearest to the heading difference of
+the projected anterior axes, which turned the upper segment round once it tilted past 90 deg, a
+toe-touch bend with the pelvis flexed). Flexion and lateral bending are then exact — whatever the
+heading drift, mounting error or pelvis tilt — as long as the true axial rotation is small; axial
+rotation itself is reported as NaN. Within 10 deg of the singular posture (the upper segment's
+anterior axis vertical, where gravity cannot fix the heading) the correction of the last
+well-conditioned sample is held. True axial rotation in flexed postures leaks
 into the other two angles (measured on the test simulator: ±10° of axial rotation on top of
 ±35° flexion and ±30° lateral bending gives about 2.5° / 8° RMSE in flexion / lateral bending).
 With 9D fusion (common magnetic north) use ``heading="absolute"``: the neutral posture's heading
@@ -429,36 +433,60 @@ def lumbar_angles(q_upper: npt.ArrayLike, q_lower: npt.ArrayLike,
     angles : ndarray (n_samples, 3), degrees
         Flexion (+ forward), lateral bending (+ right), axial rotation (+ upper turning left; NaN
         with ``heading="align"``). A sample with a non-finite orientation gives NaN.
+
+    Notes
+    -----
+    ``heading="align"`` (6D) fixes the heading between the sensors by assuming no axial rotation:
+    of the two solutions of that condition, the one that leaves the smaller relative rotation is
+    taken (correct at any tilt, also a toe-touch bend with the upper segment past 90 deg). When the
+    upper segment's anterior axis is within 10 deg of the vertical, gravity no longer fixes the
+    heading, so the correction of the last sample outside that cone is held (the sensors' heading
+    drift is slow); a recording that starts inside it uses the solution of each sample.
     """
     cal = calibration if calibration is not None else Calibration.nominal()
     if not isinstance(cal, Calibration):
         raise TypeError(f"calibration must be a Calibration; got {type(cal).__name__}")
     qu = _as_quats(q_upper, "q_upper")
     ql = _as_quats(q_lower, "q_lower")
+    return _angles(cal, qu, ql, np.array([np.nan]))
+
+
+def _angles(cal: Calibration, qu: np.ndarray, ql: np.ndarray, carry: np.ndarray) -> np.ndarray:
     up = (0.0, 0.0, 1.0) if cal.frame == "ENU" else (0.0, 0.0, -1.0)
-    return _core.lumbar_angles(cal.upper_mount, cal.lower_mount, cal.neutral_offset, cal.heading, up, qu, ql)
+    return _core.lumbar_angles(cal.upper_mount, cal.lower_mount, cal.neutral_offset, cal.heading, up, qu, ql,
+                               carry)
 
 
 class LumbarAngles:
     """Streaming twin of :func:`lumbar_angles`: ``process(q_upper_chunk, q_lower_chunk)`` gives the
-    angles of exactly those samples (the computation is per sample, so chunking never changes the
-    result). Pickles with its calibration."""
+    angles of exactly those samples; any chunking gives the angles of one call over the whole
+    stream. The only thing carried between samples is, with ``heading="align"``, the heading
+    correction of the last well-conditioned sample, held while the upper segment's anterior axis
+    is within 10 deg of the vertical (see :func:`lumbar_angles`). Pickles with its calibration and
+    that correction; ``reset()`` forgets it."""
 
     def __init__(self, calibration: Calibration | None = None) -> None:
         self.calibration = calibration if calibration is not None else Calibration.nominal()
+        self._carry = np.array([np.nan])
 
     def process(self, q_upper: npt.ArrayLike, q_lower: npt.ArrayLike) -> np.ndarray:
-        return lumbar_angles(q_upper, q_lower, self.calibration)
+        cal = self.calibration
+        if not isinstance(cal, Calibration):
+            raise TypeError(f"calibration must be a Calibration; got {type(cal).__name__}")
+        return _angles(cal, _as_quats(q_upper, "q_upper"), _as_quats(q_lower, "q_lower"), self._carry)
 
     __call__ = process
 
     def reset(self) -> None:
-        """Nothing evolves between samples; present for the processor interface."""
+        """Forget the held heading correction (align mode): the state right after construction."""
+        self._carry = np.array([np.nan])
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"format": 1, "calibration": self.calibration.to_dict()}
+        return {"format": 1, "calibration": self.calibration.to_dict(), "heading_carry": float(self._carry[0])}
 
     def __setstate__(self, record: dict[str, Any]) -> None:
         if record.get("format") != 1:
             raise ValueError(f"unsupported pickle format {record.get('format')!r} for LumbarAngles")
         self.calibration = Calibration.from_dict(record["calibration"])
+        # records of earlier versions have no held correction
+        self._carry = np.array([float(record.get("heading_carry", np.nan))])

@@ -49,8 +49,17 @@ double wrap(double a) {
 // Heading correction for 6D orientations: the rotation angle d about the earth vertical v, applied
 // to the upper segment, for which the upper segment's anterior axis u is perpendicular to the
 // lower segment's right axis w — i.e. the relative Z-X-Y Cardan angles have zero axial rotation.
-// u(d).w = A + B cos d + C sin d with A = (u.v)(v.w), B = u_perp.w, C = (v x u_perp).w; of the two
-// roots the one nearest to the plain heading difference of the two anterior axes is taken.
+// u(d).w = A + B cos d + C sin d with A = (u.v)(v.w), B = u_perp.w, C = (v x u_perp).w. Of the two
+// roots, the one that leaves the smaller relative rotation between the segments is taken (the
+// larger |w| of conj(sl) turn(d) su): the other root turns the upper segment round. (Choosing the
+// root nearest to the heading difference of the two horizontally projected anterior axes failed
+// once the upper segment tilts past 90 deg from vertical — a toe-touch bend with the pelvis
+// flexed — because that projection then points backwards: 50 deg of flexion read -132 to -170.)
+Quat turn_about(const Vec3& v, double d) {
+    const double h = 0.5 * d, s = std::sin(h);
+    return {std::cos(h), s * v[0], s * v[1], s * v[2]};
+}
+
 double align_angle(const Quat& su, const Quat& sl, const Vec3& v) {
     const Vec3 u = rotate(su, {1.0, 0.0, 0.0});
     const Vec3 w = rotate(sl, {0.0, 0.0, 1.0});
@@ -69,15 +78,23 @@ double align_angle(const Quat& su, const Quat& sl, const Vec3& v) {
     const double phi = std::atan2(C, B);
     const double k = std::acos(std::fmax(-1.0, std::fmin(1.0, -A / R)));
     const double d1 = wrap(phi + k), d2 = wrap(phi - k);
+    const Quat slc = conj(sl);
+    const double w1 = std::abs(mul(slc, mul(turn_about(v, d1), su))[0]);
+    const double w2 = std::abs(mul(slc, mul(turn_about(v, d2), su))[0]);
+    if (std::abs(w1 - w2) > 1e-12) return w1 > w2 ? d1 : d2;
+    // equal rotations (a double root): the one nearer the projected heading difference
     return std::abs(wrap(d1 - d0)) <= std::abs(wrap(d2 - d0)) ? d1 : d2;
 }
 
 }  // namespace
 
 void lumbar_angles(const LumbarParams& params, const double* q_upper, const double* q_lower,
-                   std::size_t n, double* angles) {
+                   std::size_t n, double* angles, double* heading_carry) {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     const bool align = params.heading == HeadingMode::align;
+    // |u . v| above this: the anterior axis within kAlignHoldDeg of the vertical
+    const double hold_dot = std::cos(kAlignHoldDeg / kRadToDeg);
+    double carry = heading_carry != nullptr ? *heading_carry : nan;
     const Quat off_inv = conj(params.neutral_offset);
     for (std::size_t i = 0; i < n; ++i) {
         Quat qu{q_upper[4 * i], q_upper[4 * i + 1], q_upper[4 * i + 2], q_upper[4 * i + 3]};
@@ -91,11 +108,15 @@ void lumbar_angles(const LumbarParams& params, const double* q_upper, const doub
         const Quat sl = mul(ql, params.lower_mount);
         Quat rel;
         if (align) {
-            const double d = align_angle(su, sl, params.up);
-            const double h = 0.5 * d;
-            const Quat turn{std::cos(h), std::sin(h) * params.up[0], std::sin(h) * params.up[1],
-                            std::sin(h) * params.up[2]};
-            su = mul(turn, su);
+            const Vec3 u = rotate(su, {1.0, 0.0, 0.0});
+            double d;
+            if (std::abs(dot(u, params.up)) > hold_dot && std::isfinite(carry)) {
+                d = carry;  // ill-conditioned: hold the last well-conditioned correction
+            } else {
+                d = align_angle(su, sl, params.up);
+                if (std::abs(dot(u, params.up)) <= hold_dot) carry = d;
+            }
+            su = mul(turn_about(params.up, d), su);
             rel = mul(conj(sl), su);
         } else {
             rel = mul(off_inv, mul(conj(sl), su));
@@ -114,6 +135,7 @@ void lumbar_angles(const LumbarParams& params, const double* q_upper, const doub
         out[1] = b * kRadToDeg;
         out[2] = align ? nan : c * kRadToDeg;
     }
+    if (heading_carry != nullptr) *heading_carry = carry;
 }
 
 }  // namespace kinemyo::kinematics

@@ -51,7 +51,18 @@ struct LumbarParams {
 ///
 /// `q_upper`, `q_lower`: n x 4 sensor orientations (w, x, y, z), sensor -> earth; they need not be
 /// normalised (they are). A sample with a non-finite or zero quaternion gives NaN angles.
+///
+/// Align mode near its singularity: when the upper segment's anterior axis is within
+/// kAlignHoldDeg of the vertical (the segment tilted about 90 deg: a toe-touch bend), the heading
+/// equation is ill-conditioned (gravity no longer fixes the heading), so the heading correction of
+/// the last well-conditioned sample is held. `heading_carry` (optional, in/out) is that correction
+/// in rad (NaN: none yet): a stream processed in chunks passes the same variable to every call and
+/// gets the angles of one call over the whole stream.
 void lumbar_angles(const LumbarParams& params, const double* q_upper, const double* q_lower,
-                   std::size_t n, double* angles);
+                   std::size_t n, double* angles, double* heading_carry = nullptr);
+
+/// Angle (deg) of the upper segment's anterior axis from the vertical below which align mode holds
+/// the heading correction of the last well-conditioned sample (see lumbar_angles).
+inline constexpr double kAlignHoldDeg = 10.0;
 
 }  // namespace kinemyo::kinematics
