@@ -98,6 +98,7 @@ class _Timeline:
         self.last_raw: float | None = None
         self.last_x: np.ndarray | None = None
         self._n_plain = 0              # samples pushed without timestamps
+        self._ar = np.arange(64, dtype=np.float64)
 
     # ------------------------------------------------------------------ clock model
     def _start(self, t: float) -> None:
@@ -109,8 +110,8 @@ class _Timeline:
         self._next = self.block         # index of the next block start
         self._w = self._mx = self._my = self._cxx = self._cxy = 0.0
         self._fit = (0.0, t, self._rate)   # the fitted line (mean index, mean time, period): predictions
-        self._bi: list[np.ndarray] = []
-        self._bt: list[np.ndarray] = []
+        self._bi: list[np.ndarray | list[float]] = []   # the current block's samples (index, timestamp)
+        self._bt: list[np.ndarray | list[float]] = []
 
     def _at(self, i: np.ndarray | float) -> Any:
         """The samples' times: the current block's line (continuous with the previous block's)."""
@@ -125,12 +126,15 @@ class _Timeline:
         """At a block start: update the fit with the block's samples; the next block's line starts
         where this one ends (continuous times) and meets the fit at the block's end."""
         nb = self._next
-        t_nb = float(self._at(nb))
+        t_nb = self._t0 + self._slope * (float(nb) - self._k0)   # (self._at(nb) in Python floats)
         if self._bi:
             i = np.concatenate(self._bi).astype(np.float64)
             t = np.concatenate(self._bt)
-            w, cx, cy = float(len(i)), float(i.mean()), float(t.mean())
-            sxx, sxy = float(((i - cx) ** 2).sum()), float(((i - cx) * (t - cy)).sum())
+            add = np.add.reduce  # (what mean() and sum() do, without their wrappers: the same sums)
+            n_b = len(i)
+            w, cx, cy = float(n_b), float(add(i)) / n_b, float(add(t)) / n_b
+            d = i - cx
+            sxx, sxy = float(add(d ** 2)), float(add(d * (t - cy)))
             f = self.forget
             self._w, self._cxx, self._cxy = f * self._w, f * self._cxx, f * self._cxy
             w1 = self._w + w
@@ -145,7 +149,7 @@ class _Timeline:
             self._rate = p
             self._fit = (self._mx, self._my, p)
             e = t - (self._my + p * (i - self._mx))
-            self._spreads.append(float(e.max() - e.min()))
+            self._spreads.append(float(np.maximum.reduce(e) - np.minimum.reduce(e)))
             self.jitter = min(self.JITTER_MAX_S, max(self._spreads))
             target = self._my + p * (nb + self.block - self._mx)
             self._slope = min(max((target - t_nb) / self.block, 0.5 * p), 1.5 * p)
@@ -155,27 +159,88 @@ class _Timeline:
         self._bi, self._bt = [], []
 
     # ------------------------------------------------------------------ feeding
+    def _arange(self, n: int) -> np.ndarray:
+        """``0.0, 1.0, ..., n - 1`` (a cached float array: indices are exact in float64)."""
+        if n > len(self._ar):
+            self._ar = np.arange(max(n, 2 * len(self._ar)), dtype=np.float64)
+        return self._ar[:n]
+
+    _SMALL = 8  # chunks up to this many samples are checked in Python floats (faster than numpy)
+
+    def _plain_piece(self, x: np.ndarray, ts: np.ndarray | None, tsl: list[float] | None, pos: int, end: int,
+                     restart: bool, pieces: list[_Block]) -> bool:
+        """The common case of :meth:`feed`, the same arithmetic in fewer steps: if no sample of
+        ``pos:end`` (within one block) can be late (a gap) or early (a duplicate), take them all
+        and return True; else change nothing and return False (the detailed path decides)."""
+        n, m = self.n, end - pos
+        mx, my, p = self._fit
+        late = 1.5 * self._rate + self.jitter
+        early = -(3.0 * self._rate + self.jitter) if self.last_raw is not None else -math.inf
+        k0, t0, slope = self._k0, self._t0, self._slope
+        idx: Any
+        t: Any
+        if tsl is not None:  # Python floats
+            t = tsl[pos:end]
+            idx = [float(n + j) for j in range(m)]
+            for i, tj in zip(idx, t, strict=True):
+                r = tj - (my + p * (i - mx))
+                if r > late or r < early:
+                    return False
+            times = np.array([t0 + slope * (i - k0) for i in idx])
+            last_raw = t[-1]
+        else:
+            assert ts is not None
+            t = ts[pos:end]
+            idx = self._arange(m) + n
+            rl = (t - ((idx - mx) * p + my)).tolist()
+            if max(rl) > late or min(rl) < early:
+                return False
+            times = (idx - k0) * slope + t0
+            last_raw = float(t[-1])
+        pieces.append((restart, x[pos:end], times, self.line, n))
+        self._bi.append(idx)
+        self._bt.append(t)
+        self.n = n + m
+        self.last_raw = last_raw
+        self.last_x = x[end - 1]
+        return True
+
     def feed(self, x: np.ndarray,
              ts: np.ndarray | None) -> tuple[list[_Block], list[Event]]:
         """Blocks ``(restart, data, times, line, i0)`` in order: times from the clock model (gaps
         filled), the segment's :class:`_ClockLine` and the segment index of the first sample;
         ``restart`` asks for fresh processors."""
-        events: list[Event] = []
+        n_x = len(x)
+        tsl: list[float] | None = None   # (a small chunk's timestamps as Python floats)
         if ts is None:  # contiguous samples at the nominal rate from 0
-            ts = (self._n_plain + np.arange(len(x))) / self.fs
-            self._n_plain += len(x)
+            n0 = self._n_plain
+            self._n_plain += n_x
+            if n_x <= self._SMALL:
+                fs = self.fs
+                tsl = [(n0 + j) / fs for j in range(n_x)]
+            else:
+                ts = (self._arange(n_x) + n0) / self.fs
+        elif n_x <= self._SMALL:
+            tsl = ts.tolist()
+        events: list[Event] = []
         pieces: list[_Block] = []
         restart = False
         n_drop = 0
-        pos, n_x = 0, len(ts)
+        pos = 0
         while pos < n_x:
             if not self._running:
-                self._start(float(ts[pos]))
+                self._start(tsl[pos] if tsl is not None else float(ts[pos]))  # type: ignore[index]
                 restart = True
             if self.n >= self._next:
                 self._end_block()
                 continue
             end = min(n_x, pos + self._next - self.n)
+            if self._plain_piece(x, ts, tsl, pos, end, restart, pieces):
+                restart = False
+                pos = end
+                continue
+            if ts is None:
+                ts = np.array(tsl)
             t = ts[pos:end]
             idx = self.n + np.arange(end - pos)
             r = t - self._pred(idx)
@@ -223,11 +288,14 @@ class _Timeline:
             else:
                 self._running = False
         if n_drop:
+            assert ts is not None  # (a duplicate is found by the detailed path, which has the array)
             self.n_dropped += n_drop
             events.append({"type": "dropped", "stream": self.name, "time_s": float(ts[-1]), "n_samples": n_drop,
                            "reason": "timestamp not after the previous one, and ahead of the stream's clock"})
         if self.last_x is not None:
             self.last_x = self.last_x.copy()
+        if len(pieces) == 1:
+            return pieces, events
         blocks: list[_Block] = []
         for piece in pieces:  # join consecutive pieces of one segment
             if blocks and not piece[0]:
@@ -236,6 +304,48 @@ class _Timeline:
             else:
                 blocks.append(piece)
         return blocks, events
+
+
+class _OrientationBuffer:
+    """One IMU's orientations waiting to be paired, in growable arrays (live part ``[a:b]``):
+    orientation, time, segment number and (upper IMU) the index in the segment. Appending copies
+    into place and dropping moves ``a`` (no concatenation per chunk); the views it hands out are
+    only valid until the next :meth:`append`."""
+
+    def __init__(self, with_index: bool, cap: int = 256) -> None:
+        self.q = np.empty((cap, 4))
+        self.t = np.empty(cap)
+        self.s = np.empty(cap, dtype=np.int64)
+        self.i = np.empty(cap, dtype=np.int64) if with_index else None
+        self.a = self.b = 0
+
+    def __len__(self) -> int:
+        return self.b - self.a
+
+    def append(self, q: np.ndarray, t: np.ndarray, seg: int, i0: int) -> None:
+        m, a, b = len(t), self.a, self.b
+        if b + m > len(self.t):  # move the live part to the front (into larger arrays if needed)
+            n = b - a
+            cap = len(self.t) if 2 * (n + m) <= len(self.t) else 2 * (n + m)
+            for name in ("q", "t", "s", "i"):
+                old = getattr(self, name)
+                if old is not None:
+                    new = np.empty((cap, *old.shape[1:]), dtype=old.dtype) if cap != len(old) else old
+                    new[:n] = old[a:b]
+                    setattr(self, name, new)
+            a, b = self.a, self.b = 0, n
+        self.q[b:b + m] = q
+        self.t[b:b + m] = t
+        self.s[b:b + m] = seg
+        if self.i is not None:
+            self.i[b:b + m] = np.arange(i0, i0 + m)
+        self.b = b + m
+
+    def drop(self, k: int) -> None:
+        """Forget the ``k`` oldest."""
+        self.a += k
+        if self.a >= self.b:
+            self.a = self.b = 0
 
 
 class _ClockLine:
@@ -360,7 +470,7 @@ class OnlinePipeline:
             self._ahrs: dict[str, Any] = {"upper": None, "lower": None}
             self._imu_wait: dict[str, list[_Block]] = {"upper": [], "lower": []}
             # orientations waiting to be paired: (q, times, segment number, index in the segment)
-            self._q_buf: dict[str, list[tuple[np.ndarray, ...]]] = {"upper": [], "lower": []}
+            self._q_buf = {"upper": _OrientationBuffer(True), "lower": _OrientationBuffer(False)}
             self._imu_seg = {"upper": 0, "lower": 0}   # segment number of each IMU (+1 at each restart)
             self._upper_lines: dict[int, _ClockLine] = {}
             self._last_pair: tuple[int, int] | None = None
@@ -461,6 +571,8 @@ class OnlinePipeline:
                 self._check_cols(which, self._check(chunk, None, (6, 9), f"IMU {which}")[0])
         a = self._push_imu_one("upper", upper, timestamps)
         b = self._push_imu_one("lower", lower, timestamps if lower_timestamps is None else lower_timestamps)
+        if not len(a.angles):  # (both are fresh arrays: no need to copy one)
+            return OnlineOutput(a.envelope, a.envelope_t, b.angles, b.angles_t, a.events + b.events)
         return OnlineOutput(a.envelope, a.envelope_t, np.concatenate([a.angles, b.angles]),
                             np.concatenate([a.angles_t, b.angles_t]), a.events + b.events)
 
@@ -624,7 +736,7 @@ class OnlinePipeline:
             a = np.ascontiguousarray(xb[:, 3:6])
             m = np.ascontiguousarray(xb[:, 6:9]) if self._use_mag else None
             q = self._ahrs[which].update(g, a, m)
-            self._q_buf[which].append((q, tb, np.full(len(tb), self._imu_seg[which]), i0 + np.arange(len(tb))))
+            self._q_buf[which].append(q, tb, self._imu_seg[which], i0)
         self._imu_wait[which] = []
         return events
 
@@ -635,74 +747,153 @@ class OnlinePipeline:
         fs = self.imu_fs
         assert fs is not None
         bu, bl = self._q_buf["upper"], self._q_buf["lower"]
-        if bl:
-            ql, tl, sl, il = (np.concatenate([b[j] for b in bl]) for j in range(4))
-        else:
-            ql, tl, sl, il = np.empty((0, 4)), np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)
-        if not bu:  # nothing waits for the lower orientations older than MAX_WAIT_S
-            k = int(np.searchsorted(tl, tl[-1] - self.MAX_WAIT_S, "left")) if len(tl) else 0
-            if k:
-                self._q_buf["lower"] = [(ql[k:], tl[k:], sl[k:], il[k:])]
+        a, b = bl.a, bl.b
+        ql, tl, sl = bl.q[a:b], bl.t[a:b], bl.s[a:b]
+        ntl = b - a
+        if not len(bu):  # nothing waits for the lower orientations older than MAX_WAIT_S
+            if ntl:
+                bl.drop(int(tl.searchsorted(tl[-1] - self.MAX_WAIT_S, "left")))
             return []
-        qu, tu, su, iu = (np.concatenate([b[j] for b in bu]) for j in range(4))
-        half = 0.5 / fs
+        a, b = bu.a, bu.b
+        assert bu.i is not None
+        qu, tu, su, iu = bu.q[a:b], bu.t[a:b], bu.s[a:b], bu.i[a:b]
+        ntu = b - a
         # decided: the instants the lower stream has reached (or left waiting for MAX_WAIT_S)
-        t_dec = max(tl[-1] if len(tl) else -math.inf, tu[-1] - self.MAX_WAIT_S)
-        nd = int(np.searchsorted(tu, t_dec, "right"))
+        t_dec = max(tl[-1] if ntl else -math.inf, tu[-1] - self.MAX_WAIT_S)
+        nd = int(tu.searchsorted(t_dec, "right"))
         events: list[Event] = []
         if nd:
-            t = tu[:nd]
-            if len(tl):
-                p = np.searchsorted(tl, t, "right")        # tl[p - 1] <= t < tl[p]
-                lo = np.maximum(p - 1, 0)
-                hi = np.minimum(p, len(tl) - 1)
-                span = tl[hi] - tl[lo]
-                w = np.where(span > 0, (t - tl[lo]) / np.where(span > 0, span, 1.0), 0.0)
-                inside = (p >= 1) & (tl[hi] >= t) & (sl[lo] == sl[hi])
-                d_lo = np.where(p >= 1, t - tl[lo], np.inf)
-                d_hi = np.where(tl[hi] >= t, tl[hi] - t, np.inf)
-                near = np.minimum(d_lo, d_hi) <= half
-                ok = inside | near
-                w = np.where(inside, w, np.where(d_lo <= d_hi, 0.0, 1.0))
-                seg_l = np.where(w < 0.5, sl[lo], sl[hi])
+            if nd <= self._PAIR_LOOP_MAX:
+                plan = self._pair_plan_loop(tu[:nd], ql, tl, sl, 0.5 / fs)
             else:
-                ok = np.zeros(nd, dtype=bool)
-                lo = hi = np.zeros(nd, dtype=np.int64)
-                w = seg_l = np.zeros(nd)
-            bad = np.flatnonzero(~ok)
-            if bad.size:
-                self.n_unpaired += int(bad.size)
-                events.append({"type": "unpaired", "stream": self._imu_tl["upper"].name, "time_s": float(t[bad[-1]]),
-                               "n_samples": int(bad.size), "start_s": float(t[bad[0]]), "end_s": float(t[bad[-1]]),
-                               "reason": "no orientation of the lower IMU around these instants"})
-            good = np.flatnonzero(ok)
-            if good.size:
-                q_low = quaternion.slerp(ql[lo[good]], ql[hi[good]], w[good])
-                key = np.stack([su[good], seg_l[good]], axis=1)
-                prev = np.concatenate([[self._last_pair or (-1, -1)], key[:-1]])
-                brk = np.any(key != prev, axis=1) | (np.diff(np.concatenate([[-1], good])) > 1)
-                brk[0] |= self._unpaired_tail
-                starts = [*np.flatnonzero(brk).tolist(), good.size]
-                if starts[0] != 0:
-                    starts.insert(0, 0)
-                for r0, r1 in zip(starts[:-1], starts[1:], strict=True):
-                    if r1 <= r0:
-                        continue
-                    if brk[r0] and self._imu_n:  # the angles break off: the measures start again
-                        events += [self._retime(e) for e in self._holds.finish()]
-                        self._make_measures(carry=True)
-                    sel = good[r0:r1]
-                    if not self._imu_n:  # the measures' times: this run's upper samples
-                        self._ang_line, self._ang_j0 = self._upper_lines[int(su[sel[0]])], int(iu[sel[0]])
-                    events += self._run_imu(qu[sel], q_low[r0:r1], t[sel], ang, ang_t)
-                self._last_pair = (int(key[-1, 0]), int(key[-1, 1]))
-            self._unpaired_tail = bool(not ok[-1])
+                plan = self._pair_plan_vec(tu[:nd], ql, tl, sl, 0.5 / fs)
+            events += self._run_pairs(nd, qu, tu, su, iu, plan, ang, ang_t)
         # keep the undecided upper samples and the lower ones they may still need
-        self._q_buf["upper"] = [(qu[nd:], tu[nd:], su[nd:], iu[nd:])] if nd < len(tu) else []
+        if ntl:
+            t_ref = tu[nd] if nd < ntu else tu[-1]
+            bl.drop(max(int(tl.searchsorted(t_ref, "right")) - 1, 0))
+        bu.drop(nd)
+        return events
+
+    # a pairing plan: (decided instants paired, their lower orientation (slerped), its segment,
+    # unpaired instants, whether the last instant is paired); index lists or arrays
+    _PAIR_LOOP_MAX = 32  # up to this many decided instants, the plan is made in a Python loop
+
+    @staticmethod
+    def _pair_plan_loop(t: np.ndarray, ql: np.ndarray, tl: np.ndarray, sl: np.ndarray,
+                        half: float) -> tuple[Any, np.ndarray, Any, list[int], bool]:
+        """:meth:`_pair_plan_vec` for a few instants: the same arithmetic on Python floats."""
+        tt = t.tolist()
+        ntl = len(tl)
+        if not ntl:
+            return [], np.empty((0, 4)), [], list(range(len(tt))), False
+        good: list[int] = []
+        bad: list[int] = []
+        los: list[int] = []
+        his: list[int] = []
+        ws: list[float] = []
+        segs: list[int] = []
+        last = ntl - 1
+        inf = math.inf
+        tl_item, sl_item = tl.item, sl.item
+        for j, (ti, p) in enumerate(zip(tt, tl.searchsorted(t, "right").tolist(), strict=True)):
+            lo = p - 1 if p >= 1 else 0
+            hi = p if p < last else last
+            t_lo, t_hi = tl_item(lo), tl_item(hi)
+            s_lo, s_hi = sl_item(lo), sl_item(hi)
+            span = t_hi - t_lo
+            if p >= 1 and t_hi >= ti and s_lo == s_hi:  # inside
+                w = (ti - t_lo) / span if span > 0 else 0.0
+            else:
+                d_lo = ti - t_lo if p >= 1 else inf
+                d_hi = t_hi - ti if t_hi >= ti else inf
+                if not min(d_lo, d_hi) <= half:
+                    bad.append(j)
+                    continue
+                w = 0.0 if d_lo <= d_hi else 1.0
+            good.append(j)
+            los.append(lo)
+            his.append(hi)
+            ws.append(w)
+            segs.append(s_lo if w < 0.5 else s_hi)
+        q_low = quaternion.slerp(ql.take(los, 0), ql.take(his, 0), np.array(ws)) if good else np.empty((0, 4))
+        return good, q_low, segs, bad, not bad or bad[-1] != len(tt) - 1
+
+    @staticmethod
+    def _pair_plan_vec(t: np.ndarray, ql: np.ndarray, tl: np.ndarray, sl: np.ndarray,
+                       half: float) -> tuple[Any, np.ndarray, Any, list[int], bool]:
+        """The pairing of the decided upper instants ``t`` with the lower orientations."""
+        nd = len(t)
         if len(tl):
-            t_ref = tu[nd] if nd < len(tu) else tu[-1]
-            k = max(int(np.searchsorted(tl, t_ref, "right")) - 1, 0)
-            self._q_buf["lower"] = [(ql[k:], tl[k:], sl[k:], il[k:])]
+            p = np.searchsorted(tl, t, "right")        # tl[p - 1] <= t < tl[p]
+            lo = np.maximum(p - 1, 0)
+            hi = np.minimum(p, len(tl) - 1)
+            span = tl[hi] - tl[lo]
+            w = np.where(span > 0, (t - tl[lo]) / np.where(span > 0, span, 1.0), 0.0)
+            inside = (p >= 1) & (tl[hi] >= t) & (sl[lo] == sl[hi])
+            d_lo = np.where(p >= 1, t - tl[lo], np.inf)
+            d_hi = np.where(tl[hi] >= t, tl[hi] - t, np.inf)
+            near = np.minimum(d_lo, d_hi) <= half
+            ok = inside | near
+            w = np.where(inside, w, np.where(d_lo <= d_hi, 0.0, 1.0))
+            seg_l = np.where(w < 0.5, sl[lo], sl[hi])
+        else:
+            ok = np.zeros(nd, dtype=bool)
+            lo = hi = np.zeros(nd, dtype=np.int64)
+            w = seg_l = np.zeros(nd)
+        good = np.flatnonzero(ok)
+        q_low = quaternion.slerp(ql[lo[good]], ql[hi[good]], w[good]) if good.size else np.empty((0, 4))
+        return good, q_low, seg_l[good], np.flatnonzero(~ok).tolist(), bool(ok[-1])
+
+    def _run_pairs(self, nd: int, qu: np.ndarray, tu: np.ndarray, su: np.ndarray, iu: np.ndarray,
+                   plan: tuple[Any, np.ndarray, Any, list[int], bool], ang: list[np.ndarray],
+                   ang_t: list[np.ndarray]) -> list[Event]:
+        """Angles of the paired instants, in runs of one upper and one lower segment each (the
+        measures start again where the angles break off); the unpaired ones are reported."""
+        good, q_low, seg_l, bad, ok_last = plan
+        events: list[Event] = []
+        if bad:
+            self.n_unpaired += len(bad)
+            events.append({"type": "unpaired", "stream": self._imu_tl["upper"].name, "time_s": float(tu[bad[-1]]),
+                           "n_samples": len(bad), "start_s": float(tu[bad[0]]), "end_s": float(tu[bad[-1]]),
+                           "reason": "no orientation of the lower IMU around these instants"})
+        n_good = len(good)
+        if n_good:
+            if isinstance(good, list):
+                su_good = su[:nd].tolist() if not bad else su[good].tolist()
+                prev_u, prev_l = self._last_pair or (-1, -1)
+                prev_j = -1
+                starts = []
+                for r, (a, b, j) in enumerate(zip(su_good, seg_l, good, strict=True)):
+                    if a != prev_u or b != prev_l or j - prev_j > 1 or (r == 0 and self._unpaired_tail):
+                        starts.append(r)
+                    prev_u, prev_l, prev_j = a, b, j
+                brk = set(starts)
+                last_key = (int(prev_u), int(prev_l))
+            else:
+                key = np.stack([su[good], seg_l], axis=1)
+                prev = np.concatenate([[self._last_pair or (-1, -1)], key[:-1]])
+                brk_a = np.any(key != prev, axis=1) | (np.diff(np.concatenate([[-1], good])) > 1)
+                brk_a[0] |= self._unpaired_tail
+                starts = np.flatnonzero(brk_a).tolist()
+                brk = set(starts)
+                last_key = (int(key[-1, 0]), int(key[-1, 1]))
+            starts.append(n_good)
+            if starts[0] != 0:
+                starts.insert(0, 0)
+            for r0, r1 in zip(starts[:-1], starts[1:], strict=True):
+                if r1 <= r0:
+                    continue
+                if r0 in brk and self._imu_n:  # the angles break off: the measures start again
+                    events += [self._retime(e) for e in self._holds.finish()]
+                    self._make_measures(carry=True)
+                j0, j1 = int(good[r0]), int(good[r1 - 1]) + 1
+                sel: Any = slice(j0, j1) if j1 - j0 == r1 - r0 else good[r0:r1]
+                if not self._imu_n:  # the measures' times: this run's upper samples
+                    self._ang_line, self._ang_j0 = self._upper_lines[int(su[j0])], int(iu[j0])
+                events += self._run_imu(qu[sel], q_low[r0:r1], tu[sel], ang, ang_t)
+            self._last_pair = last_key
+        self._unpaired_tail = not ok_last
         return events
 
     def _run_imu(self, qu: np.ndarray, ql: np.ndarray, t: np.ndarray, ang: list[np.ndarray],
@@ -714,7 +905,7 @@ class OnlinePipeline:
         self._imu_n += len(t)
         if self._angles_proc is None:
             if self._cal is None:
-                self._calib_q.append((qu, ql, t))
+                self._calib_q.append((qu.copy(), ql, t.copy()))  # (qu, t: views of a buffer)
                 events += self._try_calibrate(float(t[-1]))
                 if self._cal is None:
                     return events
@@ -730,21 +921,27 @@ class OnlinePipeline:
         ang_t.append(t)
         self.last_angles = angles[-1].copy()
         # the measures count samples (times = index / fs); _retime gives them the samples' times
+        holds, reps, moves, retime = self._holds, self._reps, self._moves, self._retime
         for k, a in enumerate(angles[:, 0].tolist()):
             i = n_before + k
-            evh = self._holds.update(a)
-            for e in evh:
-                if e["type"] == "hold_end":
-                    self._hold_spans.append((e["start_s"], e["end_s"]))
-            events += [self._retime(e) for e in evh]
+            evh = holds.update(a)
+            if evh:
+                for e in evh:
+                    if e["type"] == "hold_end":
+                        self._hold_spans.append((e["start_s"], e["end_s"]))
+                events += [retime(e) for e in evh]
             spans = self._hold_spans
-            cur = self._holds.current()
+            cur = holds.current()
             if cur is not None:
                 spans = [*spans, (cur["start_s"], (i + 1) / fs)]
-            events += [self._retime(e) for e in self._reps.update(a, spans)]
-            evm = [self._retime(e) for e in self._moves.update(a)]
-            self._pending_moves += evm
-            events += evm
+            evr = reps.update(a, spans)
+            if evr:
+                events += [retime(e) for e in evr]
+            evm = moves.update(a)
+            if evm:
+                evm = [retime(e) for e in evm]
+                self._pending_moves += evm
+                events += evm
         return events
 
     def _try_calibrate(self, t_now: float) -> list[Event]:
