@@ -736,6 +736,19 @@ def test_spectral_fatigue_matches_scipy_periodogram(rng: np.random.Generator, mo
     np.testing.assert_array_equal(small.mdf_hz, km.spectral_fatigue(x, fs).mdf_hz)
 
 
+def test_spectral_fatigue_dc_and_nyquist_bins_match_the_periodogram(rng: np.random.Generator) -> None:
+    """A band that reaches fs/2 (fs = 800 or 900 Hz with the default 20-450 Hz) or starts at DC:
+    those bins count once in a one-sided periodogram (review: they were counted twice)."""
+    for fs, band, nw in ((800.0, (20.0, 450.0), 800), (900.0, (20.0, 450.0), 900), (800.0, (20.0, 450.0), 801),
+                         (2000.0, (0.0, 300.0), 2000)):
+        x = np.column_stack([shifting_emg(fs, 8, 120.0, -1.0, rng), rng.standard_normal(int(8 * fs))])
+        res = km.spectral_fatigue(x, fs, window_s=nw / fs, band_hz=band)
+        st = nw  # default step: the window
+        mnf, mdf = scipy_mnf_mdf(x, fs, nw, st, (band[0], min(band[1], fs / 2)))
+        np.testing.assert_allclose(res.mnf_hz, mnf, rtol=1e-10)
+        np.testing.assert_allclose(res.mdf_hz, mdf, rtol=1e-10)
+
+
 def test_decimated_rms_nan_stays_local(rng: np.random.Generator) -> None:
     fs = 2000.0
     x = rng.standard_normal((40_000, 2))

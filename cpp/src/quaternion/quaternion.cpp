@@ -162,12 +162,16 @@ void to_euler(const double* qa, double* out, std::size_t n, const std::string& s
         const double tp = std::atan2(b, a), tm = std::atan2(d, c);
         double t1, t3;
         const double tol = 1e-7;
-        if (std::abs(t2) < tol) {  // gimbal lock: third angle 0
-            t3 = 0.0;
-            t1 = 2.0 * tp;
+        // gimbal lock: the third angle of the sequence as given is 0 (SciPy's convention), i.e.
+        // t3 of the extrinsic form, or t1 of the reversed extrinsic form of an intrinsic sequence;
+        // the other takes the whole rotation about the locked axis (the general formulas with
+        // that angle 0)
+        if (std::abs(t2) < tol) {
+            t1 = seq.intrinsic ? 0.0 : 2.0 * tp;
+            t3 = seq.intrinsic ? 2.0 * tp : 0.0;
         } else if (std::abs(t2 - kPi) < tol) {
-            t3 = 0.0;
-            t1 = -2.0 * tm;  // the general formulas with t3 = 0
+            t1 = seq.intrinsic ? 0.0 : -2.0 * tm;
+            t3 = seq.intrinsic ? 2.0 * tm : 0.0;
         } else {
             t1 = tp - tm;
             t3 = tp + tm;
