@@ -171,8 +171,9 @@ class Calibration:
     frame : {"ENU", "NED"}
         Earth frame of the orientations.
     functional : (bool, bool)
-        Whether the flexion axis of the (upper, lower) segment came from a functional flexion
-        movement (True) or from the nominal mounting (False).
+        Whether the flexion axis of the (upper, lower) segment came from its own functional
+        flexion movement (True) or not (False: the nominal mounting, or with
+        ``heading="absolute"`` the other segment's functional axis, see :func:`calibrate`).
     neutral_spread_deg : float
         Largest angular deviation of either sensor from its mean during the neutral period
         (how still the subject stood).
@@ -316,7 +317,15 @@ def calibrate(q_upper: npt.ArrayLike, q_lower: npt.ArrayLike, fs: float,
     (a functional calibration in the manner of Favre et al., "Functional calibration procedure for
     3D knee joint angle description using inertial sensors", J. Biomech. 42, 2009), which also
     corrects a sensor rotated about the vertical, so pure flexion shows up in flexion only. A sensor
-    that turns less than 10° during the movement keeps its nominal axis (see ``functional``).
+    that turns less than 10° during the movement (often the pelvis sensor: the pelvis may tilt
+    less than that in a calibration bend) gets no functional axis (see ``functional``): with
+    ``heading="absolute"`` (9D, a common heading) it takes the other sensor's medio-lateral axis,
+    carried through the neutral posture (the segments' axes are parallel when standing); with
+    ``heading="align"`` (6D) the two headings are independent, nothing can be carried, and it keeps
+    its nominal axis — a mounting rotation of that sensor about the spine axis then stays in and
+    leaks part of the flexion into lateral bending (a 15° rotation: about 3.6° of lateral bending
+    on a 50° bend). Make the calibration bend deep enough for both sensors to turn 10°, or mount
+    the sensors carefully.
 
     Parameters
     ----------
@@ -360,6 +369,7 @@ def calibrate(q_upper: npt.ArrayLike, q_lower: npt.ArrayLike, fs: float,
 
     mounts = []
     functional = []
+    frames: list[tuple[np.ndarray, np.ndarray]] = []  # (q0, ysup) per sensor
     spread = 0.0
     for q, (m_up, m_out) in ((qu, mu), (ql, ml)):
         qn = q / np.linalg.norm(q, axis=1, keepdims=True)
@@ -395,7 +405,22 @@ def calibrate(q_upper: npt.ArrayLike, q_lower: npt.ArrayLike, fs: float,
             xa /= np.linalg.norm(xa)
             zr = np.cross(xa, ysup)
             functional.append(False)
+        frames.append((q0, ysup))
         mounts.append(_matrix_to_quat(np.column_stack([xa, ysup, zr])))
+    if heading == "absolute" and functional.count(True) == 1:
+        # one sensor hardly moved in the flexion trial (the pelvis often tilts < 10 deg): with a
+        # common heading (9D) its medio-lateral axis is the other's, carried through the neutral
+        # posture (the segments' medio-lateral axes are parallel when standing). In 6D the two
+        # headings are independent, so nothing can be carried: that sensor keeps its nominal axis.
+        src, dst = (0, 1) if functional[0] else (1, 0)
+        z_src = _quat_to_matrix(mounts[src])[:, 2]
+        z_earth = _rotate(frames[src][0], z_src)
+        q0d, ysup = frames[dst]
+        zr = _rotate(_quat_conj(q0d), z_earth)
+        zr = zr - (zr @ ysup) * ysup
+        if np.linalg.norm(zr) > 1e-6:
+            zr /= np.linalg.norm(zr)
+            mounts[dst] = _matrix_to_quat(np.column_stack([np.cross(ysup, zr), ysup, zr]))
 
     cal = Calibration(tuple(mounts[0]), tuple(mounts[1]), heading=heading, frame=frame,  # type: ignore[arg-type]
                       functional=(functional[0], functional[1]), neutral_spread_deg=spread)
