@@ -249,6 +249,9 @@ def test_onset_latencies_table() -> None:
     np.testing.assert_allclose(t5.latency_ms, [-100, -50])
     np.testing.assert_allclose(km.onset_latencies(np.array([5800, 23900]), fs_emg, move, fs_imu).latency_ms,
                                [-100, -50])
+    t6 = km.onset_latencies([5800, 23900], fs_emg, move, fs_imu)  # a plain list: one channel too
+    assert t6.channel_names == ("ch0",)
+    np.testing.assert_allclose(t6.latency_ms, [-100, -50])
 
 
 def test_onset_latencies_bad_input() -> None:
@@ -759,3 +762,36 @@ def test_decimated_rms_nan_stays_local(rng: np.random.Generator) -> None:
     assert np.isfinite(y[:, 1]).all()
     clean = km.emg_amplitude(np.nan_to_num(x), fs, "rms", window_s=0.5, decimate=20)
     np.testing.assert_allclose(y[np.isfinite(y)], clean[np.isfinite(y)], rtol=1e-12)
+
+
+def test_decimated_rms_is_centred_like_the_full_rate_one() -> None:
+    """Review: with an even number of blocks per window the decimated RMS was centred d - 1
+    samples late (a step crossed 19 samples early at d = 20); now within one sample."""
+    fs = 2000.0
+    x = np.zeros(20000)
+    x[10000:] = 1.0
+    full = km.emg_amplitude(x, fs, "rms", 0.5)
+    lvl = np.sqrt(0.5)
+    tf = np.interp(lvl, full, np.arange(x.size))
+    for d, tol in ((20, 1.0), (25, 1.0), (40, 21.0)):  # 1000 / 40 = 25 blocks (odd): half a block
+        dec = km.emg_amplitude(x, fs, "rms", 0.5, decimate=d)
+        td = np.interp(lvl, dec, np.arange(0, x.size, d))
+        assert abs(td - tf) <= tol + 1e-9, (d, td, tf)
+
+
+def test_full_rate_rms_nan_marks_the_windows_that_hold_the_sample() -> None:
+    """Review: the NaN of a dropped sample sat (window - 1 - half) samples before it; now every
+    centred window holding it is NaN, as in the decimated path, and nothing else."""
+    fs = 1000.0
+    x = np.random.default_rng(1).standard_normal(3000)
+    for i in (1000, 2900, 3):
+        xi = x.copy()
+        xi[i] = np.nan
+        y = km.emg_amplitude(xi, fs, "rms", 0.5)
+        nw = 500
+        h = (nw - 1) // 2
+        k = np.arange(x.size)
+        expect = (k - h <= i) & (i < k - h + nw)
+        np.testing.assert_array_equal(np.isnan(y), expect)
+        clean = km.emg_amplitude(np.where(np.isfinite(xi), xi, 0.0), fs, "rms", 0.5)
+        assert np.isfinite(y[~expect]).all() and np.abs(y[~expect] - clean[~expect]).max() < 0.05

@@ -145,6 +145,9 @@ def test_bad_input():
     # channel-major input (a review found it crashed the interpreter): refused with a hint
     with pytest.raises(ValueError, match=r"x\.T"):
         onset.detect(np.zeros((4, 3000)), FS)
+    # a tiny signal with a huge fs: the baseline pass's buffers follow the signal, not fs (a
+    # valgrind sweep found 2 x 800 GB asked for 8 samples at 1e12 Hz)
+    assert onset.detect(np.ones(8), 1e12, "bonato", preprocess=False).shape == (0, 2)
     # shorter than one automatic-baseline window (0.1 s): a result per channel, no events
     for n in (3, 150):
         for method in ("default", "tkeo"):
@@ -201,6 +204,7 @@ def test_movement_onsets_and_latency_table():
     # a single 1-D array of onsets is one channel (it used to become one channel per onset)
     one = onset.latency_table(ch[0][:, 0], truth, fs)
     assert len(one) == 3 and {r["channel"] for r in one} == {0}
+    assert onset.latency_table(ch[0][:, 0].tolist(), truth, fs) == one  # a plain list too
     assert [r["latency_ms"] for r in one] == pytest.approx([-50.0] * 3)
     with pytest.raises(ValueError, match="rest"):
         onset.movement_onsets(gyro, fs, rest=(0.0, 100.0))

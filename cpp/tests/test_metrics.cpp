@@ -128,6 +128,15 @@ TEST_CASE("spectral_frames removes each window's mean and applies the taper, per
     }
     auto too_many = [&] { spectral_frames<float, float>(x.data(), n, c, nw, step, 0, frames + 1, taper.data(), out.data()); };
     CHECK_THROWS_AS(too_many(), std::invalid_argument);
+    // offsets whose frame end overflows size_t (found by a valgrind sweep: the wrapped product
+    // passed the check and the frame started before x) are refused
+    const std::size_t huge = std::numeric_limits<std::size_t>::max();
+    auto wrap_w0 = [&] { spectral_frames<float, float>(x.data(), n, c, nw, 1, huge, 1, taper.data(), out.data()); };
+    CHECK_THROWS_AS(wrap_w0(), std::invalid_argument);
+    auto wrap_step = [&] { spectral_frames<float, float>(x.data(), n, c, nw, huge, 1, 1, taper.data(), out.data()); };
+    CHECK_THROWS_AS(wrap_step(), std::invalid_argument);
+    auto wrap_frames = [&] { spectral_frames<float, float>(x.data(), n, c, nw, step, 0, huge, taper.data(), out.data()); };
+    CHECK_THROWS_AS(wrap_frames(), std::invalid_argument);
 }
 
 TEST_CASE("spectral_moments: mean and median frequency of a known spectrum") {

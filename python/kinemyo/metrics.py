@@ -886,6 +886,8 @@ def onset_latencies(
         names = ("ch0",)
     else:
         chans = list(emg_onsets)
+        if chans and all(np.ndim(v) == 0 for v in chans):
+            chans = [np.asarray(chans)]  # a plain list of onset indices: one channel
         names = tuple(f"ch{i}" for i in range(len(chans)))
     if not chans:
         raise ValueError("emg_onsets must hold at least one channel; got 0")
@@ -1015,6 +1017,14 @@ def emg_amplitude(
             y = np.concatenate([inner, z[j]], axis=0)
         else:
             y = np.ascontiguousarray(inner)
+        bad = ~np.isfinite(x2)
+        if bad.any():
+            # NaN where the centred window holds a non-finite sample (as the decimated path does;
+            # the trailing filter's own NaN marker sat s samples early after the centring)
+            cb = np.concatenate([np.zeros((1, c), np.int64), np.cumsum(bad, axis=0)])
+            kk = np.arange(0, n, d)[:y.shape[0]]
+            lo_k, hi_k = np.maximum(kk - h, 0), np.minimum(kk - h + nw, n)
+            y = np.where(cb[hi_k] - cb[lo_k] > 0, np.nan, y).astype(y.dtype, copy=False)
     elif method == "envelope":
         sos = _filters.butter(2, float(cutoff_hz), fs, "lowpass")
         if n < 2:
@@ -1287,13 +1297,16 @@ def flexion_relaxation(
 ) -> FlexionRelaxation:
     """Flexion-relaxation ratio (FRR) of the erector spinae, per forward bend.
 
-    ``FRR = max EMG amplitude in the flexion phase / mean EMG amplitude at full flexion`` (Watson,
-    Booker, Main & Chen 1997, "Surface electromyography in the identification of chronic low back
-    pain patients: the development of the flexion relaxation ratio", Clin. Biomech.
-    12(3):165-171; review: Colloca & Hinrichs 2005, J. Manipulative Physiol. Ther.
-    28(8):623-631). A high FRR means the muscle relaxes at full flexion (the flexion-relaxation
-    phenomenon); values near 1 mean it stays active. The extension-relaxation ratio (ERR, max in
-    re-extension / full flexion) is reported too.
+    ``FRR = max EMG amplitude in the flexion phase / mean EMG amplitude at full flexion`` and
+    ``ERR = max EMG amplitude in the re-extension phase / mean EMG amplitude at full flexion``, the
+    flexion- and extension-relaxation ratios as Neblett, Mayer, Gatchel, Keeley, Proctor & Anagnostis
+    2003 define them ("Quantifying the lumbar flexion-relaxation phenomenon", Spine 28(13):1435-1446;
+    review: Colloca & Hinrichs 2005, J. Manipulative Physiol. Ther. 28(8):623-631). **Watson,
+    Booker, Main & Chen 1997** ("Surface electromyography in the identification of chronic low back
+    pain patients: the development of the flexion relaxation ratio", Clin. Biomech. 12(3):165-171)
+    named "FRR" the re-extension ratio: their FRR is the ``err`` field here. A high ratio means the
+    muscle relaxes at full flexion (the flexion-relaxation phenomenon); values near 1 mean it stays
+    active.
 
     Phase detection from the lumbar angle: forward bends are the cycles of :func:`repetitions`
     (hysteresis ``hysteresis_deg``); flexion runs from the departure from standing to the start

@@ -939,6 +939,8 @@ def latency_table(emg_onsets: Sequence[npt.ArrayLike] | npt.ArrayLike,
         chans = [emg_onsets]  # one channel: onset samples, or detect's (n, 2) events
     else:
         chans = list(emg_onsets)  # type: ignore[arg-type]
+        if chans and all(np.ndim(v) == 0 for v in chans):
+            chans = [np.asarray(chans)]  # a plain list of onset samples: one channel
     mv = np.asarray(movement_onsets_, dtype=np.int64).ravel()
     rows: list[dict[str, Any]] = []
     for i, m in enumerate(mv):

@@ -116,10 +116,12 @@ void spectral_frames(const T* x, std::size_t n, std::size_t c, std::size_t nw, s
     detail::check_positive_count("step", step);
     detail::check_positive_count("c", c);
     if (n_frames == 0) return;
-    const std::size_t last_end = (w0 + n_frames - 1) * step + nw;
-    if (last_end > n) {
+    // every frame within the signal: (w0 + n_frames - 1) step + nw <= n, checked without overflow
+    // (the plain product wrapped around for huge w0 or step and let a frame start before x)
+    const std::size_t last_start = nw <= n ? (n - nw) / step : 0;
+    if (nw > n || w0 > last_start || n_frames - 1 > last_start - w0) {
         detail::fail_param("w0 + n_frames", "such that every frame ends within the signal (n = " +
-                                               detail::to_str(n) + ")", last_end);
+                                               detail::to_str(n) + ")", w0 + n_frames);
     }
     dispatch_channels(c, [&](auto cc) {
         frames_kernel<decltype(cc)::value, T, U>(x, c, nw, step, w0, n_frames, taper, out);
@@ -218,7 +220,10 @@ void dec_rms_kernel(const T* x, std::size_t n, std::size_t c_rt, std::size_t d, 
         for (std::size_t ch = 0; ch < c; ++ch) c1[ch] += c0[ch];
     }
     for (std::size_t i = c; i < bad.size(); ++i) bad[i] += bad[i - c];
-    const std::size_t hb = (wb - 1) / 2;
+    // window of blocks [j - hb, j - hb + wb): centred on sample j d - 1/2 for an even wb (the
+    // full-rate centred window's centre is j d + 1/2), on j d + (d - 1)/2 for an odd one (half a
+    // block); (wb - 1) / 2 for an even wb put the centre d - 1 samples late (review)
+    const std::size_t hb = wb % 2 == 0 ? wb / 2 : (wb - 1) / 2;
     const std::size_t short_last = n % d == 0 ? 0 : d - n % d;  // samples missing from the last block
     for (std::size_t j = 0; j < nb; ++j) {
         const std::size_t lo = j > hb ? j - hb : 0;

@@ -2444,7 +2444,9 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
         // only (no copy of the signal), in blocks
         // (at least 64 samples: below 640 Hz a 100 ms window holds too few samples, and picking the
         // quietest of them biases sigma0^2 low: at 200 Hz 1.3-2 false activations per minute)
-        const std::size_t W = std::max<std::size_t>(64, static_cast<std::size_t>(std::llround(0.1 * p.fs)));
+        // (0.1 fs clamped before the rounding: llround of a value past 2^63 is undefined)
+        const std::size_t W = std::max<std::size_t>(
+            64, static_cast<std::size_t>(std::llround(std::min(0.1 * p.fs, 4503599627370496.0))));
         const std::size_t nw = std::max<std::size_t>(1, n / W);
         const std::size_t used = std::min(n, nw * W);
         std::vector<double> wsu(nw * C, 0.0), wsc(nw * C, 0.0), su(nw * C, 0.0), suu(nw * C, 0.0),
@@ -2463,7 +2465,8 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
             wsc = sc;
         } else {
             OnsetDetector<T> pre(p);
-            const std::size_t blk = W * std::max<std::size_t>(1, 8192 / W + 1);
+            // (at most the signal: W follows fs, so a tiny signal with a huge fs asked for GBs)
+            const std::size_t blk = std::min(used, W * std::max<std::size_t>(1, 8192 / W + 1));
             std::vector<double> u(blk * C), e(blk * C);
             for (std::size_t i0 = 0; i0 < used; i0 += blk) {
                 const std::size_t m = std::min(blk, used - i0);
