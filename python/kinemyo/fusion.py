@@ -220,7 +220,9 @@ class RobustAHRS(_Filter):
         rest_th_acc (0.5 m/s²), rest_min_t (1 s), mag_norm_th (0.1), mag_dip_th (0.1745 rad),
         mag_new_t (20 s), mag_init_t (5 s), mag_lm_t (3 s), mag_az_th (0.1745 rad), mag_lm_tau
         (3600 s), acc_dev_scale (1e9 m/s²: off; smaller values weight down samples whose norm is far
-        from g). Accelerometer samples of 1e6 m/s² or more are skipped as implausible.
+        from g). Accelerometer samples of 1e6 m/s² or more are skipped as implausible. After a
+        gyroscope gap (held orientation) the inclination re-levels quickly and motion-bias
+        learning pauses meanwhile (see docs/fusion.md, "Gyroscope gaps").
     """
 
     DEFAULTS: ClassVar[dict[str, float]] = {
@@ -273,7 +275,9 @@ def estimate(gyr: npt.ArrayLike, acc: npt.ArrayLike, mag: npt.ArrayLike | None =
         time) and its direction gives the inclination. With a magnetometer, the residual azimuth
         of the field, over the samples the forward pass found undisturbed, is smoothed forwards and
         backwards (2.5 ``tau_mag``) and removed; without one, the heading is the blend (slerp,
-        same weights) of the two passes'.
+        same weights) of the two passes'. Gyroscope gaps (unusable samples) break the integrated
+        frame: that smoothing runs per gap-free segment, and the gap samples are interpolated
+        (slerp) between the orientations at the gap's ends.
     return_all : bool
         Return a :class:`FusionOutput` (orientations, bias estimate, flags) instead of ``q``.
     **params

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "kinemyo/common/checks.hpp"
@@ -367,10 +368,39 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
     }
     if (!g_ok) {  // nothing to integrate: hold the orientation (documented), flag the sample
         flags |= kGyrSkipped;
+        s.gap_t += dt_;
         emit(quaternion());
         return;
     }
     const double dt = dt_;
+    // 0) the first gyroscope sample after a gap: the body turned by an unknown rotation meanwhile, so
+    // the held orientation is off by it and the low-passed accelerometer (quasi-inertial frame) no
+    // longer matches the sensor frame. Its expected size, th = |gyr_lp - bias| * gap (the rate of the
+    // last 0.5 s held over the gap), is weighed against the accelerometer's per-sample inclination
+    // error, sig = RMS linear acceleration / g (sqrt(lin_ms) / g): the low-passes go on as running
+    // means (as at the start) in which their held output counts as c0 = sig^2 / th^2 samples
+    // (inverse-variance weights; below one sample they restart from the next usable sample), so the
+    // inclination re-levels as fast as the accelerometer allows. Where c0 exceeds a low-pass's start
+    // length (a short gap, slow rotation, strong linear acceleration) that low-pass is untouched.
+    // The re-levelling correction (and in 9D the heading's) comes from the gap, not from a bias
+    // error, but VQF's model reads every steady correction as bias: motion-bias learning is off for
+    // relevel_t s. Rest-bias learning goes on (it needs no orientation).
+    if (s.gap_t > 0.0) {
+        const Vec3 w{s.gyr_lp[0] - s.bias[0], s.gyr_lp[1] - s.bias[1], s.gyr_lp[2] - s.bias[2]};
+        const double th2 = dot3(w, w) * s.gap_t * s.gap_t;     // rad^2
+        const double sig2 = s.lin_ms * (1.0 / (9.81 * 9.81));  // rad^2
+        if (th2 > 0.0 && sig2 < th2 * std::min(s.lp_n, lp_n_[1])) s.lp_n = std::floor(sig2 / th2);
+        if (th2 > 0.0) {
+            // a bias within the clamp turns the sensor by th in th / bias_max s: corrections until
+            // then are not told apart from the gap's; at most until the low-pass (and in 9D the
+            // heading, ~2 tau_mag) has re-converged
+            const double cap = p_.tau_acc_lin + (s.mag_init ? 2.0 * p_.tau_mag : 0.0);
+            s.relevel_t = std::max(s.relevel_t, std::min(std::sqrt(th2) / std::max(p_.bias_max, 1e-300), cap));
+        }
+        s.gap_t = 0.0;
+    } else if (s.relevel_t > 0.0) {
+        s.relevel_t = std::max(0.0, s.relevel_t - dt);
+    }
     // 1) strapdown integration of the bias-corrected gyroscope
     const Vec3 gc{g[0] - s.bias[0], g[1] - s.bias[1], g[2] - s.bias[2]};
     s.q_gyr = renorm(qn::mul(s.q_gyr, rotvec_quat(gc[0] * dt, gc[1] * dt, gc[2] * dt)));
@@ -390,11 +420,15 @@ void RobustAhrs::step(const double* g, const double* a, const double* m, double*
         for (std::size_t i = 0; i < 3; ++i) s.bias[i] += k_br_ * (g[i] - s.bias[i]);
     }
     // 3) inclination from the quasi-inertial low-passed accelerometer
-    const bool learn_motion = k_bm_ > 0 && !s.rest;
+    const bool learn_motion = k_bm_ > 0 && !s.rest && !(s.relevel_t > 0.0);
     Vec3 corr{0, 0, 0};  // earth-frame rotation vector of this sample's corrections
     double lin_w = 1.0;  // 1: no linear acceleration, -> 0 under strong linear acceleration
     if (acc_ok) {
         const Vec3 ai = qn::rotate(s.q_gyr, {a[0], a[1], a[2]});
+        if (s.lp_n == 0.0) {  // restart after a gyroscope gap: the running means start at this sample
+            s.acc_lp = ai;
+            s.acc2_lp = ai;
+        }
         const double dev = (a_norm - 9.81) / p_.acc_dev_scale;
         const double kw = 1.0 / (1.0 + dev * dev);
         const Vec3 x{s.acc_lp[0] + kw * (ai[0] - s.acc_lp[0]), s.acc_lp[1] + kw * (ai[1] - s.acc_lp[1]),
@@ -562,7 +596,8 @@ StateRecord RobustAhrs::get_state() const {
                               s.acc2_lp[0], s.acc2_lp[1], s.acc2_lp[2], s.acc2_z1[0], s.acc2_z1[1], s.acc2_z1[2],
                               s.acc2_z2[0], s.acc2_z2[1], s.acc2_z2[2], s.lp_n}},
             {"motion_bias_lp", std::vector<double>(&s.mb[0][0][0], &s.mb[0][0][0] + 48)},
-            {"mag_landmark", {s.mag_cand_az, s.mag_lm_set ? 1.0 : 0.0, s.mag_lm_norm, s.mag_lm_dip, s.mag_lm_az}}};
+            {"mag_landmark", {s.mag_cand_az, s.mag_lm_set ? 1.0 : 0.0, s.mag_lm_norm, s.mag_lm_dip, s.mag_lm_az}},
+            {"gyr_gap", {s.gap_t, s.relevel_t}}};
 }
 
 void RobustAhrs::set_state(const StateRecord& r) {
@@ -613,6 +648,11 @@ void RobustAhrs::set_state(const StateRecord& r) {
     s.mag_lm_norm = lm[2];
     s.mag_lm_dip = lm[3];
     s.mag_lm_az = lm[4];
+    if (r.find("gyr_gap") != r.end()) {  // absent from states saved before 2026-11-29: no gap then
+        const auto& gp = state_field(r, "gyr_gap", 2);
+        s.gap_t = gp[0];
+        s.relevel_t = gp[1];
+    }
     s_ = s;
 }
 
@@ -680,16 +720,16 @@ void filtfilt3_linear_ends(double tau, double dt, std::vector<double>& x, std::s
 /// Offline inclination: strapdown integration of the gyroscope corrected by the smoothed (forward-
 /// backward) bias, the accelerometer in that quasi-inertial frame low-passed without phase lag
 /// (forward-backward, fast and slow low-passes blended by the linear-acceleration level as in real
-/// time), the inclination from its direction; the heading of each sample is kept from q.
+/// time), the inclination from its direction; the heading of each sample is kept from q. Done per
+/// gap-free segment [s0, s1) (see gyro_segments): across a gyroscope gap the integrated frame is off
+/// by the unknown rotation during the gap, so a low-pass across it would spread that step onto both
+/// sides. Samples outside every segment are left alone.
 void offline_smooth_inclination(const RobustParams& p, const double* gyr, const double* acc, std::size_t n,
-                                const double* bias, double* q, bool keep_heading) {
+                                const double* bias, double* q, bool keep_heading,
+                                const std::vector<std::pair<std::size_t, std::size_t>>& segs) {
     const double dt = 1.0 / p.fs;
     std::vector<Quat> qg(n);
-    std::vector<double> ai(3 * n), lf, ls;
     Quat cur{1, 0, 0, 0};
-    Vec3 last{0, 0, 0};
-    bool have = false;
-    std::size_t first = n;
     for (std::size_t k = 0; k < n; ++k) {
         const double* g = gyr + 3 * k;
         const double* b = bias + 3 * k;
@@ -697,59 +737,70 @@ void offline_smooth_inclination(const RobustParams& p, const double* gyr, const 
             cur = qn::normalized(qn::mul(cur, qn::from_rotvec({(g[0] - b[0]) * dt, (g[1] - b[1]) * dt, (g[2] - b[2]) * dt})));
         }
         qg[k] = cur;
-        const double* a = acc + 3 * k;
-        if (usable3(a) && detail::norm3(a) < 1e6) {
-            last = qn::rotate(cur, {a[0], a[1], a[2]});
-            if (!have) first = k;
-            have = true;
-        }
-        for (int i = 0; i < 3; ++i) ai[3 * k + i] = last[i];
     }
-    if (!have) return;
-    for (std::size_t k = 0; k < first; ++k) for (int i = 0; i < 3; ++i) ai[3 * k + i] = ai[3 * first + i];
-    lf = ai;
-    ls = ai;
-    filtfilt3(p.tau_acc, dt, lf, n);
-    filtfilt3(p.tau_acc_lin, dt, ls, n);
-    // linear-acceleration level: mean square deviation from the fast low-pass, smoothed both ways
-    std::vector<double> lm(n);
     const double kl = 1.0 - std::exp(-dt / p.tau_acc);
-    double v = 0.0;
-    for (std::size_t k = 0; k < n; ++k) {
-        double d2 = 0.0;
-        for (int i = 0; i < 3; ++i) d2 += (ai[3 * k + i] - lf[3 * k + i]) * (ai[3 * k + i] - lf[3 * k + i]);
-        v = k == 0 ? d2 : v + kl * (d2 - v);
-        lm[k] = v;
-    }
-    for (std::size_t jj = n - 1; jj-- > 0;) lm[jj] += kl * (lm[jj + 1] - lm[jj]);
     const double r2 = p.lin_acc_ref * p.lin_acc_ref;
-    for (std::size_t k = 0; k < n; ++k) {
-        double* qk = q + 4 * k;
-        if (!std::isfinite(qk[0])) continue;
-        const double w = 1.0 / (1.0 + lm[k] / r2);
-        Vec3 u{w * lf[3 * k] + (1 - w) * ls[3 * k], w * lf[3 * k + 1] + (1 - w) * ls[3 * k + 1],
-               w * lf[3 * k + 2] + (1 - w) * ls[3 * k + 2]};
-        const double un = norm3v(u);
-        if (!(un > 0.0) || !std::isfinite(un)) continue;
-        u = {u[0] / un, u[1] / un, u[2] / un};
-        const Quat q6 = qn::mul(align(u, {0, 0, 1}), qg[k]);
-        if (!keep_heading) {
-            for (int i = 0; i < 4; ++i) qk[i] = q6[i];
-            continue;
+    for (const auto& [s0, s1] : segs) {
+        const std::size_t m = s1 - s0;
+        std::vector<double> ai(3 * m), lf, ls;
+        Vec3 last{0, 0, 0};
+        bool have = false;
+        std::size_t first = m;
+        for (std::size_t j = 0; j < m; ++j) {
+            const double* a = acc + 3 * (s0 + j);
+            if (usable3(a) && detail::norm3(a) < 1e6) {
+                last = qn::rotate(qg[s0 + j], {a[0], a[1], a[2]});
+                if (!have) first = j;
+                have = true;
+            }
+            for (int i = 0; i < 3; ++i) ai[3 * j + i] = last[i];
         }
-        // keep the heading of q: the twist about z of q (x) q6*
-        const Quat e = qn::mul(Quat{qk[0], qk[1], qk[2], qk[3]}, qn::conj(q6));
-        const double hn = std::sqrt(e[0] * e[0] + e[3] * e[3]);
-        const Quat h = hn > 1e-12 ? Quat{e[0] / hn, 0, 0, e[3] / hn} : Quat{1, 0, 0, 0};
-        const Quat r = qn::normalized(qn::mul(h, q6));
-        for (int i = 0; i < 4; ++i) qk[i] = r[i];
+        if (!have) continue;
+        for (std::size_t j = 0; j < first; ++j) for (int i = 0; i < 3; ++i) ai[3 * j + i] = ai[3 * first + i];
+        lf = ai;
+        ls = ai;
+        filtfilt3(p.tau_acc, dt, lf, m);
+        filtfilt3(p.tau_acc_lin, dt, ls, m);
+        // linear-acceleration level: mean square deviation from the fast low-pass, smoothed both ways
+        std::vector<double> lm(m);
+        double v = 0.0;
+        for (std::size_t j = 0; j < m; ++j) {
+            double d2 = 0.0;
+            for (int i = 0; i < 3; ++i) d2 += (ai[3 * j + i] - lf[3 * j + i]) * (ai[3 * j + i] - lf[3 * j + i]);
+            v = j == 0 ? d2 : v + kl * (d2 - v);
+            lm[j] = v;
+        }
+        for (std::size_t jj = m - 1; jj-- > 0;) lm[jj] += kl * (lm[jj + 1] - lm[jj]);
+        for (std::size_t j = 0; j < m; ++j) {
+            double* qk = q + 4 * (s0 + j);
+            if (!std::isfinite(qk[0])) continue;
+            const double w = 1.0 / (1.0 + lm[j] / r2);
+            Vec3 u{w * lf[3 * j] + (1 - w) * ls[3 * j], w * lf[3 * j + 1] + (1 - w) * ls[3 * j + 1],
+                   w * lf[3 * j + 2] + (1 - w) * ls[3 * j + 2]};
+            const double un = norm3v(u);
+            if (!(un > 0.0) || !std::isfinite(un)) continue;
+            u = {u[0] / un, u[1] / un, u[2] / un};
+            const Quat q6 = qn::mul(align(u, {0, 0, 1}), qg[s0 + j]);
+            if (!keep_heading) {
+                for (int i = 0; i < 4; ++i) qk[i] = q6[i];
+                continue;
+            }
+            // keep the heading of q: the twist about z of q (x) q6*
+            const Quat e = qn::mul(Quat{qk[0], qk[1], qk[2], qk[3]}, qn::conj(q6));
+            const double hn = std::sqrt(e[0] * e[0] + e[3] * e[3]);
+            const Quat h = hn > 1e-12 ? Quat{e[0] / hn, 0, 0, e[3] / hn} : Quat{1, 0, 0, 0};
+            const Quat r = qn::normalized(qn::mul(h, q6));
+            for (int i = 0; i < 4; ++i) qk[i] = r[i];
+        }
     }
 }
 
 /// Offline heading: the residual azimuth of the field (east of north) in the final frame, over the
 /// samples the forward pass found undisturbed, smoothed forwards and backwards (tau_mag) and averaged,
-/// then removed by a rotation about the vertical.
-void offline_smooth_heading(const RobustParams& p, const double* mag, std::size_t n, const std::uint8_t* fl, double* q) {
+/// then removed by a rotation about the vertical. Per gap-free segment (the heading error steps at a
+/// gyroscope gap as the inclination does); samples outside every segment are left alone.
+void offline_smooth_heading(const RobustParams& p, const double* mag, std::size_t n, const std::uint8_t* fl, double* q,
+                            const std::vector<std::pair<std::size_t, std::size_t>>& segs) {
     std::vector<double> r(n, 0.0);
     std::vector<char> ok(n, 0);
     for (std::size_t i = 0; i < n; ++i) {
@@ -775,35 +826,71 @@ void offline_smooth_heading(const RobustParams& p, const double* mag, std::size_
         since = (fl[jj] & kMagDisturbed) ? 0 : since + 1;
         if (since <= guard) use[jj] = 0;
     }
-    std::vector<std::size_t> idx;
-    for (std::size_t i = 0; i < n; ++i) if (use[i]) idx.push_back(i);
-    if (idx.empty()) return;
-    std::vector<double> un(idx.size());
-    un[0] = r[idx[0]];
-    for (std::size_t j = 1; j < idx.size(); ++j) un[j] = un[j - 1] + wrap(r[idx[j]] - un[j - 1]);
-    std::vector<double> x(3 * n, 0.0);
-    std::size_t j = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        while (j + 1 < idx.size() && idx[j + 1] <= i) ++j;
-        double v;
-        if (i <= idx[0]) v = un[0];
-        else if (j + 1 >= idx.size()) v = un.back();
-        else {
-            const double t = static_cast<double>(i - idx[j]) / static_cast<double>(idx[j + 1] - idx[j]);
-            v = un[j] + t * (un[j + 1] - un[j]);
-        }
-        x[3 * i] = v;
-    }
     const double tau_h = kOfflineMagFactor * p.tau_mag;
-    filtfilt3_linear_ends(tau_h, 1.0 / p.fs, x, n, static_cast<std::size_t>(std::llround(kOfflineMagEndFit * tau_h * p.fs)),
-                          static_cast<std::size_t>(std::llround(kOfflineMagEndPad * tau_h * p.fs)));
-    for (std::size_t i = 0; i < n; ++i) {
-        double* qi = q + 4 * i;
-        if (!std::isfinite(qi[0])) continue;
-        const double sm = x[3 * i];
-        const Quat rot{std::cos(0.5 * sm), 0, 0, std::sin(0.5 * sm)};
-        const Quat out = qn::normalized(qn::mul(rot, Quat{qi[0], qi[1], qi[2], qi[3]}));
-        for (int c = 0; c < 4; ++c) qi[c] = out[c];
+    for (const auto& [s0, s1] : segs) {
+        const std::size_t m = s1 - s0;
+        std::vector<std::size_t> idx;  // used samples, counted from s0
+        for (std::size_t i = 0; i < m; ++i) if (use[s0 + i]) idx.push_back(i);
+        if (idx.empty()) continue;
+        std::vector<double> un(idx.size());
+        un[0] = r[s0 + idx[0]];
+        for (std::size_t j = 1; j < idx.size(); ++j) un[j] = un[j - 1] + wrap(r[s0 + idx[j]] - un[j - 1]);
+        std::vector<double> x(3 * m, 0.0);
+        std::size_t j = 0;
+        for (std::size_t i = 0; i < m; ++i) {
+            while (j + 1 < idx.size() && idx[j + 1] <= i) ++j;
+            double v;
+            if (i <= idx[0]) v = un[0];
+            else if (j + 1 >= idx.size()) v = un.back();
+            else {
+                const double t = static_cast<double>(i - idx[j]) / static_cast<double>(idx[j + 1] - idx[j]);
+                v = un[j] + t * (un[j + 1] - un[j]);
+            }
+            x[3 * i] = v;
+        }
+        filtfilt3_linear_ends(tau_h, 1.0 / p.fs, x, m, static_cast<std::size_t>(std::llround(kOfflineMagEndFit * tau_h * p.fs)),
+                              static_cast<std::size_t>(std::llround(kOfflineMagEndPad * tau_h * p.fs)));
+        for (std::size_t i = 0; i < m; ++i) {
+            double* qi = q + 4 * (s0 + i);
+            if (!std::isfinite(qi[0])) continue;
+            const double sm = x[3 * i];
+            const Quat rot{std::cos(0.5 * sm), 0, 0, std::sin(0.5 * sm)};
+            const Quat out = qn::normalized(qn::mul(rot, Quat{qi[0], qi[1], qi[2], qi[3]}));
+            for (int c = 0; c < 4; ++c) qi[c] = out[c];
+        }
+    }
+}
+
+/// Gap-free segments [s0, s1) of a recording: a gyroscope gap (samples k > 0 whose rate is unusable,
+/// which the filter skips) ends one; the next starts at the first usable sample after it.
+std::vector<std::pair<std::size_t, std::size_t>> gyro_segments(const double* gyr, std::size_t n) {
+    std::vector<std::pair<std::size_t, std::size_t>> segs;
+    std::size_t s0 = 0;
+    bool in = true;
+    for (std::size_t k = 1; k < n; ++k) {
+        const bool ok = gyr_ok(gyr + 3 * k);
+        if (in && !ok) segs.emplace_back(s0, k);
+        if (!in && ok) s0 = k;
+        in = ok;
+    }
+    if (in) segs.emplace_back(s0, n);
+    return segs;
+}
+
+/// Orientation inside each gyroscope gap (between segments): unknown to the filter, which held it;
+/// offline both ends are known, so the slerp between the last sample before and the first after
+/// (at a record's end: the adjacent one, held).
+void offline_fill_gaps(double* q, std::size_t n, const std::vector<std::pair<std::size_t, std::size_t>>& segs) {
+    for (std::size_t j = 0; j < segs.size(); ++j) {
+        const std::size_t g0 = segs[j].second, g1 = j + 1 < segs.size() ? segs[j + 1].first : n;  // gap [g0, g1)
+        if (g0 >= g1) continue;
+        const double* qa = q + 4 * (g0 - 1);
+        const double* qb = g1 < n ? q + 4 * g1 : qa;
+        if (!std::isfinite(qa[0]) || !std::isfinite(qb[0])) continue;
+        for (std::size_t k = g0; k < g1; ++k) {
+            const double t = static_cast<double>(k - g0 + 1) / static_cast<double>(g1 - g0 + 1);
+            qn::slerp(qa, 1, qb, 1, &t, 1, q + 4 * k, 1);
+        }
     }
 }
 
@@ -891,8 +978,12 @@ void robust_offline(const RobustParams& p, const double* gyr, const double* acc,
     // scale of its learning time constant (measurement noise), so the blend is smoothed without lag
     if (p.tau_bias_motion > 0) filtfilt3(kOfflineBiasFactor * p.tau_bias_motion, 1.0 / p.fs, bl, n);
     if (bias) std::copy(bl.begin(), bl.end(), bias);
-    offline_smooth_inclination(p, gyr, acc, n, bl.data(), q, mag == nullptr);
-    if (mag != nullptr) offline_smooth_heading(p, mag, n, fl, q);
+    // gyroscope gaps break the integrated frame: the smoothing runs per gap-free segment, and the
+    // gaps are filled by interpolation between the orientations at their ends
+    const auto segs = gyro_segments(gyr, n);
+    offline_smooth_inclination(p, gyr, acc, n, bl.data(), q, mag == nullptr, segs);
+    if (mag != nullptr) offline_smooth_heading(p, mag, n, fl, q, segs);
+    offline_fill_gaps(q, n, segs);
 }
 
 }  // namespace kinemyo::fusion

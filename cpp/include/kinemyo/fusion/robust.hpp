@@ -60,7 +60,9 @@ bool set_robust_param(RobustParams& p, const std::string& name, double value);
 /// The first sample initialises the orientation from the accelerometer (heading 0) and, in 9D,
 /// the magnetometer. Non-finite or implausible gyroscope samples give NaN output for that sample
 /// with the state held; unusable accelerometer (non-finite, zero, >= 1e6 m/s^2) or magnetometer
-/// samples skip that correction. The state is never poisoned.
+/// samples skip that correction. The state is never poisoned. After a gyroscope gap the low-passes
+/// restart as running means weighted by the expected rotation during the gap, and motion-bias
+/// learning pauses while the inclination (and heading) re-levels (docs/fusion.md, "Gyroscope gaps").
 class RobustAhrs final : public OrientationFilter {
 public:
     explicit RobustAhrs(const RobustParams& p);
@@ -103,6 +105,8 @@ public:
         double mag_lm_norm = 0.0, mag_lm_dip = 0.0, mag_lm_az = 0.0;
         bool mag_init = false;
         bool mag_dist = false;
+        double gap_t = 0.0;       // s, length of the running gyroscope gap (samples skipped so far)
+        double relevel_t = 0.0;   // s left of the re-levelling after a gap (motion-bias learning off)
     };
     [[nodiscard]] const State& state() const noexcept { return s_; }
     void set_raw_state(const State& s) { s_ = s; }
@@ -132,6 +136,8 @@ private:
 /// samples is smoothed forwards and backwards (2.5 tau_mag; the record continued by a fitted line
 /// at each end) and removed (the heading), in 6D the heading of the blend is kept. Writes q (n x 4)
 /// and, when not null, the smoothed bias (n x 3, rad/s) and the second forward pass's flags (n).
+/// Gyroscope gaps break the integrated frame: the inclination and heading smoothing run per
+/// gap-free segment and the gap samples are slerped between the orientations at the gap's ends.
 void robust_offline(const RobustParams& p, const double* gyr, const double* acc, const double* mag, std::size_t n,
                     double* q, double* bias, std::uint8_t* flags);
 
