@@ -568,6 +568,31 @@ def test_align_uniform_grid_and_errors() -> None:
         kio.align(far, fs=10.0)
 
 
+def test_align_keeps_the_last_common_sample_at_lsl_timestamps_and_owns_its_time() -> None:
+    """Review: with timestamps near 1e5 s (LSL/XDF) the uniform grid dropped the last common
+    sample half the time; and align's outputs shared the reference stream's time array, so
+    editing one shifted the input recording."""
+    rng = np.random.default_rng(2)
+    for t0, k in zip(rng.uniform(1e5, 2e5, 60), rng.integers(100, 700, 60), strict=True):
+        ti = t0 + np.arange(k + 1) * 0.01
+        te = t0 + np.arange(20 * k + 1) * 0.0005
+        rec = Recording({"emg": Stream(np.ones(len(te)), 2000.0, time=te),
+                         "imu": Stream(np.ones(len(ti)), 100.0, time=ti)})
+        out = kio.align(rec, fs=2000.0)
+        assert out["imu"].n_samples == 20 * k + 1
+        assert np.isfinite(out["imu"].data).all() and np.isfinite(out["emg"].data).all()
+    rec = Recording({"emg": Stream(np.zeros(400), 2000.0), "imu": Stream(np.zeros(20), 100.0)})
+    out = kio.align(rec)
+    before = rec["emg"].time.copy()
+    out["imu"].time += 5.0
+    out["emg"].time += 1.0
+    np.testing.assert_array_equal(rec["emg"].time, before)
+    t = np.linspace(0, 0.1, 11)
+    r = kio.resample(rec["imu"], t)
+    r.time[:] = -1.0
+    assert t[0] == 0.0
+
+
 def test_find_gaps() -> None:
     fs = 100.0
     t = np.arange(1000) / fs

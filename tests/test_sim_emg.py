@@ -42,6 +42,10 @@ def test_contaminations_and_errors():
                        spikes_per_min=10.0)
     assert len(rec.ecg_r_peaks) >= 20 * 50 / 60 - 2
     assert np.all(np.isfinite(rec.signal))
+    # R peaks index the signal (review: a last beat at t fs in [n - 1/2, n) gave index n)
+    for dur, fs, seed in ((3.0, 200.0, 306), (1.0, 2000.0, 636)):
+        r = simulate_emg(dur, fs, 1, seed=seed, ecg=True)
+        assert r.ecg_r_peaks.size == 0 or r.ecg_r_peaks.max() < r.signal.shape[0]
     with pytest.raises(ValueError, match="fs"):
         simulate_emg(10.0, 0.0)
     with pytest.raises(ValueError, match="rise_s"):

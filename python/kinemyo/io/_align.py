@@ -147,7 +147,8 @@ def resample(stream: Stream, time: npt.ArrayLike, *, method: Method = "linear",
     """
     if method not in ("linear", "nearest", "previous"):
         raise ValueError(f"method must be 'linear', 'nearest' or 'previous'; got {method!r}")
-    tq = np.asarray(time, dtype=np.float64)
+    tq = np.array(time, dtype=np.float64)  # a copy: the output owns its time base (review: align's
+    # outputs shared the reference stream's array, so editing one shifted the input recording)
     if tq.ndim != 1:
         raise ValueError(f"time must be 1-D; got shape {tq.shape}")
     if stream.n_samples == 0:
@@ -237,7 +238,10 @@ def align(recording: Recording, reference: str | None = None, *, fs: float | Non
         t1 = min(float(recording[nm].time[-1]) for nm in names)
         if t1 < t0:
             raise ValueError(f"streams {names} do not overlap in time")
-        tq = t0 + np.arange(math.floor((t1 - t0) * fs + 1e-9) + 1) / fs
+        # (tolerance 1e-6 samples: with LSL/XDF timestamps near 1e5 s, (t1 - t0) carries ~1e-11 s of
+        # rounding, 2e-8 samples at 2 kHz, and 1e-9 dropped the last common sample half the time;
+        # the grid is then clamped to t1 so that the rounding cannot put its end outside the data)
+        tq = np.minimum(t0 + np.arange(math.floor((t1 - t0) * fs + 1e-6) + 1) / fs, t1)
         base_fs: float | None = float(fs)
         label = f"uniform {fs:g} Hz from {t0:g} s"
     else:
