@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -209,6 +210,66 @@ def test_output_folder_locked_during_the_batch_and_released_on_exceptions(tmp_pa
     assert rep.n_ok == 1 and rep.results[0].info == {"locked": True}
 
 
+def _as_other_user(fn) -> str:
+    """What ``fn()`` returns (a str), or its exception's type and message, run in a forked child
+    as user and group 65534 (nobody)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.close(r)
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                msg = fn()
+            except BaseException as exc:
+                msg = f"{type(exc).__name__}: {exc}"
+            os.write(w, msg.encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        msg = f.read().decode()
+    os.waitpid(pid, 0)
+    return msg
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the output folder's lock uses fcntl.flock")
+def test_lock_file_of_another_user_does_not_block_a_shared_output_folder() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("acting as a second user (uid 65534) needs root")
+    shared = Path(tempfile.mkdtemp())  # pytest's tmp_path is private to its user
+    try:
+        if any(not os.stat(d).st_mode & 0o001 for d in shared.parents):
+            pytest.skip(f"{shared.parent} is not reachable for other users")
+        os.chmod(shared, 0o755)
+        inp = shared / "in.txt"
+        inp.write_text("4")
+        os.chmod(inp, 0o644)
+        out = shared / "out"
+        out.mkdir()
+        os.chmod(out, 0o1777)  # shared: everyone may write, only the owner may remove a file
+        lock = out / batch.LOCK_FILE
+
+        def run() -> str:
+            return batch.run_batch([str(inp)], copy_task, out, progress=False).results[0].status
+
+        fd = batch._lock_output_folder(out)  # user A's batch runs
+        assert fd is not None
+        os.chmod(lock, 0o644)  # A's umask 022
+        msg = _as_other_user(run)
+        assert msg.startswith("OutputFolderInUseError") and "in use by another batch (pid" in msg, msg
+        batch._held_locks.discard(fd)  # A's batch is killed: the lock is released, its file stays
+        os.close(fd)
+        assert _as_other_user(run) == "ok"
+        assert lock.stat().st_uid == 0 and Path(out, batch.result_dir_name(inp), "result.txt").read_text() == "8.0"
+        os.chmod(lock, 0o600)  # A's umask 077: B may not even read it
+        msg = _as_other_user(run)
+        assert msg.startswith("OutputFolderInUseError") and "belongs to another user" in msg, msg
+    finally:
+        shutil.rmtree(shared)
+
+
 def vanishing_task(path: str, work_dir: str) -> dict:
     """Writes one output; then, for 'remove', its work folder is deleted (as another batch's clean-up
     of 'stale' temporary folders did) or, for 'recreate', deleted and made again (as a writer's
@@ -262,6 +323,28 @@ def test_long_file_name_does_not_stop_the_batch(tmp_path: Path) -> None:
     assert batch.result_dir_name(short) == f"{short.name}-{hashlib.sha1(str(short.resolve()).encode()).hexdigest()[:8]}"
     edge = "é" * 48 + ".txt"  # exactly 100 bytes
     assert batch.result_dir_name(tmp_path / edge).startswith(edge + "-")
+
+
+def test_resume_finds_result_folders_named_before_the_100_byte_cap(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "in").mkdir()
+    long = tmp_path / "in" / ("subject_017_session_02_lumbar_flexion_extension_" * 2 + "04.txt")  # 102 bytes
+    assert len(batch.result_dir_name(long).encode()) == 100 + 9  # capped today
+    long.write_text("7")
+    out = tmp_path / "out"
+    cap = batch._NAME_MAX_BYTES
+    for fingerprint, status in (("cfg", "skipped"), ("other", "ok")):
+        monkeypatch.setattr(batch, "_NAME_MAX_BYTES", 10**6)  # the release before the cap
+        old = batch.run_batch([str(long)], copy_task, out, progress=False, fingerprint="cfg", force=True)
+        assert Path(old.results[0].output_dir).name.startswith(long.name + "-")
+        monkeypatch.setattr(batch, "_NAME_MAX_BYTES", cap)
+        rep = batch.run_batch([str(long)], copy_task, out, progress=False, fingerprint=fingerprint)
+        # found (or, for another configuration, redone) under today's name; never two result folders
+        assert [r.status for r in rep.results] == [status]
+        assert rep.results[0].output_dir == str(out / batch.result_dir_name(long))
+        assert Path(rep.results[0].output_dir, "result.txt").read_text() == "14.0"
+        assert [p.name for p in out.iterdir() if p.is_dir()] == [batch.result_dir_name(long)]
+        again = batch.run_batch([str(long)], copy_task, out, progress=False, fingerprint=fingerprint)
+        assert [r.status for r in again.results] == ["skipped"]
 
 
 def test_pool_records_a_worker_failure_outside_the_task(tmp_path: Path) -> None:
@@ -337,6 +420,32 @@ def test_relative_paths_are_made_absolute_before_dispatch(tmp_path: Path, monkey
     assert rep.n_ok == 1 and rep.out_dir == os.path.join(os.getcwd(), "results")
     assert Path(rep.results[0].output_dir, "result.txt").read_text() == "6.0"  # the client's file
     assert list((tmp_path / "worker" / "results").iterdir()) == []
+
+
+def test_relative_path_through_a_link_and_dotdot_names_the_file_the_kernel_opens(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "real" / "deep").mkdir(parents=True)
+    (tmp_path / "real" / "s1.txt").write_text("3")  # link/../s1.txt: next to the link's target
+    (tmp_path / "here").mkdir()
+    (tmp_path / "here" / "s1.txt").write_text("5")  # what removing 'link/..' as text would name
+    os.symlink(tmp_path / "real" / "deep", tmp_path / "here" / "link")
+    monkeypatch.chdir(tmp_path / "here")
+    assert Path("link/../s1.txt").read_text() == "3"
+    for jobs in (1, 2):
+        rep = batch.run_batch(["link/../s1.txt", "s1.txt"], nested_copy_task, "link/../out", jobs=jobs,
+                              progress=False, force=True)
+        assert [r.status for r in rep.results] == ["ok", "ok"], [r.error for r in rep.results]  # two files
+        assert rep.results[0].input == os.path.join(os.getcwd(), "link", "..", "s1.txt")
+        assert [Path(r.output_dir, "result.txt").read_text() for r in rep.results] == ["6.0", "10.0"]
+        assert Path(rep.results[0].output_dir).name == batch.result_dir_name(tmp_path / "real" / "s1.txt")
+        assert rep.out_dir == str(tmp_path / "real" / "out")  # resolved: tempfile would remove 'link/..' as text
+        assert (tmp_path / "real" / "out" / "manifest.json").is_file() and not Path("out").exists()
+        assert Path(rep.results[0].output_dir, "a", "b", "deep.txt").is_file()  # atomic writes in the work folder
+
+
+def nested_copy_task(path: str, work_dir: str) -> dict:
+    """:func:`copy_task`, plus a nested output written with the atomic writers."""
+    batch.atomic_write_text(Path(work_dir, "a", "b", "deep.txt"), "x")
+    return copy_task(path, work_dir)
 
 
 def limits_task(path: str, work_dir: str) -> dict:

@@ -214,6 +214,26 @@ def test_write_edf_header_bounds_fit_8_characters(tmp_path: Path, rng: np.random
     assert np.all(np.abs(y - x).max(0) <= 1.3 * np.ptp(x, 0) / 65535)
 
 
+def test_write_edf_bounds_edge_cases_and_many_annotations(tmp_path: Path) -> None:
+    """Review: -9.995e6 was refused (-9,999,999 fits), [0, 1e-5] got a maximum of 1.1e-5, a
+    note ending exactly at the first sample was kept, and edflib kept one note per record."""
+    from kinemyo.io._formats import _edf_bounds
+
+    assert _edf_bounds(0.0, 1e-5) == (0.0, 1e-5)
+    lo, hi = _edf_bounds(-9.995e6, 5.0)
+    assert lo <= -9.995e6 and len(f"{lo:.0f}") <= 8 and hi >= 5.0
+    pytest.importorskip("pyedflib")
+    notes = [{"onset_s": 0.01 * i, "duration_s": -1.0, "text": f"n{i}"} for i in range(5)]
+    notes.append({"onset_s": 0.5, "duration_s": 0.5, "text": "ends_at_start"})
+    rec = kio.Recording({"s": kio.Stream(np.zeros((200, 1)), 100.0, t0=1.0, units="mV")},
+                        metadata={"annotations": [{**a, "onset_s": a["onset_s"] + (0 if a["text"] ==
+                                                                                     "ends_at_start" else 1.0)}
+                                                  for a in notes]})
+    with pytest.warns(UserWarning, match="1 annotation"):
+        kio.write_edf(rec, tmp_path / "n.edf")
+    assert [a["text"] for a in kio.read(tmp_path / "n.edf").metadata["annotations"]] == [f"n{i}" for i in range(5)]
+
+
 def test_write_edf_refuses_values_the_header_cannot_bound(tmp_path: Path) -> None:
     pytest.importorskip("pyedflib")
     tiny = kio.Recording({"emg": kio.Stream(np.linspace(-3e-8, 3e-8, 100)[:, None], 100.0, units="V")})

@@ -267,6 +267,15 @@ def test_state_of_another_kind_of_object_is_refused(rng: np.random.Generator) ->
     a(x)
     b.state = pickle.loads(pickle.dumps(a)).state
     np.testing.assert_array_equal(a(x), b(x))
+    # a Chain's identity covers its stages' coefficients; 50 and 50.0 are the same parameter
+    lp = kf.Chain([kf.SosFilter(kf.butter(2, 10, FS), 2)])
+    hp = kf.Chain([kf.SosFilter(kf.butter(2, 10, FS, "highpass"), 2)])
+    lp(x)
+    with pytest.raises(ValueError, match="another kind of object"):
+        hp.state = lp.state
+    e50, e50f = kf.Envelope(FS, 2, 6), kf.Envelope(FS, 2, 6.0)
+    e50(x)
+    e50f.state = e50.state
     # a state without the entry (earlier versions) is checked on its fields alone
     legacy = {k: v for k, v in a.state.items() if k != "identity"}
     b.state = legacy

@@ -244,9 +244,14 @@ def test_onset_latencies_table() -> None:
     ev = [np.array([[5800, 6500], [23900, 25000]]), np.array([[5000, 6100], [6100, 9000]])]
     t4 = km.onset_latencies(ev, fs_emg, move, fs_imu)
     np.testing.assert_allclose(t4.latency_ms, [-100, -500, -50, np.nan])
-    t5 = km.onset_latencies(ev[0], fs_emg, move, fs_imu)
-    assert t5.channel_names == ("ch0",)
+    t5 = km.onset_latencies({"TrA": ev[0]}, fs_emg, move, fs_imu)
+    assert t5.channel_names == ("TrA",)
     np.testing.assert_allclose(t5.latency_ms, [-100, -50])
+    # a 2-D array is one channel per row, whatever its width (review: a (2, 2) array was taken
+    # for one channel's events)
+    rows = km.onset_latencies(np.array([[5800, 23900], [6100, 30000]]), fs_emg, move, fs_imu)
+    assert rows.channel_names == ("ch0", "ch1")
+    np.testing.assert_allclose(rows.latency_ms, [-100, 50, -50, np.nan])
     np.testing.assert_allclose(km.onset_latencies(np.array([5800, 23900]), fs_emg, move, fs_imu).latency_ms,
                                [-100, -50])
     t6 = km.onset_latencies([5800, 23900], fs_emg, move, fs_imu)  # a plain list: one channel too

@@ -217,3 +217,28 @@ def test_streams_starting_at_different_times_share_the_recording_time_axis(sessi
                                           units=s.units) if k == "emg" else s) for k, s in rec.items()},
                           metadata=rec.metadata)
     assert any("gaps or jumps" in w for w in run(gappy, parse_config(DEMO_CONFIG, "demo")).warnings)
+
+
+def test_windows_count_from_the_recordings_start_and_are_cut_to_each_stream(session, result) -> None:
+    """Review: a configured window that began before a stream's first sample (EMG started 0.4 s
+    after the IMUs, rest_s = [0, 5]) failed the whole file; a recording on an absolute time axis
+    (timestamps from 100 s) put every window outside it; IMU streams that do not overlap crashed."""
+    from kinemyo import io as kio
+
+    def shifted(**t0):
+        rec = session.to_recording()
+        return kio.Recording({k: kio.Stream(s.data, s.fs, time=t0.get(k, 0.0) + np.arange(s.n_samples) / s.fs,
+                                            channel_names=s.channel_names, units=s.units)
+                              for k, s in rec.items()}, metadata=rec.metadata)
+
+    cfg = parse_config(DEMO_CONFIG, "demo")
+    absolute = run(shifted(emg=100.0, imu_upper=100.0, imu_lower=100.0, truth=100.0), cfg)
+    assert len(absolute.events["emg_onsets"]) == len(result.events["emg_onsets"])
+    assert len(absolute.events["repetitions"]) == len(result.events["repetitions"])
+    first = result.events["emg_onsets"][0]["onset_s"]
+    assert absolute.events["emg_onsets"][0]["onset_s"] == pytest.approx(100.0 + first)
+    late = run(shifted(emg=0.4), {**cfg.to_dict(), "onset": {**cfg["onset"], "rest_s": [0.0, 5.0]}})
+    assert any("onset.rest_s [0, 5] s reaches outside its stream: cut to [0.4, 5]" in w for w in late.warnings)
+    assert len(late.events["emg_onsets"]) > 0
+    apart = run(shifted(imu_lower=1000.0), cfg)
+    assert any("do not overlap" in w for w in apart.warnings) and "angles" not in apart.signals

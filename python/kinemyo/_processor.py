@@ -34,7 +34,15 @@ IDENTITY = "identity"
 
 
 def _canon(v: Any) -> Any:
-    """A JSON-able, process-independent form of constructor parameters (arrays by their bytes)."""
+    """A JSON-able, process-independent form of constructor parameters (arrays by their bytes;
+    numbers as floats, so that 50 and 50.0 are the same parameter; stateful objects, e.g. the
+    stages of a Chain, by their own identity)."""
+    if isinstance(v, StatefulCore) or (hasattr(v, "_params") and hasattr(v, "_core")):
+        return ["object", identity_of(v)]
+    if isinstance(v, bool):
+        return repr(v)
+    if isinstance(v, (int, float)):
+        return repr(float(v))
     if isinstance(v, np.ndarray):
         return ["ndarray", str(v.dtype), list(v.shape), np.ascontiguousarray(v).tobytes().hex()]
     if isinstance(v, np.generic):

@@ -11,7 +11,8 @@ The engine behind ``kinemyo process``. Its promises:
 * **Resumable.** A result folder holds a ``_done.json`` marker with the input's size and
   modification time and the configuration's fingerprint; a re-run skips inputs whose marker
   matches (``force=True`` redoes them), so an interrupted batch resumes with nothing lost or
-  duplicated.
+  duplicated. A result folder named by a release before the 100-byte cap on the file-name part
+  (names of 101 to ~218 bytes) is found too and renamed to today's name.
 * **Manifest.** ``manifest.json`` and ``manifest.csv`` in the output folder list every input with
   its status (``ok``, ``skipped``, ``failed``), error, outputs and time, written atomically.
 * **One batch per output folder.** A batch holds an exclusive lock on its output folder (the file
@@ -56,7 +57,8 @@ _NAME_MAX_BYTES = 100  # the file-name part of a result folder's name, in bytes 
 
 
 class OutputFolderInUseError(RuntimeError):
-    """Another batch holds the output folder: one output folder serves one batch at a time."""
+    """Another batch holds the output folder: one output folder serves one batch at a time. Also
+    raised when the folder's lock file, left by another user, may not even be read by this one."""
 
 
 @dataclasses.dataclass
@@ -149,7 +151,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         with _work_lock:
             written = _work_dirs.get(work)
             if written is not None:
-                written.add(os.path.abspath(path))
+                written.add(_absolute(path))
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -167,7 +169,7 @@ def _work_dir_of(path: Path) -> str | None:
     """The running task's work folder that holds ``path``, if any."""
     if not _work_dirs:
         return None
-    p = os.path.abspath(path)
+    p = _absolute(path)
     with _work_lock:
         for work in _work_dirs:
             if p.startswith(work + os.sep):
@@ -178,7 +180,7 @@ def _work_dir_of(path: Path) -> str | None:
 def _make_subfolders(work: str, folder: Path) -> None:
     """Create the missing folders from ``work`` (exclusive) down to ``folder``, one level at a time,
     so that a removed work folder is never recreated."""
-    rel = os.path.relpath(os.path.abspath(folder), work)
+    rel = os.path.relpath(_absolute(folder), work)
     d = work
     for part in ([] if rel == os.curdir else Path(rel).parts):
         d = os.path.join(d, part)
@@ -188,6 +190,13 @@ def _make_subfolders(work: str, folder: Path) -> None:
             pass
         except FileNotFoundError:
             raise FileNotFoundError(_vanished(work)) from None
+
+
+def _absolute(path: str | os.PathLike[str]) -> str:
+    """``path`` made absolute against the current folder, naming the same file for the kernel: only
+    ``.`` components and repeated separators are dropped, never ``..`` (``os.path.abspath`` removes
+    ``link/..`` textually, while the kernel resolves it from the link's target: another file)."""
+    return str(Path(os.getcwd(), os.fspath(path)))
 
 
 def _vanished(work: str) -> str:
@@ -206,8 +215,43 @@ def result_dir_name(input_path: str | os.PathLike[str]) -> str:
     the temporary folder's name is 27 bytes longer and must stay within the file system's limit
     (255 bytes) for every legal input name."""
     p = Path(input_path)
-    digest = hashlib.sha1(os.fsencode(str(p.resolve()))).hexdigest()[:8]
-    return f"{_cap_name(p.name, _NAME_MAX_BYTES)}-{digest}"
+    return f"{_cap_name(p.name, _NAME_MAX_BYTES)}-{_path_digest(p)}"
+
+
+def _path_digest(p: Path) -> str:
+    return hashlib.sha1(os.fsencode(str(p.resolve()))).hexdigest()[:8]
+
+
+def _uncapped_result_dir_name(input_path: str | os.PathLike[str]) -> str | None:
+    """The name that releases before the 100-byte cap gave the result folder of ``input_path`` (the
+    whole file name), when it differs from :func:`result_dir_name`'s; else None."""
+    p = Path(input_path)
+    if _cap_name(p.name, _NAME_MAX_BYTES) == p.name:
+        return None
+    return f"{p.name}-{_path_digest(p)}"
+
+
+def _adopt_uncapped_result(out: Path, input_path: str, final: Path, signature: dict[str, Any]) -> dict[str, Any] | None:
+    """Resume across the 100-byte cap: a complete result folder of ``input_path`` made by a release
+    before it (whole file name) whose marker matches ``signature`` is renamed to ``final`` (today's
+    name; whatever is there has no matching marker: an outdated or incomplete result) and its
+    record returned, so the input is skipped. None when there is no such folder or it cannot be
+    renamed (then the input is processed again, and the old folder removed when that succeeds).
+    Called only while holding the output folder's lock."""
+    name = _uncapped_result_dir_name(input_path)
+    if name is None:
+        return None
+    old = out / name
+    record = _is_done(old, signature)
+    if record is None:
+        return None
+    try:
+        if os.path.lexists(final):
+            shutil.rmtree(final)
+        os.replace(old, final)
+    except OSError:
+        return None
+    return record
 
 
 def _cap_name(name: str, limit: int) -> str:
@@ -262,7 +306,7 @@ def _run_one(task: Callable[[str, str], dict[str, Any] | None], input_path: str,
     try:
         final = Path(out_dir) / result_dir_name(input_path)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=out_dir))
-        work = os.path.abspath(tmp)
+        work = _absolute(tmp)
         created = os.stat(work)
         with _work_lock:
             _work_dirs[work] = set()
@@ -277,6 +321,9 @@ def _run_one(task: Callable[[str, str], dict[str, Any] | None], input_path: str,
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
+        uncapped = _uncapped_result_dir_name(input_path)
+        if uncapped is not None:  # this input's result from a release before the 100-byte cap: replaced
+            shutil.rmtree(Path(out_dir) / uncapped, ignore_errors=True)
         return FileResult(input_path, "ok", str(final), outputs, None, time.perf_counter() - t0,
                           record["info"])
     except Exception as exc:
@@ -546,7 +593,7 @@ def _lock_output_folder(out: Path) -> int | None:
         return None
     path = out / LOCK_FILE
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd, writable = _open_lock_file(out, path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -573,16 +620,47 @@ def _lock_output_folder(out: Path) -> int | None:
         if current:
             break
         os.close(fd)
-    with contextlib.suppress(OSError):
-        import socket
+    if writable:
+        with contextlib.suppress(OSError):
+            import socket
 
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
     _held_locks.add(fd)
     if not _fork_hook_registered and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_close_held_locks_in_child)
         _fork_hook_registered = True
     return fd
+
+
+def _open_lock_file(out: Path, path: Path) -> tuple[int, bool]:
+    """Open ``path``, the lock file of ``out``, creating it (mode 0666 minus the umask) if missing;
+    returns the descriptor and whether it is writable. In a shared output folder the file may have
+    been left by another user (a killed batch's: the lock is gone, the file stays) and not be
+    writable for this one: ``flock`` works on a read-only descriptor, so it is then opened read-only
+    (the holder's pid is not written). Raises OutputFolderInUseError if it may not even be read, and
+    the PermissionError of creating it if it is missing and the folder is not writable."""
+    denied: PermissionError | None = None
+    for _ in range(3):
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT, 0o666), True
+        except PermissionError as exc:  # not ours and not writable (or O_CREAT refused: fs.protected_regular)
+            denied = exc
+        try:
+            try:
+                return os.open(path, os.O_RDWR), True
+            except PermissionError:
+                return os.open(path, os.O_RDONLY), False
+        except FileNotFoundError:  # removed meanwhile (its batch ended), or the folder is not writable
+            continue
+        except PermissionError as exc:
+            raise OutputFolderInUseError(
+                f"output folder {out} cannot be locked: its lock file {LOCK_FILE} belongs to another user and may "
+                f"not be read ({exc.strerror}); another user's batch may be using the folder (one output folder "
+                "serves one batch at a time): choose another output folder, or, if no batch is running, ask "
+                "the file's owner to remove it") from None
+    assert denied is not None
+    raise denied
 
 
 def _unlock_output_folder(out: Path, fd: int | None) -> None:
@@ -616,6 +694,7 @@ def run_batch(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, str
         Input files; duplicates (the same file under any spelling, through symbolic links too) are
         processed once, under the first spelling. Relative paths are made absolute here, before any
         work is sent to a worker (whose working folder may differ); the manifest lists them absolute.
+        ``..`` is kept (``link/../a.edf`` is the file the kernel opens, next to the link's target).
     task : callable ``(input_path, work_dir) -> dict | None``
         Reads the input and writes its outputs into ``work_dir`` (a private temporary folder that
         becomes ``out_dir/<result_dir_name(input)>`` on success). Must be picklable (a module-level
@@ -625,9 +704,10 @@ def run_batch(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, str
         :func:`atomic_write_bytes` / :func:`atomic_write_text` (which never recreate a removed work
         folder), else the input is recorded as failed.
     out_dir : path
-        Output folder (created; a relative path is made absolute here). One output folder serves
-        one batch at a time: the batch locks it from start to end, and a batch started on a folder
-        that another batch holds raises :class:`OutputFolderInUseError` before doing anything.
+        Output folder (created; a relative path is made absolute here, and one with ``..`` resolved
+        as the kernel does, through symbolic links). One output folder serves one batch at a time:
+        the batch locks it from start to end, and a batch started on a folder that another batch
+        holds raises :class:`OutputFolderInUseError` before doing anything.
     jobs : int
         Number of local worker processes; 1 runs in this process (no crash isolation).
     scheduler : str, optional
@@ -668,7 +748,9 @@ def run_batch(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, str
     if sum(x is not None for x in (scheduler, executor)) > 1:
         raise ValueError("give at most one of scheduler and executor")
     t0 = time.perf_counter()
-    out = Path(os.path.abspath(out_dir))
+    out = Path(_absolute(out_dir))
+    if os.pardir in out.parts:  # tempfile and os.path.relpath would remove 'link/..' as text: resolve it
+        out = Path(os.path.realpath(out))
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock_output_folder(out)
     try:
@@ -688,7 +770,7 @@ def _run_locked(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, s
     seen: set[str] = set()
     paths: list[str] = []
     for p in inputs:
-        s = os.path.abspath(os.fspath(p))
+        s = _absolute(p)
         real = os.path.realpath(s)
         if real not in seen:
             seen.add(real)
@@ -700,7 +782,8 @@ def _run_locked(inputs: Sequence[str | os.PathLike[str]], task: Callable[[str, s
         final = out / result_dir_name(p)
         record = None
         if not force and os.path.exists(p):
-            record = _is_done(final, _signature(p, fingerprint))
+            signature = _signature(p, fingerprint)
+            record = _is_done(final, signature) or _adopt_uncapped_result(out, p, final, signature)
         if record is not None:
             results[p] = FileResult(p, "skipped", str(final), record.get("outputs", []), None, 0.0,
                                     record.get("info", {}))

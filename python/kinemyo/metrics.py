@@ -838,8 +838,9 @@ def onset_latencies(
     ----------
     emg_onsets : sequence of int arrays, or mapping name -> int array
         EMG onset sample indices per channel, at ``fs_emg``; each channel's array may also be
-        :func:`kinemyo.onset.detect`'s ``(n, 2)`` [onset, offset) events (the onsets are used). A
-        single array (1-D indices or one ``(n, 2)`` event array) is one channel.
+        :func:`kinemyo.onset.detect`'s ``(n, 2)`` [onset, offset) events (the onsets are used).
+        A single 1-D array (or a plain list of indices) is one channel; a 2-D array is one
+        channel per row.
     fs_emg : float
         EMG sampling rate in Hz.
     movement_onsets : int array or MovementPhases
@@ -880,8 +881,9 @@ def onset_latencies(
     if isinstance(emg_onsets, Mapping):
         names = tuple(str(k) for k in emg_onsets)
         chans = [emg_onsets[k] for k in emg_onsets]
-    elif isinstance(emg_onsets, np.ndarray) and (emg_onsets.ndim == 1 or emg_onsets.shape[-1:] == (2,)):
-        # one channel: its onset indices, or kinemyo.onset.detect's (n, 2) events of a 1-D signal
+    elif isinstance(emg_onsets, np.ndarray) and emg_onsets.ndim == 1:
+        # one channel: its onset indices (a 2-D array stays a sequence of channels, one per row, as
+        # it always was; a channel's (n, 2) detect events go inside a list or mapping)
         chans = [emg_onsets]
         names = ("ch0",)
     else:

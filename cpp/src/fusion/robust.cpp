@@ -926,6 +926,11 @@ void robust_offline(const RobustParams& p, const double* gyr, const double* acc,
             row[6] = -row[6];
             row[7] = -row[7];
         }
+    // the gap bookkeeping belongs to the forward pass's position: the backward pass starts where
+    // the forward one's held orientation is right, and counts a gap at its own start itself
+    // (carried over, a record ending in a gap had that gap counted twice; review)
+    st.gap_t = 0.0;
+    st.relevel_t = 0.0;
     RobustAhrs bwd(p);
     bwd.set_raw_state(st);
     // the backward pass over the reversed recording, its bias stored in the forward convention

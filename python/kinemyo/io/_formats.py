@@ -170,23 +170,34 @@ def _edf_bounds(lo: float, hi: float) -> tuple[float, float]:
     characters as a plain decimal, e.g. -0.000195), so no sample is clipped by the rounding and the
     header holds exactly the values the samples were scaled with.
 
-    Raises ValueError when even one significant digit does not fit (magnitudes below 1e-5 or of
-    1e8 and more): the signal must be written in another unit.
+    Raises ValueError when even one significant digit or a whole number does not fit (below
+    about -9,999,999 or above 99,999,999, or negative values smaller in magnitude than 1e-5): the
+    signal must be written in another unit.
     """
     m = max(abs(lo), abs(hi))
     if m == 0.0:
         return -1.0, 1.0
     e = int(np.floor(np.log10(m)))
+    candidates = []
     for digits in (3, 2, 1):
         nd = digits - 1 - e  # decimals of the rounding step 10^-nd
         step = 10.0 ** -nd
-        plo = round(float(np.floor(lo / step)) * step, nd)
-        phi = round(float(np.ceil(hi / step)) * step, nd)
+        # (lo / step and hi / step rounded to 9 digits first: 1e-5 / 1e-7 is 100.00000000000001,
+        # whose ceiling would widen the range by a step)
+        plo = round(float(np.floor(round(lo / step, 9))) * step, nd)
+        phi = round(float(np.ceil(round(hi / step, 9))) * step, nd)
         if phi <= plo:
             phi = round(plo + step, nd)
+        candidates.append((plo, phi))
+    # whole numbers as the last resort for large values (-9,999,999 fits where -10,000,000 does
+    # not); never for small ones, whose resolution they would destroy
+    if m >= 1e3:
+        candidates.append((float(np.floor(lo)), float(max(np.ceil(hi), np.floor(lo) + 1.0))))
+    for plo, phi in candidates:
         if len(_edf_number(plo)) <= 8 and len(_edf_number(phi)) <= 8:
             return plo, phi
-    raise ValueError(f"values up to {m:.3g} do not fit the 8-character EDF header fields")
+    raise ValueError(f"values from {lo:.6g} to {hi:.6g} do not fit the 8-character EDF header fields (about "
+                     "-9,999,999 to 99,999,999, and magnitudes of at least 1e-5 for negative values)")
 
 
 def _edf_notes(path: str | os.PathLike[str], notes: Sequence[Mapping[str, Any]], t0: float,
@@ -209,7 +220,8 @@ def _edf_notes(path: str | os.PathLike[str], notes: Sequence[Mapping[str, Any]],
         if not np.isfinite(on) or not np.isfinite(dur):
             raise WriteError(path, f"annotation {a!r} has a non-finite onset or duration")
         end = on + max(dur, 0.0)
-        if end < t0 or on > t0 + duration:
+        # (a note that ends exactly at t0 does not last into the file)
+        if end < t0 or (dur > 0 and end <= t0) or on > t0 + duration:
             left_out += 1
             continue
         if on < t0:
@@ -258,8 +270,9 @@ def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_dura
     WriteError
         Non-finite samples, irregular streams, streams of different start or duration, a duration
         that is not a whole number of records, labels or units too long for the format, values too
-        small or too large for the header fields in their unit (below about 1e-5 or from 1e8 on),
-        malformed annotations.
+        small or too large for the header fields in their unit (negative values of magnitude
+        below 1e-5, values below -9,999,999 or above 99,999,999), malformed annotations, more
+        annotations than the file can hold (64 per data record).
     """
     import datetime
 
@@ -310,8 +323,8 @@ def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_dura
             try:
                 lo, hi = _edf_bounds(float(col.min()), float(col.max()))
             except ValueError as e:
-                raise WriteError(path, f"channel {label!r}: {e} (unit {unit!r}); write it in a unit that "
-                                       "brings its values between 1e-5 and 1e7 (e.g. uV instead of V)") from None
+                raise WriteError(path, f"channel {label!r}: {e} (unit {unit!r}); write it in another unit "
+                                       "(e.g. uV instead of V, kPa instead of Pa)") from None
             dmax = 8388607 if bdf else 32767
             headers.append({"label": label, "dimension": unit, "sample_frequency": float(s.fs),
                             "physical_min": _edf_field(lo), "physical_max": _edf_field(hi), "digital_min": -dmax - 1,
@@ -319,6 +332,9 @@ def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_dura
             signals.append(np.ascontiguousarray(col))
     notes = _edf_notes(path, recording.metadata.get("annotations", []) if annotations is None else annotations,
                        t0 or 0.0, (n_records or 0) * record_duration)
+    if len(notes) > 64 * max(n_records or 1, 1):
+        raise WriteError(path, f"{len(notes)} annotations do not fit {n_records} data records (at most 64 each); "
+                               "use a shorter record_duration")
     with atomic_path(target) as tmp:
         ftype = pyedflib.FILETYPE_BDFPLUS if bdf else pyedflib.FILETYPE_EDFPLUS
         try:
@@ -333,6 +349,10 @@ def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_dura
                 t_first = (start if start is not None else datetime.datetime(2000, 1, 1)) + \
                     datetime.timedelta(seconds=float(t0 or 0.0))
                 w.setStartdatetime(t_first.replace(microsecond=0))
+                # edflib keeps one annotation per data record and annotation signal: enough signals
+                # for all of them (it silently dropped the rest; review)
+                if notes:
+                    w.set_number_of_annotation_signals(min(64, -(-len(notes) // max(n_records or 1, 1))))
                 for onset_s, dur, text in notes:
                     w.writeAnnotation(onset_s, dur, text)
                 w.writeSamples(signals)

@@ -90,9 +90,39 @@ def _start(stream: Any, name: str, warnings: list[str]) -> float:
     return float(t[0])
 
 
-def _shift_window(w: Any, t0: float) -> tuple[float, float] | None:
-    """A [t0, t1] window on the recording's axis as seconds from a stream's first sample at t0."""
-    return None if not w else (float(w[0]) - t0, float(w[1]) - t0)
+def _shift_window(w: Any, origin: float, t0: float, duration: float, what: str, min_s: float,
+                  warnings: list[str]) -> tuple[float, float] | None:
+    """A configured window (seconds from the recording's start, ``origin`` on its time axis) as
+    seconds from the first sample of a stream that starts at ``t0`` and lasts ``duration``: clipped
+    to the stream with a warning; None (with a warning) when less than ``min_s`` of it is left."""
+    if not w:
+        return None
+    a, b = float(w[0]) + origin - t0, float(w[1]) + origin - t0
+    ca, cb = max(a, 0.0), min(b, duration)
+    if cb - ca < min_s:
+        warnings.append(f"{what} [{float(w[0]):g}, {float(w[1]):g}] s lies (mostly) outside its stream, which "
+                        f"covers [{t0 - origin:g}, {t0 - origin + duration:g}] s of the recording: not used")
+        return None
+    if (ca, cb) != (a, b):
+        warnings.append(f"{what} [{float(w[0]):g}, {float(w[1]):g}] s reaches outside its stream: cut to "
+                        f"[{ca + t0 - origin:g}, {cb + t0 - origin:g}] s")
+    return ca, cb
+
+
+def _origin(recording: Any) -> float:
+    """Time of the recording's earliest sample (0 for containers without timestamps)."""
+    streams = recording.values() if hasattr(recording, "values") else []
+    starts = [float(s.start) for s in streams
+              if getattr(s, "n_samples", 0) and np.isfinite(getattr(s, "start", np.nan))]
+    return min(starts) if starts else 0.0
+
+
+def _imu_overlap(up: Any, lo: Any) -> bool:
+    """Whether two IMU streams share any time (plain arrays without timestamps: yes)."""
+    try:
+        return bool(min(up.end, lo.end) > max(up.start, lo.start))
+    except (AttributeError, TypeError):
+        return True
 
 
 def _imu_columns(data: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -162,6 +192,9 @@ def run(recording: Any,
     emg = _stream(recording, names["emg"]) if cfg["emg"]["enabled"] else None
     if cfg["emg"]["enabled"] and emg is None:
         warnings.append(f"no EMG stream {names['emg']!r}: EMG steps skipped")
+    # configured windows count from the recording's start (its earliest sample); result times are
+    # on the recording's time axis (the streams' timestamps)
+    origin = _origin(recording)
     t_emg = 0.0
     if emg is not None:
         t_emg = _start(emg, names["emg"], warnings)
@@ -178,7 +211,8 @@ def run(recording: Any,
         if notch_hz == "auto":
             # the line frequency if estimate_mains finds hum (in the onset rest window when one is
             # configured, else over the whole recording), else no notch; reported in the metrics
-            rest = _shift_window(cfg["onset"]["rest_s"], t_emg) if cfg["onset"]["enabled"] else None
+            rest = (_shift_window(cfg["onset"]["rest_s"], origin, t_emg, x.shape[0] / emg_fs, "onset.rest_s", 0.1,
+                                  []) if cfg["onset"]["enabled"] else None)
             found = onset.estimate_mains(x, emg_fs, rest,
                                          band=(c["bandpass_hz"][0], hi))
             notch_hz = 0.0 if found is None else found
@@ -209,7 +243,8 @@ def run(recording: Any,
                 yo = onset.remove_ecg(yo, emg_fs)
             if o["ecg"] in ("highpass", "template") and c["bandpass_hz"][0] < 30.0:
                 yo = filters.sosfiltfilt(filters.butter(4, 30.0, emg_fs, "highpass"), yo)
-            res = onset.detect(yo, emg_fs, o["method"], _shift_window(o["rest_s"], t_emg), preprocess=False,
+            rest_w = _shift_window(o["rest_s"], origin, t_emg, x.shape[0] / emg_fs, "onset.rest_s", 0.1, warnings)
+            res = onset.detect(yo, emg_fs, o["method"], rest_w, preprocess=False,
                                min_active=o["min_duration_s"], min_gap=o["min_gap_s"])
             emg_events = res if isinstance(res, list) else [res]
             for ch, ev in zip(chans, emg_events, strict=True):
@@ -225,7 +260,10 @@ def run(recording: Any,
     if cfg["fusion"]["enabled"] and (up is None or lo is None):
         missing = [n for n, s in ((names["imu_upper"], up), (names["imu_lower"], lo)) if s is None]
         warnings.append(f"no IMU stream(s) {missing}: orientation and lumbar angles skipped")
-    if cfg["fusion"]["enabled"] and up is not None and lo is not None:
+    if cfg["fusion"]["enabled"] and up is not None and lo is not None and not _imu_overlap(up, lo):
+        warnings.append(f"IMU streams {names['imu_upper']!r} and {names['imu_lower']!r} do not overlap in time: "
+                        "orientation and lumbar angles skipped")
+    elif cfg["fusion"]["enabled"] and up is not None and lo is not None:
         fs_imu = float(up.fs)
         if not math.isclose(fs_imu, float(lo.fs)):
             raise ValueError(f"IMU streams {names['imu_upper']!r} and {names['imu_lower']!r} must have the same rate; "
@@ -257,12 +295,15 @@ def run(recording: Any,
         if cfg["kinematics"]["enabled"]:
             k = cfg["kinematics"]
             heading: Any = k["heading"] if k["heading"] != "auto" else ("absolute" if use_mag else "align")
-            if k["neutral_s"] is None:
-                warnings.append("no kinematics.neutral_s window: nominal mounting, angles not calibrated")
+            dur_imu = n / fs_imu
+            neutral = _shift_window(k["neutral_s"], origin, t_imu, dur_imu, "kinematics.neutral_s", 0.5, warnings)
+            if neutral is None:
+                warnings.append("no usable kinematics.neutral_s window: nominal mounting, angles not calibrated")
                 cal = kinematics.Calibration.nominal(tuple(k["mounting"]), heading=heading)  # type: ignore[arg-type]
             else:
-                cal = kinematics.calibrate(qu, ql, fs_imu, neutral=_shift_window(k["neutral_s"], t_imu),  # type: ignore[arg-type]
-                                           flexion=_shift_window(k["flexion_s"], t_imu),
+                cal = kinematics.calibrate(qu, ql, fs_imu, neutral=neutral,
+                                           flexion=_shift_window(k["flexion_s"], origin, t_imu, dur_imu,
+                                                                 "kinematics.flexion_s", 0.5, warnings),
                                            mounting=tuple(k["mounting"]), heading=heading)
                 metrics["calibration"] = cal.to_dict()
             ang = kinematics.lumbar_angles(qu, ql, cal)
