@@ -8,7 +8,7 @@ import copy
 import numpy as np
 import pytest
 
-from kinemyo import metrics
+from kinemyo import kinematics, metrics
 from kinemyo.pipeline import parse_config, run
 from kinemyo.sim import DEMO_CONFIG, make_demo_session
 from kinemyo.stream import OnlineHolds, OnlinePipeline, OnlineRepetitions
@@ -129,9 +129,10 @@ def test_gaps_are_filled_or_restart(session) -> None:
     et = np.concatenate(env_t)
     assert np.all(np.diff(et) > 0) and not np.any((et > 6.0 + 0.011) & (et < 7.0 - 0.011))
     assert p.status()["gaps"] == 2
-    # out-of-order and repeated timestamps are dropped and reported
-    o = p.push_emg(emg[:3], np.array([50.0, 50.0, 50.0]))
-    assert of_type(o.events, "dropped")[0]["n_samples"] == 3
+    # a chunk sent again (the timestamps and values of samples already received) is dropped and reported
+    o = p.push_emg(emg[k:k + 400][m], t[k:k + 400][m])
+    assert of_type(o.events, "dropped")[0]["n_samples"] == m.sum() and not of_type(o.events, "gap")
+    assert len(o.envelope) == 0 and p.status()["gaps"] == 2
 
 
 def test_bad_input_is_reported() -> None:
@@ -318,3 +319,87 @@ def test_imu_column_count_is_fixed_at_the_first_chunk() -> None:
         out = p.push_imu(g, g)
         assert not of_type(out.events, "gap")
     assert p.status()["gaps"] == 0 and p.status()["unpaired"] == 0
+
+
+def test_a_backward_clock_step_keeps_every_sample() -> None:
+    """A clock corrected 5 ms backwards (clocksync re-estimate, NTP step) at 2 kHz, as stamped and
+    as delivered monotonized: every sample is kept (nothing dropped, no gap), the fit is re-anchored
+    (``clock_step``) and the times stay strictly increasing and follow the corrected clock."""
+    fs = 2000.0
+    n = int(20 * fs)
+    x = np.random.default_rng(0).standard_normal((n, 2)) * 0.01
+    exact = 500.0 + np.arange(n) / fs
+    stepped = exact - 0.005 * (np.arange(n) >= 10 * fs)
+    _, _, env0, _ = _emg_run(x, exact)
+    for ts in (stepped, np.maximum.accumulate(stepped)):
+        p, ev, env, env_t = _emg_run(x, ts)
+        assert not of_type(ev, "dropped") and not of_type(ev, "gap") and p._emg_tl.n_dropped == 0
+        np.testing.assert_array_equal(env, env0)
+        assert np.all(np.diff(env_t) > 0)
+        steps = of_type(ev, "clock_step")
+        assert steps and sum(e["step_s"] for e in steps) == pytest.approx(-0.005, abs=1e-9)
+        np.testing.assert_allclose(env_t[-100:], ts[::p.env_step][-100:] - 500.0, rtol=0, atol=1e-6)
+
+
+def test_only_repeated_samples_are_dropped() -> None:
+    """A chunk sent again is dropped (to its end, whose stamps are no longer early); a lone sample
+    stamped early with new values is kept (an outlier stamp: the clock fit is not moved)."""
+    fs = 2000.0
+    n = int(4 * fs)
+    x = np.random.default_rng(2).standard_normal((n, 2)) * 0.01
+    ts = 500.0 + np.arange(n) / fs
+    _, _, env0, env_t0 = _emg_run(x, ts)
+    p = OnlinePipeline(DEMO_CONFIG, emg_fs=fs, n_emg=2)
+    ev, env, env_t = [], [], []
+    for i in range(0, n, 40):
+        chunks = [slice(i, i + 40)] + ([slice(i, i + 40)] if i in (4000, 6000) else [])  # sent twice
+        for c in chunks:
+            o = p.push_emg(x[c], ts[c] if i != 2000 else np.r_[ts[i] - 0.01, ts[i + 1:i + 40]])
+            ev += o.events
+            env.append(o.envelope)
+            env_t.append(o.envelope_t)
+    assert [e["n_samples"] for e in of_type(ev, "dropped")] == [40, 40] and p._emg_tl.n_dropped == 80
+    assert not of_type(ev, "gap") and not of_type(ev, "clock_step")
+    np.testing.assert_array_equal(np.concatenate(env), env0)
+    np.testing.assert_allclose(np.concatenate(env_t), env_t0, rtol=0, atol=1e-9)  # (one stamp less in the fit)
+
+
+def test_upper_imu_restarts_while_the_lower_imu_is_in_transit(session) -> None:
+    """The upper IMU restarts four times (gaps longer than max_fill_s) while the lower IMU's data,
+    up to 4.5 s behind, is still in transit: every upper segment waiting is paired when it arrives."""
+    n = 1000
+    up, lo = session["imu_upper"].data[:n], session["imu_lower"].data[:n]
+    t = 1000.0 + np.arange(n) / 100.0
+    keep = np.ones(n, bool)
+    for a, b in ((1.0, 1.4), (2.0, 2.4), (3.0, 3.4), (4.0, 4.3)):
+        keep &= (t <= 1000.0 + a) | (t >= 1000.0 + b)
+    p = OnlinePipeline(DEMO_CONFIG, imu_fs=100.0, calibration=kinematics.Calibration.nominal())
+    outs = [p.push("imu_lower", lo[:10], t[:10])]
+    for i in range(0, 480, 10):
+        m = keep[i:i + 10]
+        outs.append(p.push("imu_upper", up[i:i + 10][m], t[i:i + 10][m]))
+    assert len(of_type([e for o in outs for e in o.events], "restart")) == 4
+    outs.append(p.push("imu_lower", lo[10:n], t[10:n]))  # the lower IMU's 4.9 s arrive
+    ev = [e for o in outs for e in o.events]
+    ang_t = np.concatenate([o.angles_t for o in outs])
+    assert not of_type(ev, "unpaired") and np.isfinite(np.concatenate([o.angles for o in outs])[:, 0]).all()
+    np.testing.assert_allclose(ang_t, t[:480][keep[:480]] - 1000.0, atol=1e-9)
+
+
+def test_push_imu_checks_both_chunks_before_changing_anything() -> None:
+    """An invalid lower chunk or lower timestamps refuses the call before the upper chunk is taken:
+    the caller can retry without losing or repeating samples."""
+    p = OnlinePipeline(DEMO_CONFIG, imu_fs=100.0)
+    g = np.zeros((10, 6))
+    g[:, 5] = 9.81
+    t = np.arange(10) / 100.0
+    p.push_imu(g, g, t)
+    bad = t + 0.1
+    bad[3] = np.nan
+    for kw, match in (({"lower_timestamps": bad}, "IMU lower: timestamps must be finite"),
+                      ({"lower_timestamps": bad[:9]}, "IMU lower: 9 timestamps for 10 samples")):
+        with pytest.raises(ValueError, match=match):
+            p.push_imu(g, g, t + 0.1, **kw)
+        assert p._imu_tl["upper"].n == p._imu_tl["lower"].n == 10
+    out = p.push_imu(g, g, t + 0.1)
+    assert out.events == [] and p._imu_tl["upper"].n == p._imu_tl["lower"].n == 20

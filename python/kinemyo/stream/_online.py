@@ -53,7 +53,7 @@ _Block = tuple[bool, np.ndarray, np.ndarray, "_ClockLine", int]
 
 
 class _Timeline:
-    """Per-stream time keeping: a clock model fitted to the timestamps, gaps, duplicates.
+    """Per-stream time keeping: a clock model fitted to the timestamps, gaps, repeats, clock steps.
 
     Timestamps are judged against the sample count, not sample by sample: the stream's clock is
     modelled as ``t = offset + period * i`` (``i`` = samples since the segment's start, filled ones
@@ -68,18 +68,26 @@ class _Timeline:
     - a **gap** is a timestamp more than ``1.5 periods + J`` later than the model predicts for the
       next sample; ``round(delay / period)`` samples are missing. Up to ``max_fill_s`` they are
       filled by linear interpolation (and the model skips them); longer gaps restart the segment;
-    - a **duplicate** is a timestamp not after the previous one *and* more than ``3 periods + J``
-      earlier than predicted (the stream would run ahead of time): it is dropped and reported.
+    - an **early** timestamp is more than ``3 periods + J`` earlier than predicted. If it and the
+      sample's values equal those of a sample already received (the last ``REPEAT_S`` of stamped
+      samples, or earlier in the chunk), it is a **repeat** (a chunk sent again): dropped and
+      reported, and so are the samples after it while they repeat received ones (the end of a
+      resent chunk is not early). Otherwise the sample is real and kept: a lone early stamp is an
+      outlier (kept out of the fit), a second early sample in a row is a **clock step** (e.g. a
+      clocksync re-estimate or an NTP step backwards): the fit is moved by its residual
+      (re-anchored; the period estimate is kept) and the step reported. The samples' times stay
+      continuous and strictly increasing and meet the moved fit from the next block on.
 
-    So jitter, packets of samples stamped with one time, and a drifting device clock lose nothing
-    and invent nothing, while a gap longer than the source's jitter is still found. Decisions and
-    times do not depend on the chunking (blocks are fixed by sample index).
+    So jitter, packets of samples stamped with one time, and a drifting or corrected device clock
+    lose nothing and invent nothing, while a gap longer than the source's jitter is still found.
+    Decisions and times do not depend on the chunking (blocks are fixed by sample index).
     """
 
     BLOCK_S = 0.25
     HALFLIFE_S = 10.0
     JITTER_MAX_S = 0.02
     JITTER_BLOCKS = 8
+    REPEAT_S = 1.0   # received samples kept this long (s of samples) to recognise a resent chunk
 
     def __init__(self, name: str, fs: float, max_fill_s: float) -> None:
         self.name = name
@@ -91,6 +99,7 @@ class _Timeline:
         self.n_gaps = 0
         self.n_missing = 0
         self.n_dropped = 0
+        self.n_steps = 0
         self.jitter = self.JITTER_MAX_S
         self._spreads: collections.deque[float] = collections.deque(maxlen=self.JITTER_BLOCKS)
         self._rate = self.period       # period estimate, kept across restarts (the clock is the same)
@@ -99,6 +108,11 @@ class _Timeline:
         self.last_x: np.ndarray | None = None
         self._n_plain = 0              # samples pushed without timestamps
         self._ar = np.arange(64, dtype=np.float64)
+        self._early = False            # the last sample taken was stamped early (an outlier, or a step begins)
+        self._resend = False           # the last sample was dropped as a repeat (a resent chunk goes on)
+        self._hist: collections.deque[tuple[np.ndarray, np.ndarray]] = collections.deque()  # (stamps, data)
+        self._hist_n = 0
+        self._hist_max = max(self.block, round(self.REPEAT_S * self.fs))
 
     # ------------------------------------------------------------------ clock model
     def _start(self, t: float) -> None:
@@ -112,13 +126,14 @@ class _Timeline:
         self._fit = (0.0, t, self._rate)   # the fitted line (mean index, mean time, period): predictions
         self._bi: list[np.ndarray | list[float]] = []   # the current block's samples (index, timestamp)
         self._bt: list[np.ndarray | list[float]] = []
+        self._early = self._resend = False
 
     def _at(self, i: np.ndarray | float) -> Any:
         """The samples' times: the current block's line (continuous with the previous block's)."""
         return self._t0 + self._slope * (np.asarray(i, dtype=np.float64) - self._k0)
 
     def _pred(self, i: np.ndarray) -> np.ndarray:
-        """Where the fit expects the timestamps (gaps and duplicates are judged against it)."""
+        """Where the fit expects the timestamps (gaps and early stamps are judged against it)."""
         mx, my, p = self._fit
         return my + p * (i - mx)
 
@@ -158,6 +173,32 @@ class _Timeline:
         self._next = nb + self.block
         self._bi, self._bt = [], []
 
+    def _restep(self, d: float) -> None:
+        """A clock step of ``d`` s: the fit and the current block's stamps move by ``d`` (the times
+        stay continuous; the next block's line meets the moved fit)."""
+        self._my += d
+        mx, my, p = self._fit
+        self._fit = (mx, my + d, p)
+        self._bt = [np.asarray(b, dtype=np.float64) + d for b in self._bt]
+        self.n_steps += 1
+
+    def _repeated(self, x: np.ndarray, ts: np.ndarray, pos: int) -> bool:
+        """Whether sample ``pos`` repeats a received one: the same timestamp and the same values
+        (in the recent history or earlier in this chunk)."""
+        tj, xj = ts[pos], x[pos]
+        for th, xh in (*self._hist, (ts[:pos], x[:pos])):
+            hit = np.flatnonzero(th == tj)
+            if hit.size and bool((xh[hit] == xj).all(axis=1).any()):
+                return True
+        return False
+
+    def _remember(self, ts: np.ndarray, x: np.ndarray) -> None:
+        """Keep the stamped samples of the last ``REPEAT_S`` (for :meth:`_repeated`)."""
+        self._hist.append((ts, x.copy()))
+        self._hist_n += len(ts)
+        while self._hist_n - len(self._hist[0][0]) >= self._hist_max:
+            self._hist_n -= len(self._hist.popleft()[0])
+
     # ------------------------------------------------------------------ feeding
     def _arange(self, n: int) -> np.ndarray:
         """``0.0, 1.0, ..., n - 1`` (a cached float array: indices are exact in float64)."""
@@ -170,8 +211,8 @@ class _Timeline:
     def _plain_piece(self, x: np.ndarray, ts: np.ndarray | None, tsl: list[float] | None, pos: int, end: int,
                      restart: bool, pieces: list[_Block]) -> bool:
         """The common case of :meth:`feed`, the same arithmetic in fewer steps: if no sample of
-        ``pos:end`` (within one block) can be late (a gap) or early (a duplicate), take them all
-        and return True; else change nothing and return False (the detailed path decides)."""
+        ``pos:end`` (within one block) can be late (a gap) or early (a repeat or a clock step), take
+        them all and return True; else change nothing and return False (the detailed path decides)."""
         n, m = self.n, end - pos
         mx, my, p = self._fit
         late = 1.5 * self._rate + self.jitter
@@ -203,6 +244,7 @@ class _Timeline:
         self.n = n + m
         self.last_raw = last_raw
         self.last_x = x[end - 1]
+        self._early = False
         return True
 
     def feed(self, x: np.ndarray,
@@ -211,6 +253,7 @@ class _Timeline:
         filled), the segment's :class:`_ClockLine` and the segment index of the first sample;
         ``restart`` asks for fresh processors."""
         n_x = len(x)
+        stamped = ts is not None
         tsl: list[float] | None = None   # (a small chunk's timestamps as Python floats)
         if ts is None:  # contiguous samples at the nominal rate from 0
             n0 = self._n_plain
@@ -234,6 +277,14 @@ class _Timeline:
             if self.n >= self._next:
                 self._end_block()
                 continue
+            if self._resend:  # a resent chunk goes on while its samples repeat received ones
+                if ts is None:
+                    ts = np.array(tsl)
+                if self._repeated(x, ts, pos):
+                    n_drop += 1
+                    pos += 1
+                    continue
+                self._resend = False
             end = min(n_x, pos + self._next - self.n)
             if self._plain_piece(x, ts, tsl, pos, end, restart, pieces):
                 restart = False
@@ -246,10 +297,7 @@ class _Timeline:
             r = t - self._pred(idx)
             late = r > 1.5 * self._rate + self.jitter
             early = r < -(3.0 * self._rate + self.jitter)
-            if self.last_raw is not None and early.any():
-                prev = np.maximum.accumulate(np.concatenate([[self.last_raw], t[:-1]]))
-                early &= t <= prev
-            else:
+            if self.last_raw is None:
                 early[:] = False
             bad = np.flatnonzero(late | early)
             k = int(bad[0]) if bad.size else end - pos
@@ -261,11 +309,31 @@ class _Timeline:
                 self.n += k
                 self.last_raw = float(t[k - 1])
                 self.last_x = x[pos + k - 1]
+                self._early = False
                 pos += k
             if not bad.size:
                 continue
-            if early[k]:  # a duplicate: dropped
-                n_drop += 1
+            if early[k]:
+                if self._repeated(x, ts, pos):  # a resent sample: dropped
+                    n_drop += 1
+                    self._resend = True
+                    pos += 1
+                    continue
+                # a real sample stamped early: kept; the second in a row is a clock step
+                ik, tk = idx[k:k + 1], t[k:k + 1]
+                if self._early:
+                    step = float(r[k])
+                    self._restep(step)
+                    events.append({"type": "clock_step", "stream": self.name, "time_s": float(tk[0]),
+                                   "step_s": step})
+                    self._bi.append(ik)
+                    self._bt.append(tk)
+                pieces.append((restart, x[pos:pos + 1], np.asarray(self._at(ik)), self.line, self.n))
+                restart = False
+                self._early = not self._early
+                self.n += 1
+                self.last_raw = float(tk[0])
+                self.last_x = x[pos]
                 pos += 1
                 continue
             # a gap before ts[pos]
@@ -288,10 +356,13 @@ class _Timeline:
             else:
                 self._running = False
         if n_drop:
-            assert ts is not None  # (a duplicate is found by the detailed path, which has the array)
+            assert ts is not None  # (a repeat is found by the detailed path, which has the array)
             self.n_dropped += n_drop
             events.append({"type": "dropped", "stream": self.name, "time_s": float(ts[-1]), "n_samples": n_drop,
-                           "reason": "timestamp not after the previous one, and ahead of the stream's clock"})
+                           "reason": "repeated samples: the timestamps and values of samples already received"})
+        if stamped:
+            assert ts is not None
+            self._remember(ts, x)
         if self.last_x is not None:
             self.last_x = self.last_x.copy()
         if len(pieces) == 1:
@@ -419,8 +490,10 @@ class OnlinePipeline:
     Timestamps are judged against the sample count, not one by one: each stream's clock is fitted
     (``t = offset + period * i``, least squares with forgetting), jitter and samples stamped in
     packets are tolerated, a gap is a timestamp later than the fit predicts by more than 1.5
-    periods plus the stream's measured jitter, and output and event times are the fitted times of
-    the samples they come from (so they follow a device clock that drifts; see docs/stream.md).
+    periods plus the stream's measured jitter, only samples sent again (the timestamps and values
+    of received ones) are dropped (a clock set back re-anchors the fit), and output and event
+    times are the fitted times of the samples they come from (so they follow a device clock that
+    drifts; see docs/stream.md).
     Each IMU's orientation filter runs on all of its own samples; the angles are computed at the
     upper IMU's instants, with the lower IMU's orientation interpolated (slerp) between its two
     samples around each instant; upper samples with no lower orientation around them (before the
@@ -539,7 +612,7 @@ class OnlinePipeline:
             raise ValueError(f"unknown stream {stream!r}; configured: {sorted(set(self.stream_names.values()))}")
         if role == "emg":
             return self.push_emg(chunk, timestamps)
-        return self._push_imu_one(role[4:], chunk, timestamps)
+        return self._push_imu_one(role[4:], *self._check_imu(role[4:], chunk, timestamps))
 
     def push_emg(self, chunk: npt.ArrayLike, timestamps: npt.ArrayLike | None = None) -> OnlineOutput:
         """Push EMG samples ``(n, n_emg)``; returns the envelopes and the events decided."""
@@ -565,12 +638,12 @@ class OnlinePipeline:
 
     def push_imu(self, upper: npt.ArrayLike, lower: npt.ArrayLike, timestamps: npt.ArrayLike | None = None,
                  lower_timestamps: npt.ArrayLike | None = None) -> OnlineOutput:
-        """Push samples of both IMUs (``(n, 6)`` or ``(n, 9)`` each); returns angles and events."""
-        if self.imu_fs is not None:  # both checked before either changes anything
-            for which, chunk in (("upper", upper), ("lower", lower)):
-                self._check_cols(which, self._check(chunk, None, (6, 9), f"IMU {which}")[0])
-        a = self._push_imu_one("upper", upper, timestamps)
-        b = self._push_imu_one("lower", lower, timestamps if lower_timestamps is None else lower_timestamps)
+        """Push samples of both IMUs (``(n, 6)`` or ``(n, 9)`` each); returns angles and events. Both
+        chunks and their timestamps are checked before either changes anything."""
+        xu, tu = self._check_imu("upper", upper, timestamps)
+        xl, tl = self._check_imu("lower", lower, timestamps if lower_timestamps is None else lower_timestamps)
+        a = self._push_imu_one("upper", xu, tu)
+        b = self._push_imu_one("lower", xl, tl)
         if not len(a.angles):  # (both are fresh arrays: no need to copy one)
             return OnlineOutput(a.envelope, a.envelope_t, b.angles, b.angles_t, a.events + b.events)
         return OnlineOutput(a.envelope, a.envelope_t, np.concatenate([a.angles, b.angles]),
@@ -696,11 +769,17 @@ class OnlinePipeline:
                 out[k] = self._ang_line.at(self._ang_j0 + out[k] * fs)
         return out
 
-    def _push_imu_one(self, which: str, chunk: npt.ArrayLike, timestamps: npt.ArrayLike | None) -> OnlineOutput:
+    def _check_imu(self, which: str, chunk: npt.ArrayLike,
+                   timestamps: npt.ArrayLike | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """An IMU chunk and its timestamps, checked (changes nothing)."""
         if self.imu_fs is None:
             raise ValueError("this pipeline has no IMUs (imu_fs is None or fusion.enabled = false)")
         x, ts = self._check(chunk, timestamps, (6, 9), f"IMU {which}")
         self._check_cols(which, x)
+        return x, ts
+
+    def _push_imu_one(self, which: str, x: np.ndarray, ts: np.ndarray | None) -> OnlineOutput:
+        """Push a chunk checked by :meth:`_check_imu`."""
         events: list[Event] = []
         ang: list[np.ndarray] = []
         ang_t: list[np.ndarray] = []
@@ -729,8 +808,10 @@ class OnlinePipeline:
                                    "reason": "gap longer than max_fill_s"})
                 self._ahrs[which] = fusion._METHODS[self.config["fusion"]["method"]](self.imu_fs)  # type: ignore[call-arg]
                 self._imu_seg[which] += 1
-                if which == "upper":
-                    self._upper_lines = {k: v for k, v in self._upper_lines.items() if k >= self._imu_seg[which] - 2}
+                if which == "upper":  # the lines of the segments still waiting to be paired are kept
+                    bu = self._q_buf["upper"]
+                    live = int(bu.s[bu.a]) if len(bu) else self._imu_seg[which]
+                    self._upper_lines = {k: v for k, v in self._upper_lines.items() if k >= live}
                     self._upper_lines[self._imu_seg[which]] = line
             g = np.ascontiguousarray(xb[:, 0:3])
             a = np.ascontiguousarray(xb[:, 3:6])
