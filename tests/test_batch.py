@@ -503,3 +503,28 @@ def test_fuzz_findings_fail_cleanly_in_a_batch(tmp_path: Path) -> None:
     assert res.exit_code == 1
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert [f["status"] for f in manifest["files"]] == ["failed", "failed"]
+
+
+def test_a_pre_cap_result_that_is_a_symbolic_link_is_not_adopted(tmp_path: Path) -> None:
+    """Third review: adopting a linked pre-cap folder renamed the link to the result's name, and
+    every later re-run then failed (rmtree refuses links)."""
+    import shutil
+
+    inp = tmp_path / ("x" * 150 + ".txt")
+    inp.write_text("data")
+    out, elsewhere = tmp_path / "out", tmp_path / "otherdisk"
+    elsewhere.mkdir()
+
+    def task(path: str, work: str) -> dict[str, int]:
+        batch.atomic_write_text(os.path.join(work, "r.txt"), "ok")
+        return {"n": 1}
+
+    batch.run_batch([str(inp)], task, out, jobs=1)
+    final = out / batch.result_dir_name(inp)
+    old = out / batch._uncapped_result_dir_name(str(inp))
+    shutil.move(str(final), str(elsewhere / "res"))
+    os.symlink(elsewhere / "res", old)
+    r = batch.run_batch([str(inp)], task, out, jobs=1)
+    assert [x.status for x in r.results] == ["ok"] and not final.is_symlink() and final.is_dir()
+    r = batch.run_batch([str(inp)], task, out, jobs=1, force=True)
+    assert [x.status for x in r.results] == ["ok"]

@@ -242,3 +242,13 @@ def test_windows_count_from_the_recordings_start_and_are_cut_to_each_stream(sess
     assert len(late.events["emg_onsets"]) > 0
     apart = run(shifted(imu_lower=1000.0), cfg)
     assert any("do not overlap" in w for w in apart.warnings) and "angles" not in apart.signals
+    # one sample of overlap is no overlap either (third review: it crashed)
+    end = session.to_recording()["imu_upper"].end
+    touch = run(shifted(imu_lower=end - 0.01), cfg)
+    assert any("do not overlap" in w for w in touch.warnings)
+    # a plain mapping of objects with .time (no Recording): windows from its first timestamp
+    import types
+    rec100 = shifted(emg=100.0, imu_upper=100.0, imu_lower=100.0, truth=100.0)
+    duck = {k: types.SimpleNamespace(data=s.data, fs=s.fs, time=s.time, channel_names=s.channel_names)
+            for k, s in rec100.items()}
+    assert "calibration" in run(duck, cfg).metrics

@@ -403,3 +403,24 @@ def test_push_imu_checks_both_chunks_before_changing_anything() -> None:
         assert p._imu_tl["upper"].n == p._imu_tl["lower"].n == 10
     out = p.push_imu(g, g, t + 0.1)
     assert out.events == [] and p._imu_tl["upper"].n == p._imu_tl["lower"].n == 20
+
+
+def test_a_resent_chunk_with_nan_values_is_dropped_whatever_the_chunking() -> None:
+    """Third review: NaN != NaN made a resent chunk with NaN values look like real early samples
+    (a false clock step, 91 invented samples); the repeat window depended on the chunking."""
+    from kinemyo.stream._online import _Timeline
+
+    fs = 500.0
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1000, 1))
+    t = np.arange(1000) / fs
+    x[600:700:10, 0] = np.nan
+    xs = np.concatenate([x[:700], x[600:700], x[700:]])
+    ts = np.concatenate([t[:700], t[600:700], t[700:]])
+    for size in (100, 37, len(xs)):
+        tl = _Timeline("emg", fs, 0.25)
+        out = 0
+        for i in range(0, len(xs), size):
+            blocks, _ = tl.feed(xs[i:i + size], ts[i:i + size])
+            out += sum(len(b[1]) for b in blocks)
+        assert (out, tl.n_dropped, tl.n_steps, tl.n_gaps) == (1000, 100, 0, 0), size

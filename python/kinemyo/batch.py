@@ -242,11 +242,17 @@ def _adopt_uncapped_result(out: Path, input_path: str, final: Path, signature: d
     if name is None:
         return None
     old = out / name
+    # only a real folder is adopted (a symbolic link renamed to `final` would make every later
+    # re-run fail: rmtree refuses links; review)
+    if old.is_symlink() or not old.is_dir():
+        return None
     record = _is_done(old, signature)
     if record is None:
         return None
     try:
-        if os.path.lexists(final):
+        if final.is_symlink() or final.is_file():
+            final.unlink()
+        elif os.path.lexists(final):
             shutil.rmtree(final)
         os.replace(old, final)
     except OSError:
@@ -318,7 +324,9 @@ def _run_one(task: Callable[[str, str], dict[str, Any] | None], input_path: str,
         outputs = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
         record = {"signature": signature, "outputs": outputs, "info": _jsonable(info)}
         atomic_write_text(tmp / DONE_MARKER, json.dumps(record, indent=2))
-        if final.exists():
+        if final.is_symlink() or final.is_file():  # (not a folder kinemyo made: rmtree refuses links)
+            final.unlink()
+        elif final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
         uncapped = _uncapped_result_dir_name(input_path)

@@ -112,16 +112,20 @@ def _shift_window(w: Any, origin: float, t0: float, duration: float, what: str, 
 def _origin(recording: Any) -> float:
     """Time of the recording's earliest sample (0 for containers without timestamps)."""
     streams = recording.values() if hasattr(recording, "values") else []
-    starts = [float(s.start) for s in streams
-              if getattr(s, "n_samples", 0) and np.isfinite(getattr(s, "start", np.nan))]
+    starts = []
+    for s in streams:  # the first timestamp, as _start reads it (any object with .time)
+        t = np.asarray(getattr(s, "time", None) if hasattr(s, "time") else np.zeros(0), dtype=float)
+        if t.ndim == 1 and t.size and np.isfinite(t[0]):
+            starts.append(float(t[0]))
     return min(starts) if starts else 0.0
 
 
 def _imu_overlap(up: Any, lo: Any) -> bool:
-    """Whether two IMU streams share any time (plain arrays without timestamps: yes)."""
+    """Whether two IMU streams share at least three samples' time (plain arrays without
+    timestamps: yes); with less, nothing is left to pair after the head of one is dropped."""
     try:
-        return bool(min(up.end, lo.end) > max(up.start, lo.start))
-    except (AttributeError, TypeError):
+        return bool(min(up.end, lo.end) - max(up.start, lo.start) >= 3.0 / float(up.fs))
+    except (AttributeError, TypeError, ValueError):
         return True
 
 

@@ -186,10 +186,25 @@ class _Timeline:
         """Whether sample ``pos`` repeats a received one: the same timestamp and the same values
         (in the recent history or earlier in this chunk)."""
         tj, xj = ts[pos], x[pos]
-        for th, xh in (*self._hist, (ts[:pos], x[:pos])):
+        # earlier in this chunk: the same REPEAT_S of samples as the history keeps, so that the
+        # decision does not depend on the chunking (review); NaN values match NaN (a resent NaN
+        # sample is a repeat too)
+        lo = max(0, pos - self._hist_max)
+        parts = [(ts[lo:pos], x[lo:pos])]
+        need = self._hist_max - (pos - lo)  # the last REPEAT_S of received samples in all
+        for th, xh in reversed(self._hist):
+            if need <= 0:
+                break
+            take = min(need, len(th))
+            parts.append((th[len(th) - take:], xh[len(th) - take:]))
+            need -= take
+        for th, xh in parts:
             hit = np.flatnonzero(th == tj)
-            if hit.size and bool((xh[hit] == xj).all(axis=1).any()):
-                return True
+            if hit.size:
+                xs = xh[hit]
+                same = (xs == xj) | (np.isnan(xs) & np.isnan(xj))
+                if bool(same.all(axis=1).any()):
+                    return True
         return False
 
     def _remember(self, ts: np.ndarray, x: np.ndarray) -> None:
@@ -317,6 +332,7 @@ class _Timeline:
                 if self._repeated(x, ts, pos):  # a resent sample: dropped
                     n_drop += 1
                     self._resend = True
+                    self._early = False  # (a repeat is not a real early sample: no step begins)
                     pos += 1
                     continue
                 # a real sample stamped early: kept; the second in a row is a clock step
