@@ -27,6 +27,7 @@ configure_package_config_file("${CMAKE_CURRENT_LIST_DIR}/kinemyoConfig.cmake.in"
   INSTALL_DESTINATION "${KINEMYO_INSTALL_CMAKEDIR}")
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/kinemyoConfigVersion.cmake"
   VERSION "${PROJECT_VERSION}"
-  COMPATIBILITY SameMajorVersion)
+  # while the major version is 0, a minor version may break the API: only the same minor matches
+  COMPATIBILITY SameMinorVersion)
 install(FILES "${PROJECT_BINARY_DIR}/kinemyoConfig.cmake" "${PROJECT_BINARY_DIR}/kinemyoConfigVersion.cmake"
   DESTINATION "${KINEMYO_INSTALL_CMAKEDIR}" COMPONENT kinemyo_development)

@@ -252,3 +252,23 @@ def test_windows_count_from_the_recordings_start_and_are_cut_to_each_stream(sess
     duck = {k: types.SimpleNamespace(data=s.data, fs=s.fs, time=s.time, channel_names=s.channel_names)
             for k, s in rec100.items()}
     assert "calibration" in run(duck, cfg).metrics
+
+
+def test_report_draws_dollar_signs_as_text(result, tmp_path: Path) -> None:
+    """Review: matplotlib took '$...$' in a file or channel name for maths; an invalid one raised
+    ValueError and failed the file in a batch."""
+    pytest.importorskip("matplotlib")
+    from kinemyo.pipeline.report import write_report
+
+    png, html = write_report(result, tmp_path, "run_$x_{1$.edf")
+    assert Path(png).stat().st_size > 0 and "run_$x_{1$.edf" in Path(html).read_text()
+
+
+def test_cli_stream_bad_calibration_and_events_path_are_clean_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    r = CliRunner().invoke(main, ["stream", "--calibration", str(bad), "--resolve-timeout", "0.1"])
+    assert r.exit_code == 1 and "not a kinemyo calibration" in r.output and isinstance(r.exception, SystemExit)
+    r = CliRunner().invoke(main, ["stream", "--events-out", str(tmp_path / "no" / "ev.jsonl"),
+                                  "--resolve-timeout", "0.1"])
+    assert r.exit_code == 1 and "cannot write the events" in r.output

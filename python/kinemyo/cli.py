@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -101,8 +102,9 @@ def demo(out_dir: str, seed: int | None, filters_only: bool) -> None:
         click.echo("  (report skipped: matplotlib is not installed; pip install 'kinemyo[plot]')")
     files += [str(out / session_file), str(out / "demo_pipeline.toml")]
     click.echo(f"  wrote {len(files)} files to {out}/ ({_file_list(files)}) in {time.perf_counter() - t0:.1f} s")
-    click.echo(f"  batch-process the session yourself: kinemyo process {out / session_file} "
-               f"--config {out / 'demo_pipeline.toml'} --out {out / 'batch'}")
+    q = shlex.quote  # (paths with spaces: the printed command must work when pasted)
+    click.echo(f"  batch-process the session yourself: kinemyo process {q(str(out / session_file))} "
+               f"--config {q(str(out / 'demo_pipeline.toml'))} --out {q(str(out / 'batch'))}")
 
 
 def _file_list(paths: list[str]) -> str:
@@ -296,8 +298,14 @@ def stream(config_path: str | None, duration: float | None, emg: str | None, imu
     if calibration_path:
         from .kinematics import Calibration
 
-        cal = Calibration.load(calibration_path)
-    sink = open(events_out, "a", encoding="utf-8") if events_out else None
+        try:
+            cal = Calibration.load(calibration_path)
+        except (OSError, ValueError) as e:
+            raise click.ClickException(str(e)) from None
+    try:
+        sink = open(events_out, "a", encoding="utf-8") if events_out else None
+    except OSError as e:
+        raise click.ClickException(f"cannot write the events to {events_out}: {e}") from None
 
     def on_event(e: dict[str, object]) -> None:
         if sink is not None:

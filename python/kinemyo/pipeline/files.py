@@ -109,6 +109,8 @@ def process_file(path: str, work_dir: str, config: PipelineConfig | str | None =
             write_report(result, work_dir, Path(path).name)
         except ImportError:
             result.warnings.append("report skipped: matplotlib is not installed (pip install 'kinemyo[plot]')")
+        except Exception as exc:  # the figure is a by-product: its failure must not fail the analysis
+            result.warnings.append(f"report failed: {type(exc).__name__}: {exc}")
     write_result(result, work_dir, tuple(cfg["output"]["formats"]), cfg["output"]["signals"])
     m = result.metrics
     return {k: m[k] for k in ("peak_flexion_deg", "n_repetitions", "n_holds", "median_emg_latency_ms") if k in m}

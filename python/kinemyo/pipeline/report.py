@@ -24,6 +24,13 @@ from .run import Result
 __all__ = ["write_report"]
 
 
+
+def _plain(text: object) -> str:
+    """``text`` drawn as it is: matplotlib reads ``$...$`` as maths (a file named ``run_$x_{1$.edf``
+    raised ValueError and failed the file in a batch; review), so dollar signs are escaped."""
+    return str(text).replace("$", r"\$")
+
+
 def _figure_png(result: Result, title: str) -> bytes:
     import matplotlib
 
@@ -68,7 +75,7 @@ def _figure_png(result: Result, title: str) -> bytes:
             peak = np.nanmax(e) if np.isfinite(e).any() and np.nanmax(e) > 0 else 1.0
             off = len(chans) - 1 - i
             ax.plot(t, e / peak + off, color=colors[i % len(colors)], lw=0.9)
-            ax.text(t[0], off + 0.55, ch, fontsize=9, color=colors[i % len(colors)], va="bottom")
+            ax.text(t[0], off + 0.55, _plain(ch), fontsize=9, color=colors[i % len(colors)], va="bottom")
             for ev in result.events.get("emg_onsets", []):
                 if ev["channel"] == ch:
                     ax.plot([ev["onset_s"]] * 2, [off, off + 0.9], color=colors[i % len(colors)], lw=1.2)
@@ -78,7 +85,7 @@ def _figure_png(result: Result, title: str) -> bytes:
         ax.set_yticks([])
         ax.grid(alpha=0.25)
     axes[-1, 0].set_xlabel("time (s)   — dashed lines: movement onsets")
-    fig.suptitle(title, fontsize=12)
+    fig.suptitle(_plain(title), fontsize=12)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
