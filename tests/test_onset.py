@@ -145,6 +145,22 @@ def test_bad_input():
     # channel-major input (a review found it crashed the interpreter): refused with a hint
     with pytest.raises(ValueError, match=r"x\.T"):
         onset.detect(np.zeros((4, 3000)), FS)
+    # a rest window with less than 0.1 s of finite samples (review: one event over the whole record)
+    xn = x.copy()
+    xn[:2950] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        onset.detect(xn, FS, rest=(0.0, 1.5))
+    # channels of very different scales: each is rescaled on its own (review: a 1e150 channel
+    # wiped out the events of a normal one next to it)
+    two = np.column_stack([x, x])
+    ref = onset.detect(two, FS, rest=(0.0, 1.5))
+    for sc in (1e150, 1e-160):
+        mixed = two.copy()
+        mixed[:, 1] *= sc
+        got = onset.detect(mixed, FS, rest=(0.0, 1.5))
+        assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
+    with pytest.raises(ValueError, match="empty"):
+        onset.detect(np.zeros(0), FS)
     # a tiny signal with a huge fs: the baseline pass's buffers follow the signal, not fs (a
     # valgrind sweep found 2 x 800 GB asked for 8 samples at 1e12 Hz)
     assert onset.detect(np.ones(8), 1e12, "bonato", preprocess=False).shape == (0, 2)
@@ -205,6 +221,19 @@ def test_movement_onsets_and_latency_table():
     one = onset.latency_table(ch[0][:, 0], truth, fs)
     assert len(one) == 3 and {r["channel"] for r in one} == {0}
     assert onset.latency_table(ch[0][:, 0].tolist(), truth, fs) == one  # a plain list too
+    with pytest.raises(ValueError, match="channel_names"):
+        onset.latency_table(ch, truth, fs, channel_names=["A"])
+    with pytest.raises(ValueError, match="window"):
+        onset.latency_table(ch, truth, fs, window=(0.5, -0.5))
+    # a rest window without noise (a quantised gyroscope at rest) or without finite samples
+    # (review: a one-step flicker read as movements; an all-NaN rest found a movement at its end)
+    flat = np.zeros((4000, 3))
+    flat[400:] = np.round(np.random.default_rng(0).standard_normal((3600, 3)) * 0.4) * 0.001
+    assert onset.movement_onsets(flat, fs, rest=(0.0, 2.0)).size == 0
+    lost = 0.01 * np.random.default_rng(1).standard_normal((4000, 3))
+    lost[:400] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        onset.movement_onsets(lost, fs, rest=(0.0, 2.0))
     assert [r["latency_ms"] for r in one] == pytest.approx([-50.0] * 3)
     with pytest.raises(ValueError, match="rest"):
         onset.movement_onsets(gyro, fs, rest=(0.0, 100.0))
@@ -217,7 +246,7 @@ def _movement_onsets_numpy(gyro, fs, rest, k, min_duration, smooth_s, min_gap):
     m = max(1, round(smooth_s * fs))
     w = np.convolve(w, np.ones(m) / m, mode="full")[: w.size]
     b, e = round(rest[0] * fs), round(rest[1] * fs)
-    mu, sd = float(np.mean(w[b:e])), float(np.std(w[b:e]))
+    mu, sd = float(np.mean(w[b:e])), max(float(np.std(w[b:e])), 1e-3)  # (the core's noise floor)
     above, low = w > mu + k * sd, w <= mu + 2 * sd
     d = np.diff(np.concatenate([[0], above.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
@@ -1062,3 +1091,28 @@ def test_tracking_state_must_be_consistent():
     with pytest.raises(ValueError, match="baseline"):
         det.state = bad
     det.state = st  # the original record still loads
+
+
+def test_reported_activations_respect_min_active_and_min_gap():
+    """Audit of the issue's points: activations shorter than min_active were reported (a 10 ms
+    spike as 21 ms with min_active 50 ms; tkeo/bonato below 30 ms), and the default method
+    reported gaps shorter than min_gap (an onset refined back into the gap after the previous
+    activation was already reported: 21 of 40 two-burst records)."""
+    rng = np.random.default_rng(0)
+    for length_ms in (10, 20, 30, 40):
+        for amp in (3, 10, 30):
+            x = rng.standard_normal(20000)
+            x[10000:10000 + 2 * length_ms] *= amp
+            for method, ma in (("default", 0.05), ("hodges_bui", 0.03), ("bonato", 0.03), ("tkeo", 0.03)):
+                ev = onset.detect(x, FS, method, rest=(0.0, 1.5))
+                assert ((ev[:, 1] - ev[:, 0]) >= round(ma * FS)).all(), (length_ms, amp, method, ev)
+    for _ in range(40):
+        gap = int(rng.integers(120, 320))
+        y = rng.standard_normal(20000)
+        y[8000:8400] *= 6
+        y[8400 + gap:8800 + gap] *= 6
+        ev = onset.detect(y, FS, rest=(0.0, 1.5))
+        assert (ev[1:, 0] - ev[:-1, 1] >= round(0.1 * FS)).all(), (gap, ev)
+    rec = simulate_emg(30.0, FS, None, snr_db=10, seed=3)
+    ev = onset.detect(rec.signal, FS, rest=(0.0, 1.5), min_active=0.5)
+    assert ((ev[:, 1] - ev[:, 0]) >= 0.5 * FS).all()

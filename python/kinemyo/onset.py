@@ -41,7 +41,11 @@ Methods
     group delay of the band-pass at the centre of its band (about 2 ms: the envelope of the
     causally filtered signal lags the raw one).
     Offsets use the mirror CUSUM ``D = max(0, D + k - x^2/sigma0^2)``. Activations shorter than
-    ``min_active`` (50 ms) are dropped, gaps shorter than ``min_gap`` (100 ms) merged.
+    ``min_active`` (50 ms) are dropped, gaps shorter than ``min_gap`` (100 ms) merged; every method
+    keeps both in what it reports: an activation is announced only once its offset can no longer
+    fall before onset + ``min_active`` (the offset statistics look back; the cusum waits at most
+    ``refine_delay`` more for that, after which the announced activation keeps ``min_active``),
+    and an onset is never placed within ``min_gap`` of the previous reported offset.
     Movement artefacts (``reject_artefacts=True``; off by default, see below): motion artefacts carry most of their
     power below ~20 Hz (De Luca et al. 2010, J. Biomech. 43:1573-1579; Clancy, Morin & Merletti
     2002, J. Electromyogr. Kinesiol. 12:1-16), so what passes the band-pass is one or two slow
@@ -298,6 +302,8 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
     a2 = a.reshape(-1, 1) if one else a
     if a2.shape[1] == 0:
         return []
+    if a2.shape[0] == 0:
+        raise ValueError("x is empty (0 samples)")
     if a2.shape[1] > a2.shape[0]:
         raise ValueError(f"x has more channels ({a2.shape[1]}) than samples ({a2.shape[0]}): detect takes "
                          "(n_samples, n_channels), time first; pass x.T if your array is channel-major")
@@ -306,6 +312,14 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
         raise ValueError(f"mains must be 'auto', None or a frequency in Hz; got {mains!r}")
     p = _params(fs, a2.shape[1], method, preprocess, ecg, rest, a2.shape[0], params,
                 None if isinstance(mains, str) or not preprocess else mains, auto_mains=auto)
+    if rest is not None:
+        # the baseline needs data: a rest window of NaN samples (a drop-out) gave one event over
+        # the whole recording (review); 0.1 s of finite samples per channel, as its length
+        r0, r1 = max(0, int(float(rest[0]) * fs)), int(float(rest[1]) * fs)
+        n_fin = np.isfinite(a2[r0:r1]).sum(axis=0)
+        if n_fin.size and int(n_fin.min()) < 0.1 * fs:
+            raise ValueError(f"the rest window {tuple(rest)} s holds {int(n_fin.min())} finite samples in a "
+                             f"channel; at least 0.1 s ({int(np.ceil(0.1 * fs))}) are needed for its baseline")
     if auto and preprocess:
         found = _auto_mains(a2, p, rest)
         if found is not None:
@@ -941,6 +955,10 @@ def latency_table(emg_onsets: Sequence[npt.ArrayLike] | npt.ArrayLike,
         chans = list(emg_onsets)  # type: ignore[arg-type]
         if chans and all(np.ndim(v) == 0 for v in chans):
             chans = [np.asarray(chans)]  # a plain list of onset samples: one channel
+    if channel_names is not None and len(channel_names) != len(chans):
+        raise ValueError(f"channel_names has {len(channel_names)} names for {len(chans)} channels")
+    if not (len(window) == 2 and math.isfinite(window[0]) and math.isfinite(window[1]) and window[0] < window[1]):
+        raise ValueError(f"window must be (lo, hi) in s with lo < hi, finite; got {window!r}")
     mv = np.asarray(movement_onsets_, dtype=np.int64).ravel()
     rows: list[dict[str, Any]] = []
     for i, m in enumerate(mv):

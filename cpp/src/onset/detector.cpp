@@ -297,8 +297,22 @@ void OnsetDetector<T>::reset() {
 }
 
 template <class T>
+std::int64_t OnsetDetector<T>::off_lookback() const noexcept {
+    switch (p_.method) {
+        case Method::hodges_bui: return n_win_ / 2 + 1;  // offset = t - n_win / 2
+        case Method::tkeo: return n_win_ + 1;            // offset = start of the n_win run below
+        case Method::bonato: return 2 * kBonatoM + 2;    // offset = last pair above + 2
+        case Method::cusum: break;
+    }
+    return 0;
+}
+
+template <class T>
 std::int64_t OnsetDetector<T>::latency_samples() const noexcept {
-    std::int64_t base = std::max(n_min_active_, p_.method == Method::cusum ? n_refine_delay_ : 0);
+    // the announcement: min_active after the onset, and for the cusum up to refine_delay more (an
+    // offset statistic still deciding) or for the literature methods their offset look-back
+    std::int64_t base = p_.method == Method::cusum ? n_min_active_ + n_refine_delay_
+                                                   : n_min_active_ + off_lookback();
     if (n_art_bins_ > 0) base = std::max(base, (n_art_bins_ + 1) * bin_);  // artefact window (whole bins)
     return base + n_min_gap_ + n_win_;
 }
@@ -1678,6 +1692,11 @@ void OnsetDetector<T>::emit(std::vector<Event>& out, std::int64_t t, const Event
 template <class T>
 void OnsetDetector<T>::raw_on(std::size_t c, std::int64_t on, std::int64_t t, std::vector<Event>& out) {
     Chan& s = ch_[c];
+    // the previous activation is already reported (closed min_gap after its offset): an onset
+    // estimated back into that gap (the refinement looks back up to refine_window) starts min_gap
+    // after it, so reported gaps are never shorter than min_gap (review: 21 of 40 two-burst records
+    // had a shorter one)
+    if (!s.ev_open && on < s.last_raw_off + n_min_gap_) on = std::min(s.last_raw_off + n_min_gap_, t);
     if (s.ev_open && s.close_pending && !s.verified) {
         // an event that ended before its artefact check: check it now, on its bins up to the new
         // onset, before it is merged with or emitted ahead of the new one
@@ -1706,7 +1725,11 @@ void OnsetDetector<T>::raw_off(std::size_t c, std::int64_t off, std::vector<Even
     Chan& s = ch_[c];
     if (!s.ev_open) return;
     s.close_pending = true;
-    s.ev_off = std::max(off, s.ev_on + 1);
+    // an activation already announced (it lasted min_active by the detector's evidence then) is
+    // at least min_active long: an offset estimated earlier than that (the offset statistics look
+    // back) is moved to onset + min_active; one not yet announced and shorter is dropped at its
+    // close (review: 21 ms activations were reported with min_active = 50 ms)
+    s.ev_off = std::max(off, s.announced ? s.ev_on + n_min_active_ : s.ev_on + 1);
     s.last_raw_off = s.ev_off;
 }
 
@@ -1723,7 +1746,17 @@ void OnsetDetector<T>::tick(std::size_t c, std::int64_t t, std::vector<Event>& o
         if (!s.ev_open) return;
     }
     if (!s.close_pending) {
-        if (!s.announced && t - s.ev_on + 1 >= n_min_active_) {
+        // announced once it has lasted min_active and its offset, when it comes, cannot be placed
+        // before onset + min_active (the offset statistics look back: the cusum's offset is the
+        // last zero of its mirror CUSUM, which only moves forward; the literature methods' look
+        // back at most off_lookback() samples), so that shorter activations are dropped rather
+        // than announced; at the latest refine_delay later (bounded latency; raw_off then keeps
+        // the announced activation min_active long)
+        const std::int64_t age = t - s.ev_on + 1;
+        const bool sure = p_.method == Method::cusum
+                              ? s.tau_off >= s.ev_on + n_min_active_ || age >= n_min_active_ + n_refine_delay_
+                              : age >= n_min_active_ + off_lookback();
+        if (!s.announced && age >= n_min_active_ && sure) {
             emit(out, t, Event{static_cast<std::int64_t>(c), s.ev_on, -1});
             s.announced = true;
         }
@@ -1841,7 +1874,8 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     const std::int64_t gE = (t + 1) / bin_;  // complete bins are < gE
     const std::int64_t gT = tau / bin_;
     const std::int64_t wb = static_cast<std::int64_t>(std::llround(p_.refine_window * p_.fs)) / bin_;
-    std::int64_t gA = std::max({gT - wb - 3, gE - NB + 1, (s.last_raw_off + bin_ - 1) / bin_,
+    const std::int64_t floor_on = s.last_raw_off + (s.ev_open ? 0 : n_min_gap_);  // (see raw_on)
+    std::int64_t gA = std::max({gT - wb - 3, gE - NB + 1, (floor_on + bin_ - 1) / bin_,
                                 (std::max<std::int64_t>(p_.rest_end, 0) + bin_ - 1) / bin_, std::int64_t{0}});
     if (gE - gA < 10 || gT < gA) return tau;
     const auto L = static_cast<std::size_t>(gE - gA);
@@ -2034,7 +2068,9 @@ void OnsetDetector<T>::verify_open(std::size_t c, std::int64_t t, std::int64_t g
         s.active = false;
         s.S = 0;
         s.tau = t + 1;
-        s.last_raw_off = std::max(s.last_raw_off, t + 1);
+        // (no onset before the rejected transient's end; min_gap is not kept after it, since it
+        // was not reported: raw_on and the refinement add min_gap to this)
+        s.last_raw_off = std::max(s.last_raw_off, t + 1 - n_min_gap_);
     }
 }
 
@@ -2422,16 +2458,35 @@ std::vector<std::vector<Event>> detect(const T* x, std::size_t n, const OnsetPar
                                     ") lies outside the signal of " + std::to_string(n) + " samples");
     // scale enormous/tiny input by a power of two (exact)
     // largest finite magnitude; independent maxima (no loop-carried chain of selects)
+    // Per channel (the channels are independent: one enormous channel must not push a normal one
+    // to zero, nor a tiny one be left out; review), each by its own power of two when its largest
+    // finite magnitude is above 1e100 or below 1e-100.
     const std::size_t N = n * C;
-    const double amax = max_finite_abs(x, N);
+    std::vector<double> cmax(C, 0.0);
+    if (C == 1) {
+        cmax[0] = max_finite_abs(x, N);
+    } else {
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t c = 0; c < C; ++c) {
+                const double a = std::abs(static_cast<double>(x[i * C + c]));
+                if (a > cmax[c] && a < std::numeric_limits<double>::infinity()) cmax[c] = a;
+            }
+    }
+    std::vector<int> cex(C, 0);
+    bool any = false;
+    for (std::size_t c = 0; c < C; ++c) {
+        if (cmax[c] > 1e100 || (cmax[c] > 0 && cmax[c] < 1e-100)) {
+            std::frexp(cmax[c], &cex[c]);
+            any = true;
+        }
+    }
     std::vector<T> scaled;
     const T* xp = x;
-    if (amax > 1e100 || (amax > 0 && amax < 1e-100)) {
-        int ex = 0;
-        std::frexp(amax, &ex);
+    if (any) {
         scaled.resize(n * C);
-        for (std::size_t i = 0; i < n * C; ++i)
-            scaled[i] = static_cast<T>(std::ldexp(static_cast<double>(x[i]), -ex));
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t c = 0; c < C; ++c)
+                scaled[i * C + c] = static_cast<T>(std::ldexp(static_cast<double>(x[i * C + c]), -cex[c]));
         xp = scaled.data();
     }
     OnsetDetector<T> det(p);

@@ -41,6 +41,7 @@ std::vector<std::int64_t> movement_onsets(const double* gyro, std::size_t n_samp
     }
     // angular speed; non-finite rows: NaN -> 0 (no information), +-inf -> a very large speed
     std::vector<double> w(n_samples);
+    std::int64_t rest_finite = 0;
     for (std::size_t i = 0; i < n_samples; ++i) {
         const double* r = gyro + i * n_axes;
         double s2 = 0.0;
@@ -48,8 +49,12 @@ std::vector<std::int64_t> movement_onsets(const double* gyro, std::size_t n_samp
         double v = std::sqrt(s2);
         if (std::isnan(v)) v = 0.0;
         else if (v > 1e300) v = 1e300;
+        else if (static_cast<std::int64_t>(i) >= b && static_cast<std::int64_t>(i) < e) ++rest_finite;
         w[i] = v;
     }
+    if (rest_finite < 10)
+        throw std::invalid_argument("the rest window holds " + std::to_string(rest_finite) +
+                                    " finite gyroscope samples (at least 10 are needed for its noise level)");
     // causal moving mean over m samples (fewer at the start, divided by m as a zero-padded filter);
     // the running sum is re-formed exactly every m samples, so rounding cannot accumulate
     const std::int64_t m = std::max<std::int64_t>(1, samples(p.smooth_s, p.fs));
@@ -78,7 +83,10 @@ std::vector<std::int64_t> movement_onsets(const double* gyro, std::size_t n_samp
         var += d * d;
     }
     double sd = std::sqrt(var / static_cast<double>(e - b));
-    sd = std::max(sd, 1e-12 * std::max(1.0, std::abs(mu)));
+    // floor: 1e-3 rad/s (about a gyroscope's quantisation step): a rest window that is exactly
+    // constant (a quantised sensor at rest) would otherwise put the threshold at the rest mean,
+    // and a one-step flicker would read as movement (review)
+    sd = std::max({sd, 1e-3, 1e-12 * std::abs(mu)});
     const double hi = mu + p.k * sd, lo = mu + p.k_low * sd;
     const std::int64_t min_len = std::max<std::int64_t>(1, samples(p.min_duration, p.fs));
     const std::int64_t gap = samples(p.min_gap, p.fs);

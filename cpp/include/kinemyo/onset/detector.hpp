@@ -273,6 +273,8 @@ public:
 private:
     BusyFlag busy_;
     using Chan = internal::ChannelState;
+    /// How far back (samples) a literature method's offset can lie behind the sample that decides it.
+    [[nodiscard]] std::int64_t off_lookback() const noexcept;
     void condition(const T* x, std::size_t n);
     template <int NS>
     void band_channel(std::size_t c, const T* x, std::size_t n, double* y);
