@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -66,6 +65,7 @@ import numpy.typing as npt
 
 from . import _core
 from . import quaternion as kq
+from ._checks import check_fs
 
 __all__ = ["Calibration", "LumbarAngles", "calibrate", "lumbar_angles", "mounting_quaternion"]
 
@@ -238,19 +238,7 @@ def _mountings(mounting: Any) -> tuple[tuple[str, str], tuple[str, str]]:
                          f"(up, out) of the lower sensor); got {mounting!r}") from None
 
 
-def _check_fs(fs: Any) -> float:
-    """``fs`` as a float, with the errors and wording of :mod:`kinemyo.metrics`: ``TypeError`` for
-    what is not one number (a string, ``None``, an array of more than one value), ``ValueError``
-    for a rate that is not finite and > 0."""
-    if isinstance(fs, (str, bytes)) or (isinstance(fs, np.ndarray) and fs.ndim != 0):
-        raise TypeError(f"fs must be a number (Hz); got {type(fs).__name__}")
-    try:
-        v = float(fs)
-    except (TypeError, ValueError):
-        raise TypeError(f"fs must be a number (Hz); got {type(fs).__name__}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs}")
-    return v
+_check_fs = check_fs
 
 
 def _window(name: str, window: Any, fs: float, n: int, min_s: float) -> slice:

@@ -44,6 +44,7 @@ import numpy.typing as npt
 
 from . import _core
 from . import filters as _filters
+from ._checks import check_fs
 
 __all__ = [
     "CocontractionMethod",
@@ -77,14 +78,7 @@ CocontractionMethod = Literal["falconer_winter", "overlap", "rudolph"]
 # helpers
 
 
-def _check_fs(fs: Any, name: str = "fs") -> float:
-    try:
-        v = float(fs)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number (Hz); got {type(fs).__name__}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a finite sampling rate > 0 Hz; got {fs}")
-    return v
+_check_fs = check_fs
 
 
 def _check_pos(name: str, value: Any, allow_zero: bool = False) -> float:

@@ -110,6 +110,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._checks import check_fs
 from ._processor import IDENTITY, StatefulCore, identity_of, split_identity
 
 __all__ = ["METHODS", "OnlineDetector", "detect", "estimate_mains", "latency_table",
@@ -123,13 +124,7 @@ _FLOAT_KEYS = ("threshold", "drift", "window", "min_active", "min_gap", "refine_
 _BOOL_KEYS = ("refine", "reject_artefacts", "robust_rest")
 
 
-def _check_fs(fs: Any) -> float:
-    """A sampling rate: a real number (TypeError otherwise, e.g. a string), finite and > 0."""
-    if isinstance(fs, bool) or not isinstance(fs, (int, float, np.floating, np.integer)):
-        raise TypeError(f"fs must be a number (Hz); got {type(fs).__name__} {fs!r}")
-    if not (math.isfinite(fs) and fs > 0):
-        raise ValueError(f"fs must be a finite sampling rate > 0 Hz; got {fs!r}")
-    return float(fs)
+_check_fs = check_fs
 
 
 def _params(fs: float, n_channels: int, method: str, preprocess: bool, ecg: str,
