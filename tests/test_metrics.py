@@ -800,3 +800,18 @@ def test_full_rate_rms_nan_marks_the_windows_that_hold_the_sample() -> None:
         np.testing.assert_array_equal(np.isnan(y), expect)
         clean = km.emg_amplitude(np.where(np.isfinite(xi), xi, 0.0), fs, "rms", 0.5)
         assert np.isfinite(y[~expect]).all() and np.abs(y[~expect] - clean[~expect]).max() < 0.05
+
+
+def test_fs_accepts_any_real_number_type_and_refuses_strings() -> None:
+    """The shared fs check (kinemyo._checks): Fraction, Decimal, NumPy scalars and 0-d arrays are
+    numbers; a string, even "2000", None and a bool are not."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    a = np.sin(np.linspace(0, 6, 500))
+    ref = km.angular_velocity(a, 100.0)
+    for fs in (100, Fraction(100), Decimal("100"), np.float32(100.0), np.array(100.0)):
+        np.testing.assert_array_equal(km.angular_velocity(a, fs), ref)
+    for bad in ("100", None, True):
+        with pytest.raises(TypeError, match="number"):
+            km.angular_velocity(a, bad)

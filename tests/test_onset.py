@@ -161,6 +161,10 @@ def test_bad_input():
         assert all(np.array_equal(a, b) for a, b in zip(got, ref, strict=True))
     with pytest.raises(ValueError, match="empty"):
         onset.detect(np.zeros(0), FS)
+    # a fully finite rest window of exactly 0.1 s at a rate where 0.1 fs is not whole is accepted
+    # (review: the check counted int(rest fs) samples against 0.1 fs)
+    assert isinstance(onset.detect(np.random.default_rng(2).standard_normal(20000), 1024.0, rest=(0.0, 0.1)),
+                      np.ndarray)
     # a tiny signal with a huge fs: the baseline pass's buffers follow the signal, not fs (a
     # valgrind sweep found 2 x 800 GB asked for 8 samples at 1e12 Hz)
     assert onset.detect(np.ones(8), 1e12, "bonato", preprocess=False).shape == (0, 2)
@@ -246,7 +250,9 @@ def _movement_onsets_numpy(gyro, fs, rest, k, min_duration, smooth_s, min_gap):
     m = max(1, round(smooth_s * fs))
     w = np.convolve(w, np.ones(m) / m, mode="full")[: w.size]
     b, e = round(rest[0] * fs), round(rest[1] * fs)
-    mu, sd = float(np.mean(w[b:e])), max(float(np.std(w[b:e])), 1e-3)  # (the core's noise floor)
+    mu, sd = float(np.mean(w[b:e])), float(np.std(w[b:e]))
+    if not sd > 1e-9 * max(1.0, abs(mu)):  # a rest without noise: the core's 1e-3 rad/s
+        sd = max(1e-3, 1e-12 * abs(mu))
     above, low = w > mu + k * sd, w <= mu + 2 * sd
     d = np.diff(np.concatenate([[0], above.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)

@@ -11,14 +11,18 @@ __all__ = ["check_fs"]
 
 
 def check_fs(fs: Any, name: str = "fs") -> float:
-    """A sampling rate as a float: a real number (a Python or NumPy scalar, or a 0-d array),
-    finite and > 0. ``TypeError`` for anything else that is not one number (a string, ``None``,
-    a bool, an array of several values), ``ValueError`` for a rate that is not finite and > 0."""
+    """A sampling rate as a float: a real number (a Python or NumPy scalar, a Fraction or Decimal,
+    a 0-d array), finite and > 0. ``TypeError`` for what is not one number (a string — even
+    ``"2000"`` —, ``None``, a bool, an array of several values), ``ValueError`` for a rate that is
+    not finite and > 0."""
     if isinstance(fs, np.ndarray) and fs.ndim == 0:
         fs = fs[()]
-    if isinstance(fs, (bool, np.bool_)) or not isinstance(fs, (int, float, np.integer, np.floating)):
+    if isinstance(fs, (bool, np.bool_, str, bytes, np.ndarray)) or fs is None:
         raise TypeError(f"{name} must be a number (Hz); got {type(fs).__name__}")
-    v = float(fs)
+    try:
+        v = float(fs)  # any real number type (int, float, NumPy scalars, Fraction, Decimal)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number (Hz); got {type(fs).__name__}") from None
     if not (math.isfinite(v) and v > 0):
         raise ValueError(f"{name} must be a finite sampling rate > 0 Hz; got {fs!r}")
     return v

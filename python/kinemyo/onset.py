@@ -307,14 +307,15 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
         raise ValueError(f"mains must be 'auto', None or a frequency in Hz; got {mains!r}")
     p = _params(fs, a2.shape[1], method, preprocess, ecg, rest, a2.shape[0], params,
                 None if isinstance(mains, str) or not preprocess else mains, auto_mains=auto)
-    if rest is not None:
+    if rest is not None and p.rest_end > p.rest_begin >= 0:
         # the baseline needs data: a rest window of NaN samples (a drop-out) gave one event over
-        # the whole recording (review); 0.1 s of finite samples per channel, as its length
-        r0, r1 = max(0, int(float(rest[0]) * fs)), int(float(rest[1]) * fs)
-        n_fin = np.isfinite(a2[r0:r1]).sum(axis=0)
-        if n_fin.size and int(n_fin.min()) < 0.1 * fs:
+        # the whole recording (review); 0.1 s of finite samples per channel (or the whole window
+        # when it is that short), counted over the core's own window
+        n_fin = np.count_nonzero(np.isfinite(a2[p.rest_begin:p.rest_end]), axis=0)
+        need = min(p.rest_end - p.rest_begin, round(0.1 * fs))
+        if n_fin.size and int(n_fin.min()) < need:
             raise ValueError(f"the rest window {tuple(rest)} s holds {int(n_fin.min())} finite samples in a "
-                             f"channel; at least 0.1 s ({int(np.ceil(0.1 * fs))}) are needed for its baseline")
+                             f"channel; at least {need} (0.1 s) are needed for its baseline")
     if auto and preprocess:
         found = _auto_mains(a2, p, rest)
         if found is not None:

@@ -83,10 +83,11 @@ std::vector<std::int64_t> movement_onsets(const double* gyro, std::size_t n_samp
         var += d * d;
     }
     double sd = std::sqrt(var / static_cast<double>(e - b));
-    // floor: 1e-3 rad/s (about a gyroscope's quantisation step): a rest window that is exactly
-    // constant (a quantised sensor at rest) would otherwise put the threshold at the rest mean,
-    // and a one-step flicker would read as movement (review)
-    sd = std::max({sd, 1e-3, 1e-12 * std::abs(mu)});
+    // a rest window without any noise (exactly constant: a quantised sensor at rest) would put
+    // the threshold at the rest mean, and a one-step flicker would read as movement (review): its
+    // noise level is taken as 1e-3 rad/s (about a gyroscope's quantisation step). A rest with
+    // noise keeps its own level, however low (a fixed floor would blunt low-noise sensors).
+    if (!(sd > 1e-9 * std::max(1.0, std::abs(mu)))) sd = std::max(1e-3, 1e-12 * std::abs(mu));
     const double hi = mu + p.k * sd, lo = mu + p.k_low * sd;
     const std::int64_t min_len = std::max<std::int64_t>(1, samples(p.min_duration, p.fs));
     const std::int64_t gap = samples(p.min_gap, p.fs);
