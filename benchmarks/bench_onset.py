@@ -138,7 +138,7 @@ def _j(res: tuple[float, int, int, int], minutes: float) -> float:
 
 
 RISE_SHAPE = "linear"  # --rise-shape: the simulator's rise shape (the default draws are unchanged)
-SPIKES: dict[str, float] = {}  # --spikes-per-min / --spike-amplitude: movement-artefact spikes
+SPIKES: dict[str, object] = {}  # --spikes-per-min / --spike-amplitude / --spectrum: simulator options
 FLAGSHIP: dict[str, object] = {}  # --artefact-check: {"reject_artefacts": True}
 
 
@@ -368,12 +368,16 @@ if __name__ == "__main__":
                     help="movement-artefact spikes of the simulator (rate per minute)")
     ap.add_argument("--spike-amplitude", type=float, default=20.0,
                     help="peak of the spikes in units of the noise RMS (x U(0.5, 1) per channel)")
+    ap.add_argument("--spectrum", type=float, nargs=2, default=None, metavar=("F_LOW", "F_HIGH"),
+                    help="the simulator's Shwedyk spectrum (Hz; default: simulate_emg's own)")
     ap.add_argument("--artefact-check", action="store_true",
                     help="kinemyo with reject_artefacts=True (off by default)")
     a = ap.parse_args()
     RISE_SHAPE = a.rise_shape
     if a.spikes_per_min > 0:
         SPIKES.update(spikes_per_min=a.spikes_per_min, spike_amplitude=a.spike_amplitude)
+    if a.spectrum is not None:
+        SPIKES["spectrum"] = tuple(a.spectrum)
     if a.artefact_check:
         FLAGSHIP["reject_artefacts"] = True
     t0 = time.time()
