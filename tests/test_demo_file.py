@@ -268,6 +268,41 @@ def test_write_edf_annotations_follow_the_streams_start(tmp_path: Path, rng: np.
         kio.write_edf(kio.Recording({"emg": full}, metadata={"annotations": [{"text": "x"}]}), tmp_path / "b.edf")
 
 
+def test_write_edf_micro_sign_units_and_non_ascii_header_text(tmp_path: Path, rng: np.random.Generator) -> None:
+    """Review: edflib wrote each UTF-8 byte of a non-ASCII character as a character of its own
+    (``µV`` came back as ``AuV``, ``Mültifidus_L`` as ``MA ltifidus_``). The micro sign is written as
+    ``u``; other non-ASCII header text is refused, naming the field."""
+    pytest.importorskip("pyedflib")
+    x = rng.normal(0, 50, (200, 3))
+    rec = kio.Recording({"emg": kio.Stream(x, 100.0, channel_names=["a", "b", "c"],
+                                           units=["\u00b5V", "\u03bcV", "uV"])})
+    kio.write_edf(rec, tmp_path / "u.edf")
+    back = kio.read(tmp_path / "u.edf")["emg"]
+    assert back.channel_names == ("a", "b", "c") and back.units == ("uV", "uV", "uV")
+    bad_label = kio.Recording({"emg": kio.Stream(x[:, :1], 100.0, channel_names=["M\u00fcltifidus_L"], units="uV")})
+    with pytest.raises(kio.WriteError, match=r"label 'emg:M\u00fcltifidus_L'.*'\u00fc'.*printable ASCII"):
+        kio.write_edf(bad_label, tmp_path / "l.edf")
+    bad_unit = kio.Recording({"acc": kio.Stream(x[:, :1], 100.0, channel_names=["z"], units="m/s\u00b2")})
+    with pytest.raises(kio.WriteError, match=r"unit 'm/s\u00b2' of 'acc:z'.*printable ASCII"):
+        kio.write_edf(bad_unit, tmp_path / "m.bdf")
+    assert not (tmp_path / "l.edf").exists() and not (tmp_path / "m.bdf").exists()
+
+
+def test_write_edf_cuts_long_annotation_texts_with_a_warning(tmp_path: Path) -> None:
+    """Review: edflib silently kept 40 bytes of an annotation's text, and cut a UTF-8 character in
+    two (the reader then decoded the whole text as Latin-1). The texts are cut on a character
+    boundary, with a warning saying how many were."""
+    pytest.importorskip("pyedflib")
+    notes = [{"onset_s": 1.0, "duration_s": -1.0, "text": "M\u00fcdigkeit"},
+             {"onset_s": 2.0, "duration_s": -1.0, "text": "x" * 45},
+             {"onset_s": 3.0, "duration_s": -1.0, "text": "y" + "\u00fc" * 30}]
+    rec = kio.Recording({"s": kio.Stream(np.zeros((500, 1)), 100.0, units="mV")}, metadata={"annotations": notes})
+    with pytest.warns(UserWarning, match=r"2 annotation text\(s\) longer than the 40 bytes"):
+        kio.write_edf(rec, tmp_path / "n.edf")
+    texts = [a["text"] for a in kio.read(tmp_path / "n.edf").metadata["annotations"]]
+    assert texts == ["M\u00fcdigkeit", "x" * 40, "y" + "\u00fc" * 19]
+
+
 def test_read_edf_label_convention_falls_back_to_rates(tmp_path: Path, rng: np.random.Generator) -> None:
     """Labels that only look like ``stream:channel`` but mix rates in one prefix keep the rate grouping."""
     pyedflib = pytest.importorskip("pyedflib")

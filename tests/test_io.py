@@ -236,6 +236,35 @@ def test_hdf5_bad_files(tmp_path: Path, rng: np.random.Generator) -> None:
         kio.read(tmp_path / "v9.h5")
 
 
+def test_hdf5_scalar_string_units_and_channel_names(tmp_path: Path) -> None:
+    """Review: a scalar string attribute was iterated into characters (units "mV" on two channels
+    read as ("m", "V")). A scalar unit applies to every channel (as Stream(units="mV")); a scalar
+    channel name is the name of a one-channel stream and an error for more channels."""
+    h5py = pytest.importorskip("h5py")
+
+    def make(path: Path, n_ch: int, names: object, units: object) -> None:
+        with h5py.File(path, "w") as f:
+            f.attrs["kinemyo_format"] = "kinemyo.recording"
+            f.attrs["format_version"] = 1
+            g = f.create_group("streams/emg")
+            g.attrs["fs"] = 100.0
+            g.attrs["channel_names"] = names
+            g.attrs["units"] = units
+            g["data"] = np.zeros((10, n_ch))
+            g["time"] = np.arange(10) / 100.0
+
+    make(tmp_path / "u.h5", 2, ["ES_L", "ES_R"], "mV")
+    s = kio.read(tmp_path / "u.h5")["emg"]
+    assert s.channel_names == ("ES_L", "ES_R") and s.units == ("mV", "mV")
+    make(tmp_path / "one.h5", 1, np.bytes_(b"EMG"), np.bytes_(b"uV"))  # fixed-length scalars too
+    s = kio.read(tmp_path / "one.h5")["emg"]
+    assert s.channel_names == ("EMG",) and s.units == ("uV",)
+    make(tmp_path / "two.h5", 2, "EMG", "mV")
+    with pytest.raises(ReadError, match=r"two\.h5: stream 'emg': the channel_names attribute is one string "
+                                        r"\('EMG'\) but the stream has 2 channels"):
+        kio.read(tmp_path / "two.h5")
+
+
 def test_parquet_round_trip(rng: np.random.Generator, tmp_path: Path) -> None:
     pytest.importorskip("pyarrow")
     rec = make_recording(rng)
@@ -283,6 +312,23 @@ def test_csv_round_trip(rng: np.random.Generator, tmp_path: Path) -> None:
     assert kio.read(tmp_path / "s.tsv")["data"].n_samples == 200
     with pytest.raises(kio.WriteError, match="clashes"):
         kio.write(Recording({"a": Stream(np.zeros(2), 1.0, channel_names=["time"])}), tmp_path / "t.csv")
+
+
+def test_csv_units_with_brackets_round_trip(rng: np.random.Generator, tmp_path: Path) -> None:
+    """Review: a unit with brackets or parentheses of its own ("mV (RMS)") was lost on the round
+    trip; one level of them now round-trips, and a unit the header cannot hold is refused."""
+    names, units = ["ES_L", "RA (x)", "acc"], ["mV (RMS)", "uV [pk]", "m/s^2"]
+    s = Stream(rng.standard_normal((20, 3)), 100.0, channel_names=names, units=units)
+    kio.write(Recording({"s": s}), tmp_path / "u.csv")
+    assert (tmp_path / "u.csv").read_text().splitlines()[0] == "time [s],ES_L [mV (RMS)],RA (x) [uV [pk]],acc [m/s^2]"
+    back = kio.read(tmp_path / "u.csv")["data"]
+    assert back.channel_names == tuple(names) and back.units == tuple(units)
+    assert kio._csv._split_header("EMG1 (mV)") == ("EMG1", "mV")  # device exports as before
+    assert kio._csv._split_header("a (b) (c)") == ("a (b)", "c")
+    for bad in ("mV)", "((mV))", "x] [y"):
+        with pytest.raises(kio.WriteError, match=r"cannot be written in a CSV header"):
+            kio.write(Recording({"s": Stream(np.zeros(3), 1.0, channel_names=["a"], units=bad)}), tmp_path / "b.csv")
+    assert not (tmp_path / "b.csv").exists()
 
 
 def test_csv_device_exports(tmp_path: Path) -> None:

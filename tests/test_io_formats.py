@@ -129,6 +129,30 @@ def test_c3d_round_trip(tmp_path: Path, rng: np.random.Generator) -> None:
     assert list(kio.read(tmp_path / "pts.c3d")) == ["points"]
 
 
+def test_c3d_labels_past_255_points_and_first_frame(tmp_path: Path, rng: np.random.Generator) -> None:
+    """Review: only POINT:LABELS was read, so a file of 300 points (ezc3d writes labels 256-300 to
+    POINT:LABELS2, as the C3D standard says) failed with "channel_names must have 900 entries"; and
+    metadata["first_frame"] was ezc3d's 0-based number, one less than the header's."""
+    ezc3d = pytest.importorskip("ezc3d")
+    labels = [f"M{i}" for i in range(300)]
+    write_c3d(tmp_path / "big.c3d", rng.uniform(-500, 500, (20, 300, 3)), 100.0, labels)
+    assert len(ezc3d.c3d(str(tmp_path / "big.c3d"))["parameters"]["POINT"]["LABELS2"]["value"]) == 45
+    rec = kio.read(tmp_path / "big.c3d")
+    p = rec["points"]
+    assert p.n_channels == 900 and p.channel_names[:3] == ("M0_x", "M0_y", "M0_z")
+    assert p.channel_names[-3:] == ("M299_x", "M299_y", "M299_z")
+    assert rec.metadata["first_frame"] == 1  # the header's frame numbers start at 1
+    c = ezc3d.c3d()
+    c["parameters"]["POINT"]["RATE"]["value"] = [100.0]
+    c["parameters"]["POINT"]["LABELS"]["value"] = ("A",)
+    c["data"]["points"] = np.concatenate([rng.uniform(-1, 1, (3, 1, 30)), np.ones((1, 1, 30))])
+    c["header"]["points"]["first_frame"] = 49  # ezc3d's count: frame 50 in the header
+    c.write(str(tmp_path / "late.c3d"))
+    first, last = struct.unpack("<HH", (tmp_path / "late.c3d").read_bytes()[6:10])
+    assert (first, last) == (50, 79)
+    assert kio.read(tmp_path / "late.c3d").metadata["first_frame"] == 50
+
+
 def test_c3d_truncated_and_corrupt(tmp_path: Path, rng: np.random.Generator) -> None:
     pytest.importorskip("ezc3d")
     write_c3d(tmp_path / "good.c3d", rng.standard_normal((50, 2, 3)), 100.0, ["a", "b"],

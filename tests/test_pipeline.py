@@ -110,6 +110,48 @@ def test_write_result_follows_the_results_configuration(session, tmp_path: Path)
     assert "angles.parquet" in names and not any(n.endswith(".csv") for n in names)
 
 
+def test_csv_tables_quote_names_and_write_integers_exactly(tmp_path: Path) -> None:
+    """Review: channel names with commas, quotes or line breaks broke the CSV tables (joined with
+    ","), and sample indices were rounded to 6 digits (1048574 -> 1.04857e+06)."""
+    import csv
+
+    from kinemyo import io as kio
+    from kinemyo.pipeline.run import Result
+
+    chans = ["ES, left", 'MF "deep"', "OBL\nright", "RA\rx"]
+    env = np.arange(12, dtype=float).reshape(3, 4) / 8
+    hold = {"start_index": 1048574, "end_index": 1250001, "start_s": 10485.74, "end_s": 12500.01,
+            "duration_s": 2014.27, "mean_deg": 12.3456789, "over_limit": True, "over_limit_s": 1984.27}
+    res = Result("s", {"envelope": env, "envelope_t": np.array([0.0, 0.01, 0.02]), "emg_channels": chans},
+                 {"holds": [hold], "emg_onsets": [{"channel": "ES, left", "onset_s": 1.5, "offset_s": 2.0,
+                                                   "duration_s": 0.5}]}, {}, [])
+    write_result(res, tmp_path, ("csv",))
+    with open(tmp_path / "emg_envelope.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["time_s"] + [f"{c}_envelope" for c in chans] and len(rows) == 4
+    assert [float(v) for v in rows[2]] == [0.01, *env[1]]
+    back = kio.read(tmp_path / "emg_envelope.csv")["data"]
+    assert back.channel_names == tuple(f"{c}_envelope" for c in chans) and back.fs == 100.0
+    np.testing.assert_array_equal(back.data, env)
+    with open(tmp_path / "holds.csv", newline="") as f:
+        holds = list(csv.DictReader(f))
+    assert holds[0]["start_index"] == "1048574" and holds[0]["end_index"] == "1250001"
+    assert holds[0]["start_s"] == "10485.74" and holds[0]["mean_deg"] == "12.3457"
+    assert holds[0]["over_limit"] == "True"
+    with open(tmp_path / "emg_onsets.csv", newline="") as f:
+        assert list(csv.reader(f))[1] == ["ES, left", "1.5", "2", "0.5"]
+
+
+def test_movement_threshold_zero_is_a_threshold_not_the_default(session) -> None:
+    """Review: metrics.movement_threshold_deg_s = 0 (documented: from the rest noise alone) was
+    replaced by the default 10 deg/s."""
+    def n_movements(thr: float) -> int:
+        cfg = dict(DEMO_CONFIG, emg={"enabled": False}, metrics={"movement_threshold_deg_s": thr})
+        return int(run(session, cfg).metrics["n_movements"])
+
+    assert n_movements(0.0) == n_movements(1e-9) > n_movements(10.0)
+
+
 def test_npz_round_trip_and_bad_files(session, tmp_path: Path) -> None:
     write_npz(session, tmp_path / "s.npz")
     rec = read_recording(tmp_path / "s.npz")

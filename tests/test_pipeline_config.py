@@ -40,7 +40,15 @@ def test_values_are_typed_and_ints_widen() -> None:
     ({"emg": {"bandpass_order": 11}}, "emg.bandpass_order must be in 1..10"),
     ({"onset": {"ecg": "magic"}}, "onset.ecg must be one of"),
     ({"kinematics": {"neutral_s": [3]}}, "kinematics.neutral_s must be [t0_s, t1_s]"),
+    # review: TOML true passed as a time (bool is an int in Python)
+    ({"kinematics": {"neutral_s": [True, 5]}}, "kinematics.neutral_s must be [t0_s, t1_s]"),
+    ({"emg": {"bandpass_hz": [20, True]}}, "emg.bandpass_hz must be [low_hz, high_hz]"),
     ({"kinematics": {"mounting": ["x", "q"]}}, "kinematics.mounting must be [up_axis, out_axis]"),
+    # review: these passed `kinemyo config --check` and then failed every file
+    ({"kinematics": {"mounting": ["x", "x"]}}, "kinematics.mounting must name two different (perpendicular)"),
+    ({"kinematics": {"mounting": ["-z", "z"]}}, "kinematics.mounting must name two different (perpendicular)"),
+    ({"onset": {"method": "bogus"}}, "onset.method must be one of 'default', 'cusum', 'hodges_bui'"),
+    ({"fusion": {"method": "nope"}}, "fusion.method must be one of 'default', 'robust', 'madgwick'"),
     ({"metrics": {"hold_limit_s": 0}}, "metrics.hold_limit_s must be > 0"),
     ({"output": {"formats": ["xlsx"]}}, "output.formats items must be csv or parquet"),
     ({"emg": 5}, "[emg] must be a table"),
@@ -64,4 +72,24 @@ def test_file_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[emg\nnotch_hz = ")
     with pytest.raises(ConfigError, match=r"(?s)bad\.toml.*not valid TOML"):
+        load_config(bad)
+
+
+def test_methods_are_the_modules_own() -> None:
+    """The allowed methods come from kinemyo.onset and kinemyo.fusion (one list each), and every one
+    of them passes."""
+    from kinemyo import fusion, onset
+
+    for m in onset.METHODS:
+        assert parse_config({"onset": {"method": m}})["onset"]["method"] == m
+    for m in fusion._METHODS:
+        assert parse_config({"fusion": {"method": m}})["fusion"]["method"] == m
+    assert parse_config({"kinematics": {"mounting": ["-y", "+x"]}})["kinematics"]["mounting"] == ["-y", "+x"]
+
+
+def test_config_file_that_is_not_utf8(tmp_path: Path) -> None:
+    """Review: a Latin-1 file (an umlaut in a comment) gave a UnicodeDecodeError traceback."""
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes("# Konfiguration f\u00fcr Patient M\u00fcller\n[emg]\nnotch_hz = 50.0\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"(?s)latin1\.toml.*not valid UTF-8 text.*offset 17"):
         load_config(bad)

@@ -289,6 +289,19 @@ def test_imu_restart_keeps_the_movement_threshold(session) -> None:
     assert len(on0) == len(on1) >= 3 and np.max(np.abs(np.array(on0) - np.array(on1))) < 0.05
 
 
+def test_movement_threshold_zero_is_a_threshold_not_the_default() -> None:
+    """Review: metrics.movement_threshold_deg_s = 0 (from the rest noise alone) became 10 deg/s."""
+    cfg = copy.deepcopy(DEMO_CONFIG)
+    cfg["metrics"] = {"movement_threshold_deg_s": 0.0}
+    assert OnlinePipeline(cfg, imu_fs=100.0)._moves.high_min == 0.0
+    assert OnlinePipeline(DEMO_CONFIG, imu_fs=100.0)._moves.high_min == 10.0
+    # online the rest noise is learnt in the neutral window only: without it, 0 would make every
+    # sample a movement, so it is refused (review, eighth session)
+    cfg["kinematics"] = {**cfg.get("kinematics", {}), "neutral_s": None}
+    with pytest.raises(ValueError, match="needs kinematics.neutral_s"):
+        OnlinePipeline(cfg, imu_fs=100.0)
+
+
 def test_emg_restart_keeps_the_learnt_baseline() -> None:
     """A drop-out longer than max_fill_s inside a contraction: the detector goes on with the
     baseline learnt at rest instead of learning a 'rest' from the contraction."""

@@ -18,7 +18,10 @@ from ._util import atomic_path, check_input
 __all__ = ["infer_fs", "per_stream_paths", "read_csv", "write_csv"]
 
 EXTENSIONS = (".csv", ".tsv", ".txt")
-_UNIT_RE = re.compile(r"^(.*\S)\s+[\[(]([^\[\]()]*)[\])]$")
+# "name [unit]" or "name (unit)"; the unit may hold one level of brackets or parentheses of its own
+# ("EMG [mV (RMS)]"), and the name is the shortest that leaves such a unit at the end ("RA (x) [mV]":
+# name "RA (x)"; "a [mV (RMS)]": unit "mV (RMS)", not "RMS")
+_UNIT_RE = re.compile(r"^(.*?\S)\s+[\[(]((?:[^\[\]()]|\[[^\[\]()]*\]|\([^\[\]()]*\))*)[\])]$")
 _TIME_NAMES = {"time", "t", "timestamp", "timestamps", "time_s", "seconds", "sec", "time_ms"}
 _TIME_SCALE = {"s": 1.0, "sec": 1.0, "seconds": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6,
                "ns": 1e-9, "min": 60.0}
@@ -316,11 +319,15 @@ def per_stream_paths(recording: Recording, path: str | os.PathLike[str],
     return [(name, target.with_name(f"{target.stem}.{name}{target.suffix}")) for name in recording]
 
 
-def _header_cell(name: str, unit: str) -> str:
-    if unit:
-        return f"{name} [{unit}]"
-    # a name that looks like "name (unit)" would be split on reading: mark the unit as empty
-    return f"{name} []" if _UNIT_RE.match(name) else name
+def _header_cell(path: str | os.PathLike[str], name: str, unit: str) -> str:
+    if not unit:
+        # a name that looks like "name (unit)" would be split on reading: mark the unit as empty
+        return f"{name} []" if _UNIT_RE.match(name) else name
+    cell = f"{name} [{unit}]"
+    if _split_header(cell)[1] != unit.strip():
+        raise WriteError(path, f"unit {unit!r} of channel {name!r} cannot be written in a CSV header "
+                               "(unbalanced or more than one level of brackets or parentheses)")
+    return cell
 
 
 def write_csv(recording: Recording, path: str | os.PathLike[str], *, stream: str | None = None,
@@ -342,7 +349,7 @@ def write_csv(recording: Recording, path: str | os.PathLike[str], *, stream: str
         s = recording[name]
         if "time" in s.channel_names:
             raise WriteError(target, f"stream {name!r} has a channel named 'time', which clashes with the time column")
-        header = ["time [s]"] + [_header_cell(c, u) for c, u in zip(s.channel_names, s.units, strict=True)]
+        header = ["time [s]"] + [_header_cell(target, c, u) for c, u in zip(s.channel_names, s.units, strict=True)]
         dfmt = ".9g" if s.data.dtype == np.float32 else ".17g"
         with atomic_path(target) as tmp:
             with open(tmp, "w", newline="", encoding="utf-8") as f:

@@ -200,6 +200,26 @@ def _edf_bounds(lo: float, hi: float) -> tuple[float, float]:
                      "-9,999,999 to 99,999,999, and magnitudes of at least 1e-5 for negative values)")
 
 
+#: micro signs EDF headers cannot hold, and the ASCII letter every EDF reader takes for them
+_MICRO = str.maketrans({"\u00b5": "u", "\u03bc": "u"})
+
+
+def _edf_unit(unit: str) -> str:
+    """A unit as the EDF header can hold it: the micro sign (U+00B5 or Greek mu, U+03BC) as ``u``
+    (``µV`` -> ``uV``, the spelling EDF files use and :meth:`Stream.to_mne` scales)."""
+    return unit.translate(_MICRO)
+
+
+def _edf_ascii(path: str | os.PathLike[str], text: str, field: str) -> None:
+    """EDF header fields hold printable ASCII only (edflib writes each byte of any other character
+    as a character of its own: ``Mültifidus`` became ``MA ltifidus``): refuse anything else."""
+    bad = sorted({ch for ch in text if not " " <= ch <= "~"})
+    if bad:
+        raise WriteError(path, f"{field} holds {', '.join(repr(ch) for ch in bad)}: EDF header fields hold "
+                               "printable ASCII only; rename it (e.g. 'u' for the micro sign, 'deg' for "
+                               "'\u00b0', '^2' for '\u00b2')")
+
+
 def _edf_notes(path: str | os.PathLike[str], notes: Sequence[Mapping[str, Any]], t0: float,
                duration: float) -> list[tuple[float, float, str]]:
     """Annotations (onset and duration in s on the recording's time axis) moved to the file's axis,
@@ -233,13 +253,34 @@ def _edf_notes(path: str | os.PathLike[str], notes: Sequence[Mapping[str, Any]],
     return out
 
 
+#: edflib writes at most this many bytes of an annotation's text (EDFLIB_WRITE_MAX_ANNOTATION_LEN)
+_EDF_NOTE_BYTES = 40
+
+
+def _edf_note_texts(notes: list[tuple[float, float, str]]) -> tuple[list[tuple[float, float, str]], int]:
+    """Annotation texts cut to the bytes edflib writes, on a character boundary (edflib cuts the
+    UTF-8 bytes wherever the limit falls, and a split character makes readers decode the whole
+    text as Latin-1); returns the notes and how many were cut."""
+    out: list[tuple[float, float, str]] = []
+    cut = 0
+    for on, dur, text in notes:
+        raw = text.encode("utf-8")
+        if len(raw) > _EDF_NOTE_BYTES:
+            text = raw[:_EDF_NOTE_BYTES].decode("utf-8", "ignore")
+            cut += 1
+        out.append((on, dur, text))
+    return out, cut
+
+
 def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_duration: float = 1.0,
               annotations: Sequence[Mapping[str, Any]] | None = None,
               start: Any = None) -> list[str]:
     """Write a recording to EDF+ (16-bit) or BDF+ (24-bit, ``.bdf``) with pyedflib, atomically.
 
     Each channel becomes one EDF signal labelled ``<stream>:<channel>`` (at most 16 characters, the
-    format's limit), so :func:`read_edf` gives back the same streams and channel names. Every channel
+    format's limit), so :func:`read_edf` gives back the same streams and channel names. Labels and
+    units must be printable ASCII, as EDF header fields are; the micro sign in a unit (``µ``, U+00B5,
+    or Greek ``μ``, U+03BC) is written as ``u`` (``µV`` -> ``uV``). Every channel
     is quantised over its own range: the physical minimum and maximum are the channel's extremes
     rounded outward to three significant digits (fewer when the 8-character header field needs it,
     e.g. -0.0002 for -0.000195), so the quantisation step is about 1/65,000 (EDF) or 1/16,000,000
@@ -257,7 +298,9 @@ def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_dura
         stream.
     annotations : sequence of mappings, optional
         EDF+ annotations (``onset_s``, ``duration_s`` (``-1`` or absent: none), ``text``). Default: the
-        recording's ``metadata["annotations"]`` (what :func:`read_edf` fills in).
+        recording's ``metadata["annotations"]`` (what :func:`read_edf` fills in). Texts are UTF-8;
+        edflib writes at most 40 bytes of each: longer ones are cut there (on a character boundary)
+        with a ``UserWarning`` saying how many were.
     start : datetime.datetime, optional
         Date and time of the recording's time 0 (default: 2000-01-01 00:00:00, so that the same
         recording always gives the same bytes). The header gets the date and time of the first
@@ -269,7 +312,8 @@ def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_dura
     ------
     WriteError
         Non-finite samples, irregular streams, streams of different start or duration, a duration
-        that is not a whole number of records, labels or units too long for the format, values too
+        that is not a whole number of records, labels or units too long for the format or not
+        printable ASCII (other than the micro sign in a unit), values too
         small or too large for the header fields in their unit (negative values of magnitude
         below 1e-5, values below -9,999,999 or above 99,999,999), malformed annotations, more
         annotations than the file can hold (64 per data record).
@@ -313,11 +357,13 @@ def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_dura
             raise WriteError(path, f"stream {name!r} has NaN or infinite samples, which EDF cannot hold")
         for c, chan in enumerate(s.channel_names):
             label = f"{name}:{chan}"
-            if len(label) > 16:
+            _edf_ascii(path, label, f"label {label!r} (stream and channel name)")
+            if len(label.encode("ascii")) > 16:
                 raise WriteError(path, f"label {label!r} is longer than the 16 characters EDF allows; "
                                        "rename the stream or the channel")
-            unit = s.units[c] if c < len(s.units) else ""
-            if len(unit) > 8:
+            unit = _edf_unit(s.units[c] if c < len(s.units) else "")
+            _edf_ascii(path, unit, f"unit {unit!r} of {label!r}")
+            if len(unit.encode("ascii")) > 8:
                 raise WriteError(path, f"unit {unit!r} of {label!r} is longer than the 8 characters EDF allows")
             col = data[:, c]
             try:
@@ -335,6 +381,10 @@ def write_edf(recording: Recording, path: str | os.PathLike[str], *, record_dura
     if len(notes) > 64 * max(n_records or 1, 1):
         raise WriteError(path, f"{len(notes)} annotations do not fit {n_records} data records (at most 64 each); "
                                "use a shorter record_duration")
+    notes, cut = _edf_note_texts(notes)
+    if cut:
+        warnings.warn(f"{path}: {cut} annotation text(s) longer than the {_EDF_NOTE_BYTES} bytes (UTF-8) "
+                      f"edflib writes were cut to {_EDF_NOTE_BYTES} bytes", UserWarning, stacklevel=2)
     with atomic_path(target) as tmp:
         ftype = pyedflib.FILETYPE_BDFPLUS if bdf else pyedflib.FILETYPE_EDFPLUS
         try:
@@ -641,6 +691,22 @@ def _c3d_check_rotations(path: os.PathLike[str] | str, head: bytes, proc: int, z
                               f"has {size}")
 
 
+def _c3d_text(group: Mapping[str, Any], name: str) -> list[str]:
+    """A C3D text parameter with its continuations ``NAME2``, ``NAME3``, ... joined: the standard
+    goes on in ``LABELS2`` (and so on) past 255 entries, as ezc3d writes files of over 255 points."""
+    out: list[str] = []
+    key, i = name, 2
+    while key in group:
+        out += [str(x) for x in group[key]["value"]]
+        key, i = f"{name}{i}", i + 1
+    return out
+
+
+def _c3d_fit(labels: list[str], n: int) -> list[str]:
+    """``n`` labels: missing ones empty (named ``ch<i>`` by :func:`_unique`), extra ones dropped."""
+    return (labels + [""] * n)[:n]
+
+
 def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool = True,
              analog_streams: Mapping[str, Sequence[str]] | None = None,
              point_stream: str = "points", analog_stream: str = "analogs") -> Recording:
@@ -664,7 +730,10 @@ def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool
     Notes
     -----
     Time 0 is the first frame of the file; ``metadata["first_frame"]`` keeps the frame number the
-    C3D header gives it. Streams with no channels (a file without analogs, say) are left out; a file
+    C3D header gives it (counted from 1, as in the header; ezc3d's own count starts at 0). Labels
+    and analog units of more than 255 points or channels continue in ``LABELS2``, ``LABELS3``, ...
+    (``UNITS2``, ...; the C3D standard), which are joined; points or channels without a label are
+    named ``ch<i>``. Streams with no channels (a file without analogs, say) are left out; a file
     with no data at all is an error.
     """
     p = check_input(path, (".c3d",))
@@ -679,7 +748,7 @@ def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool
         pt = params["POINT"]
         point_rate = float(pt["RATE"]["value"][0])
         pdata = np.asarray(c["data"]["points"])  # (4, n_points, n_frames)
-        plabels = _unique([str(x) for x in pt["LABELS"]["value"]]) if pdata.shape[1] else []
+        plabels = _unique(_c3d_fit(_c3d_text(pt, "LABELS"), pdata.shape[1]))
         punit = str(pt["UNITS"]["value"][0]).strip() if "UNITS" in pt and len(pt["UNITS"]["value"]) else ""
         try:
             resid = np.asarray(c["data"]["meta_points"]["residuals"])  # (1, n_points, n_frames)
@@ -688,9 +757,10 @@ def read_c3d(path: str | os.PathLike[str], *, points: bool = True, analogs: bool
         adata = np.asarray(c["data"]["analogs"])  # (1, n_channels, n_samples)
         an = params.get("ANALOG", {})
         analog_rate = float(an["RATE"]["value"][0]) if "RATE" in an and len(an["RATE"]["value"]) else 0.0
-        alabels = _unique([str(x) for x in an["LABELS"]["value"]]) if adata.shape[1] else []
-        aunits = [str(u).strip() for u in an["UNITS"]["value"]] if "UNITS" in an else []
-        first_frame = int(c["header"]["points"]["first_frame"])
+        alabels = _unique(_c3d_fit(_c3d_text(an, "LABELS"), adata.shape[1]))
+        aunits = [u.strip() for u in _c3d_text(an, "UNITS")]
+        # ezc3d counts frames from 0; the header (and every C3D tool) from 1
+        first_frame = int(c["header"]["points"]["first_frame"]) + 1
         n_frames = int(pdata.shape[2]) if pdata.shape[1] else None
         if n_frames is None and adata.shape[1]:
             ratio = analog_rate / point_rate if point_rate > 0 else 0.0

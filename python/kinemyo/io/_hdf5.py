@@ -47,6 +47,15 @@ def _text(v: Any) -> str:
     return v.decode("utf-8") if isinstance(v, bytes) else str(v)
 
 
+def _texts(v: Any) -> list[str] | str | None:
+    """A string attribute as a list of strings, or one string when it is a scalar (h5py gives a
+    scalar string attribute as ``str`` or ``bytes``, which iterating would split into characters);
+    ``None`` for an empty array."""
+    if isinstance(v, (str, bytes)) or np.ndim(v) == 0:
+        return _text(v.item() if isinstance(v, np.ndarray) else v)
+    return [_text(x) for x in np.ravel(v)] or None
+
+
 # HDF5 datatype classes (H5T_class_t) kinemyo writes: integer, float, string
 _H5T_INTEGER, _H5T_FLOAT, _H5T_STRING = 0, 1, 3
 
@@ -359,8 +368,16 @@ def read_hdf5(path: str | os.PathLike[str], *, streams: Sequence[str] | None = N
                     arrays.append(d[()])
                 data, time = arrays
                 fs = float(_attr(g, "fs", math.nan, (_H5T_FLOAT, _H5T_INTEGER)))
-                chans = [_text(c) for c in _attr(g, "channel_names", [], (_H5T_STRING,))] or None
-                units = [_text(u) for u in _attr(g, "units", [], (_H5T_STRING,))] or None
+                chans = _texts(_attr(g, "channel_names", [], (_H5T_STRING,)))
+                if isinstance(chans, str):  # a scalar string: the name of a one-channel stream
+                    n_ch = data.shape[1] if data.ndim == 2 else 1
+                    if n_ch != 1:
+                        raise ReadError(p, f"stream {name!r}: the channel_names attribute is one string "
+                                           f"({chans!r}) but the stream has {n_ch} channels; it must be an "
+                                           "array of one name per channel")
+                    chans = [chans]
+                # a scalar string for units is the unit of every channel (as Stream(units="mV"))
+                units = _texts(_attr(g, "units", [], (_H5T_STRING,)))
                 smeta = _get_meta(g)
                 try:
                     s = Stream(data, None if math.isnan(fs) else fs, time=time, channel_names=chans,

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import fusion, onset
+
 __all__ = ["SCHEMA", "ConfigError", "PipelineConfig", "default_toml", "load_config", "parse_config"]
 
 
@@ -44,16 +46,21 @@ def _non_negative(v: Any) -> str | None:
     return None if v >= 0 else "must be >= 0"
 
 
+def _is_number(t: Any) -> bool:
+    """An int or float, not a bool (TOML ``true`` is not a time)."""
+    return isinstance(t, (int, float)) and not isinstance(t, bool)
+
+
 def _window(v: Any) -> str | None:
     if v is None:
         return None
-    if not (isinstance(v, list) and len(v) == 2 and all(isinstance(t, (int, float)) for t in v)):
+    if not (isinstance(v, list) and len(v) == 2 and all(_is_number(t) for t in v)):
         return "must be [t0_s, t1_s]"
     return None if 0 <= v[0] < v[1] else "must satisfy 0 <= t0 < t1"
 
 
 def _band(v: Any) -> str | None:
-    if not (isinstance(v, list) and len(v) == 2 and all(isinstance(t, (int, float)) for t in v)):
+    if not (isinstance(v, list) and len(v) == 2 and all(_is_number(t) for t in v)):
         return "must be [low_hz, high_hz]"
     return None if 0 < v[0] < v[1] else "must satisfy 0 < low < high"
 
@@ -74,9 +81,11 @@ def _int_range(lo: int, hi: int) -> Callable[[Any], str | None]:
 
 def _axes(v: Any) -> str | None:
     ok = {"x", "y", "z", "-x", "-y", "-z", "+x", "+y", "+z"}
-    if isinstance(v, list) and len(v) == 2 and all(isinstance(a, str) and a in ok for a in v):
-        return None
-    return "must be [up_axis, out_axis], e.g. ['x', 'z']"
+    if not (isinstance(v, list) and len(v) == 2 and all(isinstance(a, str) and a in ok for a in v)):
+        return "must be [up_axis, out_axis], e.g. ['x', 'z']"
+    if v[0][-1] == v[1][-1]:
+        return "must name two different (perpendicular) sensor axes, e.g. ['x', 'z']"
+    return None
 
 
 def _notch(v: Any) -> str | None:
@@ -87,6 +96,10 @@ def _notch(v: Any) -> str | None:
 
 NUM = (float,)  # integers are accepted and widened
 WINDOW = (list, type(None))
+
+# the methods the modules accept, from the modules themselves (the pipeline imports them anyway)
+_ONSET_METHODS: tuple[str, ...] = tuple(onset.METHODS)
+_FUSION_METHODS: tuple[str, ...] = tuple(fusion._METHODS)
 
 #: The schema: section -> key -> Key. Documented in docs/pipeline.md.
 SCHEMA: dict[str, dict[str, Key]] = {
@@ -108,7 +121,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "onset": {
         "enabled": Key((bool,), True, "detect muscle-activation onsets"),
-        "method": Key((str,), "default", "onset detector (see kinemyo.onset)"),
+        "method": Key((str,), "default", f"onset detector (see kinemyo.onset): {', '.join(_ONSET_METHODS)}",
+                      _one_of(*_ONSET_METHODS)),
         "rest_s": Key(WINDOW, None, "rest window [t0, t1] in s for the baseline (default: automatic)", _window),
         "ecg": Key((str,), "highpass", "ECG handling", _one_of("none", "highpass", "template")),
         "min_duration_s": Key(NUM, 0.05, "minimum active duration", _non_negative),
@@ -116,7 +130,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "fusion": {
         "enabled": Key((bool,), True, "estimate sensor orientations from the IMU streams"),
-        "method": Key((str,), "default", "orientation filter (see kinemyo.fusion)"),
+        "method": Key((str,), "default", f"orientation filter (see kinemyo.fusion): {', '.join(_FUSION_METHODS)}",
+                      _one_of(*_FUSION_METHODS)),
         "offline": Key((bool,), True, "non-causal forward-backward estimation for recorded files"),
         "magnetometer": Key((bool,), False, "use the magnetometer (9D) when the streams have one"),
     },
@@ -240,6 +255,9 @@ def load_config(path: str | os.PathLike[str] | None) -> PipelineConfig:
         raise ConfigError(src, [f"cannot read: {exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(src, [f"not valid TOML: {exc}"]) from None
+    except UnicodeDecodeError as exc:  # TOML files are UTF-8 (a Latin-1 "ü" in a comment, say)
+        raise ConfigError(src, [f"not valid UTF-8 text (TOML files must be UTF-8; save it as UTF-8): byte "
+                                f"{exc.object[exc.start:exc.start + 1]!r} at offset {exc.start}"]) from None
     return parse_config(data, src)
 
 

@@ -10,12 +10,15 @@ muscle.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io as _io
+import itertools
 import json
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -355,7 +358,8 @@ def run(recording: Any,
                 if rep_rows:
                     metrics["mean_repetition_amplitude_deg"] = float(np.mean([r["amplitude_deg"] for r in rep_rows]))
                     metrics["mean_repetition_duration_s"] = float(np.mean([r["duration_s"] for r in rep_rows]))
-                thr = mcfg["movement_threshold_deg_s"] or 10.0
+                # 0 is a threshold (from the rest noise alone), not "unset"
+                thr = mcfg["movement_threshold_deg_s"]
                 mp = kmetrics.movement_phases(flex, fs_imu, min_velocity_deg_s=thr)
                 events["movement_onsets"] = [
                     {"onset_s": t_imu + float(a), "offset_s": t_imu + float(b), "direction": str(d)}
@@ -394,32 +398,43 @@ def _rows(d: dict[str, Any], keys: list[str]) -> list[dict[str, Any]]:
 
 
 def _num(key: str, v: Any) -> str:
-    """A number for the CSV tables: times (columns ending in ``_s``) to 1 µs whatever the
-    recording's length (.6g rounded them to 10 ms after 1000 s), other values to 6 digits."""
+    """A number for the CSV tables: integers (sample indices, counts) exactly; times (columns
+    ending in ``_s``) to 1 µs whatever the recording's length (.6g rounded them to 10 ms after
+    1000 s); other values to 6 significant digits."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+        return str(int(v))
     if key.endswith("_s"):
         return f"{float(v):.6f}".rstrip("0").rstrip(".") if np.isfinite(v) else str(float(v))
     return f"{v:.6g}"
 
 
+def _csv_lines(rows: Iterable[list[str]]) -> str:
+    """Rows of cells as CSV text with the csv module's quoting (channel names may hold commas,
+    quotes or line breaks), one "\\n" per row. The writer is given "\\r\\n" as line terminator
+    and each row's terminator is cut to "\\n": the csv module quotes the characters of its line
+    terminator, so a lone carriage return in a name is quoted too."""
+    buf = _io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    out: list[str] = []
+    for r in rows:
+        w.writerow(r)
+        out.append(buf.getvalue()[:-2])
+        buf.seek(0)
+        buf.truncate()
+    return "".join(line + "\n" for line in out)
+
+
 def _csv_text(columns: dict[str, Any]) -> str:
+    """A table (column name -> values) as CSV: numbers as :func:`_num` writes them, everything
+    else as text, quoted where the csv module needs (``csv.reader`` and :func:`kinemyo.io.read`
+    read it back)."""
     keys = list(columns)
     n = len(next(iter(columns.values()))) if columns else 0
-    lines = [",".join(keys)]
     cols = [np.asarray(columns[k]) for k in keys]
-    for i in range(n):
-        lines.append(",".join(_num(k, c[i]) if np.issubdtype(c.dtype, np.number) else str(c[i])
-                              for k, c in zip(keys, cols, strict=True)))
-    return "\n".join(lines) + "\n"
-
-
-def _rows_csv(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return ""
-    keys = list(rows[0])
-    out = [",".join(keys)]
-    for r in rows:
-        out.append(",".join(_num(k, r[k]) if isinstance(r[k], float) else str(r[k]) for k in keys))
-    return "\n".join(out) + "\n"
+    num = [np.issubdtype(c.dtype, np.number) for c in cols]
+    rows = ([_num(k, c[i]) if isnum else str(c[i]) for k, c, isnum in zip(keys, cols, num, strict=True)]
+            for i in range(n))
+    return _csv_lines(itertools.chain([keys], rows))
 
 
 def write_result(result: Result, out_dir: str | os.PathLike[str], formats: tuple[str, ...] | None = None,
@@ -495,8 +510,6 @@ def write_result(result: Result, out_dir: str | os.PathLike[str], formats: tuple
                 import pyarrow.parquet as pq
             except ImportError as exc:
                 raise RuntimeError("writing Parquet needs pyarrow: pip install 'kinemyo[parquet]'") from exc
-            import io as _io
-
             buf = _io.BytesIO()
             pq.write_table(pa.table({k: np.asarray(v) for k, v in cols.items()}), buf)
             atomic_write_bytes(out / f"{name}.parquet", buf.getvalue())

@@ -565,6 +565,14 @@ class OnlinePipeline:
             self._last_pair: tuple[int, int] | None = None
             self._unpaired_tail = False
             self.n_unpaired = 0
+            if cfg["metrics"]["movement_threshold_deg_s"] == 0 and (
+                    cfg["kinematics"]["neutral_s"] is None or calibration is not None):
+                # online the rest noise is learnt in the neutral window only; without it a threshold
+                # of 0 would count every sample as movement (review, eighth session)
+                raise ValueError(
+                    "metrics.movement_threshold_deg_s = 0 (threshold from the rest noise alone) needs "
+                    "kinematics.neutral_s in a stream, and no ready-made calibration: the rest noise is "
+                    "learnt in that window; give a threshold > 0 otherwise")
             self._make_measures()
         self._emg_onsets: dict[int, collections.deque[float]] = collections.defaultdict(
             lambda: collections.deque(maxlen=64))
@@ -608,7 +616,8 @@ class OnlinePipeline:
         self._holds = OnlineHolds(fs, m["hold_tolerance_deg"], m["hold_min_s"], m["hold_limit_s"])
         self._reps = OnlineRepetitions(fs, m["rep_min_amplitude_deg"] / 2, m["rep_min_amplitude_deg"])
         self._reps.count = count
-        self._moves = OnlineMovementOnsets(fs, m["movement_threshold_deg_s"] or 10.0)
+        # 0 is a threshold (from the rest noise alone), not "unset"
+        self._moves = OnlineMovementOnsets(fs, m["movement_threshold_deg_s"])
         if b is not None:
             self._moves.b = b
         self._hold_spans: list[tuple[float, float]] = []
