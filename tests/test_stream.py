@@ -298,7 +298,7 @@ def test_movement_threshold_zero_is_a_threshold_not_the_default() -> None:
     # online the rest noise is learnt in the neutral window only: without it, 0 would make every
     # sample a movement, so it is refused (review, eighth session)
     cfg["kinematics"] = {**cfg.get("kinematics", {}), "neutral_s": None}
-    with pytest.raises(ValueError, match="needs kinematics.neutral_s"):
+    with pytest.raises(ValueError, match=r"needs kinematics\.neutral_s"):
         OnlinePipeline(cfg, imu_fs=100.0)
 
 
