@@ -55,6 +55,28 @@ def test_ecg_template_and_highpass():
     assert len(hp) > 0
 
 
+def test_ecg_template_opposite_polarity_and_ecg_free_neighbour():
+    """Review (eighth session): the R peaks were found on the plain channel sum, so an ECG of
+    opposite polarity on two channels (left / right erector spinae) cancelled (0.1 -> 29 false
+    activations per minute at 20 dB), and an ECG-free channel 30 x larger buried the beats."""
+    rec = simulate_emg(120.0, FS, 2, snr_db=20, seed=601, ecg=True)
+    same = onset.detect(rec.signal, FS, rest=(0, 1.5), ecg="template")
+    flip = onset.detect(rec.signal * np.array([-1.0, 1.0]), FS, rest=(0, 1.5), ecg="template")
+    for c in range(2):
+        np.testing.assert_array_equal(same[c], flip[c])  # the sign of a channel does not matter
+        mae, det, fp = score(flip[c], rec.events[c], FS, 120.0)
+        assert fp <= 1.0 and det >= 0.98 and mae <= 6.0, (c, mae, det, fp)
+    one = simulate_emg(120.0, FS, None, snr_db=20, seed=603, ecg=True)
+    other = simulate_emg(120.0, FS, None, snr_db=20, seed=703).signal  # another muscle, no ECG
+    for k in (1.0, 30.0):
+        ev = onset.detect(np.column_stack([one.signal, k * other]), FS, rest=(0, 1.5), ecg="template")
+        mae, det, fp = score(ev[0], one.events[0], FS, 120.0)
+        assert fp <= 1.0 and det >= 0.98 and mae <= 6.0, (k, mae, det, fp)
+    # one channel: the same beats as the plain sum of earlier builds (a single z^2 is bp^2 scaled)
+    x = one.signal
+    np.testing.assert_allclose(onset.remove_ecg(x, FS), onset.remove_ecg(x[:, None], FS)[:, 0])
+
+
 @pytest.mark.parametrize("method", ["default", "hodges_bui", "bonato", "tkeo"])
 def test_online_equals_offline(method):
     rec = simulate_emg(30.0, FS, 3, snr_db=8, seed=3)

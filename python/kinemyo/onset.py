@@ -825,13 +825,36 @@ def _hann(n: int) -> np.ndarray:
     return np.hanning(n + 2)[1:-1]
 
 
+def _r_peaks(q: np.ndarray, dist: int) -> list[int]:
+    """Local maxima of ``q`` above 25 % of its 99th percentile, at least ``dist`` samples apart
+    (the larger one kept)."""
+    thr = 0.25 * np.percentile(q, 99)
+    cand = np.flatnonzero((q[1:-1] > q[:-2]) & (q[1:-1] >= q[2:]) & (q[1:-1] > thr)) + 1
+    peaks: list[int] = []
+    for c in cand:
+        if peaks and c - peaks[-1] < dist:
+            if q[c] > q[peaks[-1]]:
+                peaks[-1] = int(c)
+            continue
+        peaks.append(int(c))
+    return peaks
+
+
 def remove_ecg(x: npt.ArrayLike, fs: float, *, qrs_band: tuple[float, float] = (5.0, 25.0),
                window_s: tuple[float, float] = (0.06, 0.1), n_average: int = 15) -> np.ndarray:
     """Subtract a running-average QRS template at detected R peaks (offline, per channel).
 
-    R peaks are found on the channel sum (ECG is common to trunk channels) band-passed to
-    ``qrs_band`` Hz, as local maxima of its square above 25 % of the 99th percentile, at least
-    0.3 s apart. Each channel's template is the sample-wise median of the ``n_average``
+    R peaks are found on all channels together (ECG is common to trunk channels): each channel
+    band-passed to ``qrs_band`` Hz and divided by its own robust scale (median absolute value),
+    the squares summed over channels, and the peaks are the local maxima of that sum above 25 % of
+    its 99th percentile, at least 0.3 s apart. Summing squares of scaled channels (a spatial
+    energy, as in multi-lead QRS detection) keeps the beats when the ECG has opposite polarity on
+    two channels (left and right erector spinae, back and abdomen) and when an ECG-free channel is
+    much larger than the others; the plain channel sum of earlier builds cancelled or buried them
+    there (review, eighth session: 0.1 -> 29 false activations per minute at 20 dB). With several
+    channels the peaks are then found again with each channel's square weighted by its median
+    energy at the first beats (ECG-free channels count for almost nothing). One channel gives the
+    same peaks as before. Each channel's template is the sample-wise median of the ``n_average``
     neighbouring beats' windows
     ``[-window_s[0], +window_s[1]]`` s around the peak; it is subtracted beat by beat. The template
     median suppresses the (uncorrelated) EMG, also when some beats fall inside bursts.
@@ -843,18 +866,19 @@ def remove_ecg(x: npt.ArrayLike, fs: float, *, qrs_band: tuple[float, float] = (
     from .filters import butter, sosfiltfilt
     if n < int(2 * fs):
         return a
-    ref = np.nan_to_num(a2).sum(axis=1)
-    q = sosfiltfilt(butter(2, qrs_band, fs, "bandpass"), ref) ** 2
-    thr = 0.25 * np.percentile(q, 99)
-    dist = int(0.3 * fs)
-    cand = np.flatnonzero((q[1:-1] > q[:-2]) & (q[1:-1] >= q[2:]) & (q[1:-1] > thr)) + 1
-    peaks: list[int] = []
-    for c in cand:
-        if peaks and c - peaks[-1] < dist:
-            if q[c] > q[peaks[-1]]:
-                peaks[-1] = int(c)
-            continue
-        peaks.append(int(c))
+    bp = sosfiltfilt(butter(2, qrs_band, fs, "bandpass"), np.nan_to_num(a2))
+    scale = np.median(np.abs(bp), axis=0)
+    live = scale > 0  # a silent (all-zero) channel adds nothing
+    if not np.any(live):
+        return a
+    z2 = (bp[:, live] / scale[live]) ** 2
+    peaks = _r_peaks(z2.sum(axis=1), int(0.3 * fs))
+    if z2.shape[1] > 1 and len(peaks) >= 3:
+        # second pass, channels weighted by their own QRS energy at the first pass's beats (the
+        # energy detector's weights, SNR^2): an ECG-free channel (another muscle) then adds
+        # almost none of its bursts' low-frequency content
+        snr = np.median(z2[peaks], axis=0)
+        peaks = _r_peaks(z2 @ (snr / snr.max()), int(0.3 * fs))
     w0, w1 = int(window_s[0] * fs), int(window_s[1] * fs)
     peaks = [p for p in peaks if p - w0 >= 0 and p + w1 < n]
     if len(peaks) < 3:
