@@ -391,6 +391,80 @@ def test_offline_nan_is_local(rng: np.random.Generator) -> None:
     assert np.isfinite(y[6000:]).all() and np.isfinite(y[:1000]).all()
 
 
+@pytest.mark.parametrize("where", ["first", "padlen", "last", "last-padlen", "second"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_sosfiltfilt_nan_at_an_end_or_pad_mirror_is_local(where: str, bad: float,
+                                                          rng: np.random.Generator) -> None:
+    # The odd extensions used to be built from x[0], x[padlen], x[-1], x[-1-padlen]: one NaN there
+    # seeded the delays with NaN and wiped the whole channel.
+    sos = kf.butter(4, 10.0, 100.0)
+    pad = 3 * (2 * len(sos) + 1)
+    n = 300
+    i = {"first": 0, "padlen": pad, "last": n - 1, "last-padlen": n - 1 - pad, "second": 1}[where]
+    x = rng.standard_normal((n, 2))
+    x[i, 0] = bad
+    y = kf.sosfiltfilt(sos, x)
+    assert np.isnan(y[i, 0])
+    assert np.isfinite(np.delete(y[:, 0], i)).all()
+    np.testing.assert_allclose(y[:, 1], signal.sosfiltfilt(sos, x[:, 1]), rtol=1e-10, atol=1e-12)
+    if i in (0, n - 1):  # a leading/trailing drop-out: SciPy's result on the finite span
+        span = slice(1, None) if i == 0 else slice(None, -1)
+        np.testing.assert_allclose(y[span, 0], signal.sosfiltfilt(sos, x[span, 0]), rtol=1e-10, atol=1e-12)
+    else:  # "hold" differs from interpolation near the sample only
+        xi = x[:, 0].copy()
+        xi[i] = 0.5 * (x[i - 1, 0] + x[i + 1, 0])
+        ref = signal.sosfiltfilt(sos, xi)
+        far = np.abs(np.arange(n) - i) > 50
+        np.testing.assert_allclose(y[far, 0], ref[far], rtol=0, atol=1e-3 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(16, 80), frac=st.sampled_from([0.0, 0.05, 0.3, 0.9, 1.0]),
+       padlen=st.sampled_from([0, 1, 15, None]), seed=st.integers(0, 2**32 - 1))
+def test_sosfiltfilt_output_is_nan_exactly_where_input_is_not_finite(
+        dtype, n: int, frac: float, padlen: int | None, seed: int) -> None:
+    r = np.random.default_rng(seed)
+    sos = kf.butter(4, 10.0, 100.0)
+    x = r.standard_normal((n, 3)).astype(dtype)
+    bad = r.random(x.shape) < frac
+    x[bad] = r.choice([np.nan, np.inf, -np.inf], size=int(bad.sum()))
+    y = kf.sosfiltfilt(sos, x, padlen=padlen)
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(np.isfinite(y), np.isfinite(x))
+
+
+def test_tkeo_infinite_input_gives_nan() -> None:
+    y = kf.TKEO(1)(np.array([1.0, 2.0, np.inf, 3.0, 4.0, 5.0, -np.inf, 1.0, 1.0, 1.0]))
+    assert np.isnan(y[[2, 3, 4, 6, 7, 8]]).all()  # every output involving the sample (was +-inf)
+    np.testing.assert_array_equal(y[[0, 1, 5, 9]], [0.0, 1.0, 4.0 ** 2 - 3.0 * 5.0, 0.0])
+
+
+@pytest.mark.parametrize("cls,big", [(kf.MovingRMS, 1e200), (kf.MovingAverage, 1e308)])
+def test_moving_window_sample_too_large_for_the_sum_is_missing(cls, big: float) -> None:
+    # x**2 (or the window's sum) would overflow: the sample is treated like a non-finite one,
+    # instead of inf outputs and then NaN (inf - inf) until the next recompute
+    x = np.ones(45)
+    x[3], x[4] = big, -big
+    y = cls(10.0, 1, 1.0)(x)
+    assert np.isnan(y[[3, 4]]).all()
+    np.testing.assert_array_equal(np.delete(y, [3, 4]), 1.0)
+    # float32 input never gets near the limit
+    x32 = np.full(30, np.finfo(np.float32).max, dtype=np.float32)
+    y32 = cls(10.0, 1, 1.0, dtype=np.float32)(x32)
+    np.testing.assert_allclose(y32, np.finfo(np.float32).max, rtol=1e-6)
+
+
+def test_offline_big_endian_float32_stays_float32(rng: np.random.Generator) -> None:
+    sos = kf.butter(4, 10.0, 100.0)
+    x = rng.standard_normal((50, 2)).astype(">f4")
+    for fn in (kf.sosfilt, kf.sosfiltfilt):
+        y = fn(sos, x)
+        assert y.dtype == np.float32, fn
+        np.testing.assert_array_equal(y, fn(sos, x.astype(np.float32)))
+    assert kf.sosfilt(sos, x.astype(">f8")).dtype == np.float64
+
+
 # ---------------------------------------------------------------- bad input
 
 
@@ -473,6 +547,8 @@ def test_processor_bad_arrays() -> None:
     (lambda: kf.Envelope(FS, 2, cutoff=1000.0), "cutoff"),
     (lambda: kf.Envelope(FS, 2, highpass=0.0), "highpass"),
     (lambda: kf.Envelope(FS, 2, order=11), "order"),
+    (lambda: kf.Envelope(FS, 2, highpass_order=99), "highpass_order"),  # checked without highpass too
+    (lambda: kf.Envelope(FS, 2, highpass_order=0), "highpass_order"),
     (lambda: kf.Envelope(-1.0, 2), "fs"),
     (lambda: kf.SosFilter(kf.butter(2, 10.0, FS), 0), "n_channels"),
     (lambda: kf.SosFilter(kf.butter(2, 10.0, FS), 2, init="warm"), "init"),

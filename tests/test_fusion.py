@@ -250,6 +250,36 @@ def test_bad_input(rec) -> None:
         f.update(rec.gyr, rec.acc, rec.mag[:10])
 
 
+@pytest.mark.parametrize("b0", [[np.nan, 0, 0], [0, np.inf, 0], [0, 0, -np.inf], [1e3, 0, 0],
+                                [800.0, 800.0, 0.0]])
+def test_mahony_b0_must_be_finite_and_plausible(b0) -> None:
+    # NaN / Inf / beyond the 1000 rad/s rate limit: every output was NaN
+    with pytest.raises(ValueError, match="b0"):
+        kfu.Mahony(FS, b0=b0)
+
+
+@pytest.mark.parametrize("make", FILTERS[:3])
+def test_classic_state_setter_validates_q_and_bias(make, rec) -> None:
+    f = make()
+    f.update(rec.gyr[:200], rec.acc[:200])
+    good = f.state
+    for bad in ([0.0, 0.0, 0.0, 0.0], [np.nan, 0.0, 0.0, 1.0], [np.inf, 0.0, 0.0, 0.0]):
+        with pytest.raises(ValueError, match=r"state\['q'\]"):
+            f.state = {**good, "q": np.array(bad)}
+    after = f.state
+    for k in good:
+        np.testing.assert_array_equal(after[k], good[k])  # a refused state changes nothing
+    # a finite non-unit q is normalised, as q0 is
+    f.state = {**good, "q": np.array([2.0, 0.0, 0.0, 0.0])}
+    np.testing.assert_array_equal(f.state["q"], [1.0, 0.0, 0.0, 0.0])
+    q = f.update(rec.gyr[200:300], rec.acc[200:300])
+    assert np.isfinite(q).all()
+    if "bias" in good:
+        for bias in ([np.nan, 0.0, 0.0], [0.0, -np.inf, 0.0], [2e3, 0.0, 0.0]):
+            with pytest.raises(ValueError, match="bias"):
+                f.state = {**good, "bias": np.array(bias)}
+
+
 @pytest.mark.parametrize("make", FILTERS)
 def test_nonfinite_and_zero_samples_do_not_poison(make, rec) -> None:
     g, a, m = rec.gyr.copy(), rec.acc.copy(), rec.mag.copy()

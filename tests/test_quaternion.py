@@ -101,6 +101,23 @@ def test_slerp_angle_relative_heading(qs: np.ndarray) -> None:
     np.testing.assert_allclose(inc[:, 3], 0.0, atol=1e-12)
 
 
+@pytest.mark.parametrize("deg", [3.5, 1.0, 1e-3, 1e-7, 0.0])
+def test_slerp_constant_angular_speed_at_small_angles(deg: float) -> None:
+    # below 3.6 degrees slerp used to switch to normalised linear interpolation (1e-6 rad off)
+    rng = np.random.default_rng(5)
+    q0 = kq.normalize(rng.standard_normal((20, 4)))
+    axis = rng.standard_normal((20, 3))
+    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+    q1 = kq.multiply(q0, kq.from_rotvec(axis * np.radians(deg)))
+    t = np.array([0.0, 0.1, 0.25, 0.5, 0.9, 1.0])
+    for a, b in zip(q0, q1, strict=True):
+        r = kq.slerp(a, b, t)
+        np.testing.assert_allclose(kq.angle_between(a, r), t * np.radians(deg), rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(np.linalg.norm(r, axis=1), 1.0, atol=1e-15)
+        np.testing.assert_array_equal(r[0], a)  # exact endpoints
+        np.testing.assert_array_equal(r[-1], b)
+
+
 def test_shapes_and_errors() -> None:
     q = np.array([1.0, 0, 0, 0])
     assert kq.multiply(q, q).shape == (4,)

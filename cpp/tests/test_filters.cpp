@@ -255,3 +255,81 @@ TEST_CASE("constructor errors") {
     SosFilter<double> f(SosFilterParams{notch(50.0, kFs), 2, InitMode::zero});
     CHECK_THROWS_AS(f.set_state({{"z", {1.0}}}), std::invalid_argument);
 }
+
+TEST_CASE("sosfiltfilt: one non-finite sample at an end or at a pad's mirror does not wipe the channel") {
+    // The odd extensions are built around each channel's first / last finite samples and the
+    // delays are never seeded from a non-finite value ("hold": NaN for that sample only).
+    const Sos sos = butter(4, {100.0}, kFs, BandType::lowpass);
+    const std::size_t n = 300, C = 2, padlen = sosfiltfilt_padlen(sos);
+    const auto x = random_signal(n, C, 11);
+    for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+        for (std::size_t pos : {std::size_t{0}, padlen, n - 1, n - 1 - padlen, std::size_t{1}, std::size_t{150}}) {
+            CAPTURE(pos);
+            CAPTURE(bad);
+            auto xb = x;
+            xb[pos * C] = bad;
+            std::vector<double> y(xb.size());
+            sosfiltfilt(sos, xb.data(), y.data(), n, C, padlen);
+            CHECK(std::isnan(y[pos * C]));
+            for (std::size_t t = 0; t < n; ++t) {
+                if (t != pos) REQUIRE(std::isfinite(y[t * C]));
+                REQUIRE(std::isfinite(y[t * C + 1]));
+            }
+            if (pos == 0 || pos == n - 1) {
+                // a leading / trailing drop-out: the rest is the zero-phase filter of the finite span
+                std::vector<double> span(n - 1), ys(n - 1);
+                for (std::size_t t = 0; t + 1 < n; ++t) span[t] = x[(pos == 0 ? t + 1 : t) * C];
+                sosfiltfilt(sos, span.data(), ys.data(), n - 1, 1, padlen);
+                for (std::size_t t = 0; t + 1 < n; ++t) {
+                    REQUIRE(y[(pos == 0 ? t + 1 : t) * C] == doctest::Approx(ys[t]).epsilon(1e-12).scale(1.0));
+                }
+            }
+        }
+    }
+    // a channel with no finite sample is NaN; the others are untouched
+    auto xa = x;
+    for (std::size_t t = 0; t < n; ++t) xa[t * C] = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> ya(xa.size()), yr(x.size());
+    sosfiltfilt(sos, xa.data(), ya.data(), n, C, padlen);
+    sosfiltfilt(sos, x.data(), yr.data(), n, C, padlen);
+    for (std::size_t t = 0; t < n; ++t) {
+        REQUIRE(std::isnan(ya[t * C]));
+        REQUIRE(ya[t * C + 1] == doctest::Approx(yr[t * C + 1]).epsilon(1e-12).scale(1.0));
+    }
+}
+
+TEST_CASE("TKEO: an infinite sample gives NaN outputs, like a NaN") {
+    TKEO<double> k(1);
+    const double inf = std::numeric_limits<double>::infinity();
+    const std::vector<double> x{1.0, 2.0, inf, 3.0, 4.0, 5.0, -inf, 1.0, 1.0, 1.0};
+    std::vector<double> y(x.size());
+    k.process(x.data(), y.data(), x.size());
+    for (std::size_t i : {2, 3, 4, 6, 7, 8}) CHECK(std::isnan(y[i]));
+    for (std::size_t i : {0, 1, 5, 9}) CHECK(std::isfinite(y[i]));
+    CHECK(y[5] == 4.0 * 4.0 - 3.0 * 5.0);
+}
+
+TEST_CASE("moving windows: a sample too large for the running sum is treated as missing") {
+    for (WindowStat stat : {WindowStat::rms, WindowStat::mean}) {
+        MovingWindow<double> m(MovingWindowParams{10.0, 1, 1.0, stat});
+        std::vector<double> x(45, 1.0), y(45);
+        x[3] = stat == WindowStat::rms ? 1e200 : 1e308;  // x^2 (or the sum) would overflow
+        x[4] = -x[3];
+        m.process(x.data(), y.data(), x.size());
+        CHECK(std::isnan(y[3]));
+        CHECK(std::isnan(y[4]));
+        for (std::size_t t = 0; t < x.size(); ++t) {
+            if (t != 3 && t != 4) REQUIRE(y[t] == 1.0);
+        }
+    }
+    MovingWindow<double> r(MovingWindowParams{10.0, 1, 1.0, WindowStat::rms});
+    CHECK(r.max_abs() == doctest::Approx(std::sqrt(std::numeric_limits<double>::max() / 20.0)));
+    // float32 input can never reach the limit
+    CHECK(r.max_abs() > 1e150);
+}
+
+TEST_CASE("Envelope validates highpass_order even without a high-pass") {
+    CHECK_THROWS_AS(Envelope<double>(EnvelopeParams{kFs, 1, 6.0, 2, std::nullopt, 99}), std::invalid_argument);
+    CHECK_THROWS_AS(Envelope<double>(EnvelopeParams{kFs, 1, 6.0, 2, std::nullopt, 0}), std::invalid_argument);
+    CHECK_NOTHROW(Envelope<double>(EnvelopeParams{kFs, 1, 6.0, 2, std::nullopt, 10}));
+}

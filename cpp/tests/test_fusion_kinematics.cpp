@@ -170,3 +170,78 @@ TEST_CASE("lumbar angles: signs of pure flexion, lateral bending and axial rotat
     kinematics::lumbar_angles(p, bad.data(), base.data(), 1, out);
     CHECK(std::isnan(out[0]));
 }
+
+TEST_CASE("Mahony rejects a non-finite or implausible initial bias b0") {
+    const double nan = std::nan(""), inf = HUGE_VAL;
+    for (const kq::Vec3& b : {kq::Vec3{nan, 0, 0}, kq::Vec3{0, inf, 0}, kq::Vec3{0, 0, -inf}, kq::Vec3{1e3, 0, 0},
+                              kq::Vec3{800, 800, 0}}) {
+        CHECK_THROWS_WITH_AS(fusion::Mahony(fusion::MahonyParams{100.0, 1.0, 0.3, {1, 0, 0, 0}, b}),
+                             doctest::Contains("b0"), std::invalid_argument);
+    }
+    CHECK_NOTHROW(fusion::Mahony(fusion::MahonyParams{100.0, 1.0, 0.3, {1, 0, 0, 0}, {0.01, -0.02, 999.0}}));
+}
+
+TEST_CASE("classic filters: set_state rejects a non-finite or zero q and a bad bias, normalises q") {
+    const Imu d = make_imu(200, 100.0, 6);
+    fusion::Madgwick mw(fusion::MadgwickParams{100.0, 0.1, {1.0, 0.0, 0.0, 0.0}});
+    fusion::Mahony mh(fusion::MahonyParams{100.0, 1.0, 0.3, {1.0, 0.0, 0.0, 0.0}, {0.0, 0.0, 0.0}});
+    fusion::Complementary cf(fusion::ComplementaryParams{100.0, 0.02, {1.0, 0.0, 0.0, 0.0}});
+    const double nan = std::nan(""), inf = HUGE_VAL;
+    for (fusion::OrientationFilter* f : std::vector<fusion::OrientationFilter*>{&mw, &mh, &cf}) {
+        std::vector<double> q(4 * d.n);
+        f->update(d.gyr.data(), d.acc.data(), nullptr, d.n, q.data(), nullptr, nullptr);
+        const StateRecord good = f->get_state();
+        for (const std::vector<double>& bad : {std::vector<double>{0, 0, 0, 0}, std::vector<double>{nan, 0, 0, 1},
+                                               std::vector<double>{inf, 0, 0, 0}}) {
+            StateRecord s = good;
+            s["q"] = bad;
+            CHECK_THROWS_WITH_AS(f->set_state(s), doctest::Contains("q"), std::invalid_argument);
+            CHECK(f->get_state() == good);  // nothing changed
+        }
+        // a finite non-unit q is normalised (as q0); a state from get_state is kept bit for bit
+        StateRecord s = good;
+        s["q"] = {2.0, 0.0, 0.0, 0.0};
+        f->set_state(s);
+        CHECK(f->get_state().at("q") == std::vector<double>{1.0, 0.0, 0.0, 0.0});
+        f->set_state(good);
+        CHECK(f->get_state() == good);
+    }
+    StateRecord s = mh.get_state();
+    for (const std::vector<double>& bad : {std::vector<double>{nan, 0, 0}, std::vector<double>{0, -inf, 0},
+                                           std::vector<double>{2e3, 0, 0}}) {
+        s["bias"] = bad;
+        CHECK_THROWS_WITH_AS(mh.set_state(s), doctest::Contains("bias"), std::invalid_argument);
+    }
+}
+
+TEST_CASE("slerp: constant angular speed at every angle, exact endpoints") {
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    for (double angle : {3.0, 0.5, 1e-3, 1e-6, 1e-9, 1e-12, 0.0}) {  // degrees
+        for (int k = 0; k < 20; ++k) {
+            const kq::Quat q0 = kq::normalized({u(rng), u(rng), u(rng), u(rng)});
+            const kq::Vec3 ax0{u(rng), u(rng), u(rng)};
+            const double an = std::sqrt(ax0[0] * ax0[0] + ax0[1] * ax0[1] + ax0[2] * ax0[2]);
+            const double th = angle * kPi / 180.0;
+            const kq::Quat dq = kq::from_rotvec({ax0[0] / an * th, ax0[1] / an * th, ax0[2] / an * th});
+            const kq::Quat q1 = kq::mul(q0, dq);
+            const double ts[] = {0.0, 0.1, 0.25, 0.5, 0.9, 1.0};
+            double out[4 * 6], ang[6];
+            kq::slerp(q0.data(), 1, q1.data(), 1, ts, 6, out, 6);
+            kq::angle_between(q0.data(), 1, out, 6, ang, 6);
+            for (std::size_t i = 0; i < 6; ++i) {
+                CAPTURE(angle);
+                CAPTURE(ts[i]);
+                // rotation angle from q0 grows linearly in t (was nlerp below 3.6 degrees: 1e-6 rad off)
+                REQUIRE(std::abs(ang[i] - ts[i] * th) <= 1e-9 * ts[i] * th + 1e-15);  // + angle_between's rounding
+                const double n2 = out[4 * i] * out[4 * i] + out[4 * i + 1] * out[4 * i + 1] +
+                                  out[4 * i + 2] * out[4 * i + 2] + out[4 * i + 3] * out[4 * i + 3];
+                REQUIRE(n2 == doctest::Approx(1.0).epsilon(1e-14));
+            }
+            for (std::size_t c = 0; c < 4; ++c) {
+                CHECK(out[c] == q0[c]);            // t = 0: q0 exactly
+                CHECK(out[20 + c] == q1[c]);       // t = 1: q1 exactly (same hemisphere here)
+            }
+        }
+    }
+}

@@ -120,7 +120,9 @@ def _offline_dtype(x: npt.ArrayLike) -> tuple[np.ndarray, str]:
     if a.ndim not in (1, 2):
         raise ValueError(
             f"x must be 1-D (n_samples,) or 2-D (n_samples, n_channels); got shape {a.shape}")
-    return a, ("_f32" if a.dtype == np.float32 else "_f64")
+    # float32 in either byte order stays float32 (output in native order); other types -> float64
+    is_f32 = a.dtype.kind == "f" and a.dtype.itemsize == 4
+    return a, ("_f32" if is_f32 else "_f64")
 
 
 def sosfilt(sos: npt.ArrayLike, x: npt.ArrayLike) -> np.ndarray:
@@ -157,11 +159,17 @@ def sosfiltfilt(sos: npt.ArrayLike, x: npt.ArrayLike, padlen: int | None = None)
     initial conditions (to 1e-10 relative on float64). The magnitude response is squared; there is
     no phase lag. Memory: the output plus ``O(padlen * n_channels)``.
 
+    Non-finite samples ("hold" policy, unlike SciPy where one NaN poisons everything): their output
+    is NaN and nothing else is. Each channel's odd extensions are built around its first and last
+    finite samples, so a channel's leading/trailing NaNs are NaN in the output and the rest equals
+    SciPy's result on its finite span; a pad sample mirroring a non-finite one is held too, and the
+    delays are seeded from the first finite sample each pass meets. An all-NaN channel stays NaN.
+
     Parameters
     ----------
     sos : array_like, shape (n_sections, 6)
     x : array_like, shape (n_samples,) or (n_samples, n_channels)
-        Must have more than ``padlen`` samples.
+        Must have more than ``padlen`` samples. float32 (either byte order) gives float32.
     padlen : int, optional
         Number of samples of odd extension at each end; default as SciPy.
 
@@ -267,7 +275,10 @@ class MovingAverage(_Window):
     relative error is bounded by about ``N * eps * max(v) / sum(v)`` over the last two windows
     (``v`` = the samples, or their squares for :class:`MovingRMS`): ~1e-15 on ordinary signals, up to
     ~2e-8 right after a 1e9 spike has left an RMS window of ~5e10 (docs/reliability.md). Non-finite samples count as
-    missing: they give NaN output and do not enter the window.
+    missing: they give NaN output and do not enter the window. So do samples too large for the
+    running sum to stay finite: ``|x| > sqrt(DBL_MAX / (2 N))`` (about 1e150) for
+    :class:`MovingRMS`, whose square would overflow, and ``|x| > DBL_MAX / (2 N)`` for the mean;
+    float32 input never comes near.
 
     Parameters
     ----------
@@ -311,8 +322,8 @@ class TKEO(Processor):
 
     Notes
     -----
-    A non-finite sample makes the outputs that involve it NaN (at most three); later outputs are
-    finite again.
+    A non-finite sample (NaN or ±Inf) makes the outputs that involve it NaN (at most three); later
+    outputs are finite again.
     """
 
     def __init__(self, n_channels: int, dtype: npt.DTypeLike = np.float64) -> None:

@@ -21,7 +21,9 @@ Conventions
 
 Bad samples: a non-finite gyroscope sample holds the orientation; a non-finite or zero-norm
 accelerometer (magnetometer) sample skips the inclination (heading) correction for that sample.
-The state is never poisoned; flags report what happened.
+The state is never poisoned; flags report what happened. Assigning ``state`` to Madgwick, Mahony
+or Complementary refuses (``ValueError``) a non-finite or zero ``q`` and a non-finite or
+implausible (>= 1000 rad/s) ``bias``; a finite ``q`` of norm != 1 is normalised, as ``q0`` is.
 """
 
 from __future__ import annotations
@@ -144,7 +146,8 @@ class Mahony(_Filter):
     q0 : (4,), optional
         Initial orientation (sensor -> ENU).
     b0 : (3,), optional
-        Initial gyroscope bias estimate, rad/s.
+        Initial gyroscope bias estimate, rad/s: finite, with norm < 1000 rad/s (the gyroscope
+        plausibility limit); otherwise ``ValueError``.
 
     Equals ``ahrs.filters.Mahony(frequency=fs, k_P=kp, k_I=ki, q0=...)`` to 1e-9 (tested).
     """

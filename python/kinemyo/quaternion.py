@@ -96,7 +96,9 @@ def from_euler(angles: npt.ArrayLike, seq: str) -> np.ndarray:
 
 def slerp(q0: npt.ArrayLike, q1: npt.ArrayLike, t: npt.ArrayLike) -> np.ndarray:
     """Spherical linear interpolation along the shorter arc: ``t = 0`` gives ``q0``, ``1`` gives ``q1``
-    (Shoemake, SIGGRAPH 1985)."""
+    (or ``-q1``) exactly (Shoemake, SIGGRAPH 1985). Unit quaternions in; constant angular speed at
+    every angle, however small (the angle is taken as ``atan2(|q0 ^ q1|, q0 . q1)``, with no switch
+    to linear interpolation)."""
     return _core.quat_slerp(q0, q1, np.asarray(t, dtype=float))
 
 

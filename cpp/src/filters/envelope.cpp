@@ -20,13 +20,15 @@ SosFilterParams lowpass_params(const EnvelopeParams& p) {
 template <class T>
 Envelope<T>::Envelope(const EnvelopeParams& params)
     : params_(params), lowpass_(lowpass_params(params)) {
+    // highpass_order is validated even without a high-pass: a bad value is a bad parameter
+    // whether or not it is used (and is kept in params, pickles and reports).
+    if (params.highpass_order < 1 || params.highpass_order > 10) {
+        detail::fail_param("highpass_order", "an integer in 1..10", params.highpass_order);
+    }
     if (params.highpass) {
         const double hp = *params.highpass;
         if (!(std::isfinite(hp) && hp > 0.0 && hp < params.fs / 2.0)) {
             detail::fail_param("highpass", "in (0, fs/2) = (0, " + detail::to_str(params.fs / 2.0) + ") Hz", hp);
-        }
-        if (params.highpass_order < 1 || params.highpass_order > 10) {
-            detail::fail_param("highpass_order", "an integer in 1..10", params.highpass_order);
         }
         highpass_.emplace(SosFilterParams{butter(params.highpass_order, {hp}, params.fs, BandType::highpass),
                                           params.n_channels, InitMode::zero});

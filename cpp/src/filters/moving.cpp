@@ -19,6 +19,12 @@ MovingWindow<T>::MovingWindow(const MovingWindowParams& params) : params_(params
     }
     if (n > 1e9) detail::fail_param("window_s", "at most 1e9 samples long", params.window_s);
     n_ = static_cast<std::size_t>(n);
+    // Largest |x| accepted: the window's sum of N values (x or x^2) then stays below DBL_MAX / 2,
+    // so the running sum, its updates and the recompute never overflow. Beyond it (|x| above about
+    // 1e150 for RMS, 1e298 for the mean, whatever N <= 1e9; never for float32 input) a sample is
+    // treated like a non-finite one.
+    const double big = std::numeric_limits<double>::max() / (2.0 * n);
+    max_abs_ = params.stat == WindowStat::rms ? std::sqrt(big) : big;
     ring_.assign(n_ * params.n_channels, 0.0);
     valid_.assign(n_ * params.n_channels, 0);
     sum_.assign(params.n_channels, 0.0);
@@ -58,7 +64,7 @@ void MovingWindow<T>::process(const T* x, T* y, std::size_t n_samples) {
         std::uint8_t* vslot = valid_.data() + pos_ * C;
         for (std::size_t c = 0; c < C; ++c) {
             const double xv = static_cast<double>(xr[c]);
-            const bool ok = std::isfinite(xv);
+            const bool ok = std::fabs(xv) <= max_abs_;  // false for NaN and +-Inf
             const double v = ok ? (rms ? xv * xv : xv) : 0.0;
             sum[c] += v - slot[c];
             count[c] += static_cast<std::int64_t>(ok) - static_cast<std::int64_t>(vslot[c]);

@@ -301,19 +301,6 @@ void sosfilt(const Sos& sos, const T* x, T* y, std::size_t n_samples, std::size_
     f.process(x, y, n_samples);
 }
 
-namespace {
-// Odd extension at the front: ext[i] = 2*x[0] - x[padlen - i], i = 0..padlen-1.
-template <class T>
-void front_pad(const T* x, std::size_t padlen, std::size_t C, std::vector<T>& buf) {
-    buf.resize(padlen * C);
-    for (std::size_t i = 0; i < padlen; ++i) {
-        for (std::size_t c = 0; c < C; ++c) {
-            buf[i * C + c] = static_cast<T>(T(2) * x[c] - x[(padlen - i) * C + c]);
-        }
-    }
-}
-}  // namespace
-
 template <class T>
 void sosfiltfilt(const Sos& sos_in, const T* x, T* y, std::size_t n_samples, std::size_t C,
                  std::size_t padlen) {
@@ -325,47 +312,94 @@ void sosfiltfilt(const Sos& sos_in, const T* x, T* y, std::size_t n_samples, std
     const Sos sos = validate_sos(sos_in);
     const auto zi = sosfilt_zi(sos);
     const std::size_t S = sos.size();
+    const std::size_t n = n_samples;
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    auto finite = [](T v) { return std::isfinite(static_cast<double>(v)); };
     SosFilter<T> f(SosFilterParams{sos, C, InitMode::zero});
-    auto set_initial = [&](const T* row) {
+    // Delays in the steady state of seed[c] per channel.
+    auto set_initial = [&](const std::vector<double>& seed) {
         StateRecord st = f.get_state();
         auto& z = st["z"];
         for (std::size_t s = 0; s < S; ++s) {
             for (std::size_t c = 0; c < C; ++c) {
-                const double v = static_cast<double>(row[c]);
-                z[2 * s * C + c] = zi[s][0] * v;
-                z[(2 * s + 1) * C + c] = zi[s][1] * v;
+                z[2 * s * C + c] = zi[s][0] * seed[c];
+                z[(2 * s + 1) * C + c] = zi[s][1] * seed[c];
             }
         }
         f.set_state(st);
     };
-    // Pads are built before y is written, since y may alias x.
-    std::vector<T> head, tail(padlen * C);
-    std::vector<T> first_row(x, x + C);
-    front_pad(x, padlen, C, head);
-    const T* xl = x + (n_samples - 1) * C;
-    for (std::size_t i = 0; i < padlen; ++i) {  // ext = 2*x[-1] - x[-2-i]
-        for (std::size_t c = 0; c < C; ++c) {
-            tail[i * C + c] = static_cast<T>(T(2) * xl[c] - x[(n_samples - 2 - i) * C + c]);
+    // Non-finite samples ("hold" policy). Each channel's odd extensions are built around its first
+    // (f0) and last (f1) finite samples, so leading / trailing non-finite samples are held like any
+    // other and the result on x[f0..f1] is SciPy's on that span. A pad sample whose mirror is
+    // non-finite (or outside [f0, f1]) is itself non-finite, i.e. held. The delays are seeded
+    // from the first finite sample each pass meets, never from a non-finite one.
+    // Everything that reads x is done before y is written, since y may alias x.
+    std::vector<std::size_t> f0(C, n), f1(C, n);  // n: the channel has no finite sample
+    for (std::size_t c = 0; c < C; ++c) {
+        for (std::size_t t = 0; t < n; ++t) {
+            if (finite(x[t * C + c])) { f0[c] = t; break; }
+        }
+        if (f0[c] == n) continue;
+        for (std::size_t t = n; t-- > f0[c];) {
+            if (finite(x[t * C + c])) { f1[c] = t; break; }
         }
     }
-    // Forward pass over [head | x | tail], starting in steady state of ext[0].
-    if (padlen > 0) set_initial(head.data()); else set_initial(first_row.data());
+    // head[i] = 2 x[f0] - x[f0 + padlen - i], tail[i] = 2 x[f1] - x[f1 - 1 - i], i = 0..padlen-1
+    // (with no non-finite samples: f0 = 0, f1 = n - 1, SciPy's odd extension).
+    std::vector<T> head(padlen * C), tail(padlen * C);
+    for (std::size_t i = 0; i < padlen; ++i) {
+        for (std::size_t c = 0; c < C; ++c) {
+            T h = nan, tl = nan;
+            if (f0[c] < n) {
+                const std::size_t mh = f0[c] + padlen - i;
+                if (mh <= f1[c] && finite(x[mh * C + c])) {
+                    h = static_cast<T>(T(2) * x[f0[c] * C + c] - x[mh * C + c]);
+                }
+                if (f1[c] >= f0[c] + 1 + i) {
+                    const std::size_t mt = f1[c] - 1 - i;
+                    if (finite(x[mt * C + c])) tl = static_cast<T>(T(2) * x[f1[c] * C + c] - x[mt * C + c]);
+                }
+            }
+            head[i * C + c] = h;
+            tail[i * C + c] = tl;
+        }
+    }
+    // Forward seed: the first finite value of [head | x] per channel (head[0] without drop-outs).
+    std::vector<double> seed(C, 0.0);
+    for (std::size_t c = 0; c < C; ++c) {
+        if (f0[c] == n) continue;
+        seed[c] = static_cast<double>(x[f0[c] * C + c]);
+        for (std::size_t i = 0; i < padlen; ++i) {
+            if (finite(head[i * C + c])) { seed[c] = static_cast<double>(head[i * C + c]); break; }
+        }
+    }
+    set_initial(seed);
     std::vector<T> scratch(padlen * C);
     f.process(head.data(), scratch.data(), padlen);
-    f.process(x, y, n_samples);
+    f.process(x, y, n);
     f.process(tail.data(), tail.data(), padlen);
-    // Backward pass from the end of the forward output.
-    const T* last = padlen > 0 ? tail.data() + (padlen - 1) * C : y + (n_samples - 1) * C;
-    std::vector<T> last_row(last, last + C);
+    // Backward pass, seeded with the first finite forward output met walking back from the end.
+    for (std::size_t c = 0; c < C; ++c) {
+        seed[c] = 0.0;
+        bool found = false;
+        for (std::size_t i = padlen; i-- > 0 && !found;) {
+            const T v = tail[i * C + c];
+            if (finite(v)) { seed[c] = static_cast<double>(v); found = true; }
+        }
+        for (std::size_t t = n; t-- > 0 && !found;) {
+            const T v = y[t * C + c];
+            if (finite(v)) { seed[c] = static_cast<double>(v); found = true; }
+        }
+    }
     f.reset();
-    set_initial(last_row.data());
+    set_initial(seed);
     const auto back = -static_cast<std::ptrdiff_t>(C);
     if (padlen > 0) {
         T* tl = tail.data() + (padlen - 1) * C;
         f.process_rows(tl, tl, padlen, back);
     }
-    T* yl = y + (n_samples - 1) * C;
-    f.process_rows(yl, yl, n_samples, back);
+    T* yl = y + (n - 1) * C;
+    f.process_rows(yl, yl, n, back);
 }
 
 int simd_level() noexcept {

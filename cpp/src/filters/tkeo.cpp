@@ -1,6 +1,8 @@
 #include "kinemyo/filters/tkeo.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "kinemyo/common/checks.hpp"
 
@@ -28,7 +30,10 @@ void TKEO<T>::process(const T* x, T* y, std::size_t n_samples) {
         const T* xr = x + t * C;
         T* yr = y + t * C;
         for (std::size_t c = 0; c < C; ++c) {
-            const double xv = static_cast<double>(xr[c]);
+            // a non-finite sample enters as NaN, so every output involving it is NaN (an Inf
+            // would give +-Inf, or NaN only by accident of sign)
+            const double xr_c = static_cast<double>(xr[c]);
+            const double xv = std::isfinite(xr_c) ? xr_c : std::numeric_limits<double>::quiet_NaN();
             const double out = p1[c] * p1[c] - p2[c] * xv;
             p2[c] = p1[c];
             p1[c] = xv;

@@ -31,6 +31,7 @@ Mahony::Mahony(const MahonyParams& p) : p_(p) {
     check_gain("kp", p.kp);
     check_gain("ki", p.ki);
     p_.q0 = detail::check_q0(p.q0);
+    p_.b0 = check_bias("b0", p.b0);
     q_ = p_.q0;
     b_ = p_.b0;
 }
@@ -184,8 +185,8 @@ StateRecord Mahony::get_state() const {
     return {{"q", {q_[0], q_[1], q_[2], q_[3]}}, {"bias", {b_[0], b_[1], b_[2]}}};
 }
 void Mahony::set_state(const StateRecord& s) {
-    const Quat q = get_q(s, "q");
-    b_ = get_v(s, "bias");
+    const Quat q = get_unit_q(s, "q");
+    b_ = check_bias("state['bias']", get_v(s, "bias"));
     q_ = q;
 }
 
@@ -246,6 +247,6 @@ void Complementary::update(const double* gyr, const double* acc, const double* m
 }
 
 StateRecord Complementary::get_state() const { return {{"q", {q_[0], q_[1], q_[2], q_[3]}}}; }
-void Complementary::set_state(const StateRecord& s) { q_ = get_q(s, "q"); }
+void Complementary::set_state(const StateRecord& s) { q_ = get_unit_q(s, "q"); }
 
 }  // namespace kinemyo::fusion

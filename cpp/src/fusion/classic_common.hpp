@@ -61,5 +61,31 @@ inline Vec3 get_v(const StateRecord& s, const std::string& k) {
     const auto& v = kinemyo::detail::state_field(s, k, 3);
     return {v[0], v[1], v[2]};
 }
+inline std::string vec_str(const double* v, std::size_t n) {
+    std::string r = "[";
+    for (std::size_t i = 0; i < n; ++i) r += (i ? ", " : "") + kinemyo::detail::to_str(v[i]);
+    return r + "]";
+}
+/// A gyroscope bias (rad/s) must be finite with norm below kMaxRate: a larger one would make every
+/// bias-corrected rate implausible. @throws std::invalid_argument naming `name`.
+inline Vec3 check_bias(const char* name, const Vec3& b) {
+    if (!(detail::finite3(b.data()) && detail::norm3(b.data()) < kMaxRate)) {
+        kinemyo::detail::fail_param(name, "a finite gyroscope bias (rad/s) with norm < 1000 (the maximum rate)",
+                                    vec_str(b.data(), 3));
+    }
+    return b;
+}
+/// The orientation of a state record: finite and non-zero (else std::invalid_argument), normalised
+/// like `q0` when its norm is not 1 (a quaternion read from get_state is kept bit for bit).
+inline Quat get_unit_q(const StateRecord& s, const std::string& k) {
+    const Quat q = get_q(s, k);
+    const double n = kinemyo::quaternion::norm(q);  // as detail::check_q0 for q0
+    if (!(std::isfinite(n) && n > 0.0)) {
+        kinemyo::detail::fail_param("state['" + k + "']", "a finite non-zero quaternion (w, x, y, z)",
+                                    vec_str(q.data(), 4));
+    }
+    if (std::fabs(n - 1.0) <= 1e-12) return q;
+    return kinemyo::quaternion::normalized(q);
+}
 
 }  // namespace kinemyo::fusion::classic_detail

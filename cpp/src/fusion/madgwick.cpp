@@ -275,7 +275,7 @@ StateRecord Madgwick::get_state() const {
     return {{"q", {q_[0], q_[1], q_[2], q_[3]}}, {"n", {n_[0], n_[1], n_[2], n_[3], n_[4]}}};
 }
 void Madgwick::set_state(const StateRecord& s) {
-    q_ = get_q(s, "q");
+    q_ = get_unit_q(s, "q");
     // n is used only if it belongs to this q (q = n sqrt(it)); a state without it (saved by an
     // earlier build) or with a q set by hand starts the next 9D step from q itself
     n_ = {q_[0], q_[1], q_[2], q_[3], 1.0};

@@ -17,7 +17,7 @@ struct EnvelopeParams {
     double cutoff = 6.0;                   ///< low-pass cut-off in Hz, in (0, fs/2); default 6 Hz
     int order = 2;                         ///< low-pass Butterworth order, 1..10; default 2
     std::optional<double> highpass;        ///< optional high-pass cut-off in Hz (e.g. 20 or 30 Hz)
-    int highpass_order = 4;                ///< high-pass Butterworth order, 1..10; default 4
+    int highpass_order = 4;                ///< high-pass Butterworth order, 1..10 (checked even without highpass); default 4
 };
 
 /// Linear envelope (Winter, "Biomechanics and Motor Control of Human Movement", 4th ed. 2009, ch. 10):

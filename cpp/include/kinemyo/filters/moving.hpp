@@ -30,6 +30,9 @@ struct MovingWindowParams {
 ///
 /// Non-finite samples are treated as missing: such a sample gives NaN output and does not enter the
 /// window; other outputs average the finite samples in their window (NaN if there are none).
+/// So are samples too large for the running sum: |x| > max_abs() = sqrt(DBL_MAX / (2 N)) for RMS
+/// (x^2 would overflow the sum; about 1e150), DBL_MAX / (2 N) for the mean. They never occur in
+/// float32 input, and the sum can then never overflow, so every output is finite or NaN as above.
 ///
 /// Exactness: the running sum is updated by one add and one subtract per sample and recomputed from
 /// the ring buffer every N samples, so rounding error never accumulates beyond one window.
@@ -49,6 +52,8 @@ public:
     }
     /// Window length in samples.
     [[nodiscard]] std::size_t window_samples() const noexcept { return n_; }
+    /// Largest accepted |x|; larger samples are treated as missing (see the class notes).
+    [[nodiscard]] double max_abs() const noexcept { return max_abs_; }
     [[nodiscard]] const MovingWindowParams& params() const noexcept { return params_; }
 
 private:
@@ -60,6 +65,7 @@ private:
     std::vector<double> sum_;         // per channel
     std::vector<std::int64_t> count_; // finite samples in the window, per channel
     std::size_t pos_ = 0;             // next slot to write
+    double max_abs_ = 0.0;            // largest accepted |x| (derived from N, not state)
 };
 
 }  // namespace kinemyo::filters

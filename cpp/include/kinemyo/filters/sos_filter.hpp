@@ -85,6 +85,11 @@ void sosfilt(const Sos& sos, const T* x, T* y, std::size_t n_samples, std::size_
 /// Offline zero-phase filtering, the same as `scipy.signal.sosfiltfilt(sos, x, axis=0)` with its
 /// default odd padding of `padlen` samples (pass `sosfiltfilt_padlen(sos)` for SciPy's default).
 /// Needs no memory beyond the output and O(padlen * n_channels) scratch. `x`, `y` may alias.
+/// Non-finite samples ("hold", as SosFilter): NaN output for those samples only. Each channel's odd
+/// extensions are built around its first and last finite samples (so on a channel with leading or
+/// trailing drop-outs the rest equals SciPy on the finite span); a pad sample whose mirror is
+/// non-finite is held; delays are seeded from the first finite value each pass meets, never from
+/// a non-finite one. A channel without a finite sample is all NaN.
 /// @throws std::invalid_argument if n_samples <= padlen (as SciPy).
 template <class T>
 void sosfiltfilt(const Sos& sos, const T* x, T* y, std::size_t n_samples, std::size_t n_channels,

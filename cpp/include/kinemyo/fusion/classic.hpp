@@ -32,6 +32,8 @@ public:
         n_ = {q_init_[0], q_init_[1], q_init_[2], q_init_[3], 1.0};
     }
     [[nodiscard]] StateRecord get_state() const override;
+    /// Restores a state from get_state. A q of norm != 1 is normalised (as q0).
+    /// @throws std::invalid_argument for a missing or mis-sized field, a non-finite or zero q.
     void set_state(const StateRecord& s) override;
     [[nodiscard]] std::unique_ptr<OrientationFilter> clone() const override { return std::make_unique<Madgwick>(*this); }
     [[nodiscard]] double fs() const noexcept override { return p_.fs; }
@@ -51,7 +53,7 @@ struct MahonyParams {
     double kp = 1.0;                   ///< proportional gain, rad/s (>= 0); default 1.0
     double ki = 0.3;                   ///< integral gain (bias estimation), rad/s^2 (>= 0); default 0.3
     Quat q0{1.0, 0.0, 0.0, 0.0};       ///< initial orientation (sensor -> ENU)
-    Vec3 b0{0.0, 0.0, 0.0};            ///< initial gyroscope bias estimate, rad/s
+    Vec3 b0{0.0, 0.0, 0.0};            ///< initial gyroscope bias estimate, rad/s (finite, norm < kMaxRate)
 };
 
 /// Mahony's explicit complementary filter (Mahony, Hamel & Pflimlin, "Nonlinear complementary
@@ -70,6 +72,8 @@ public:
         b_ = p_.b0;
     }
     [[nodiscard]] StateRecord get_state() const override;
+    /// Restores a state from get_state. A q of norm != 1 is normalised (as q0).
+    /// @throws std::invalid_argument for a missing or mis-sized field, a non-finite or zero q or a bias that is not finite with norm < kMaxRate.
     void set_state(const StateRecord& s) override;
     [[nodiscard]] std::unique_ptr<OrientationFilter> clone() const override { return std::make_unique<Mahony>(*this); }
     [[nodiscard]] double fs() const noexcept override { return p_.fs; }
@@ -98,6 +102,8 @@ public:
                 double* bias_out, std::uint8_t* flags_out) override;
     void reset() override { q_ = p_.q0; }
     [[nodiscard]] StateRecord get_state() const override;
+    /// Restores a state from get_state. A q of norm != 1 is normalised (as q0).
+    /// @throws std::invalid_argument for a missing or mis-sized field, a non-finite or zero q.
     void set_state(const StateRecord& s) override;
     [[nodiscard]] std::unique_ptr<OrientationFilter> clone() const override {
         return std::make_unique<Complementary>(*this);

@@ -90,6 +90,8 @@ void to_euler(const double* q, double* out, std::size_t n, const std::string& se
 void from_euler(const double* angles, double* out, std::size_t n, const std::string& seq);
 
 /// Spherical linear interpolation q(t) = q0 (q0* q1)^t along the shorter arc; t per sample.
+/// Constant angular speed at every angle, however small (no switch to linear interpolation);
+/// t = 0 gives q0 and t = 1 gives q1 (or -q1) exactly. q0, q1 unit quaternions.
 void slerp(const double* q0, std::size_t n0, const double* q1, std::size_t n1, const double* t, std::size_t nt,
            double* out, std::size_t n);
 /// Rotation angle (radians, [0, pi]) between orientations: angle of q0* q1.
