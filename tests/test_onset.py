@@ -77,6 +77,39 @@ def test_ecg_template_opposite_polarity_and_ecg_free_neighbour():
     np.testing.assert_allclose(onset.remove_ecg(x, FS), onset.remove_ecg(x[:, None], FS)[:, 0])
 
 
+def _online_onsets(x: np.ndarray, ch: int, **kw) -> np.ndarray:
+    det = onset.OnlineDetector(FS, x.shape[1], rest=(0.0, 1.5), **kw)
+    rows = np.concatenate([det.process(x[i:i + 40]) for i in range(0, len(x), 40)] + [det.finish()])
+    return np.sort(rows[(rows[:, 0] == ch) & (rows[:, 2] >= 0)][:, 1:], axis=0)
+
+
+def test_online_ecg_template_polarity_scale_and_large_ecg():
+    """Review (eighth session), online ecg="template": (1) the causal R-peak finder used the plain
+    channel sum: a 30 x larger ECG-free channel stopped all subtraction (30 FP/min at 20 dB);
+    (2) with an ECG 5 x the EMG the rest window's QRS complexes (not yet subtracted: the template
+    needs 8 beats) were left out of the baseline by robust_rest, so every later residue became an
+    activation (44 FP/min)."""
+    one = simulate_emg(120.0, FS, None, snr_db=20, seed=603, ecg=True)
+    other = simulate_emg(120.0, FS, None, snr_db=20, seed=703).signal
+    alone = score(_online_onsets(one.signal[:, None], 0, ecg="template"), one.events[0], FS, 120.0)
+    for k in (1.0, 30.0):  # an ECG-free neighbour, at any scale, changes (almost) nothing
+        got = _online_onsets(np.column_stack([k * other, one.signal]), 1, ecg="template")
+        mae, det, fp = score(got, one.events[0], FS, 120.0)
+        assert det >= 0.98 and fp <= alone[2] + 1.0 and mae <= alone[0] + 1.0, (k, mae, det, fp, alone)
+    flip = simulate_emg(120.0, FS, 2, snr_db=20, seed=601, ecg=True)
+    a = _online_onsets(flip.signal, 1, ecg="template")
+    b = _online_onsets(flip.signal * np.array([-1.0, 1.0]), 1, ecg="template")
+    np.testing.assert_array_equal(a, b)  # the sign of the other channel does not matter
+    assert not onset.OnlineDetector(FS, 1, rest=(0.0, 1.5), ecg="template")._p.robust_rest
+    assert onset.OnlineDetector(FS, 1, rest=(0.0, 1.5))._p.robust_rest
+    fps = []
+    for seed in (501, 502):
+        big = simulate_emg(120.0, FS, None, snr_db=20, seed=seed, ecg=True, ecg_amplitude=5.0)
+        ev = _online_onsets(big.signal[:, None], 0, ecg="template")
+        fps.append(score(ev, big.events[0], FS, 120.0)[2])
+    assert np.mean(fps) < 6.0, fps  # 44 before (the 8-beat warm-up of each record remains)
+
+
 @pytest.mark.parametrize("method", ["default", "hodges_bui", "bonato", "tkeo"])
 def test_online_equals_offline(method):
     rec = simulate_emg(30.0, FS, 3, snr_db=8, seed=3)

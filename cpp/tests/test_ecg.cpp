@@ -3,6 +3,7 @@
 #include <cmath>
 #include <random>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "kinemyo/onset/ecg.hpp"
@@ -118,4 +119,52 @@ TEST_CASE("ecg canceller: a state with out-of-range values is refused") {
     CHECK_THROWS_AS(e.set_state(st), std::invalid_argument);
     e.set_state(good);
     CHECK(e.position() == 4000);
+}
+
+TEST_CASE("ecg canceller: beats found whatever the channels' polarity and scale (spatial QRS energy)") {
+    // review (eighth session): R peaks on the plain channel sum cancelled when the ECG had opposite
+    // polarity on two channels, and a much larger ECG-free channel buried them
+    const std::size_t n = 60000;
+    const auto x = ecg_signal(n, 3, nullptr);
+    auto subtracted = [&](double s0, double s1, bool drop_ecg_on_0) {
+        EcgCancellerParams p;
+        p.n_channels = 2;
+        std::vector<double> v(x);
+        std::mt19937 rng(11);
+        std::normal_distribution<double> g(0.0, 1.0);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (drop_ecg_on_0) v[2 * i] = g(rng);  // channel 0: another muscle, no ECG
+            v[2 * i] *= s0;
+            v[2 * i + 1] *= s1;
+        }
+        EcgCanceller<double> e(p);
+        std::vector<double> y(2 * n);
+        const std::size_t m = e.process(v.data(), n, y.data());
+        const auto nsub = e.beats_subtracted();  // (flush resets the canceller)
+        e.flush(y.data() + 2 * m);
+        // energy left around the late beats on channel 1 (relative to the input's)
+        double ex = 0, ey = 0;
+        for (std::size_t b = 1000; b + 200 < n; b += 1600) {
+            if (b < 20000) continue;
+            for (std::size_t i = b - 60; i < b + 60; ++i) {
+                ex += v[2 * i + 1] * v[2 * i + 1];
+                ey += y[2 * i + 1] * y[2 * i + 1];
+            }
+        }
+        return std::make_pair(nsub, ey / ex);
+    };
+    const auto same = subtracted(1.0, 1.0, false);
+    CHECK(same.first >= 25);
+    CHECK(same.second < 0.2);
+    // one channel's sign flipped (0.6 of the other's ECG: their sum kept only 0.4 of it before)
+    const auto flip = subtracted(-1.0, 1.0, false);
+    CHECK(flip.first == same.first);
+    CHECK(flip.second == doctest::Approx(same.second).epsilon(1e-9));
+    const auto flip6 = subtracted(-1.0 / 0.6, 1.0, false);  // exactly opposite: the sum had no ECG
+    CHECK(flip6.first >= 25);
+    CHECK(flip6.second < 0.2);
+    // an ECG-free channel, 30 x larger
+    const auto big = subtracted(30.0, 1.0, true);
+    CHECK(big.first >= 25);
+    CHECK(big.second < 0.2);
 }

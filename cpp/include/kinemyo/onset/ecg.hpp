@@ -3,8 +3,13 @@
 /// Causal (online) QRS template subtraction for trunk EMG, ahead of the onset detector.
 ///
 /// The offline `remove_ecg` of the Python API averages each beat's neighbours on both sides; a
-/// stream only has the past. Here R peaks are found causally on the channel sum band-passed to
-/// 5-25 Hz (2nd-order Butterworth, squared): a local maximum that stays the largest for `confirm`
+/// stream only has the past. Here R peaks are found causally on a spatial QRS energy: each channel
+/// band-passed to 5-25 Hz (2nd-order Butterworth), divided by its running mean absolute value
+/// (time constant 10 x `level_tau`, bias-corrected from the start), squared, and summed over channels
+/// with weights proportional to each channel's squared value at the previous detected peaks
+/// (running mean over beats; equal weights until the first beat), so that an ECG of opposite
+/// polarity on two channels, or a much larger ECG-free channel, does not cancel or bury the beats
+/// (the plain channel sum of earlier builds did). On it, R peaks are: a local maximum that stays the largest for `confirm`
 /// s, at least `refractory` s after the previous beat and above `threshold` x a peak level that
 /// decays with time constant `level_tau`. Each beat's window `[p - pre, p + post)` around the
 /// detected peak p is compared with the template (per sample and channel, the median of the last
@@ -13,15 +18,19 @@
 /// height is within a factor 3 of the accepted beats' median, so that an EMG burst taken for a beat
 /// is not "cleaned" with a misplaced template (without that check, a prototype added false
 /// activations at 6-10 dB; docs/onset.md). The first 3 beats only build the template;
-/// `max_rejects` rejections in a row restart it. The output lags the input by
+/// `max_rejects` rejections in a row restart it. The subtracted template is tapered at the window's
+/// edges (Hann^(1/4), as the offline `remove_ecg`): an untapered window left a step of about 6 x
+/// the noise RMS at both edges, which the detector took for activations when the ECG is large
+/// (review, eighth session). The output lags the input by
 /// `delay() = round(pre fs) + round(post fs)` samples (a beat is judged once its window is
 /// complete, and its subtraction starts `pre` before its peak).
 ///
 /// Streaming contract: any split of the input gives the same output; the state (get_state /
-/// set_state) resumes a stream bit for bit. Non-finite input values pass through unchanged (they
-/// count as 0 in the channel sum), and a beat whose window holds one is not used; a value whose
-/// square overflows restarts the QRS filter, and one sample raises the peak level at most tenfold.
-/// Signals so small that their square underflows (~1e-160) find no beats (nothing is subtracted).
+/// set_state) resumes a stream bit for bit (states of builds before the spatial QRS energy are
+/// refused: they lack its fields). Non-finite input values pass through unchanged (they count as 0
+/// in the QRS energy), and a beat whose window holds one is not used; a value whose band-passed
+/// square overflows restarts that channel's QRS filter, and one sample raises the peak level at
+/// most tenfold. A channel whose running mean is 0 (silent) adds nothing.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -84,11 +93,17 @@ private:
 
     EcgCancellerParams p_;
     std::int64_t pre_, post_, L_, D_, confirm_, refr_;
-    double decay_;
+    double decay_, sdecay_;
     std::vector<double> sos_;  // 2 sections x 6 coefficients (b0 b1 b2 a0 a1 a2)
     // evolving state
     std::int64_t t_ = 0;
-    double z_[4] = {0, 0, 0, 0};
+    std::vector<double> z_;      // QRS band-pass delays, 4 per channel
+    std::vector<double> mabs_;   // running mean |band-passed| per channel (not bias-corrected)
+    double pw_ = 1.0;            // decay^(rows seen): the bias correction of mabs_ is 1 / (1 - pw_)
+    std::vector<double> snr_;    // per channel: running mean of its squared scaled value at peaks
+    std::vector<double> wgt_;    // snr_ / max(snr_)
+    std::vector<double> zrow_, candz_;  // this row's and the candidate peak's per-channel values
+    std::vector<double> taper_;  // window taper of the subtraction (L values)
     double level_ = 0, candv_ = 0;
     std::int64_t cand_ = -1, last_ = 0;
     bool have_last_ = false;
