@@ -77,6 +77,21 @@ def test_ecg_template_opposite_polarity_and_ecg_free_neighbour():
     np.testing.assert_allclose(onset.remove_ecg(x, FS), onset.remove_ecg(x[:, None], FS)[:, 0])
 
 
+def test_remove_ecg_with_a_channel_that_is_mostly_a_gap():
+    """Review (eighth session): a channel mostly NaN (a lost electrode) or zeros took the median of
+    the band-pass's dying ringing (~1e-280) as its scale; its scaled squares overflowed and no
+    beat was removed on any channel."""
+    x = simulate_emg(120.0, FS, 3, seed=4, ecg=True, snr_db=20).signal.copy()
+    ref = onset.remove_ecg(x[:, :2], FS)
+    x[int(25 * FS):, 2] = np.nan
+    with np.errstate(over="raise", invalid="raise"):
+        got = onset.remove_ecg(x, FS)
+    assert np.max(np.abs(got[:, :2] - x[:, :2])) > 5.0  # beats removed on the other channels
+    np.testing.assert_allclose(got[:, :2], ref, atol=1.0)
+    y = np.concatenate([np.zeros(int(80 * FS)), simulate_emg(10.0, FS, None, seed=1, ecg=True, snr_db=20).signal])
+    assert np.max(np.abs(onset.remove_ecg(y, FS) - y)) > 5.0
+
+
 def _online_onsets(x: np.ndarray, ch: int, **kw) -> np.ndarray:
     det = onset.OnlineDetector(FS, x.shape[1], rest=(0.0, 1.5), **kw)
     rows = np.concatenate([det.process(x[i:i + 40]) for i in range(0, len(x), 40)] + [det.finish()])

@@ -875,11 +875,20 @@ def remove_ecg(x: npt.ArrayLike, fs: float, *, qrs_band: tuple[float, float] = (
     if n < int(2 * fs):
         return a
     bp = sosfiltfilt(butter(2, qrs_band, fs, "bandpass"), np.nan_to_num(a2))
-    scale = np.median(np.abs(bp), axis=0)
-    live = scale > 0  # a silent (all-zero) channel adds nothing
+    # each channel's scale over the samples where it has data (finite, non-zero input): a channel
+    # that is mostly a NaN gap or zeros would otherwise take the median of the filter's dying
+    # ringing (~1e-200), its scaled squares overflow, and no beat would be found on any channel
+    # (review, eighth session)
+    has = np.isfinite(a2) & (a2 != 0)
+    absbp = np.abs(bp)
+    scale = np.array([np.median(absbp[has[:, c], c]) if has[:, c].any() else 0.0
+                      for c in range(a2.shape[1])])
+    live = np.isfinite(scale) & (scale > 1e-12 * np.max(absbp, axis=0, initial=0.0))
     if not np.any(live):
         return a
-    z2 = (bp[:, live] / scale[live]) ** 2
+    with np.errstate(over="ignore"):
+        z2 = (bp[:, live] / scale[live]) ** 2
+    z2[~np.isfinite(z2)] = 0.0
     peaks = _r_peaks(z2.sum(axis=1), int(0.3 * fs))
     if z2.shape[1] > 1 and len(peaks) >= 3:
         # second pass, channels weighted by their own QRS energy at the first pass's beats (the

@@ -186,7 +186,12 @@ StateRecord Mahony::get_state() const {
 }
 void Mahony::set_state(const StateRecord& s) {
     const Quat q = get_unit_q(s, "q");
-    b_ = check_bias("state['bias']", get_v(s, "bias"));
+    // any finite bias: the filter itself can integrate one past kMaxRate with a large ki, and its
+    // own state must round-trip (review, eighth session); only the user's b0 is bounded
+    const Vec3 b = get_v(s, "bias");
+    if (!detail::finite3(b.data()))
+        kinemyo::detail::fail_param("state['bias']", "a finite gyroscope bias (rad/s)", vec_str(b.data(), 3));
+    b_ = b;
     q_ = q;
 }
 

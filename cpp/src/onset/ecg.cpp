@@ -69,7 +69,7 @@ void EcgCanceller<T>::reset() {
     const std::size_t C = p_.n_channels;
     z_.assign(4 * C, 0.0);
     mabs_.assign(C, 0.0);
-    pw_ = 1.0;
+    pw_.assign(C, 1.0);
     snr_.assign(C, 1.0);
     wgt_.assign(C, 1.0);
     zrow_.assign(C, 0.0);
@@ -121,9 +121,8 @@ void EcgCanceller<T>::judge_beat(std::int64_t p, double h) {
         // and weighted as in the detection: an ECG-free channel (or one 30 x larger) does not
         // decide whether a beat looks like the others
         std::vector<double> f(C, 0.0);
-        const double unbias = pw_ < 1.0 ? 1.0 / (1.0 - pw_) : 0.0;
         for (std::size_t c = 0; c < C; ++c) {
-            const double m = mabs_[c] * unbias;
+            const double m = pw_[c] < 1.0 ? mabs_[c] / (1.0 - pw_[c]) : 0.0;
             f[c] = m > 0 ? wgt_[c] / (m * m) : 0.0;
         }
         double sw = 0, st = 0, swt = 0;
@@ -185,8 +184,6 @@ std::size_t EcgCanceller<T>::process(const T* x, std::size_t n, T* y) {
     for (std::size_t r = 0; r < n; ++r) {
         const std::int64_t t = t_;
         double* slot = ring_.data() + static_cast<std::size_t>(t % (D_ + 1)) * C;
-        pw_ *= sdecay_;
-        const double unbias = 1.0 / (1.0 - pw_);
         double e = 0;
         for (std::size_t c = 0; c < C; ++c) {
             const double xv = static_cast<double>(x[r * C + c]);
@@ -207,9 +204,20 @@ std::size_t EcgCanceller<T>::process(const T* x, std::size_t n, T* y) {
                 v = 0;
             }
             const double a = std::abs(v);
-            mabs_[c] = sdecay_ * mabs_[c] + (1.0 - sdecay_) * a;
-            const double m = mabs_[c] * unbias;
-            const double zv = m > 0 ? a / m : 0.0;
+            // a channel's scale learns only from its own data (finite, non-zero input) and is
+            // bias-corrected from its own first such sample: a channel that is silent (exact
+            // zeros, a drop-out) and comes alive later starts at its own level instead of
+            // swamping the sum (review, eighth session)
+            if (std::isfinite(xv) && xv != 0.0) {
+                pw_[c] *= sdecay_;
+                mabs_[c] = sdecay_ * mabs_[c] + (1.0 - sdecay_) * a;
+            }
+            const double m = pw_[c] < 1.0 ? mabs_[c] / (1.0 - pw_[c]) : 0.0;
+            // capped at 50^2: a QRS complex is at most a few tens of times its channel's mean
+            // |band-passed| value (its duty cycle), while a channel whose level jumps (an
+            // electrode that gets good contact) gave 1e4 and hid the beats of all channels for as
+            // long as its slow scale took to follow (review, eighth session)
+            const double zv = m > 0 ? std::min(a / m, 50.0) : 0.0;
             zrow_[c] = zv * zv;
             e += wgt_[c] * zrow_[c];
         }
@@ -232,7 +240,9 @@ std::size_t EcgCanceller<T>::process(const T* x, std::size_t n, T* y) {
                 // channel weights: running mean (over beats) of each channel's value at the peak
                 double mx = 0;
                 for (std::size_t c = 0; c < C; ++c) {
-                    snr_[c] = 0.75 * snr_[c] + 0.25 * candz_[c];
+                    // growth limited to x4.75 per beat: a channel's transient (a level jump, an
+                    // artefact taken for a beat) cannot take the weights over in one detection
+                    snr_[c] = 0.75 * snr_[c] + 0.25 * std::min(candz_[c], 16.0 * std::max(snr_[c], 1.0));
                     mx = std::max(mx, snr_[c]);
                 }
                 for (std::size_t c = 0; c < C; ++c) wgt_[c] = mx > 0 ? snr_[c] / mx : 1.0;
@@ -275,7 +285,7 @@ StateRecord EcgCanceller<T>::get_state() const {
     r["position"] = {static_cast<double>(t_)};
     r["qrs_filter"] = z_;
     r["qrs_scale"] = mabs_;
-    r["qrs_scale"].push_back(pw_);
+    r["qrs_scale"].insert(r["qrs_scale"].end(), pw_.begin(), pw_.end());
     r["qrs_weights"] = snr_;
     r["candidate_z"] = candz_;
     r["detection"] = {level_,
@@ -308,7 +318,7 @@ void EcgCanceller<T>::set_state(const StateRecord& st) {
     const std::size_t C = p_.n_channels, LC = static_cast<std::size_t>(L_) * C;
     const auto& pos = detail::state_field(st, "position", 1);
     const auto& zf = detail::state_field(st, "qrs_filter", 4 * C);
-    const auto& sc = detail::state_field(st, "qrs_scale", C + 1);
+    const auto& sc = detail::state_field(st, "qrs_scale", 2 * C);
     const auto& sn = detail::state_field(st, "qrs_weights", C);
     const auto& cz = detail::state_field(st, "candidate_z", C);
     const auto& det = detail::state_field(st, "detection", 9);
@@ -332,7 +342,7 @@ void EcgCanceller<T>::set_state(const StateRecord& st) {
     ok = ok && (det[4] == 0.0 || det[4] == 1.0);
     for (double v : zf) ok = ok && std::isfinite(v);
     for (double v : sc) ok = ok && std::isfinite(v) && v >= 0;
-    ok = ok && sc[C] <= 1.0;
+    for (std::size_t c = C; c < 2 * C; ++c) ok = ok && sc[c] <= 1.0;
     for (double v : sn) ok = ok && std::isfinite(v) && v >= 0;
     for (double v : cz) ok = ok && std::isfinite(v) && v >= 0;
     for (double v : store) ok = ok && std::isfinite(v);
@@ -345,7 +355,7 @@ void EcgCanceller<T>::set_state(const StateRecord& st) {
     t_ = static_cast<std::int64_t>(pos[0]);
     z_ = zf;
     mabs_.assign(sc.begin(), sc.begin() + static_cast<std::ptrdiff_t>(C));
-    pw_ = sc[C];
+    pw_.assign(sc.begin() + static_cast<std::ptrdiff_t>(C), sc.end());
     snr_ = sn;
     candz_ = cz;
     {

@@ -5,9 +5,11 @@
 /// The offline `remove_ecg` of the Python API averages each beat's neighbours on both sides; a
 /// stream only has the past. Here R peaks are found causally on a spatial QRS energy: each channel
 /// band-passed to 5-25 Hz (2nd-order Butterworth), divided by its running mean absolute value
-/// (time constant 10 x `level_tau`, bias-corrected from the start), squared, and summed over channels
+/// (time constant 10 x `level_tau`, learnt only from the channel's own finite non-zero samples and
+/// bias-corrected from the first of them), capped at 50, squared, and summed over channels
 /// with weights proportional to each channel's squared value at the previous detected peaks
-/// (running mean over beats; equal weights until the first beat), so that an ECG of opposite
+/// (running mean over beats, growing at most x4.75 per beat; equal weights until the first
+/// beat), so that an ECG of opposite
 /// polarity on two channels, or a much larger ECG-free channel, does not cancel or bury the beats
 /// (the plain channel sum of earlier builds did). On it, R peaks are: a local maximum that stays the largest for `confirm`
 /// s, at least `refractory` s after the previous beat and above `threshold` x a peak level that
@@ -99,7 +101,7 @@ private:
     std::int64_t t_ = 0;
     std::vector<double> z_;      // QRS band-pass delays, 4 per channel
     std::vector<double> mabs_;   // running mean |band-passed| per channel (not bias-corrected)
-    double pw_ = 1.0;            // decay^(rows seen): the bias correction of mabs_ is 1 / (1 - pw_)
+    std::vector<double> pw_;     // per channel sdecay^(its samples with data): mabs_ / (1 - pw_) is unbiased
     std::vector<double> snr_;    // per channel: running mean of its squared scaled value at peaks
     std::vector<double> wgt_;    // snr_ / max(snr_)
     std::vector<double> zrow_, candz_;  // this row's and the candidate peak's per-channel values
