@@ -521,6 +521,67 @@ void ramp_dot_base(const double* le, const double* K0, const double* K1, std::si
     ramp_dot_impl(le, K0, K1, n4, out);
 }
 
+// The same two sums for four grid points at once: starts cc .. cc + 3 of one rise length (le + p
+// for point p), each with its own table rows K[p] and K[p] + st. Every point's sums are formed by
+// exactly the operations of ramp_dot_impl, in the same order (bit for bit the same values); the
+// eight independent accumulator chains hide the add latency that bounds one point's loop.
+KINEMYO_ONSET_INLINE void ramp_dot4_impl(const double* le, const double* const* K, std::size_t st, double* out) {
+    v4d a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0}, b0 = {0, 0, 0, 0}, b1 = {0, 0, 0, 0}, c0 = {0, 0, 0, 0},
+        c1 = {0, 0, 0, 0}, d0 = {0, 0, 0, 0}, d1 = {0, 0, 0, 0};
+    const double *Ka = K[0], *Kb = K[1], *Kc = K[2], *Kd = K[3];
+    // (written out: the accumulators stay in registers)
+    for (std::size_t j = 0; j < st; j += 4) {
+        v4d l, u, w;
+#define KINEMYO_DOT4_LANE(OFF, KP, A0, A1)   \
+    std::memcpy(&l, le + (OFF) + j, sizeof l); \
+    std::memcpy(&u, KP + j, sizeof u);         \
+    std::memcpy(&w, KP + st + j, sizeof w);    \
+    A0 += l * u;                               \
+    A1 += l * w;
+        KINEMYO_DOT4_LANE(0, Ka, a0, a1)
+        KINEMYO_DOT4_LANE(1, Kb, b0, b1)
+        KINEMYO_DOT4_LANE(2, Kc, c0, c1)
+        KINEMYO_DOT4_LANE(3, Kd, d0, d1)
+#undef KINEMYO_DOT4_LANE
+    }
+    const v4d* acc[8] = {&a0, &a1, &b0, &b1, &c0, &c1, &d0, &d1};
+    for (int k = 0; k < 8; ++k) out[k] = ((*acc[k])[0] + (*acc[k])[2]) + ((*acc[k])[1] + (*acc[k])[3]);
+}
+#if KINEMYO_ONSET_X86
+__attribute__((target("avx2,fma"))) void ramp_dot4_avx2(const double* le, const double* const* K, std::size_t st,
+                                                        double* out) {
+    ramp_dot4_impl(le, K, st, out);
+}
+#endif
+void ramp_dot4_base(const double* le, const double* const* K, std::size_t st, double* out) {
+    ramp_dot4_impl(le, K, st, out);
+}
+
+// out[i] = fast_log(x[i]) for i < n (n rounded up to 4 read and written), four at a time: the
+// same operations as fast_log, lane-wise (bit for bit the same values). Inputs <= 0 give finite
+// garbage, no trap (the callers select those lanes away).
+KINEMYO_ONSET_INLINE void logs_impl(const double* x, std::size_t n, double* out) {
+    for (std::size_t i = 0; i < n; i += 4) {
+        v4d v, l;
+        std::memcpy(&v, x + i, sizeof v);
+        vlog(&v, &l);
+        std::memcpy(out + i, &l, sizeof l);
+    }
+}
+#if KINEMYO_ONSET_X86
+__attribute__((target("avx2,fma"))) void logs_avx2(const double* x, std::size_t n, double* out) { logs_impl(x, n, out); }
+#endif
+void logs_base(const double* x, std::size_t n, double* out) { logs_impl(x, n, out); }
+void logs(const double* x, std::size_t n, double* out) {
+#if KINEMYO_ONSET_X86
+    if (cpu_has_fma()) {
+        logs_avx2(x, n, out);
+        return;
+    }
+#endif
+    logs_base(x, n, out);
+}
+
 // exp(x) for x in [-700, 0] (posterior weights): x = (n + f) ln 2, |f| <= 1/2, e^(f ln 2) by its
 // Taylor series to degree 7 in Estrin form (relative error < 3e-9, far below what the weights
 // need), 2^n by the exponent bits
@@ -1882,12 +1943,22 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     fit_le_.assign(L + 4, 0.0);  // + 4: the ramp sums read whole groups of four
     fit_p1_.assign(L + 1, 0.0);
     fit_p2_.assign(L + 1, 0.0);
+    fit_lg_.resize(L + 4);
+    {
+        // the ring of bins from gA on (gA >= 0), without a division per bin
+        auto k = static_cast<std::size_t>(gA % NB);
+        const double* ring = s.bins.data();
+        for (std::size_t j = 0; j < L; ++j) {
+            fit_le_[j] = ring[k];
+            if (++k == static_cast<std::size_t>(NB)) k = 0;
+        }
+    }
+    logs(fit_le_.data(), L, fit_lg_.data());
     for (std::size_t j = 0; j < L; ++j) {
-        const double v = s.bins[static_cast<std::size_t>((gA + static_cast<std::int64_t>(j)) % NB)];
-        fit_le_[j] = v;
+        const double v = fit_le_[j];
         fit_p1_[j + 1] = fit_p1_[j] + v;
         // lower bound of a ramp bin's cost: min over m >= 1 of log m + v / m
-        fit_p2_[j + 1] = fit_p2_[j] + (v >= 1.0 ? fast_log(v) + 1.0 : v);
+        fit_p2_[j + 1] = fit_p2_[j] + (v >= 1.0 ? fit_lg_[j] + 1.0 : v);
     }
     // Likelihood (scale family: each bin's mean energy ~ m_j * chi2_nu / nu, so
     // -log L = nu/2 * sum(log m_j + e_j / m_j) + const) of: rest level m0 = 1 (known from the
@@ -1900,9 +1971,11 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
 #if KINEMYO_ONSET_X86
     const auto rc = cpu_has_fma() ? &ramp_cost_avx2 : &ramp_cost_base;
     const auto rd = cpu_has_fma() ? &ramp_dot_avx2 : &ramp_dot_base;
+    const auto rd4 = cpu_has_fma() ? &ramp_dot4_avx2 : &ramp_dot4_base;
 #else
     const auto rc = &ramp_cost_base;
     const auto rd = &ramp_dot_base;
+    const auto rd4 = &ramp_dot4_base;
 #endif
     const RampTable& tab = ramp_table();
     using RT = RampTable;
@@ -1937,44 +2010,84 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     const std::int64_t e_hi = Lz - 3;
     const auto ne = static_cast<std::size_t>(std::max<std::int64_t>(0, e_hi - c_lo + 1));
     fit_e0_.assign(4 * ne, 0.0);
+    // plateau level m1 and step dm = m1 - 1 of every e0, then their logs four at a time
+    fit_m1_.resize(2 * ne + 8);
+    double* m1s = fit_m1_.data();
+    double* dms = m1s + ne + 4;
     for (std::size_t k = 0; k < ne; ++k) {
         const auto e0 = static_cast<std::size_t>(c_lo) + k;
-        const double n1 = static_cast<double>(L - e0);
-        const double m1 = (tot - fit_p1_[e0]) / n1;
+        m1s[k] = (tot - fit_p1_[e0]) / static_cast<double>(L - e0);
+        dms[k] = m1s[k] - 1.0;
+    }
+    fit_lg_.resize(std::max(fit_lg_.size(), 2 * ne + 8));
+    double* lm1 = fit_lg_.data();
+    double* ldm = lm1 + ne + 4;
+    logs(m1s, ne, lm1);
+    logs(dms, ne, ldm);
+    for (std::size_t k = 0; k < ne; ++k) {
+        const double n1 = static_cast<double>(L - (static_cast<std::size_t>(c_lo) + k));
+        const double m1 = m1s[k];
         double* q = fit_e0_.data() + 4 * k;
         if (!(m1 > 1.0)) {
             q[0] = std::numeric_limits<double>::infinity();
             continue;
         }
-        const double dm = m1 - 1.0;
-        const double u = fast_log(dm) * (RT::kPerOct / 0.6931471805599453) - RT::kU0;
+        const double dm = dms[k];
+        const double u = ldm[k] * (RT::kPerOct / 0.6931471805599453) - RT::kU0;
         const double uf = std::floor(u);
-        q[0] = n1 * (fast_log(m1) + 1.0);
+        q[0] = n1 * (lm1[k] + 1.0);
         q[1] = dm;
         q[2] = uf >= 0 && uf < RT::kNU - 1 ? uf : -1.0;
         q[3] = u - uf;
     }
-    for (std::size_t iR = 0; iR < std::size(kR); ++iR) {
+    // Two passes: the costs of all grid points (a point whose cost is certainly more than `cut`
+    // above the running minimum stays at +inf), then the weights relative to the final minimum.
+    std::size_t nR = 0;
+    while (nR < std::size(kR) && kR[nR] <= maxR) ++nR;
+    const auto ncc = static_cast<std::size_t>(c_top - c_lo + 1);
+    fit_c_.assign(nR * ncc, std::numeric_limits<double>::infinity());
+    for (std::size_t iR = 0; iR < nR; ++iR) {
         const std::int64_t R = kR[iR];
-        if (R > maxR) break;
+        double* crow = fit_c_.data() + iR * ncc;
         const bool tabled = R <= RT::kMaxR;
         const std::size_t st = tabled ? tab.stride[iR] : 0;
         const double pen = -rise_lw_[iR] / nu2;  // -log prior, in the cost's units (>= 0)
+        // the tabled ramp sums of four consecutive starts at once (ramp_dot4: the same values as
+        // one at a time); computed for every start of the group, also those that the bound below
+        // then skips (it skips only points whose full cost is beyond the cut as well)
+        const std::int64_t c_end = std::min(c_top, e_hi - R);  // last start with e0 <= e_hi
+        double d4[8];
+        std::int64_t g4 = c_lo - 4;  // first start of the group in d4
         for (std::int64_t cc = c_lo; cc <= c_top; ++cc) {
             const std::int64_t e0 = cc + R;
             if (e0 > e_hi) break;
             const double* q = fit_e0_.data() + 4 * static_cast<std::size_t>(e0 - c_lo);
             double cost = fit_p1_[static_cast<std::size_t>(cc)] + q[0] + pen;  // inf where m1 <= 1
+            if (tabled && R > 0 && cc >= g4 + 4 && c_end - cc >= 3) {
+                const double* rows[4];
+                for (int k = 0; k < 4; ++k) {
+                    const double* qk = q + 4 * k;
+                    rows[k] = tab.K.data() + tab.off[iR] +
+                              (qk[2] >= 0 ? static_cast<std::size_t>(qk[2]) : std::size_t{0}) * st;
+                }
+                rd4(fit_le_.data() + cc, rows, st, d4);
+                g4 = cc;
+            }
             // lower bound of the ramp part first (prefix sums), then the ramp itself
             if (!(cost + (fit_p2_[static_cast<std::size_t>(e0)] - fit_p2_[static_cast<std::size_t>(cc)]) - best <= cut))
                 continue;
             if (R > 0) {
                 if (tabled && q[2] >= 0) {
                     const auto i0 = static_cast<std::size_t>(q[2]);
-                    const double* k0 = tab.K.data() + tab.off[iR] + i0 * st;
                     const double* ls = tab.LS.data() + iR * RT::kNU + i0;
                     double d[2];
-                    rd(fit_le_.data() + cc, k0, k0 + st, st, d);
+                    if (cc - g4 < 4) {
+                        d[0] = d4[static_cast<std::size_t>(2 * (cc - g4))];
+                        d[1] = d4[static_cast<std::size_t>(2 * (cc - g4) + 1)];
+                    } else {
+                        const double* k0 = tab.K.data() + tab.off[iR] + i0 * st;
+                        rd(fit_le_.data() + cc, k0, k0 + st, st, d);
+                    }
                     const double c0 = ls[0] + d[0], c1 = ls[1] + d[1];
                     cost += c0 + q[3] * (c1 - c0);
                 } else {
@@ -1982,14 +2095,16 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
                 }
             }
             if (cost - best > cut) continue;
-            if (cost < best) {
-                if (best < std::numeric_limits<double>::infinity()) {
-                    const double f = std::exp(-nu2 * (best - cost));
-                    for (double& w : wc) w *= f;
-                }
-                best = cost;
-            }
-            wc[static_cast<std::size_t>(cc - c_lo)] += fast_exp(-nu2 * (cost - best));
+            crow[static_cast<std::size_t>(cc - c_lo)] = cost;
+            best = std::min(best, cost);
+        }
+    }
+    // weights, each start summed over R in the grid's order
+    for (std::size_t iR = 0; iR < nR; ++iR) {
+        const double* crow = fit_c_.data() + iR * ncc;
+        for (std::size_t i = 0; i < ncc; ++i) {
+            const double d = crow[i] - best;
+            if (d <= cut) wc[i] += fast_exp(-nu2 * d);
         }
     }
     double wsum = 0;

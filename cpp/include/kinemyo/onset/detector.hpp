@@ -342,7 +342,7 @@ private:
     double adapt_alarm(double lrv) const;
     bool have_base_ = false, given_base_ = false;
     std::int64_t t_ = 0;
-    std::vector<double> fit_p1_, fit_p2_, fit_le_, fit_w_, fit_e0_;
+    std::vector<double> fit_p1_, fit_p2_, fit_le_, fit_w_, fit_e0_, fit_c_, fit_lg_, fit_m1_;
     std::vector<double> rise_lw_;  // log prior weight of each rise length of the grid (<= 0)
     std::vector<std::int64_t> dec_t_;  // decision time of the events of the current process() call
     std::vector<std::size_t> order_;
