@@ -6,7 +6,8 @@ Speed side by side with ratios: python benchmarks/bench_onset.py --speed
 Accuracy:  python benchmarks/bench_onset.py --minutes 20 --calib-minutes 2 > table.md
            (--no-peers / --no-kinemyo / --snr 6 3 / --ecg no|yes to split the run; --rise-shape
            cosine|sigmoid for rise shapes the flagship does not model; --spikes-per-min 6
-           --spike-amplitude 20 adds the simulator's movement-artefact spikes, --artefact-check
+           --spike-amplitude 20 adds the simulator's movement-artefact spikes, --carrier muap
+           simulates motor-unit action-potential trains instead of the Gaussian carrier, --artefact-check
            runs the flagship with reject_artefacts=True; the peers need
            the `bench-onset` extra: pip install kinemyo[bench-onset]; they are skipped if missing)
            (the numbers in docs/onset.md give the command actually used)
@@ -138,7 +139,7 @@ def _j(res: tuple[float, int, int, int], minutes: float) -> float:
 
 
 RISE_SHAPE = "linear"  # --rise-shape: the simulator's rise shape (the default draws are unchanged)
-SPIKES: dict[str, object] = {}  # --spikes-per-min / --spike-amplitude / --spectrum: simulator options
+SPIKES: dict[str, object] = {}  # --spikes-per-min / --spike-amplitude / --spectrum / --carrier: simulator options
 FLAGSHIP: dict[str, object] = {}  # --artefact-check: {"reject_artefacts": True}
 
 
@@ -370,6 +371,9 @@ if __name__ == "__main__":
                     help="peak of the spikes in units of the noise RMS (x U(0.5, 1) per channel)")
     ap.add_argument("--spectrum", type=float, nargs=2, default=None, metavar=("F_LOW", "F_HIGH"),
                     help="the simulator's Shwedyk spectrum (Hz; default: simulate_emg's own)")
+    ap.add_argument("--carrier", choices=["gaussian", "muap"], default="gaussian",
+                    help="the simulator's EMG carrier: Gaussian (default) or motor-unit action "
+                         "potential trains (simulate_emg(carrier='muap'))")
     ap.add_argument("--artefact-check", action="store_true",
                     help="kinemyo with reject_artefacts=True (off by default)")
     a = ap.parse_args()
@@ -378,6 +382,8 @@ if __name__ == "__main__":
         SPIKES.update(spikes_per_min=a.spikes_per_min, spike_amplitude=a.spike_amplitude)
     if a.spectrum is not None:
         SPIKES["spectrum"] = tuple(a.spectrum)
+    if a.carrier != "gaussian":
+        SPIKES["carrier"] = a.carrier
     if a.artefact_check:
         FLAGSHIP["reject_artefacts"] = True
     t0 = time.time()

@@ -73,3 +73,44 @@ def test_rise_shapes(shape):
         assert oth.envelope[on + n + 2] == plateau and seg[-1] > 0.99 * plateau
         q = n // 4
         assert oth.envelope[on + q] < lin.envelope[on + q]
+
+
+def test_muap_carrier_truth_spectrum_and_level():
+    """carrier="muap": the same timing, noise and contaminations as the Gaussian carrier for a
+    seed; a spectrum peaking near 100 Hz (issue #5's 80-120 Hz); plateau RMS near the amplitude;
+    non-Gaussian (spiky) at low excitation, where the Gaussian carrier is exactly Gaussian."""
+    from scipy.signal import welch
+    kw = dict(snr_db=20.0, seed=11, ecg=True)
+    m = simulate_emg(60.0, 2000.0, 2, carrier="muap", **kw)
+    g = simulate_emg(60.0, 2000.0, 2, **kw)
+    for a, b in zip(m.events, g.events, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(m.ecg_r_peaks, g.ecg_r_peaks)
+    assert not np.allclose(m.signal, g.signal)
+    for ch in range(2):
+        x, env = m.signal[:, ch], m.envelope[:, ch]
+        # the rest (noise and ECG) is the Gaussian record's, away from the action potentials'
+        # tails (at most 17.5 ms past a burst's last discharge)
+        rest = np.convolve((env > 0).astype(float), np.ones(81), mode="same") == 0
+        np.testing.assert_allclose(x[rest], g.signal[rest, ch], rtol=0, atol=1e-12)
+        on = env > 0.7 * env.max()
+        f, p = welch(x[on], 2000.0, nperseg=512)
+        peak = f[np.argmax(p)]
+        assert 60.0 <= peak <= 160.0
+        band = (f >= 20) & (f <= 250)
+        assert p[band].sum() / p.sum() > 0.8
+        # plateau RMS over all plateaus ~ the envelope's (noise RMS 1 removed)
+        ratio = np.sqrt((np.mean(x[on] ** 2) - 1.0) / np.mean(env[on] ** 2))
+        assert 0.85 < ratio < 1.15
+    # spiky at low excitation: kurtosis of signal / envelope on the rises' first fifth
+    # (60 dB: the unit noise is negligible against 2 % of the nominal level)
+    rec_m = simulate_emg(60.0, 2000.0, None, snr_db=60.0, seed=4, carrier="muap", rise_s=(0.2, 0.3))
+    rec_g = simulate_emg(60.0, 2000.0, None, snr_db=60.0, seed=4, rise_s=(0.2, 0.3))
+    low = (rec_m.envelope > 20.0) & (rec_m.envelope < 120.0)
+
+    def kurt(v):
+        return float(np.mean((v - v.mean()) ** 4) / np.var(v) ** 2)
+    assert kurt(rec_g.signal[low] / rec_g.envelope[low]) < 4.0
+    assert kurt(rec_m.signal[low] / rec_m.envelope[low]) > 6.0
+    with pytest.raises(ValueError, match="carrier"):
+        simulate_emg(5.0, 2000.0, carrier="spikes")

@@ -13,6 +13,24 @@ The model
   default was ``(60, 120)`` (peak 65 Hz, median 94 Hz, below the issue's peak range); pass
   ``spectrum=(60, 120)`` for those records, or ``(40, 80)`` for a lower spectrum as in fatigued
   or deep trunk muscles.
+* **Motor-unit carrier** (``carrier="muap"``, a second, physically different generator): the EMG
+  is the sum of the action-potential trains of a pool of motor units, after the motor-unit pool
+  model of Fuglevand, Winter & Patla (1993, J. Neurophysiol. 70:2470-2488): 120 units with
+  recruitment thresholds spread exponentially over a 30-fold range of excitation, each firing
+  from 8 impulses/s at its threshold, rising 1 impulse/s per unit of excitation above it, at most
+  35 impulses/s, with inter-spike intervals of 20 % coefficient of variation; surface action
+  potentials are first- or second-order Hermite-Rodriguez functions (Lo Conte, Merletti & Sandri
+  1994, IEEE Trans. Biomed. Eng. 41:1147-1159; biphasic or triphasic) of 1.5-3.5 ms scale
+  (spectral peak near 100 Hz), amplitudes over a 10-fold range growing with the threshold
+  (Henneman's size principle). The excitation follows the burst envelope below (12 units at
+  amplitude 1: about three quarters of the pool recruited on a plateau), so the signal builds
+  up by recruitment and rate coding: sparse, spiky and non-Gaussian at low excitation, as real
+  surface EMG at the foot of an activation is. The pool's output is scaled so that its RMS over
+  all plateaus matches the envelope's; a single burst's plateau RMS follows its recruitment
+  (roughly, not exactly, ``amplitude``). The truth is unchanged: onset = first sample of the
+  excitation's rise (the first unit reaches its threshold a few ms into a ramp, at once after an
+  abrupt step, and fires within a quarter of its interval). The same seed gives the same burst
+  timing, noise and contaminations with either carrier.
 * **Bursts**: the carrier is amplitude-modulated by a trapezoidal envelope: a linear rise over
   ``rise_s`` (drawn per burst, 0-60 ms by default; longer on request), a plateau, a linear fall.
   Burst amplitude (RMS during the plateau) is ``amplitude`` x the nominal level, ``amplitude`` drawn
@@ -156,6 +174,54 @@ def _ecg(rng: np.random.Generator, n: int, fs: float, bpm: float) -> tuple[np.nd
     return out, peaks_a
 
 
+def _muap_emg(rng: np.random.Generator, drive: np.ndarray, fs: float, n_units: int = 120,
+              recruit_range: float = 30.0, e_ref: float = 12.0) -> np.ndarray:
+    """Surface EMG of a motor-unit pool driven by ``drive`` (the envelope in units of the nominal
+    amplitude: 0 at rest, about 0.75-1.5 on plateaus); scaled so that its RMS over the samples
+    where ``drive > 0.7 max`` equals that of ``drive`` there (see the module docstring)."""
+    n = drive.size
+    exc = e_ref * drive
+    thr = np.exp(np.log(recruit_range) * np.arange(n_units) / n_units)  # 1 .. recruit_range
+    amp = np.exp(np.log(10.0) * np.arange(n_units) / n_units) * rng.uniform(0.7, 1.3, n_units)
+    lam = rng.uniform(1.5e-3, 3.5e-3, n_units)
+    order = rng.random(n_units) < 0.6  # True: first-order (biphasic) Hermite-Rodriguez
+    sign = rng.choice([-1.0, 1.0], n_units)
+    out = np.zeros(n)
+    for i in range(n_units):
+        above = exc > thr[i]
+        if not above.any():
+            continue
+        edges = np.diff(np.concatenate(([0], above.astype(np.int8), [0])))
+        spikes: list[int] = []
+        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            rate = min(8.0 + exc[a] - thr[i], 35.0)
+            # first discharge within a quarter interval of recruitment (units recruited together
+            # by a step do not all fire in the same sample)
+            t = a / fs + rng.uniform(0.0, 0.25) / rate
+            while True:
+                k = int(t * fs)
+                if k >= b:
+                    break
+                spikes.append(k)
+                rate = min(8.0 + exc[k] - thr[i], 35.0)
+                t += max((1.0 + 0.2 * rng.standard_normal()) / rate, 0.02)
+        if not spikes:
+            continue
+        half = int(5.0 * lam[i] * fs)
+        u = np.arange(-half, half + 1) / fs / lam[i]
+        shape = u * np.exp(-u * u) if order[i] else (1.0 - 2.0 * u * u) * np.exp(-u * u)
+        train = np.zeros(n + 2 * half)
+        np.add.at(train, np.asarray(spikes) + half, 1.0)
+        # train * shape, "same" alignment: the action potential is centred on its discharge
+        out += sign[i] * amp[i] * np.convolve(train, shape, mode="valid")
+    plateau = drive > 0.7 * drive.max() if drive.size and drive.max() > 0 else np.zeros(n, bool)
+    if plateau.any():
+        p_out = float(np.mean(out[plateau] ** 2))
+        if p_out > 0:
+            out *= np.sqrt(float(np.mean(drive[plateau] ** 2)) / p_out)
+    return out
+
+
 def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int | None = 1, *,
                  snr_db: float = 10.0, seed: int | None = None,
                  rise_s: tuple[float, float] = (0.0, 0.06),
@@ -171,7 +237,7 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
                  hum_hz: float | None = None, hum_amplitude: float = 0.5,
                  wander_amplitude: float = 0.0,
                  spikes_per_min: float = 0.0, spike_amplitude: float = 20.0,
-                 rise_shape: str = "linear") -> SimulatedEMG:
+                 rise_shape: str = "linear", carrier: str = "gaussian") -> SimulatedEMG:
     """Simulate surface EMG with bursts of known onset and offset.
 
     Parameters
@@ -215,6 +281,11 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
         ``u`` (default), raised cosine ``(1 - cos(pi u)) / 2``, or a logistic sigmoid
         ``1 / (1 + exp(-12 (u - 1/2)))`` rescaled to run from 0 to 1. The onset stays the first
         sample of the rise. (For testing detectors against rise shapes they were not designed on.)
+    carrier : {"gaussian", "muap"}
+        ``"gaussian"`` (default): the Shwedyk-shaped Gaussian carrier times the envelope.
+        ``"muap"``: motor-unit action-potential trains driven by the envelope as excitation (see
+        the module docstring; ``spectrum`` does not apply to it). About 1 s of computation per
+        channel-2-minutes.
 
     Returns
     -------
@@ -243,13 +314,15 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
             raise ValueError(f"{name} must be (low, high) with 0 <= low <= high; got {rng_}")
     if rise_shape not in ("linear", "cosine", "sigmoid"):
         raise ValueError(f"rise_shape must be 'linear', 'cosine' or 'sigmoid'; got {rise_shape!r}")
+    if carrier not in ("gaussian", "muap"):
+        raise ValueError(f"carrier must be 'gaussian' or 'muap'; got {carrier!r}")
     rng = np.random.default_rng(seed)
     n = round(duration_s * fs)
     hi = min(450.0, 0.45 * fs)
     fl, fh = spectrum
 
-    carrier = _shaped_noise(rng, n, c, fs,
-                            lambda f: emg_spectrum(f, fl, fh) * _bandlimit(f, 10.0, hi))
+    gauss = _shaped_noise(rng, n, c, fs,
+                          lambda f: emg_spectrum(f, fl, fh) * _bandlimit(f, 10.0, hi))
     white = _shaped_noise(rng, n, c, fs, lambda f: _bandlimit(f, 5.0, min(500.0, 0.49 * fs)))
     pink = _shaped_noise(rng, n, c, fs,
                          lambda f: _bandlimit(f, 5.0, min(500.0, 0.49 * fs)) / np.maximum(f, 1.0))
@@ -288,7 +361,7 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
         rises.append(np.asarray(rs, dtype=float))
         amps.append(np.asarray(am, dtype=float))
 
-    x = noise + env * carrier
+    x = noise + env * gauss if carrier == "gaussian" else noise.copy()
     peaks = np.zeros(0, np.int64)
     if ecg:
         bpm = rng.uniform(*ecg_bpm)
@@ -319,6 +392,12 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
             lo, hi_ = max(a, 0), min(b, n)
             gain = spike_amplitude * rng.uniform(0.5, 1.0, size=c) * rng.choice([-1, 1], size=c)
             x[lo:hi_] += shape[lo - a:hi_ - a, None] * gain[None, :]
+    if carrier == "muap":
+        # drawn after everything else: the same seed gives the same timing, noise and
+        # contaminations with either carrier
+        rng_mu = np.random.default_rng(rng.integers(0, 2**63 - 1))
+        for ch in range(c):
+            x[:, ch] += _muap_emg(rng_mu, env[:, ch] / nominal, fs) * nominal
     if squeeze:
         x = x[:, 0]
         env = env[:, 0]
