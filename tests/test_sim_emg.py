@@ -112,5 +112,18 @@ def test_muap_carrier_truth_spectrum_and_level():
         return float(np.mean((v - v.mean()) ** 4) / np.var(v) ** 2)
     assert kurt(rec_g.signal[low] / rec_g.envelope[low]) < 4.0
     assert kurt(rec_m.signal[low] / rec_m.envelope[low]) > 6.0
+    # no EMG before a burst's first action potential (review: potentials centred on their
+    # discharge put energy before the truth); first_activity inside the burst, within ~20 ms
+    for ev, fa in zip(rec_m.events, rec_m.first_activity, strict=True):
+        assert np.all((fa >= ev[:, 0]) & (fa < ev[:, 1]))
+        assert np.median(fa - ev[:, 0]) < 0.02 * 2000.0
+        for (on, _), f in zip(ev, fa, strict=True):
+            if f > on:  # before it: the unit noise only (nominal 1000)
+                assert np.max(np.abs(rec_m.signal[on:f])) < 6.0
+            assert np.max(np.abs(rec_m.signal[f:f + 40])) > 20.0
+    for ev, fa in zip(g.events, g.first_activity, strict=True):
+        np.testing.assert_array_equal(fa, ev[:, 0])
     with pytest.raises(ValueError, match="carrier"):
         simulate_emg(5.0, 2000.0, carrier="spikes")
+    with pytest.raises(ValueError, match="1000"):
+        simulate_emg(5.0, 500.0, carrier="muap")

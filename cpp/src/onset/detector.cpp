@@ -523,7 +523,7 @@ void ramp_dot_base(const double* le, const double* K0, const double* K1, std::si
 
 // The same two sums for four grid points at once: starts cc .. cc + 3 of one rise length (le + p
 // for point p), each with its own table rows K[p] and K[p] + st. Every point's sums are formed by
-// exactly the operations of ramp_dot_impl, in the same order (bit for bit the same values); the
+// exactly the operations of ramp_dot_impl, in the same order (the same values); the
 // eight independent accumulator chains hide the add latency that bounds one point's loop.
 KINEMYO_ONSET_INLINE void ramp_dot4_impl(const double* le, const double* const* K, std::size_t st, double* out) {
     v4d a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0}, b0 = {0, 0, 0, 0}, b1 = {0, 0, 0, 0}, c0 = {0, 0, 0, 0},
@@ -558,7 +558,8 @@ void ramp_dot4_base(const double* le, const double* const* K, std::size_t st, do
 }
 
 // out[i] = fast_log(x[i]) for i < n (n rounded up to 4 read and written), four at a time: the
-// same operations as fast_log, lane-wise (bit for bit the same values). Inputs <= 0 give finite
+// same operations as fast_log, lane-wise (bit for bit the same values as long as the compiler
+// does not contract multiply-adds, as GCC does not in ISO C++ mode). Inputs <= 0 give finite
 // garbage, no trap (the callers select those lanes away).
 KINEMYO_ONSET_INLINE void logs_impl(const double* x, std::size_t n, double* out) {
     for (std::size_t i = 0; i < n; i += 4) {
@@ -898,6 +899,7 @@ KINEMYO_ONSET_INLINE void OnsetDetector<T>::window_energy(std::size_t c, const T
     }
 #else
     static_assert(!WV, "no pipelined band-pass on this architecture");
+    const bool direct = false;
 #endif
     // one channel into the cache, no sums of squares (detect's automatic baseline): the same
     // sums without the per-sample tests and strides of the general loop below
@@ -1984,10 +1986,10 @@ std::int64_t OnsetDetector<T>::refine_onset(std::size_t c, std::int64_t tau, std
     // rise_lw_: exponential density of mean rise_prior times each grid point's quadrature width),
     // flat prior over the start in [tau - refine_window, max(tau + 60 ms, alarm)] around the CUSUM
     // change time tau (the last zero of the CUSUM lies after the foot of a ramp, rarely more than
-    // 60 ms before the rise; on slow rises at low SNR up to the alarm). One pass over the (start, R)
-    // grid: the weights are kept relative to the running minimum of the cost (rescaled when it
-    // drops), and a grid point is skipped once a lower bound of its cost (prefix sums) is more than
-    // `cut` above that minimum; the ramp sum itself stops early at the same budget.
+    // 60 ms before the rise; on slow rises at low SNR up to the alarm). Two passes over the
+    // (start, R) grid: first the costs, a grid point being skipped (left at +inf) once a lower
+    // bound of its cost (prefix sums) is more than `cut` above the running minimum (the ramp sum
+    // itself stops early at the same budget); then the weights relative to the final minimum.
     const double nu2 = 0.5 * kBinDof;
     // grid points with a weight below exp(-10) of the best are dropped (at most 781 of them: less
     // than 4 % of the best point's weight in all, no visible change of the median)

@@ -16,21 +16,27 @@ The model
 * **Motor-unit carrier** (``carrier="muap"``, a second, physically different generator): the EMG
   is the sum of the action-potential trains of a pool of motor units, after the motor-unit pool
   model of Fuglevand, Winter & Patla (1993, J. Neurophysiol. 70:2470-2488): 120 units with
-  recruitment thresholds spread exponentially over a 30-fold range of excitation, each firing
-  from 8 impulses/s at its threshold, rising 1 impulse/s per unit of excitation above it, at most
-  35 impulses/s, with inter-spike intervals of 20 % coefficient of variation; surface action
-  potentials are first- or second-order Hermite-Rodriguez functions (Lo Conte, Merletti & Sandri
-  1994, IEEE Trans. Biomed. Eng. 41:1147-1159; biphasic or triphasic) of 1.5-3.5 ms scale
+  recruitment thresholds spread exponentially from 1 to about 30 units of excitation, each
+  firing from 8 impulses/s at its threshold, rising 1 impulse/s per unit of excitation above it,
+  at most 35 impulses/s, with inter-spike intervals of 20 % coefficient of variation; surface
+  action potentials are first- or second-order Hermite-Rodriguez functions (Lo Conte, Merletti &
+  Sandri 1994, IEEE Trans. Biomed. Eng. 41:1147-1159; biphasic or triphasic) of 1.5-3.5 ms scale
   (spectral peak near 100 Hz), amplitudes over a 10-fold range growing with the threshold
-  (Henneman's size principle). The excitation follows the burst envelope below (12 units at
-  amplitude 1: about three quarters of the pool recruited on a plateau), so the signal builds
-  up by recruitment and rate coding: sparse, spiky and non-Gaussian at low excitation, as real
-  surface EMG at the foot of an activation is. The pool's output is scaled so that its RMS over
-  all plateaus matches the envelope's; a single burst's plateau RMS follows its recruitment
-  (roughly, not exactly, ``amplitude``). The truth is unchanged: onset = first sample of the
-  excitation's rise (the first unit reaches its threshold a few ms into a ramp, at once after an
-  abrupt step, and fires within a quarter of its interval). The same seed gives the same burst
-  timing, noise and contaminations with either carrier.
+  (Henneman's size principle). Each potential begins at its unit's discharge (the function from
+  2.5 scales before its centre, where it is about 1 % of its peak, to 2.5 after, evaluated at
+  the exact discharge time), so no EMG precedes the first discharge; it reaches a third of its
+  peak about one scale later. The excitation follows the burst envelope below (12 units at
+  amplitude 1: about three quarters of the pool recruited on a plateau), so the signal builds up
+  by recruitment and rate coding: sparse, spiky and non-Gaussian at low excitation, as real
+  surface EMG at the foot of an activation is. The pool's output is scaled so that its RMS on
+  the samples where the envelope exceeds 0.7 x its maximum matches the envelope's there; a single
+  burst's plateau RMS follows its recruitment (close to, not exactly, ``amplitude``). A burst
+  below 1/12 of the nominal level recruits no unit: it stays in the truth but holds no EMG. The
+  truth is unchanged: onset = first sample of the excitation's rise; the first unit reaches its
+  threshold after 1/12 of the rise to amplitude 1 (at once after an abrupt step) and fires
+  within a tenth of its interval (at most 12.5 ms; units recruited together by a step do not all
+  fire in the same sample). The same seed gives the same burst timing, noise and
+  contaminations with either carrier. Needs ``fs >= 1000`` Hz.
 * **Bursts**: the carrier is amplitude-modulated by a trapezoidal envelope: a linear rise over
   ``rise_s`` (drawn per burst, 0-60 ms by default; longer on request), a plateau, a linear fall.
   Burst amplitude (RMS during the plateau) is ``amplitude`` x the nominal level, ``amplitude`` drawn
@@ -85,6 +91,11 @@ class SimulatedEMG:
         Sample indices of the movement-artefact spikes (all channels).
     snr_db : float
         The nominal SNR in dB.
+    first_activity : list of ndarray (n_events,) int64
+        Per channel and burst, the first sample of EMG activity: the onset itself for the
+        Gaussian carrier (its amplitude rises from the onset on); with ``carrier="muap"`` the
+        first sample of the burst's first action potential (its first discharge), or -1 when the
+        burst recruits no unit. A second truth for detectors, which see the EMG, not the drive.
     """
 
     signal: np.ndarray
@@ -96,6 +107,7 @@ class SimulatedEMG:
     ecg_r_peaks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     spikes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     snr_db: float = 0.0
+    first_activity: list[np.ndarray] = field(default_factory=list)
 
     @property
     def onsets(self) -> list[np.ndarray]:
@@ -175,10 +187,11 @@ def _ecg(rng: np.random.Generator, n: int, fs: float, bpm: float) -> tuple[np.nd
 
 
 def _muap_emg(rng: np.random.Generator, drive: np.ndarray, fs: float, n_units: int = 120,
-              recruit_range: float = 30.0, e_ref: float = 12.0) -> np.ndarray:
+              recruit_range: float = 30.0, e_ref: float = 12.0) -> tuple[np.ndarray, np.ndarray]:
     """Surface EMG of a motor-unit pool driven by ``drive`` (the envelope in units of the nominal
     amplitude: 0 at rest, about 0.75-1.5 on plateaus); scaled so that its RMS over the samples
-    where ``drive > 0.7 max`` equals that of ``drive`` there (see the module docstring)."""
+    where ``drive > 0.7 max`` equals that of ``drive`` there (see the module docstring); also a
+    mask of the samples where an action potential begins."""
     n = drive.size
     exc = e_ref * drive
     thr = np.exp(np.log(recruit_range) * np.arange(n_units) / n_units)  # 1 .. recruit_range
@@ -187,39 +200,45 @@ def _muap_emg(rng: np.random.Generator, drive: np.ndarray, fs: float, n_units: i
     order = rng.random(n_units) < 0.6  # True: first-order (biphasic) Hermite-Rodriguez
     sign = rng.choice([-1.0, 1.0], n_units)
     out = np.zeros(n)
+    starts = np.zeros(n, dtype=bool)
     for i in range(n_units):
         above = exc > thr[i]
         if not above.any():
             continue
         edges = np.diff(np.concatenate(([0], above.astype(np.int8), [0])))
-        spikes: list[int] = []
+        times: list[float] = []  # discharge times (s), not rounded to a sample
         for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            # first discharge at recruitment, within a tenth of the unit's interval (units
+            # recruited together by a step do not all fire in the same sample)
             rate = min(8.0 + exc[a] - thr[i], 35.0)
-            # first discharge within a quarter interval of recruitment (units recruited together
-            # by a step do not all fire in the same sample)
-            t = a / fs + rng.uniform(0.0, 0.25) / rate
+            t = a / fs + rng.uniform(0.0, 0.1) / rate
             while True:
                 k = int(t * fs)
                 if k >= b:
                     break
-                spikes.append(k)
+                times.append(t)
                 rate = min(8.0 + exc[k] - thr[i], 35.0)
                 t += max((1.0 + 0.2 * rng.standard_normal()) / rate, 0.02)
-        if not spikes:
+        if not times:
             continue
-        half = int(5.0 * lam[i] * fs)
-        u = np.arange(-half, half + 1) / fs / lam[i]
-        shape = u * np.exp(-u * u) if order[i] else (1.0 - 2.0 * u * u) * np.exp(-u * u)
-        train = np.zeros(n + 2 * half)
-        np.add.at(train, np.asarray(spikes) + half, 1.0)
-        # train * shape, "same" alignment: the action potential is centred on its discharge
-        out += sign[i] * amp[i] * np.convolve(train, shape, mode="valid")
+        # each potential begins at its discharge: the Hermite-Rodriguez function from u = -2.5
+        # (about 1 % of its peak) to u = +2.5 scales, evaluated at the sample instants from the
+        # discharge on (so nothing precedes the first discharge)
+        ts = np.asarray(times)
+        span = int(np.ceil(5.0 * lam[i] * fs))
+        k0 = np.ceil(ts * fs).astype(np.int64)
+        idx = k0[:, None] + np.arange(span + 1)[None, :]
+        u = (idx / fs - ts[:, None]) / lam[i] - 2.5
+        w = u * np.exp(-u * u) if order[i] else (1.0 - 2.0 * u * u) * np.exp(-u * u)
+        keep = idx < n
+        out += sign[i] * amp[i] * np.bincount(idx[keep], weights=w[keep], minlength=n)[:n]
+        starts[k0[k0 < n]] = True
     plateau = drive > 0.7 * drive.max() if drive.size and drive.max() > 0 else np.zeros(n, bool)
     if plateau.any():
         p_out = float(np.mean(out[plateau] ** 2))
         if p_out > 0:
             out *= np.sqrt(float(np.mean(drive[plateau] ** 2)) / p_out)
-    return out
+    return out, starts
 
 
 def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int | None = 1, *,
@@ -284,8 +303,8 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
     carrier : {"gaussian", "muap"}
         ``"gaussian"`` (default): the Shwedyk-shaped Gaussian carrier times the envelope.
         ``"muap"``: motor-unit action-potential trains driven by the envelope as excitation (see
-        the module docstring; ``spectrum`` does not apply to it). About 1 s of computation per
-        channel-2-minutes.
+        the module docstring; ``spectrum`` does not apply to it; ``fs >= 1000`` Hz). About 0.6 s
+        of computation per channel and 2 minutes.
 
     Returns
     -------
@@ -316,6 +335,9 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
         raise ValueError(f"rise_shape must be 'linear', 'cosine' or 'sigmoid'; got {rise_shape!r}")
     if carrier not in ("gaussian", "muap"):
         raise ValueError(f"carrier must be 'gaussian' or 'muap'; got {carrier!r}")
+    if carrier == "muap" and fs < 1000.0:
+        raise ValueError("carrier='muap' needs fs >= 1000 Hz: its action potentials (1.5-3.5 ms scale) "
+                         f"have content up to ~300 Hz and would alias; got fs={fs}")
     rng = np.random.default_rng(seed)
     n = round(duration_s * fs)
     hi = min(450.0, 0.45 * fs)
@@ -396,10 +418,22 @@ def simulate_emg(duration_s: float = 60.0, fs: float = 2000.0, n_channels: int |
         # drawn after everything else: the same seed gives the same timing, noise and
         # contaminations with either carrier
         rng_mu = np.random.default_rng(rng.integers(0, 2**63 - 1))
+        first = []
         for ch in range(c):
-            x[:, ch] += _muap_emg(rng_mu, env[:, ch] / nominal, fs) * nominal
+            emg, starts = _muap_emg(rng_mu, env[:, ch] / nominal, fs)
+            x[:, ch] += emg * nominal
+            pos = np.flatnonzero(starts)
+            fa = np.full(len(events[ch]), -1, dtype=np.int64)
+            for j, (on, off) in enumerate(events[ch]):
+                k = np.searchsorted(pos, on)
+                if k < pos.size and pos[k] <= off:
+                    fa[j] = pos[k]
+            first.append(fa)
+    else:
+        first = [e[:, 0].copy() for e in events]
     if squeeze:
         x = x[:, 0]
         env = env[:, 0]
     return SimulatedEMG(signal=x, fs=float(fs), events=events, rise=rises, amplitude=amps,
-                        envelope=env, ecg_r_peaks=peaks, spikes=spikes, snr_db=float(snr_db))
+                        envelope=env, ecg_r_peaks=peaks, spikes=spikes, snr_db=float(snr_db),
+                        first_activity=first)
