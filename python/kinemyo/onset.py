@@ -315,7 +315,10 @@ def detect(x: npt.ArrayLike, fs: float, method: str = "default",
     -----
     Non-finite samples are skipped (the detector holds its state through a drop-out). A constant
     or all-zero signal, or a channel without activity, gives no events. Enormous or tiny amplitudes
-    are rescaled exactly by a power of two (the detectors are scale invariant).
+    are rescaled exactly by a power of two (the detectors are scale invariant). A rest window
+    whose noise is below half the signal's quantisation step (e.g. a 10- or 12-bit ADC at low
+    gain) gives a ``RuntimeWarning``: false activations are likely there; pass an explicit
+    ``threshold`` (see ``docs/onset.md``, Known gaps).
 
     Examples
     --------
